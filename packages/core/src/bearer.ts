@@ -1,0 +1,104 @@
+import { TokenGuardError } from './errors.js';
+
+/** Any object that carries request headers: a fetch `Headers`, Node's `IncomingHttpHeaders`, or a plain record. */
+export type HeadersLike =
+  | { get(name: string): string | null }
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** RFC 6750 §2.1 `b64token`. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const SCHEME = 'bearer';
+
+/**
+ * Whether `value` has the RFC 6750 `b64token` grammar. Cheap; says nothing of validity.
+ *
+ * @example
+ * ```ts
+ * isB64Token('abc.def-ghi'); // true
+ * isB64Token('a b'); // false
+ * ```
+ */
+export function isB64Token(value: string): boolean {
+  return B64TOKEN.test(value);
+}
+
+/**
+ * Reads the single `Authorization` header value from a headers object, or throws `invalid_request`
+ * when it was sent more than once.
+ */
+export function readAuthorizationHeader(headers: HeadersLike | undefined | null): string | undefined {
+  if (headers == null) return undefined;
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    const value = (headers as { get(name: string): string | null }).get('authorization');
+    return value ?? undefined;
+  }
+  const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
+  let value = record.authorization;
+  if (value === undefined) {
+    for (const name of Object.keys(record)) {
+      if (name.toLowerCase() === 'authorization') {
+        if (value !== undefined) throw multipleHeaders();
+        value = record[name];
+      }
+    }
+  }
+  if (Array.isArray(value)) {
+    if (value.length > 1) throw multipleHeaders();
+    return value[0];
+  }
+  return value as string | undefined;
+}
+
+function multipleHeaders(): TokenGuardError {
+  return new TokenGuardError('ERR_INVALID_REQUEST', {
+    message: 'More than one Authorization header was sent',
+  });
+}
+
+/**
+ * Parses an `Authorization` header value per RFC 6750 §2.1 (`Bearer` scheme, case-insensitive,
+ * then one `b64token`) and returns the token.
+ *
+ * - No header, or a header of another scheme (`Basic ...`): `ERR_TOKEN_MISSING` (401 with a bare
+ *   challenge, as RFC 6750 §3.1 asks for requests without bearer credentials).
+ * - `Bearer` with no token, extra parameters or characters outside the grammar: `ERR_INVALID_REQUEST` (400).
+ *
+ * @example
+ * ```ts
+ * extractBearerToken(req.headers);                 // Node / Express / Fastify headers
+ * extractBearerToken(request.headers);             // fetch Headers (Hono, workers)
+ * extractBearerToken('Bearer eyJhbGciOi...');      // a raw header value
+ * ```
+ */
+export function extractBearerToken(headersOrValue: HeadersLike | string | undefined | null): string {
+  const value =
+    typeof headersOrValue === 'string' || headersOrValue == null
+      ? (headersOrValue ?? undefined)
+      : readAuthorizationHeader(headersOrValue);
+  if (value === undefined || value.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
+  return parseAuthorizationValue(value);
+}
+
+/** Parses one header value; see {@link extractBearerToken}. */
+export function parseAuthorizationValue(value: string): string {
+  const trimmed = value.trim();
+  const space = trimmed.indexOf(' ');
+  const scheme = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
+  if (scheme !== SCHEME) {
+    throw new TokenGuardError('ERR_TOKEN_MISSING', {
+      message: 'The Authorization header does not use the Bearer scheme',
+    });
+  }
+  if (space === -1) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', { message: 'The Bearer credentials are empty' });
+  }
+  let start = space + 1;
+  while (trimmed.charCodeAt(start) === 32) start++;
+  const token = trimmed.slice(start);
+  if (token === '' || !B64TOKEN.test(token)) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', {
+      message: 'The Bearer credentials do not match the RFC 6750 token syntax',
+    });
+  }
+  return token;
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
+import { parseJsonObject } from './lib/json.js';
+
+/** The parts of OpenID Connect / RFC 8414 metadata tokenguard uses. */
+export interface IssuerMetadata {
+  issuer: string;
+  jwks_uri?: string | undefined;
+  introspection_endpoint?: string | undefined;
+  introspection_endpoint_auth_methods_supported?: string[] | undefined;
+  token_endpoint?: string | undefined;
+}
+
+const httpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'not an http(s) URL');
+const metadataSchema = z.looseObject({
+  issuer: z.string(),
+  jwks_uri: httpUrl.optional(),
+  introspection_endpoint: httpUrl.optional(),
+  introspection_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+  token_endpoint: httpUrl.optional(),
+});
+
+/**
+ * The metadata URLs to try for an issuer, in order: OpenID Connect Discovery
+ * (`{issuer}/.well-known/openid-configuration`), then RFC 8414 (the well-known segment inserted
+ * between host and path).
+ *
+ * @example
+ * ```ts
+ * discoveryUrls('https://id.example/tenant');
+ * // ['https://id.example/tenant/.well-known/openid-configuration',
+ * //  'https://id.example/.well-known/oauth-authorization-server/tenant']
+ * ```
+ */
+export function discoveryUrls(issuer: string): string[] {
+  const url = new URL(issuer);
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+  return [
+    `${url.origin}${path}/.well-known/openid-configuration`,
+    `${url.origin}/.well-known/oauth-authorization-server${path}`,
+  ];
+}
+
+/**
+ * Fetches the issuer's metadata, trying OIDC then RFC 8414. A document whose `issuer` is not exactly
+ * the configured issuer is not used (RFC 8414 §3.3, OIDC Discovery §4.3).
+ */
+export async function fetchIssuerMetadata(
+  issuer: string,
+  http: HttpClient,
+  limits: { maxResponseBytes: number; maxJsonDepth: number },
+): Promise<IssuerMetadata> {
+  let lastError: unknown;
+  for (const url of discoveryUrls(issuer)) {
+    try {
+      const response = await http.request(url, {
+        headers: { accept: 'application/json' },
+        maxBytes: limits.maxResponseBytes,
+      });
+      if (response.status !== 200)
+        throw new HttpFailure('status', `${describeUrl(url)} answered ${response.status}`);
+      const document = parseJsonObject(response.text, { maxDepth: limits.maxJsonDepth });
+      const parsed = metadataSchema.safeParse(document);
+      if (!parsed.success)
+        throw new HttpFailure('content_type', `${describeUrl(url)} is not valid issuer metadata`);
+      if (parsed.data.issuer !== issuer) {
+        throw new HttpFailure(
+          'content_type',
+          `${describeUrl(url)} names issuer ${parsed.data.issuer}, not ${issuer}`,
+        );
+      }
+      return parsed.data;
+    } catch (error) {
+      lastError = error;
+      // Only a missing document moves on to the next well-known location.
+      if (!(error instanceof HttpFailure && error.kind === 'status' && error.status === 404)) break;
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * Memoises discovery: one request in flight; a failure is not cached, so the next need retries.
+ */
+export function createMetadataLoader(load: () => Promise<IssuerMetadata>): () => Promise<IssuerMetadata> {
+  let cached: Promise<IssuerMetadata> | undefined;
+  return () => {
+    cached ??= load().catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+    return cached;
+  };
+}

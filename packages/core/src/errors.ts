@@ -1,0 +1,246 @@
+import { formatChallenge } from './challenge.js';
+
+/**
+ * Every stable error code tokenguard produces. Switch on `error.code` to narrow.
+ *
+ * @example
+ * ```ts
+ * try { await validator.validate(header); }
+ * catch (err) {
+ *   if (isTokenGuardError(err) && err.code === 'ERR_TOKEN_EXPIRED') refreshAndRetry();
+ * }
+ * ```
+ */
+export type ErrorCode =
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_INVALID_REQUEST'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_TOO_OLD'
+  | 'ERR_ISSUER_MISMATCH'
+  | 'ERR_AUDIENCE_MISMATCH'
+  | 'ERR_ALGORITHM_NOT_ALLOWED'
+  | 'ERR_TYPE_MISMATCH'
+  | 'ERR_SIGNATURE_INVALID'
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_CLAIM_MISSING'
+  | 'ERR_CLAIM_INVALID'
+  | 'ERR_TOKEN_INACTIVE'
+  | 'ERR_TOKEN_NOT_JWT'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_CLAIM_REQUIREMENT'
+  | 'ERR_TENANT_MISMATCH'
+  | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_INTROSPECTION_UNAVAILABLE'
+  | 'ERR_INTROSPECTION_MISCONFIGURED';
+
+/** The OAuth 2.0 error codes of RFC 6750 §3.1. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+interface CodeSpec {
+  readonly oauthError: OAuthErrorCode | undefined;
+  readonly status: 400 | 401 | 403 | 500 | 503;
+  readonly message: string;
+}
+
+/** Status, OAuth error and default message of each code: the single source of the error table. */
+export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
+  ERR_TOKEN_MISSING: { oauthError: undefined, status: 401, message: 'No bearer token in the request' },
+  ERR_INVALID_REQUEST: { oauthError: 'invalid_request', status: 400, message: 'The request is malformed' },
+  ERR_TOKEN_MALFORMED: { oauthError: 'invalid_token', status: 401, message: 'The token is malformed' },
+  ERR_TOKEN_TOO_LARGE: { oauthError: 'invalid_token', status: 401, message: 'The token is too large' },
+  ERR_TOKEN_EXPIRED: { oauthError: 'invalid_token', status: 401, message: 'The token has expired' },
+  ERR_TOKEN_NOT_YET_VALID: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token is not valid yet',
+  },
+  ERR_TOKEN_TOO_OLD: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token was issued too long ago',
+  },
+  ERR_ISSUER_MISMATCH: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token issuer is not trusted',
+  },
+  ERR_AUDIENCE_MISMATCH: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token is not meant for this API',
+  },
+  ERR_ALGORITHM_NOT_ALLOWED: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token algorithm is not allowed',
+  },
+  ERR_TYPE_MISMATCH: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token is not an access token',
+  },
+  ERR_SIGNATURE_INVALID: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token signature is invalid',
+  },
+  ERR_KEY_NOT_FOUND: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: "The token's signing key is not in the issuer's key set",
+  },
+  ERR_CLAIM_MISSING: { oauthError: 'invalid_token', status: 401, message: 'A required claim is missing' },
+  ERR_CLAIM_INVALID: { oauthError: 'invalid_token', status: 401, message: 'A claim is invalid' },
+  ERR_TOKEN_INACTIVE: { oauthError: 'invalid_token', status: 401, message: 'The token is not active' },
+  ERR_TOKEN_NOT_JWT: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token is not a JWT and no introspection endpoint is configured',
+  },
+  ERR_INSUFFICIENT_SCOPE: {
+    oauthError: 'insufficient_scope',
+    status: 403,
+    message: 'The token lacks a required scope',
+  },
+  ERR_CLAIM_REQUIREMENT: {
+    oauthError: 'insufficient_scope',
+    status: 403,
+    message: "The token's claims do not meet this route's requirements",
+  },
+  ERR_TENANT_MISMATCH: {
+    oauthError: 'insufficient_scope',
+    status: 403,
+    message: 'The token belongs to another tenant',
+  },
+  ERR_KEYS_UNAVAILABLE: {
+    oauthError: undefined,
+    status: 503,
+    message: "The issuer's signing keys cannot be obtained right now",
+  },
+  ERR_INTROSPECTION_UNAVAILABLE: {
+    oauthError: undefined,
+    status: 503,
+    message: 'The introspection endpoint cannot be reached right now',
+  },
+  ERR_INTROSPECTION_MISCONFIGURED: {
+    oauthError: undefined,
+    status: 500,
+    message: "The introspection endpoint rejected this API's own credentials",
+  },
+};
+
+/** Extra data an error may carry. */
+export interface TokenGuardErrorOptions {
+  /** Replaces the code's default message. Never put the token in it. */
+  message?: string;
+  cause?: unknown;
+  /** For `insufficient_scope`: the scope value that would satisfy the route (RFC 6750 §3). */
+  scope?: string;
+  /** For 503 errors: seconds until a retry may succeed. */
+  retryAfterSec?: number;
+  /** The claim concerned, when there is one. */
+  claim?: string;
+  /** What was expected and what the token had, for diagnostics (never secrets). */
+  expected?: unknown;
+  actual?: unknown;
+}
+
+/**
+ * The one error class of tokenguard. It carries everything an HTTP adapter needs: the HTTP
+ * `status`, the OAuth `oauthError`, a ready `WWW-Authenticate` value and the response headers.
+ * Its message and description never contain the token.
+ *
+ * @example
+ * ```ts
+ * import { isTokenGuardError } from '@tokenguard/core';
+ * try { await validator.validate(req.headers.authorization); }
+ * catch (err) {
+ *   if (!isTokenGuardError(err)) throw err;
+ *   res.writeHead(err.status, err.headers).end(JSON.stringify(err.toJSON()));
+ * }
+ * ```
+ */
+export class TokenGuardError extends Error {
+  override readonly name = 'TokenGuardError';
+  readonly code: ErrorCode;
+  readonly oauthError: OAuthErrorCode | undefined;
+  readonly status: 400 | 401 | 403 | 500 | 503;
+  readonly scope: string | undefined;
+  readonly retryAfterSec: number | undefined;
+  readonly claim: string | undefined;
+  readonly expected: unknown;
+  readonly actual: unknown;
+  /** Realm for the challenge; the validator sets it from its `realm` option. */
+  realm: string | undefined = undefined;
+
+  constructor(code: ErrorCode, options: TokenGuardErrorOptions = {}) {
+    const spec = ERROR_CODES[code];
+    super(
+      options.message ?? spec.message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.code = code;
+    this.oauthError = spec.oauthError;
+    this.status = spec.status;
+    this.scope = options.scope;
+    this.retryAfterSec = options.retryAfterSec;
+    this.claim = options.claim;
+    this.expected = options.expected;
+    this.actual = options.actual;
+  }
+
+  /** The RFC 6750 `error_description`: the message, for developers. */
+  get description(): string {
+    return this.message;
+  }
+
+  /**
+   * The `WWW-Authenticate` value for 400/401/403 answers (RFC 6750 §3), or `undefined` for server
+   * errors (500/503), which are not a statement about the client's credentials.
+   */
+  get wwwAuthenticate(): string | undefined {
+    if (this.status >= 500) return undefined;
+    if (this.oauthError === undefined) return formatChallenge({ realm: this.realm });
+    return formatChallenge({
+      realm: this.realm,
+      error: this.oauthError,
+      errorDescription: this.message,
+      scope: this.scope,
+    });
+  }
+
+  /** The response headers to send: `WWW-Authenticate` and/or `Retry-After`. */
+  get headers(): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const challenge = this.wwwAuthenticate;
+    if (challenge !== undefined) headers['www-authenticate'] = challenge;
+    if (this.status === 503) headers['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfterSec ?? 5)));
+    return headers;
+  }
+
+  /** The small JSON body adapters send: `{ error, error_description }`. */
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.oauthError ?? defaultBodyError(this.status), error_description: this.message };
+  }
+}
+
+function defaultBodyError(status: number): string {
+  if (status === 401) return 'unauthorized';
+  if (status === 503) return 'temporarily_unavailable';
+  return 'server_error';
+}
+
+/**
+ * Whether `value` is a {@link TokenGuardError}.
+ *
+ * @example
+ * ```ts
+ * if (isTokenGuardError(err)) reply.code(err.status).headers(err.headers).send(err.toJSON());
+ * ```
+ */
+export function isTokenGuardError(value: unknown): value is TokenGuardError {
+  return value instanceof TokenGuardError;
+}

@@ -1,0 +1,29 @@
+export type { AccessTokenClaims, AuthInfo } from './auth-info.js';
+export {
+  extractBearerToken,
+  type HeadersLike,
+  isB64Token,
+  parseAuthorizationValue,
+  readAuthorizationHeader,
+} from './bearer.js';
+export { type ChallengeParams, formatChallenge } from './challenge.js';
+export { discoveryUrls, type IssuerMetadata } from './discovery.js';
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  isTokenGuardError,
+  type OAuthErrorCode,
+  TokenGuardError,
+  type TokenGuardErrorOptions,
+} from './errors.js';
+export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks.js';
+export type { Algorithm } from './lib/algorithms.js';
+export {
+  type ClaimsValidator,
+  DEFAULT_KEY_SET_POLICY,
+  type IssuerOptions,
+  type ValidatorOptions,
+} from './options.js';
+export { assertTenant, type ClaimRequirement, checkRequirements, type Requirements } from './requirements.js';
+export { DEFAULT_SCOPE_CLAIMS, neededScopes, readScopes, type ScopeRule, satisfiesScopes } from './scopes.js';
+export { createValidator, type Validator, type ValidatorState } from './validator.js';

@@ -1,0 +1,117 @@
+import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
+import { TokenGuardError } from './errors.js';
+import type { VerificationKey } from './keys.js';
+import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+import { decodeBase64url, isCanonicalBase64url } from './lib/base64url.js';
+import { parseJsonObject } from './lib/json.js';
+
+/** A compact JWS split and decoded, not yet verified. */
+export interface DecodedJws {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** `header.payload`, the bytes that were signed. */
+  readonly signingInput: string;
+  readonly signature: Buffer;
+}
+
+/** Whether `token` has the shape of a compact JWS: three segments separated by two dots. */
+export function looksLikeCompactJws(token: string): boolean {
+  const first = token.indexOf('.');
+  if (first <= 0) return false;
+  const second = token.indexOf('.', first + 1);
+  return second > first + 1 && token.indexOf('.', second + 1) === -1;
+}
+
+const malformed = (message: string): TokenGuardError =>
+  new TokenGuardError('ERR_TOKEN_MALFORMED', { message });
+
+/**
+ * Splits and decodes a compact JWS. Refuses, before any key is looked at: a segment that is not
+ * canonical base64url, a header or payload that is not a JSON object (or is too deep, or has a
+ * `__proto__` member), a header without a string `alg`, any `crit` (no extension is understood),
+ * `b64` (RFC 7797 unencoded payloads), `zip`, and nested JWTs (`cty: JWT`).
+ */
+export function decodeCompactJws(token: string, maxDepth: number): DecodedJws {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) {
+    throw malformed('The token is not a compact JWS (three dot-separated parts)');
+  }
+  if (!isCanonicalBase64url(token, 0, first) || !isCanonicalBase64url(token, first + 1, second)) {
+    throw malformed('The token header or payload is not canonical base64url');
+  }
+  if (!isCanonicalBase64url(token, second + 1) || second + 1 === token.length) {
+    throw malformed('The token signature is missing or not canonical base64url');
+  }
+  const header = parseJsonObject(decodeBase64url(token.slice(0, first)).toString('utf8'), { maxDepth });
+  if (header === undefined) throw malformed('The token header is not a JSON object');
+  if (typeof header.alg !== 'string') throw malformed('The token header has no alg');
+  if (header.crit !== undefined) {
+    throw malformed('The token header lists critical extensions (crit) this validator does not understand');
+  }
+  if (header.b64 !== undefined || header.zip !== undefined || header.enc !== undefined) {
+    throw malformed('The token header uses b64, zip or enc, which access tokens never need');
+  }
+  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
+    throw malformed('Nested JWTs are not accepted as access tokens');
+  }
+  const payloadBytes = decodeBase64url(token.slice(first + 1, second));
+  const payloadText = payloadBytes.toString('utf8');
+  // Invalid UTF-8 decodes to U+FFFD; a round trip tells it from a genuine U+FFFD.
+  if (payloadText.includes('\ufffd') && !Buffer.from(payloadText, 'utf8').equals(payloadBytes)) {
+    throw malformed('The token payload is not valid UTF-8');
+  }
+  const payload = parseJsonObject(payloadText, { maxDepth });
+  if (payload === undefined) throw malformed('The token payload is not a JSON object');
+  return {
+    header,
+    payload,
+    signingInput: token.slice(0, second),
+    signature: decodeBase64url(token.slice(second + 1)),
+  };
+}
+
+const PSS_OPTIONS = {
+  padding: constants.RSA_PKCS1_PSS_PADDING,
+  saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+};
+
+/**
+ * Verifies a JWS signature with node:crypto's synchronous one-shot `verify`: the fastest path Node
+ * has, and the floor the benchmarks compare against. The caller has already checked that `key`
+ * fits `alg`. Never throws for a bad signature; returns false.
+ */
+export function verifySignature(
+  alg: Algorithm,
+  key: VerificationKey,
+  signingInput: string,
+  signature: Buffer,
+): boolean {
+  const spec = ALGORITHM_SPECS[alg];
+  const data = Buffer.from(signingInput, 'latin1');
+  try {
+    switch (spec.kty) {
+      case 'RSA':
+        return verify(
+          spec.hash,
+          data,
+          spec.pss ? { key: key.keyObject, ...PSS_OPTIONS } : key.keyObject,
+          signature,
+        );
+      case 'EC':
+        // Raw r||s of the exact length only: DER signatures and truncated or padded ones are refused.
+        if (signature.length !== spec.signatureLength) return false;
+        return verify(spec.hash, data, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, signature);
+      case 'OKP':
+        return verify(null, data, key.keyObject, signature);
+      case 'oct': {
+        const expected = createHmac(spec.hash as string, key.keyObject)
+          .update(data)
+          .digest();
+        return expected.length === signature.length && timingSafeEqual(expected, signature);
+      }
+    }
+  } catch {
+    return false;
+  }
+}

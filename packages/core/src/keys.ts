@@ -1,0 +1,110 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+
+/** A key ready to verify signatures, with the JWK metadata that limits what it may verify. */
+export interface VerificationKey {
+  readonly kid: string | undefined;
+  readonly kty: 'RSA' | 'EC' | 'OKP' | 'oct';
+  /** The JWK's `alg`, when it names one: the key then verifies only that algorithm. */
+  readonly alg: string | undefined;
+  readonly use: string | undefined;
+  readonly keyOps: readonly string[] | undefined;
+  /** `crv` of EC and OKP keys. */
+  readonly curve: string | undefined;
+  readonly keyObject: KeyObject;
+}
+
+/** Why a JWK was not imported. */
+export type ImportResult =
+  | { ok: true; key: VerificationKey }
+  | { ok: false; kid: string | undefined; reason: string };
+
+/** RSA keys shorter than this are refused (RFC 8725 §3.5, NIST SP 800-131A). */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Imports one JWK from a key set as a public verification key. Symmetric keys, encryption-only keys,
+ * weak RSA keys and keys node:crypto cannot parse are refused with a reason; nothing throws.
+ */
+export function importPublicJwk(jwk: unknown): ImportResult {
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) {
+    return { ok: false, kid: undefined, reason: 'not a JSON object' };
+  }
+  const record = jwk as Record<string, unknown>;
+  const kid = typeof record.kid === 'string' ? record.kid : undefined;
+  const fail = (reason: string): ImportResult => ({ ok: false, kid, reason });
+  const { kty, alg, use, key_ops: keyOps, crv } = record;
+  if (record.kid !== undefined && kid === undefined) return fail('kid is not a string');
+  if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') {
+    return fail(kty === 'oct' ? 'symmetric keys are never taken from a key set' : 'unsupported kty');
+  }
+  if (alg !== undefined && typeof alg !== 'string') return fail('alg is not a string');
+  if (use !== undefined && use !== 'sig') return fail(`use is ${JSON.stringify(use)}, not "sig"`);
+  if (keyOps !== undefined) {
+    if (!Array.isArray(keyOps) || !keyOps.every((op) => typeof op === 'string')) {
+      return fail('key_ops is not a list of strings');
+    }
+    if (!keyOps.includes('verify')) return fail('key_ops does not include "verify"');
+  }
+  if (
+    typeof alg === 'string' &&
+    (!Object.hasOwn(ALGORITHM_SPECS, alg) || ALGORITHM_SPECS[alg as Algorithm].kty !== kty)
+  ) {
+    return fail(`alg ${alg} does not fit kty ${kty}`);
+  }
+  let keyObject: KeyObject;
+  try {
+    const publicJwk: Record<string, unknown> = { kty };
+    for (const member of ['n', 'e', 'crv', 'x', 'y'])
+      if (record[member] !== undefined) publicJwk[member] = record[member];
+    keyObject = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  } catch {
+    return fail('node:crypto could not import it');
+  }
+  const details = keyObject.asymmetricKeyDetails;
+  if (kty === 'RSA' && (details?.modulusLength ?? 0) < MIN_RSA_BITS) {
+    return fail(`RSA modulus shorter than ${MIN_RSA_BITS} bits`);
+  }
+  if (kty === 'OKP' && keyObject.asymmetricKeyType !== 'ed25519' && keyObject.asymmetricKeyType !== 'ed448') {
+    return fail('OKP key is not a signature key');
+  }
+  return {
+    ok: true,
+    key: {
+      kid,
+      kty,
+      alg: alg as string | undefined,
+      use: use as string | undefined,
+      keyOps: keyOps as string[] | undefined,
+      curve: typeof crv === 'string' ? crv : undefined,
+      keyObject,
+    },
+  };
+}
+
+/** Wraps a configured shared secret for HS* verification. */
+export function importSecret(secret: string | Uint8Array): VerificationKey {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  return {
+    kid: undefined,
+    kty: 'oct',
+    alg: undefined,
+    use: undefined,
+    keyOps: undefined,
+    curve: undefined,
+    keyObject: createSecretKey(bytes),
+  };
+}
+
+/**
+ * Whether `key` may verify `alg` (RFC 8725 §3.1): the key type fits, the JWK's own `alg` (when set)
+ * is the same, and the curve is the algorithm's.
+ */
+export function keyFitsAlgorithm(key: VerificationKey, alg: Algorithm): boolean {
+  const spec = ALGORITHM_SPECS[alg];
+  if (spec.kty !== key.kty) return false;
+  if (key.alg !== undefined && key.alg !== alg && !(alg === 'Ed25519' && key.alg === 'EdDSA')) return false;
+  if (spec.curves !== undefined && (key.curve === undefined || !spec.curves.includes(key.curve)))
+    return false;
+  return true;
+}

@@ -1,0 +1,229 @@
+import type { Dispatcher } from 'undici';
+
+/** How the validator talks to the issuer (key set, discovery, introspection). */
+export interface HttpSettings {
+  /** A `fetch` to use instead of undici (fetch-only runtimes, or custom transports). */
+  fetch: typeof globalThis.fetch | undefined;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Deadline for the whole exchange. */
+  timeoutMs: number;
+}
+
+/** What went wrong with an HTTP exchange; the token never appears in it. */
+export class HttpFailure extends Error {
+  override readonly name = 'HttpFailure';
+  constructor(
+    readonly kind: 'network' | 'timeout' | 'status' | 'redirect' | 'too_large' | 'content_type',
+    message: string,
+    readonly status?: number,
+    readonly retryAfterSec?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  maxBytes: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  header(name: string): string | undefined;
+  text: string;
+}
+
+export interface HttpClient {
+  request(url: string, request: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * One keep-alive undici dispatcher per validator with connect, headers and body timeouts; or the
+ * given `fetch` (and the global one where undici cannot be loaded). Redirects are never followed and
+ * bodies larger than `maxBytes` are cut off while streaming.
+ */
+export function createHttpClient(settings: HttpSettings): HttpClient {
+  let undici:
+    | Promise<{ agent: Dispatcher; request: typeof import('undici').request } | undefined>
+    | undefined;
+  const loadUndici = () => {
+    undici ??= import('undici').then(
+      (mod) => ({
+        agent: new mod.Agent({
+          connect: { timeout: settings.connectTimeoutMs },
+          headersTimeout: settings.headersTimeoutMs,
+          bodyTimeout: settings.bodyTimeoutMs,
+          keepAliveTimeout: 30_000,
+          connections: 16,
+        }),
+        request: mod.request,
+      }),
+      () => undefined,
+    );
+    return undici;
+  };
+
+  async function request(url: string, req: HttpRequest): Promise<HttpResponse> {
+    const signal = AbortSignal.timeout(settings.timeoutMs);
+    try {
+      const lib = settings.fetch === undefined ? await loadUndici() : undefined;
+      if (lib !== undefined) return await viaUndici(lib, url, req, signal);
+      return await viaFetch(settings.fetch ?? globalThis.fetch, url, req, signal);
+    } catch (error) {
+      if (error instanceof HttpFailure) throw error;
+      if (signal.aborted || isTimeout(error)) {
+        throw new HttpFailure('timeout', `no answer from ${describeUrl(url)} within the timeout`);
+      }
+      throw new HttpFailure('network', `could not reach ${describeUrl(url)}`);
+    }
+  }
+
+  return {
+    request,
+    async close() {
+      const lib = await undici;
+      await lib?.agent.close();
+    },
+  };
+}
+
+async function viaUndici(
+  lib: { agent: Dispatcher; request: typeof import('undici').request },
+  url: string,
+  req: HttpRequest,
+  signal: AbortSignal,
+): Promise<HttpResponse> {
+  const res = await lib.request(url, {
+    dispatcher: lib.agent,
+    method: req.method ?? 'GET',
+    headers: req.headers ?? {},
+    body: req.body ?? null,
+    signal,
+  });
+  const header = (name: string) => {
+    const value = res.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  checkStatus(url, res.statusCode, header, () => res.body.dump());
+  checkDeclaredLength(url, header('content-length'), req.maxBytes, () => res.body.destroy());
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length;
+    if (size > req.maxBytes) {
+      res.body.destroy();
+      throw tooLarge(url, req.maxBytes);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return { status: res.statusCode, header, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+async function viaFetch(
+  fetchFn: typeof globalThis.fetch,
+  url: string,
+  req: HttpRequest,
+  signal: AbortSignal,
+): Promise<HttpResponse> {
+  const init: RequestInit = { method: req.method ?? 'GET', redirect: 'manual', signal };
+  if (req.headers !== undefined) init.headers = req.headers;
+  if (req.body !== undefined) init.body = req.body;
+  const res = await fetchFn(url, init);
+  const header = (name: string) => res.headers.get(name) ?? undefined;
+  const status = res.type === 'opaqueredirect' ? 302 : res.status;
+  checkStatus(url, status, header, () => res.body?.cancel());
+  checkDeclaredLength(url, header('content-length'), req.maxBytes, () => res.body?.cancel());
+  const reader = res.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (reader !== undefined) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > req.maxBytes) {
+        await reader.cancel();
+        throw tooLarge(url, req.maxBytes);
+      }
+      chunks.push(value);
+    }
+  }
+  return { status, header, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+function checkStatus(
+  url: string,
+  status: number,
+  header: (name: string) => string | undefined,
+  discard: () => unknown,
+): void {
+  if (status >= 300 && status < 400) {
+    void Promise.resolve(discard()).catch(() => {});
+    throw new HttpFailure(
+      'redirect',
+      `${describeUrl(url)} answered with a redirect, which is never followed`,
+      status,
+    );
+  }
+  // 401/403 are passed on: for introspection they mean our own credentials are wrong.
+  if (status !== 200 && status !== 401 && status !== 403) {
+    void Promise.resolve(discard()).catch(() => {});
+    throw new HttpFailure(
+      'status',
+      `${describeUrl(url)} answered ${status}`,
+      status,
+      parseRetryAfter(header('retry-after')),
+    );
+  }
+}
+
+function checkDeclaredLength(
+  url: string,
+  value: string | undefined,
+  maxBytes: number,
+  discard: () => unknown,
+): void {
+  if (value !== undefined && Number(value) > maxBytes) {
+    void Promise.resolve(discard()).catch(() => {});
+    throw tooLarge(url, maxBytes);
+  }
+}
+
+function tooLarge(url: string, maxBytes: number): HttpFailure {
+  return new HttpFailure('too_large', `${describeUrl(url)} sent more than ${maxBytes} bytes`);
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: string; code?: string } | null)?.name;
+  const code = (error as { code?: string } | null)?.code;
+  return (
+    name === 'TimeoutError' ||
+    name === 'AbortError' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  );
+}
+
+/** Seconds from a `Retry-After` header (delta-seconds or HTTP date). */
+export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
+}
+
+/** A URL without query or credentials, safe to put in messages. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return 'the configured URL';
+  }
+}

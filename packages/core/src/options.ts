@@ -1,0 +1,377 @@
+import { z } from 'zod';
+import type { AuthInfo } from './auth-info.js';
+import type { KeySetEvent, KeySetPolicy } from './jwks.js';
+import {
+  type Algorithm,
+  ASYMMETRIC_ALGORITHMS,
+  DEFAULT_ALGORITHMS,
+  SYMMETRIC_ALGORITHMS,
+} from './lib/algorithms.js';
+import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
+
+/** A claims check of your own; return `false` or throw to reject the token (401 `invalid_token`). */
+export type ClaimsValidator = (
+  claims: Readonly<Record<string, unknown>>,
+  context: { issuer: string; header: Readonly<Record<string, unknown>> },
+) => boolean | undefined | Promise<boolean | undefined>;
+
+/**
+ * How one trusted issuer's tokens are verified. Used directly by {@link ValidatorOptions}, or as an
+ * entry of `issuers` to trust several.
+ *
+ * @example
+ * ```ts
+ * const issuer: IssuerOptions = { issuer: 'https://id.example', audience: 'https://api.example' };
+ * ```
+ */
+export interface IssuerOptions {
+  /** The issuer identifier, compared to `iss` exactly (RFC 9068 §4). */
+  issuer: string;
+  /**
+   * This API's identifier(s); the token's `aud` must contain one (RFC 9068 §4, RFC 8707). Required:
+   * pass `null` to opt out of the audience check, deliberately and visibly.
+   */
+  audience: string | readonly string[] | null;
+  /** The JWKS URL. Default: the `jwks_uri` of the issuer's discovery document. */
+  jwksUri?: string;
+  /** A fixed JSON Web Key Set instead of fetching one. */
+  jwks?: { keys: readonly unknown[] };
+  /** A shared secret for HS256/384/512 (at least 32 bytes). Never combined with a key set. */
+  secret?: string | Uint8Array;
+  /** Allowed `alg` values. Default: every asymmetric algorithm (RS*, PS*, ES*, EdDSA). Never `none`. */
+  algorithms?: readonly Algorithm[];
+  /**
+   * Accepted `typ` header values, case-insensitive, with or without `application/`.
+   * Default `['at+jwt']` (RFC 9068 §4). Add `'JWT'` for issuers that emit it (Auth0, Entra ID).
+   */
+  typ?: readonly string[];
+  /** Accept tokens with no `typ` header at all (Cognito). Default `false`. */
+  allowMissingTyp?: boolean;
+  /** Claims that hold scopes. Default `['scope', 'scp']`; add `'permissions'` for Auth0 RBAC. */
+  scopeClaims?: readonly string[];
+  /** The claim naming the tenant (e.g. `tid`, `org_id`). */
+  tenantClaim?: string;
+  /** A fixed tenant for every token of this issuer (used when `tenantClaim` is absent from the token). */
+  tenant?: string;
+}
+
+/**
+ * Options of {@link createValidator}. Validated once; a bad option throws a `TypeError` naming it.
+ *
+ * @example
+ * ```ts
+ * const validator = createValidator({
+ *   issuer: 'https://id.example',
+ *   audience: 'https://api.example',
+ *   clockToleranceSec: 5,
+ * });
+ * ```
+ */
+export interface ValidatorOptions extends Partial<IssuerOptions> {
+  /** Several trusted issuers; the token's unverified `iss` only selects among them. */
+  issuers?: readonly IssuerOptions[];
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
+  clockToleranceSec?: number;
+  /** Reject tokens whose `iat` is older than this many seconds (requires `iat`). */
+  maxTokenAgeSec?: number;
+  /** Claims that must be present besides `iss`, `aud` and `exp` (always required). */
+  requiredClaims?: readonly string[];
+  /** Your own check of the verified claims. Runs once per distinct token while it is cached. */
+  validateClaims?: ClaimsValidator;
+  /** Longest token accepted, in characters. Default 8192. */
+  maxTokenLength?: number;
+  /** Deepest JSON nesting accepted in a token. Default 32. */
+  maxTokenJsonDepth?: number;
+  /** The clock, in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** `realm` of the `WWW-Authenticate` challenges. */
+  realm?: string;
+  /** HTTP settings for the key set, discovery and introspection. */
+  http?: {
+    /** Use this `fetch` instead of undici (fetch-only runtimes). */
+    fetch?: typeof globalThis.fetch;
+    /** Default 5000. */
+    timeoutMs?: number;
+    /** Default 2000. */
+    connectTimeoutMs?: number;
+    /** Default 3000. */
+    headersTimeoutMs?: number;
+    /** Default 3000. */
+    bodyTimeoutMs?: number;
+  };
+  /** The key set's fetch policy; see {@link KeySetPolicy} for each default. */
+  keySet?: Partial<KeySetPolicy>;
+  /** The cache of verified tokens: `false` turns it off. Default `{ maxEntries: 10000 }`. */
+  tokenCache?: false | { maxEntries?: number };
+  /** Receives key set events (fetched, failed, key added/removed/skipped). */
+  onEvent?: (event: KeySetEvent) => void;
+}
+
+/** Default key set policy; the README explains each value next to what jose, Spring and ASP.NET chose. */
+export const DEFAULT_KEY_SET_POLICY: KeySetPolicy = {
+  defaultMaxAgeSec: 600,
+  minMaxAgeSec: 60,
+  maxMaxAgeSec: 86_400,
+  refreshAheadSec: 30,
+  unknownKidCooldownSec: 10,
+  staleIfErrorSec: 3_600,
+  retryMinSec: 1,
+  retryMaxSec: 60,
+  maxResponseBytes: 128 * 1024,
+  maxKeys: 100,
+  maxJsonDepth: 8,
+};
+
+const MIN_SECRET_BYTES = 32;
+const ALL_ALGORITHMS = [...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS] as const;
+
+const httpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'must be an http(s) URL');
+const nonEmpty = z.string().min(1, 'must not be empty');
+const fn = <T>(what: string) =>
+  z.custom<T>((value) => typeof value === 'function', `must be a ${what} function`);
+const seconds = z.number().finite().nonnegative();
+
+const issuerShape = {
+  issuer: nonEmpty,
+  audience: z.union([nonEmpty, z.array(nonEmpty).min(1, 'must list at least one audience'), z.null()], {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is required (pass null to opt out of the audience check explicitly)'
+        : 'must be a string, a non-empty list of strings, or null',
+  }),
+  jwksUri: httpUrl.optional(),
+  jwks: z.object({ keys: z.array(z.unknown()) }).optional(),
+  secret: z
+    .union([z.string(), z.instanceof(Uint8Array)])
+    .refine(
+      (value) =>
+        (typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength) >= MIN_SECRET_BYTES,
+      `must be at least ${MIN_SECRET_BYTES} bytes`,
+    )
+    .optional(),
+  algorithms: z
+    .array(
+      z.enum(ALL_ALGORITHMS, { error: (issue) => `${String(issue.input)} is not a supported algorithm` }),
+    )
+    .min(1)
+    .optional(),
+  typ: z.array(nonEmpty).min(1).optional(),
+  allowMissingTyp: z.boolean().optional(),
+  scopeClaims: z.array(nonEmpty).min(1).optional(),
+  tenantClaim: nonEmpty.optional(),
+  tenant: nonEmpty.optional(),
+};
+
+const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
+  const symmetric = value.algorithms?.filter((alg) => alg.startsWith('HS')) ?? [];
+  if (value.secret !== undefined && (value.jwks !== undefined || value.jwksUri !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'cannot be combined with jwks or jwksUri' });
+  }
+  if (symmetric.length > 0 && value.secret === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS* algorithms need an explicit secret' });
+  }
+  if (value.secret !== undefined && value.algorithms?.some((alg) => !alg.startsWith('HS'))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['algorithms'],
+      message: 'with a secret, only HS256/HS384/HS512 apply',
+    });
+  }
+  if (value.jwks !== undefined && value.jwksUri !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'cannot be combined with jwksUri' });
+  }
+});
+
+const commonShape = {
+  issuers: z.array(z.unknown()).min(1).optional(),
+  clockToleranceSec: seconds.max(600).optional(),
+  maxTokenAgeSec: seconds.optional(),
+  requiredClaims: z.array(nonEmpty).optional(),
+  validateClaims: fn<ClaimsValidator>('claims validator').optional(),
+  maxTokenLength: z.number().int().min(64).max(1_048_576).optional(),
+  maxTokenJsonDepth: z.number().int().min(2).max(1000).optional(),
+  now: fn<() => number>('clock').optional(),
+  realm: z.string().optional(),
+  http: z
+    .strictObject({
+      fetch: fn<typeof globalThis.fetch>('fetch').optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      connectTimeoutMs: z.number().int().positive().optional(),
+      headersTimeoutMs: z.number().int().positive().optional(),
+      bodyTimeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+  keySet: z
+    .strictObject({
+      defaultMaxAgeSec: seconds.optional(),
+      minMaxAgeSec: seconds.optional(),
+      maxMaxAgeSec: seconds.optional(),
+      refreshAheadSec: seconds.optional(),
+      unknownKidCooldownSec: seconds.optional(),
+      staleIfErrorSec: seconds.optional(),
+      retryMinSec: seconds.optional(),
+      retryMaxSec: seconds.optional(),
+      maxResponseBytes: z.number().int().positive().optional(),
+      maxKeys: z.number().int().positive().optional(),
+      maxJsonDepth: z.number().int().min(3).optional(),
+    })
+    .optional(),
+  tokenCache: z
+    .union([z.literal(false), z.strictObject({ maxEntries: z.number().int().positive().optional() })])
+    .optional(),
+  onEvent: fn<(event: KeySetEvent) => void>('event listener').optional(),
+};
+
+/** An issuer after defaults. */
+export interface ResolvedIssuerOptions {
+  issuer: string;
+  audience: readonly string[] | null;
+  jwksUri: string | undefined;
+  jwks: { keys: readonly unknown[] } | undefined;
+  secret: string | Uint8Array | undefined;
+  algorithms: ReadonlySet<Algorithm>;
+  /** Normalised: lower case, without `application/`. */
+  typ: ReadonlySet<string>;
+  allowMissingTyp: boolean;
+  scopeClaims: readonly string[];
+  tenantClaim: string | undefined;
+  tenant: string | undefined;
+}
+
+/** All options after validation and defaults. */
+export interface ResolvedValidatorOptions {
+  issuers: readonly ResolvedIssuerOptions[];
+  clockToleranceSec: number;
+  maxTokenAgeSec: number | undefined;
+  requiredClaims: readonly string[];
+  validateClaims: ClaimsValidator | undefined;
+  maxTokenLength: number;
+  maxTokenJsonDepth: number;
+  now: () => number;
+  realm: string | undefined;
+  http: {
+    fetch: typeof globalThis.fetch | undefined;
+    timeoutMs: number;
+    connectTimeoutMs: number;
+    headersTimeoutMs: number;
+    bodyTimeoutMs: number;
+  };
+  keySet: KeySetPolicy;
+  tokenCacheMaxEntries: number;
+  onEvent: ((event: KeySetEvent) => void) | undefined;
+}
+
+/** Normalises a `typ` value for comparison (RFC 7515 §4.1.9: `application/` may be omitted). */
+export function normaliseTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+function fail(prefix: string, error: z.ZodError): never {
+  const issue = error.issues[0];
+  const path = [prefix, ...(issue?.path ?? []).map(String)].filter((part) => part !== '').join('.');
+  throw new TypeError(`tokenguard: invalid option "${path || 'options'}": ${issue?.message ?? 'invalid'}`);
+}
+
+function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
+  const parsed = issuerSchema.safeParse(input);
+  if (!parsed.success) fail(prefix, parsed.error);
+  const value = parsed.data;
+  const algorithms =
+    value.algorithms ??
+    (value.secret !== undefined ? (['HS256', 'HS384', 'HS512'] as const) : DEFAULT_ALGORITHMS);
+  return {
+    issuer: value.issuer,
+    audience:
+      value.audience === null ? null : typeof value.audience === 'string' ? [value.audience] : value.audience,
+    jwksUri: value.jwksUri,
+    jwks: value.jwks,
+    secret: value.secret,
+    algorithms: new Set(algorithms),
+    typ: new Set((value.typ ?? ['at+jwt']).map(normaliseTyp)),
+    allowMissingTyp: value.allowMissingTyp ?? false,
+    scopeClaims: value.scopeClaims ?? DEFAULT_SCOPE_CLAIMS,
+    tenantClaim: value.tenantClaim,
+    tenant: value.tenant,
+  };
+}
+
+/**
+ * Validates options and applies defaults. Throws a `TypeError` naming the first bad option.
+ */
+export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('tokenguard: options must be an object');
+  }
+  const issuerKeys = Object.keys(issuerShape) as (keyof IssuerOptions)[];
+  const common: Record<string, unknown> = {};
+  const single: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if ((issuerKeys as string[]).includes(key)) single[key] = value;
+    else common[key] = value;
+  }
+  const parsed = z.strictObject(commonShape).safeParse(common);
+  if (!parsed.success) fail('', parsed.error);
+  const value = parsed.data;
+
+  let issuers: ResolvedIssuerOptions[];
+  if (value.issuers !== undefined) {
+    if (Object.keys(single).length > 0) {
+      throw new TypeError(
+        `tokenguard: invalid option "${Object.keys(single)[0]}": set it inside each entry of "issuers", not beside it`,
+      );
+    }
+    issuers = value.issuers.map((entry, index) => resolveIssuer(entry, `issuers.${index}`));
+    const seen = new Set<string>();
+    for (const [index, entry] of issuers.entries()) {
+      if (seen.has(entry.issuer)) {
+        throw new TypeError(
+          `tokenguard: invalid option "issuers.${index}.issuer": ${entry.issuer} is listed twice`,
+        );
+      }
+      seen.add(entry.issuer);
+    }
+  } else {
+    if (single.issuer === undefined) {
+      throw new TypeError(
+        'tokenguard: invalid option "issuer": is required (or list trusted issuers in "issuers")',
+      );
+    }
+    issuers = [resolveIssuer(single, '')];
+  }
+
+  const keySet: KeySetPolicy = { ...DEFAULT_KEY_SET_POLICY };
+  for (const [key, setting] of Object.entries(value.keySet ?? {})) {
+    if (setting !== undefined) (keySet as unknown as Record<string, number>)[key] = setting;
+  }
+  if (keySet.minMaxAgeSec > keySet.maxMaxAgeSec) {
+    throw new TypeError(
+      'tokenguard: invalid option "keySet.minMaxAgeSec": is larger than keySet.maxMaxAgeSec',
+    );
+  }
+  return {
+    issuers,
+    clockToleranceSec: value.clockToleranceSec ?? 5,
+    maxTokenAgeSec: value.maxTokenAgeSec,
+    requiredClaims: value.requiredClaims ?? [],
+    validateClaims: value.validateClaims,
+    maxTokenLength: value.maxTokenLength ?? 8192,
+    maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
+    now: value.now ?? Date.now,
+    realm: value.realm,
+    http: {
+      fetch: value.http?.fetch,
+      timeoutMs: value.http?.timeoutMs ?? 5000,
+      connectTimeoutMs: value.http?.connectTimeoutMs ?? 2000,
+      headersTimeoutMs: value.http?.headersTimeoutMs ?? 3000,
+      bodyTimeoutMs: value.http?.bodyTimeoutMs ?? 3000,
+    },
+    keySet,
+    tokenCacheMaxEntries: value.tokenCache === false ? 0 : (value.tokenCache?.maxEntries ?? 10_000),
+    onEvent: value.onEvent,
+  };
+}
+
+export type { AuthInfo };

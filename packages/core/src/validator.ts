@@ -1,0 +1,439 @@
+import { LRUCache } from 'lru-cache';
+import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
+import { parseAuthorizationValue } from './bearer.js';
+import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
+import { TokenGuardError } from './errors.js';
+import {
+  type KeySetEvent,
+  type KeySetState,
+  type KeySource,
+  RemoteKeySource,
+  StaticKeySource,
+} from './jwks.js';
+import { decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js';
+import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
+import type { Algorithm } from './lib/algorithms.js';
+import { createHttpClient, type HttpClient } from './lib/http.js';
+import {
+  normaliseTyp,
+  type ResolvedIssuerOptions,
+  type ResolvedValidatorOptions,
+  resolveOptions,
+  type ValidatorOptions,
+} from './options.js';
+import { checkRequirements, type Requirements } from './requirements.js';
+import { readScopes } from './scopes.js';
+
+/** The state of a validator's issuers and key sets, for health checks and metrics. */
+export interface ValidatorState {
+  issuers: { issuer: string; keySet: KeySetState }[];
+  tokenCache: { entries: number; maxEntries: number };
+}
+
+/**
+ * A configured access-token validator. Create one per API with {@link createValidator} and share it.
+ *
+ * @example
+ * ```ts
+ * const auth = await validator.validate(req.headers.authorization, { scopes: ['orders:read'] });
+ * ```
+ */
+export interface Validator {
+  /**
+   * Validates a token, or a raw `Authorization` header value (`Bearer ...`), and applies the
+   * route's requirements. Resolves to the caller's {@link AuthInfo}; rejects with a
+   * {@link TokenGuardError} (never with the token in it).
+   */
+  validate(tokenOrHeader: string | undefined | null, requirements?: Requirements): Promise<AuthInfo>;
+  /** Applies requirements to an already verified token (what route guards call). */
+  check(auth: AuthInfo, requirements: Requirements): void;
+  /** Fetches discovery documents and key sets now, so the first request does not wait. */
+  warm(): Promise<void>;
+  /** Refetches every remote key set now (e.g. on a signal that the issuer rotated keys). */
+  refreshKeys(): Promise<void>;
+  /** Key set and cache state. */
+  state(): ValidatorState;
+  /** Subscribes to key set events; returns the unsubscribe function. */
+  on(listener: (event: KeySetEvent) => void): () => void;
+  /** The challenge realm, if configured. */
+  readonly realm: string | undefined;
+  /** The resolved options (frozen), for adapters and diagnostics. */
+  readonly options: ResolvedValidatorOptions;
+  /** Closes the HTTP connection pool. */
+  close(): Promise<void>;
+}
+
+interface IssuerContext {
+  readonly config: ResolvedIssuerOptions;
+  readonly keys: KeySource;
+  readonly metadata: () => Promise<IssuerMetadata>;
+}
+
+interface CacheEntry {
+  readonly auth: AuthInfo;
+  /** After this instant (ms) the cached answer is no longer valid. */
+  readonly notAfterMs: number;
+}
+
+const BEARER_PREFIX = /^\s*bearer(?:\s|$)/i;
+
+/**
+ * Creates a validator. Options are checked here, once; a bad option throws a `TypeError` that names it.
+ *
+ * @example
+ * ```ts
+ * import { createValidator } from '@tokenguard/core';
+ *
+ * const validator = createValidator({
+ *   issuer: 'https://id.example.com',
+ *   audience: 'https://api.example.com',
+ * });
+ * const auth = await validator.validate('Bearer eyJhbGciOi...', { scopes: ['orders:read'] });
+ * console.log(auth.subject, [...auth.scopes]);
+ * ```
+ */
+export function createValidator(options: ValidatorOptions): Validator {
+  const resolved = resolveOptions(options);
+  const { now, clockToleranceSec, realm } = resolved;
+  const listeners = new Set<(event: KeySetEvent) => void>();
+  if (resolved.onEvent !== undefined) listeners.add(resolved.onEvent);
+  const http: HttpClient = createHttpClient(resolved.http);
+  const cache =
+    resolved.tokenCacheMaxEntries > 0
+      ? new LRUCache<string, CacheEntry>({ max: resolved.tokenCacheMaxEntries })
+      : undefined;
+
+  const emit = (event: KeySetEvent): void => {
+    // A key that leaves the set stops being trusted everywhere, including cached verifications.
+    if (event.type === 'key_removed') cache?.clear();
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing listener must never break validation.
+      }
+    }
+  };
+
+  const contexts = new Map<string, IssuerContext>();
+  for (const config of resolved.issuers)
+    contexts.set(config.issuer, createIssuerContext(config, resolved, http, emit));
+
+  async function verifyJwt(token: string): Promise<{ auth: AuthInfo; notAfterMs: number }> {
+    const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth);
+    const { header, payload } = jws;
+    const iss = payload.iss;
+    if (typeof iss !== 'string') {
+      throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
+    }
+    // The unverified iss only selects among trusted issuers: an unknown one costs no network request.
+    const context = contexts.get(iss);
+    if (context === undefined) {
+      throw new TokenGuardError('ERR_ISSUER_MISMATCH', {
+        message: 'The token issuer is not one this API trusts',
+      });
+    }
+    const { config } = context;
+    const alg = header.alg as string;
+    if (!config.algorithms.has(alg as Algorithm)) {
+      throw new TokenGuardError('ERR_ALGORITHM_NOT_ALLOWED', {
+        message: `The token algorithm ${safeName(alg)} is not allowed`,
+        actual: safeName(alg),
+      });
+    }
+    checkTyp(header.typ, config);
+    const kid = header.kid;
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length > 256)) {
+      throw new TokenGuardError('ERR_TOKEN_MALFORMED', { message: 'The token kid is not a short string' });
+    }
+    const keys =
+      context.keys.peek(kid, alg as Algorithm) ?? (await context.keys.resolve(kid, alg as Algorithm));
+    if (!verifyWithAny(alg as Algorithm, keys, jws.signingInput, jws.signature)) {
+      throw new TokenGuardError('ERR_SIGNATURE_INVALID');
+    }
+    const notAfterMs = checkClaims(payload, config);
+    if (resolved.validateClaims !== undefined) {
+      let verdict: boolean | undefined;
+      try {
+        verdict = await resolved.validateClaims(payload, { issuer: iss, header });
+      } catch (error) {
+        if (error instanceof TokenGuardError) throw error;
+        throw new TokenGuardError('ERR_CLAIM_INVALID', {
+          message: 'The token failed the custom claims check',
+          cause: error,
+        });
+      }
+      if (verdict === false) {
+        throw new TokenGuardError('ERR_CLAIM_INVALID', {
+          message: 'The token failed the custom claims check',
+        });
+      }
+    }
+    const auth = createAuthInfo(token, {
+      claims: payload,
+      subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+      clientId: readClientId(payload),
+      issuer: iss,
+      audience:
+        typeof payload.aud === 'string' ? [payload.aud] : ((payload.aud as string[] | undefined) ?? []),
+      scopes: readScopes(payload, config.scopeClaims),
+      expiresAt: new Date((payload.exp as number) * 1000),
+      tenant: readTenant(payload, config),
+      source: 'jwt',
+    });
+    return { auth, notAfterMs };
+  }
+
+  /** Checks every time-based and identity claim; returns when a cached answer must stop being used. */
+  function checkClaims(payload: Readonly<Record<string, unknown>>, config: ResolvedIssuerOptions): number {
+    const nowSec = now() / 1000;
+    const exp = readNumericDate(payload, 'exp', true) as number;
+    if (nowSec >= exp + clockToleranceSec) throw new TokenGuardError('ERR_TOKEN_EXPIRED');
+    const nbf = readNumericDate(payload, 'nbf', false);
+    if (nbf !== undefined && nowSec + clockToleranceSec < nbf)
+      throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID');
+    const iat = readNumericDate(payload, 'iat', resolved.maxTokenAgeSec !== undefined);
+    if (iat !== undefined && nowSec + clockToleranceSec < iat) {
+      throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID', { message: 'The token was issued in the future' });
+    }
+    let notAfterSec = exp + clockToleranceSec;
+    if (resolved.maxTokenAgeSec !== undefined) {
+      const limit = (iat as number) + resolved.maxTokenAgeSec + clockToleranceSec;
+      if (nowSec > limit) throw new TokenGuardError('ERR_TOKEN_TOO_OLD');
+      notAfterSec = Math.min(notAfterSec, limit);
+    }
+    checkAudience(payload.aud, config.audience);
+    for (const name of ['sub', 'client_id', 'jti'] as const) {
+      const value = payload[name];
+      if (value !== undefined && typeof value !== 'string') {
+        throw new TokenGuardError('ERR_CLAIM_INVALID', {
+          claim: name,
+          message: `The ${name} claim is not a string`,
+        });
+      }
+    }
+    for (const name of resolved.requiredClaims) {
+      if (payload[name] === undefined || payload[name] === null) {
+        throw new TokenGuardError('ERR_CLAIM_MISSING', {
+          claim: name,
+          message: `The token has no ${name} claim`,
+        });
+      }
+    }
+    return notAfterSec * 1000;
+  }
+
+  async function validateToken(token: string, requirements: Requirements | undefined): Promise<AuthInfo> {
+    if (token.length > resolved.maxTokenLength) {
+      throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
+        message: `The token is longer than ${resolved.maxTokenLength} characters`,
+      });
+    }
+    if (cache !== undefined) {
+      const hit = cache.get(token);
+      if (hit !== undefined) {
+        if (now() < hit.notAfterMs) {
+          checkRequirements(hit.auth, requirements);
+          return hit.auth;
+        }
+        cache.delete(token);
+      }
+    }
+    if (!looksLikeCompactJws(token)) {
+      throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
+    }
+    const { auth, notAfterMs } = await verifyJwt(token);
+    cache?.set(token, { auth, notAfterMs });
+    checkRequirements(auth, requirements);
+    return auth;
+  }
+
+  async function validate(
+    tokenOrHeader: string | undefined | null,
+    requirements?: Requirements,
+  ): Promise<AuthInfo> {
+    try {
+      if (typeof tokenOrHeader !== 'string' || tokenOrHeader.trim() === '') {
+        throw new TokenGuardError('ERR_TOKEN_MISSING');
+      }
+      const token = BEARER_PREFIX.test(tokenOrHeader)
+        ? parseAuthorizationValue(tokenOrHeader)
+        : tokenOrHeader;
+      return await validateToken(token, requirements);
+    } catch (error) {
+      throw withRealm(error);
+    }
+  }
+
+  function withRealm(error: unknown): unknown {
+    if (error instanceof TokenGuardError) {
+      error.realm = realm;
+      return error;
+    }
+    // Anything unexpected is reported as a malformed token rather than escaping as a crash.
+    return new TokenGuardError('ERR_TOKEN_MALFORMED', {
+      message: 'The token could not be processed',
+      cause: error,
+    });
+  }
+
+  return {
+    validate,
+    check(auth, requirements) {
+      try {
+        checkRequirements(auth, requirements);
+      } catch (error) {
+        throw withRealm(error);
+      }
+    },
+    async warm() {
+      await Promise.all([...contexts.values()].map((context) => context.keys.warm()));
+    },
+    async refreshKeys() {
+      await Promise.all([...contexts.values()].map((context) => context.keys.refresh()));
+    },
+    state() {
+      return {
+        issuers: [...contexts.values()].map((context) => ({
+          issuer: context.config.issuer,
+          keySet: context.keys.state(),
+        })),
+        tokenCache: { entries: cache?.size ?? 0, maxEntries: resolved.tokenCacheMaxEntries },
+      };
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    realm,
+    options: Object.freeze(resolved),
+    close: () => http.close(),
+  };
+}
+
+function createIssuerContext(
+  config: ResolvedIssuerOptions,
+  resolved: ResolvedValidatorOptions,
+  http: HttpClient,
+  emit: (event: KeySetEvent) => void,
+): IssuerContext {
+  const limits = {
+    maxResponseBytes: resolved.keySet.maxResponseBytes,
+    maxJsonDepth: resolved.keySet.maxJsonDepth,
+  };
+  const metadata = createMetadataLoader(() => fetchIssuerMetadata(config.issuer, http, limits));
+  let keys: KeySource;
+  if (config.secret !== undefined) {
+    keys = new StaticKeySource([importSecret(config.secret)]);
+  } else if (config.jwks !== undefined) {
+    const imported: VerificationKey[] = [];
+    for (const jwk of config.jwks.keys) {
+      const result = importPublicJwk(jwk);
+      if (result.ok) imported.push(result.key);
+      else emit({ type: 'key_skipped', uri: 'configured jwks', kid: result.kid, reason: result.reason });
+    }
+    keys = new StaticKeySource(imported);
+  } else {
+    const discover = async (): Promise<string> => {
+      const document = await metadata();
+      if (document.jwks_uri === undefined) throw new Error(`the issuer's metadata has no jwks_uri`);
+      return document.jwks_uri;
+    };
+    keys = new RemoteKeySource({
+      uri: config.jwksUri ?? discover,
+      http,
+      policy: resolved.keySet,
+      now: resolved.now,
+      emit,
+    });
+  }
+  return { config, keys, metadata };
+}
+
+function verifyWithAny(
+  alg: Algorithm,
+  keys: readonly VerificationKey[],
+  input: string,
+  signature: Buffer,
+): boolean {
+  for (const key of keys) if (verifySignature(alg, key, input, signature)) return true;
+  return false;
+}
+
+function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
+  if (typ === undefined) {
+    if (config.allowMissingTyp) return;
+    throw new TokenGuardError('ERR_TYPE_MISMATCH', {
+      message: 'The token has no typ header; access tokens carry typ at+jwt (RFC 9068)',
+    });
+  }
+  if (typeof typ !== 'string' || !config.typ.has(normaliseTyp(typ))) {
+    throw new TokenGuardError('ERR_TYPE_MISMATCH', {
+      message: `The token typ ${safeName(typ)} is not an accepted access token type`,
+      actual: safeName(typ),
+    });
+  }
+}
+
+function checkAudience(aud: unknown, expected: readonly string[] | null): void {
+  if (aud === undefined) {
+    if (expected === null) return;
+    throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'aud', message: 'The token has no aud claim' });
+  }
+  const list = typeof aud === 'string' ? [aud] : aud;
+  if (!Array.isArray(list) || !list.every((value) => typeof value === 'string')) {
+    throw new TokenGuardError('ERR_CLAIM_INVALID', {
+      claim: 'aud',
+      message: 'The aud claim is not a string or list of strings',
+    });
+  }
+  if (expected === null) return;
+  if (!list.some((value) => expected.includes(value))) {
+    throw new TokenGuardError('ERR_AUDIENCE_MISMATCH', {
+      message: `The token audience is not this API (${expected.join(', ')})`,
+      expected,
+      actual: list.slice(0, 5).map(safeName),
+    });
+  }
+}
+
+function readNumericDate(
+  payload: Readonly<Record<string, unknown>>,
+  name: 'exp' | 'nbf' | 'iat',
+  required: boolean,
+): number | undefined {
+  const value = payload[name];
+  if (value === undefined) {
+    if (!required) return undefined;
+    throw new TokenGuardError('ERR_CLAIM_MISSING', {
+      claim: name,
+      message: `The token has no ${name} claim`,
+    });
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TokenGuardError('ERR_CLAIM_INVALID', {
+      claim: name,
+      message: `The ${name} claim is not a NumericDate`,
+    });
+  }
+  return value;
+}
+
+function readTenant(
+  payload: Readonly<Record<string, unknown>>,
+  config: ResolvedIssuerOptions,
+): string | undefined {
+  if (config.tenantClaim !== undefined) {
+    const value = payload[config.tenantClaim];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return config.tenant;
+}
+
+/** A token-supplied value made safe to echo in a message: short, printable. */
+function safeName(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return text.length > 40
+    ? `${text.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}...`
+    : text.replace(/[^\x20-\x7e]/g, '?');
+}
