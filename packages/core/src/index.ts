@@ -26,4 +26,15 @@ export {
 } from './options.js';
 export { assertTenant, type ClaimRequirement, checkRequirements, type Requirements } from './requirements.js';
 export { DEFAULT_SCOPE_CLAIMS, neededScopes, readScopes, type ScopeRule, satisfiesScopes } from './scopes.js';
+export {
+  type AuthenticateOptions,
+  type AuthenticationResult,
+  authenticateRequest,
+  type ExtractedToken,
+  extractAccessToken,
+  isFormTokenRequest,
+  type TokenSource,
+  type TokenTransport,
+  type TransportOptions,
+} from './transport.js';
 export { createValidator, type Validator, type ValidatorState } from './validator.js';

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { TokenGuardError } from './errors.js';
+import {
+  authenticateRequest,
+  extractAccessToken,
+  isFormTokenRequest,
+  type TokenSource,
+} from './transport.js';
+import { createValidator } from './validator.js';
+
+const TOKEN = 'abc.def-ghi_jkl';
+const FORM = 'application/x-www-form-urlencoded';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof TokenGuardError ? error.code : `not a TokenGuardError: ${String(error)}`;
+  }
+  return undefined;
+}
+
+function post(headers: Record<string, string>, body: unknown, extra: Partial<TokenSource> = {}): TokenSource {
+  return { method: 'POST', headers: { 'content-type': FORM, ...headers }, body, ...extra };
+}
+
+describe('extractAccessToken', () => {
+  it('accepts a Bearer header, the scheme case-insensitive', () => {
+    expect(extractAccessToken({ method: 'GET', headers: { authorization: `bEaReR ${TOKEN}` } })).toEqual({
+      token: TOKEN,
+      transport: 'header',
+    });
+  });
+
+  it('accepts a fetch Headers object', () => {
+    const headers = new Headers({ authorization: `Bearer ${TOKEN}` });
+    expect(extractAccessToken({ method: 'GET', headers }).token).toBe(TOKEN);
+  });
+
+  it('rejects a request without any token as ERR_TOKEN_MISSING', () => {
+    expect(codeOf(() => extractAccessToken({ method: 'GET', headers: {} }))).toBe('ERR_TOKEN_MISSING');
+    expect(
+      codeOf(() => extractAccessToken({ method: 'GET', headers: { authorization: 'Basic eHk6eg==' } })),
+    ).toBe('ERR_TOKEN_MISSING');
+  });
+
+  it('rejects a malformed Bearer header as ERR_INVALID_REQUEST', () => {
+    for (const value of ['Bearer', 'Bearer a b', 'Bearer a,b', 'Bearer "x"']) {
+      expect(codeOf(() => extractAccessToken({ method: 'GET', headers: { authorization: value } }))).toBe(
+        'ERR_INVALID_REQUEST',
+      );
+    }
+  });
+
+  it('rejects two Authorization headers seen in rawHeaders', () => {
+    const source: TokenSource = {
+      method: 'GET',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      rawHeaders: ['Host', 'x', 'Authorization', `Bearer ${TOKEN}`, 'authorization', `Bearer ${TOKEN}`],
+    };
+    expect(codeOf(() => extractAccessToken(source))).toBe('ERR_INVALID_REQUEST');
+  });
+
+  it('ignores the form body unless body transport is enabled', () => {
+    expect(codeOf(() => extractAccessToken(post({}, { access_token: TOKEN })))).toBe('ERR_TOKEN_MISSING');
+  });
+
+  it('accepts access_token in a urlencoded POST, PUT or PATCH body when enabled', () => {
+    for (const method of ['POST', 'put', 'PATCH']) {
+      const source = post({}, new URLSearchParams({ access_token: TOKEN }), { method });
+      expect(extractAccessToken(source, { body: true })).toEqual({ token: TOKEN, transport: 'body' });
+    }
+    expect(
+      extractAccessToken(post({ 'content-type': `${FORM}; charset=utf-8` }, { access_token: TOKEN }), {
+        body: true,
+      }).token,
+    ).toBe(TOKEN);
+  });
+
+  it('never reads the body of a GET or of another content type', () => {
+    const get: TokenSource = {
+      method: 'GET',
+      headers: { 'content-type': FORM },
+      body: { access_token: TOKEN },
+    };
+    expect(codeOf(() => extractAccessToken(get, { body: true }))).toBe('ERR_TOKEN_MISSING');
+    const json = post({ 'content-type': 'application/json' }, { access_token: TOKEN });
+    expect(codeOf(() => extractAccessToken(json, { body: true }))).toBe('ERR_TOKEN_MISSING');
+  });
+
+  it('rejects a repeated or malformed access_token parameter', () => {
+    const twice = post({}, { access_token: [TOKEN, TOKEN] });
+    expect(codeOf(() => extractAccessToken(twice, { body: true }))).toBe('ERR_INVALID_REQUEST');
+    const bad = post({}, { access_token: 'a b' });
+    expect(codeOf(() => extractAccessToken(bad, { body: true }))).toBe('ERR_INVALID_REQUEST');
+    const query: TokenSource = { method: 'GET', headers: {}, url: `/x?access_token=${TOKEN}&access_token=y` };
+    expect(codeOf(() => extractAccessToken(query, { query: true }))).toBe('ERR_INVALID_REQUEST');
+  });
+
+  it('reads the query string only when enabled', () => {
+    const source: TokenSource = { method: 'GET', headers: {}, url: `/orders?access_token=${TOKEN}` };
+    expect(codeOf(() => extractAccessToken(source))).toBe('ERR_TOKEN_MISSING');
+    expect(extractAccessToken(source, { query: true })).toEqual({ token: TOKEN, transport: 'query' });
+    const absolute = { ...source, url: `http://127.0.0.1/orders?access_token=${TOKEN}` };
+    expect(extractAccessToken(absolute, { query: true }).token).toBe(TOKEN);
+  });
+
+  it('rejects a token sent more than one way', () => {
+    const both = post({ authorization: `Bearer ${TOKEN}` }, { access_token: TOKEN });
+    expect(codeOf(() => extractAccessToken(both, { body: true }))).toBe('ERR_INVALID_REQUEST');
+    const headerAndQuery: TokenSource = {
+      method: 'GET',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      url: `/x?access_token=${TOKEN}`,
+    };
+    expect(codeOf(() => extractAccessToken(headerAndQuery, { query: true }))).toBe('ERR_INVALID_REQUEST');
+  });
+});
+
+describe('isFormTokenRequest', () => {
+  it('accepts only body methods with the urlencoded content type', () => {
+    expect(isFormTokenRequest('POST', FORM)).toBe(true);
+    expect(isFormTokenRequest('POST', 'Application/X-WWW-Form-Urlencoded;charset=UTF-8')).toBe(true);
+    expect(isFormTokenRequest('GET', FORM)).toBe(false);
+    expect(isFormTokenRequest('DELETE', FORM)).toBe(false);
+    expect(isFormTokenRequest('POST', 'multipart/form-data; boundary=x')).toBe(false);
+    expect(isFormTokenRequest('POST', undefined)).toBe(false);
+  });
+});
+
+describe('authenticateRequest', () => {
+  const validator = createValidator({
+    issuer: 'https://issuer.test',
+    audience: 'https://api.test',
+    secret: 's'.repeat(32),
+    realm: 'orders',
+  });
+
+  it('passes an anonymous request when optional, with no auth', async () => {
+    await expect(
+      authenticateRequest(validator, { method: 'GET', headers: {} }, { optional: true }),
+    ).resolves.toEqual({ auth: undefined, transport: undefined });
+  });
+
+  it('rejects a token that is sent but invalid, even when optional', async () => {
+    const error = await authenticateRequest(
+      validator,
+      { method: 'GET', headers: { authorization: 'Bearer not-a-jwt' } },
+      { optional: true },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenGuardError);
+    expect((error as TokenGuardError).status).toBe(401);
+    expect((error as TokenGuardError).wwwAuthenticate).toMatch(
+      /^Bearer realm="orders", error="invalid_token"/,
+    );
+  });
+
+  it('rejects a missing token with a bare challenge carrying the realm', async () => {
+    const error = (await authenticateRequest(validator, { method: 'GET', headers: {} }).catch(
+      (e: unknown) => e,
+    )) as TokenGuardError;
+    expect(error.code).toBe('ERR_TOKEN_MISSING');
+    expect(error.wwwAuthenticate).toBe('Bearer realm="orders"');
+  });
+
+  it('gives extraction errors the realm', async () => {
+    const error = (await authenticateRequest(validator, {
+      method: 'GET',
+      headers: { authorization: 'Bearer a b' },
+    }).catch((e: unknown) => e)) as TokenGuardError;
+    expect(error.status).toBe(400);
+    expect(error.wwwAuthenticate).toMatch(/^Bearer realm="orders", error="invalid_request"/);
+  });
+});

@@ -1,0 +1,227 @@
+import type { AuthInfo } from './auth-info.js';
+import { type HeadersLike, isB64Token, parseAuthorizationValue, readAuthorizationHeader } from './bearer.js';
+import { TokenGuardError } from './errors.js';
+import type { Requirements } from './requirements.js';
+import type { Validator } from './validator.js';
+
+/** Where a request may carry its access token (RFC 6750 §2). */
+export type TokenTransport = 'header' | 'body' | 'query';
+
+/**
+ * Which ways of sending the token an API accepts besides the `Authorization` header (always on).
+ *
+ * @example
+ * ```ts
+ * const transport: TransportOptions = { body: true }; // RFC 6750 §2.2 form body, POST/PUT/PATCH only
+ * ```
+ */
+export interface TransportOptions {
+  /** `access_token` in an `application/x-www-form-urlencoded` body (RFC 6750 §2.2). Default `false`. */
+  body?: boolean;
+  /**
+   * `access_token` in the query string (RFC 6750 §2.3). Default `false`: OAuth 2.1 and MCP forbid it,
+   * and URLs end up in logs. When a token comes this way, adapters send `Cache-Control: private`.
+   */
+  query?: boolean;
+}
+
+/**
+ * A request as any framework can describe it: enough to find the token, nothing framework-specific.
+ *
+ * @example
+ * ```ts
+ * const source: TokenSource = {
+ *   method: req.method, headers: req.headers, rawHeaders: req.rawHeaders, url: req.url, body: req.body,
+ * };
+ * ```
+ */
+export interface TokenSource {
+  method: string;
+  headers: HeadersLike;
+  /**
+   * Node's `IncomingMessage.rawHeaders`. Node keeps only the first of duplicate `Authorization`
+   * headers in `headers`, so this is how a second one is noticed.
+   */
+  rawHeaders?: readonly string[] | undefined;
+  /** The request URL (absolute or path with query); read only when `query` is enabled. */
+  url?: string | undefined;
+  /** The parsed form body (a record or `URLSearchParams`); read only when `body` is enabled. */
+  body?: unknown;
+}
+
+/** A token found in a request, and where. */
+export interface ExtractedToken {
+  token: string;
+  transport: TokenTransport;
+}
+
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+/** Methods whose request body has defined semantics (RFC 6750 §2.2 forbids GET). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const PARAMETER = 'access_token';
+
+/**
+ * Whether a form body may carry the token for this request: a method with body semantics and the
+ * `application/x-www-form-urlencoded` content type (RFC 6750 §2.2). Adapters call it to decide
+ * whether the body needs parsing at all.
+ *
+ * @example
+ * ```ts
+ * if (isFormTokenRequest(req.method, req.headers['content-type'])) await parseForm(req);
+ * ```
+ */
+export function isFormTokenRequest(method: string, contentType: string | null | undefined): boolean {
+  if (!BODY_METHODS.has(method.toUpperCase()) || typeof contentType !== 'string') return false;
+  return contentType.split(';', 1)[0]?.trim().toLowerCase() === FORM_CONTENT_TYPE;
+}
+
+/**
+ * Finds the access token of a request: the `Authorization: Bearer` header, and, only when enabled,
+ * the form body and the query string. Framework-neutral; every adapter calls it.
+ *
+ * - Two `Authorization` headers, a malformed `Bearer` header, a token sent more than one way, or an
+ *   `access_token` parameter repeated or outside the token grammar: `ERR_INVALID_REQUEST` (400).
+ * - No token at all (or only a header of another scheme): `ERR_TOKEN_MISSING` (401, bare challenge).
+ *
+ * @example
+ * ```ts
+ * const { token, transport } = extractAccessToken(
+ *   { method: 'POST', headers: req.headers, rawHeaders: req.rawHeaders, body: req.body },
+ *   { body: true },
+ * );
+ * ```
+ */
+export function extractAccessToken(source: TokenSource, options: TransportOptions = {}): ExtractedToken {
+  const found: ExtractedToken[] = [];
+  let missing: TokenGuardError | undefined;
+
+  const header = readHeader(source);
+  if (header !== undefined && header.trim() !== '') {
+    try {
+      found.push({ token: parseAuthorizationValue(header), transport: 'header' });
+    } catch (error) {
+      // Another scheme (Basic ...) is not a bearer token; a broken Bearer header is a 400 at once.
+      if (!(error instanceof TokenGuardError) || error.code !== 'ERR_TOKEN_MISSING') throw error;
+      missing = error;
+    }
+  }
+  if (options.body === true) {
+    const contentType = readHeaderValue(source.headers, 'content-type');
+    if (isFormTokenRequest(source.method, contentType)) {
+      const token = readParameter(source.body, 'form body');
+      if (token !== undefined) found.push({ token, transport: 'body' });
+    }
+  }
+  if (options.query === true && source.url !== undefined) {
+    const token = readParameter(parseQuery(source.url), 'query string');
+    if (token !== undefined) found.push({ token, transport: 'query' });
+  }
+
+  if (found.length > 1) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', {
+      message: `The access token was sent more than one way (${found.map((f) => f.transport).join(' and ')})`,
+    });
+  }
+  const first = found[0];
+  if (first === undefined) throw missing ?? new TokenGuardError('ERR_TOKEN_MISSING');
+  return first;
+}
+
+/** What {@link authenticateRequest} found: the caller, or nobody on an optional route. */
+export interface AuthenticationResult {
+  /** `undefined` only when `optional` is set and the request carried no token. */
+  auth: AuthInfo | undefined;
+  /** How the token came; adapters send `Cache-Control: private` when it is `query`. */
+  transport: TokenTransport | undefined;
+}
+
+/** Options of {@link authenticateRequest}. */
+export interface AuthenticateOptions {
+  transport?: TransportOptions | undefined;
+  /** Requests without any token pass as anonymous; a token that is sent must still be valid. */
+  optional?: boolean | undefined;
+  requirements?: Requirements | undefined;
+}
+
+/**
+ * Extracts the token of a request and validates it: the whole job of an adapter's middleware, so
+ * the adapters contain no validation logic. Errors are {@link TokenGuardError}s carrying the
+ * validator's realm.
+ *
+ * @example
+ * ```ts
+ * const { auth } = await authenticateRequest(validator, {
+ *   method: req.method, headers: req.headers, rawHeaders: req.rawHeaders,
+ * });
+ * ```
+ */
+export async function authenticateRequest(
+  validator: Validator,
+  source: TokenSource,
+  options: AuthenticateOptions = {},
+): Promise<AuthenticationResult> {
+  let extracted: ExtractedToken;
+  try {
+    extracted = extractAccessToken(source, options.transport);
+  } catch (error) {
+    if (options.optional === true && error instanceof TokenGuardError && error.code === 'ERR_TOKEN_MISSING') {
+      return { auth: undefined, transport: undefined };
+    }
+    if (error instanceof TokenGuardError) error.realm = validator.realm;
+    throw error;
+  }
+  const auth = await validator.validate(extracted.token, options.requirements);
+  return { auth, transport: extracted.transport };
+}
+
+function readHeader(source: TokenSource): string | undefined {
+  const raw = source.rawHeaders;
+  if (raw !== undefined) {
+    let count = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]?.toLowerCase() === 'authorization') count++;
+    }
+    if (count > 1) {
+      throw new TokenGuardError('ERR_INVALID_REQUEST', {
+        message: 'More than one Authorization header was sent',
+      });
+    }
+  }
+  return readAuthorizationHeader(source.headers);
+}
+
+function readHeaderValue(headers: HeadersLike, name: string): string | undefined {
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  }
+  const value = (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
+  return Array.isArray(value) ? value[0] : (value as string | undefined);
+}
+
+function parseQuery(url: string): URLSearchParams {
+  const index = url.indexOf('?');
+  return new URLSearchParams(index === -1 ? '' : url.slice(index + 1));
+}
+
+/** Reads `access_token` from a parsed body or query: absent, exactly one valid token, or a 400. */
+function readParameter(container: unknown, where: string): string | undefined {
+  let values: unknown[];
+  if (container instanceof URLSearchParams) values = container.getAll(PARAMETER);
+  else if (container !== null && typeof container === 'object' && Object.hasOwn(container, PARAMETER)) {
+    const value = (container as Record<string, unknown>)[PARAMETER];
+    values = Array.isArray(value) ? value : [value];
+  } else values = [];
+  if (values.length === 0) return undefined;
+  if (values.length > 1) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', {
+      message: `The ${where} carries access_token more than once`,
+    });
+  }
+  const [token] = values;
+  if (typeof token !== 'string' || !isB64Token(token)) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', {
+      message: `The access_token in the ${where} does not match the RFC 6750 token syntax`,
+    });
+  }
+  return token;
+}
