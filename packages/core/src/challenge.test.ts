@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { formatChallenge } from './challenge.js';
+
+describe('formatChallenge', () => {
+  it('gives a bare Bearer challenge with no parameters', () => {
+    expect(formatChallenge({})).toBe('Bearer');
+  });
+
+  it('gives a realm-only challenge', () => {
+    expect(formatChallenge({ realm: 'api' })).toBe('Bearer realm="api"');
+  });
+
+  it('orders the parameters realm, error, error_description, error_uri, scope', () => {
+    expect(
+      formatChallenge({
+        scope: 'a b',
+        errorUri: 'https://docs.example/e',
+        errorDescription: 'desc',
+        error: 'insufficient_scope',
+        realm: 'api',
+      }),
+    ).toBe(
+      'Bearer realm="api", error="insufficient_scope", error_description="desc", error_uri="https://docs.example/e", scope="a b"',
+    );
+  });
+
+  it('escapes double quotes and backslashes', () => {
+    expect(formatChallenge({ errorDescription: 'say "hi" \\ bye' })).toBe(
+      'Bearer error_description="say \\"hi\\" \\\\ bye"',
+    );
+  });
+
+  it('replaces control and non-ASCII characters so the header stays valid', () => {
+    const value = formatChallenge({ realm: 'a\r\nSet-Cookie: x=1\u00e9\u0000' });
+    expect(value).toBe('Bearer realm="a??Set-Cookie: x=1??"');
+    expect(value).not.toMatch(/[\r\n\u0000\u00e9]/);
+  });
+
+  it('leaves out empty values', () => {
+    expect(formatChallenge({ realm: '', error: 'invalid_token' })).toBe('Bearer error="invalid_token"');
+  });
+
+  it('uses another scheme when asked', () => {
+    expect(formatChallenge({ scheme: 'DPoP', error: 'invalid_token' })).toBe('DPoP error="invalid_token"');
+  });
+
+  it('adds resource_metadata (RFC 9728)', () => {
+    expect(
+      formatChallenge({ resourceMetadata: 'https://api.example/.well-known/oauth-protected-resource' }),
+    ).toBe('Bearer resource_metadata="https://api.example/.well-known/oauth-protected-resource"');
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, type ErrorCode, isTokenGuardError, TokenGuardError } from './errors.js';
+
+describe('ERROR_CODES', () => {
+  it('maps each OAuth error to its RFC 6750 status', () => {
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      if (spec.oauthError === 'invalid_request') expect(spec.status, code).toBe(400);
+      if (spec.oauthError === 'invalid_token') expect(spec.status, code).toBe(401);
+      if (spec.oauthError === 'insufficient_scope') expect(spec.status, code).toBe(403);
+      if (spec.oauthError === undefined) expect([401, 500, 503], code).toContain(spec.status);
+      expect(spec.message.length, code).toBeGreaterThan(0);
+    }
+  });
+
+  it('has the codes the issue names', () => {
+    const codes: ErrorCode[] = [
+      'ERR_TOKEN_MISSING',
+      'ERR_TOKEN_MALFORMED',
+      'ERR_TOKEN_EXPIRED',
+      'ERR_TOKEN_NOT_YET_VALID',
+      'ERR_ISSUER_MISMATCH',
+      'ERR_AUDIENCE_MISMATCH',
+      'ERR_ALGORITHM_NOT_ALLOWED',
+      'ERR_TYPE_MISMATCH',
+      'ERR_SIGNATURE_INVALID',
+      'ERR_KEY_NOT_FOUND',
+      'ERR_INSUFFICIENT_SCOPE',
+      'ERR_KEYS_UNAVAILABLE',
+    ];
+    for (const code of codes) expect(ERROR_CODES).toHaveProperty(code);
+  });
+});
+
+describe('TokenGuardError', () => {
+  it('carries code, status, OAuth error and the default message', () => {
+    const error = new TokenGuardError('ERR_TOKEN_EXPIRED');
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('TokenGuardError');
+    expect(error.code).toBe('ERR_TOKEN_EXPIRED');
+    expect(error.status).toBe(401);
+    expect(error.oauthError).toBe('invalid_token');
+    expect(error.message).toBe('The token has expired');
+    expect(error.description).toBe(error.message);
+    expect(isTokenGuardError(error)).toBe(true);
+    expect(isTokenGuardError(new Error('x'))).toBe(false);
+  });
+
+  it('passes cause through', () => {
+    const cause = new Error('socket hang up');
+    expect(new TokenGuardError('ERR_KEYS_UNAVAILABLE', { cause }).cause).toBe(cause);
+  });
+
+  it('builds an invalid_token challenge with error and description', () => {
+    const error = new TokenGuardError('ERR_AUDIENCE_MISMATCH');
+    expect(error.wwwAuthenticate).toBe(
+      'Bearer error="invalid_token", error_description="The token is not meant for this API"',
+    );
+    expect(error.headers).toEqual({ 'www-authenticate': error.wwwAuthenticate });
+  });
+
+  it('quotes and escapes the description in the challenge', () => {
+    const error = new TokenGuardError('ERR_CLAIM_INVALID', { message: 'claim "x\\y" is bad' });
+    expect(error.wwwAuthenticate).toBe(
+      'Bearer error="invalid_token", error_description="claim \\"x\\\\y\\" is bad"',
+    );
+  });
+
+  it('includes the realm when set', () => {
+    const error = new TokenGuardError('ERR_INVALID_REQUEST');
+    error.realm = 'orders';
+    expect(error.status).toBe(400);
+    expect(error.wwwAuthenticate).toBe(
+      'Bearer realm="orders", error="invalid_request", error_description="The request is malformed"',
+    );
+  });
+
+  it('gives a bare challenge when no credentials were sent', () => {
+    const error = new TokenGuardError('ERR_TOKEN_MISSING');
+    expect(error.status).toBe(401);
+    expect(error.oauthError).toBeUndefined();
+    expect(error.wwwAuthenticate).toBe('Bearer');
+    error.realm = 'api';
+    expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
+  });
+
+  it('gives 403 insufficient_scope with the scope parameter', () => {
+    const error = new TokenGuardError('ERR_INSUFFICIENT_SCOPE', { scope: 'orders:read orders:write' });
+    expect(error.status).toBe(403);
+    expect(error.wwwAuthenticate).toContain('error="insufficient_scope"');
+    expect(error.wwwAuthenticate).toContain('scope="orders:read orders:write"');
+  });
+
+  it('answers ERR_KEYS_UNAVAILABLE with 503, Retry-After and no challenge', () => {
+    const error = new TokenGuardError('ERR_KEYS_UNAVAILABLE', { retryAfterSec: 12.2 });
+    expect(error.status).toBe(503);
+    expect(error.wwwAuthenticate).toBeUndefined();
+    expect(error.headers).toEqual({ 'retry-after': '13' });
+    expect(new TokenGuardError('ERR_KEYS_UNAVAILABLE').headers).toEqual({ 'retry-after': '5' });
+    expect(new TokenGuardError('ERR_KEYS_UNAVAILABLE', { retryAfterSec: 0 }).headers).toEqual({
+      'retry-after': '1',
+    });
+  });
+
+  it('serialises to { error, error_description }', () => {
+    expect(new TokenGuardError('ERR_TOKEN_EXPIRED').toJSON()).toEqual({
+      error: 'invalid_token',
+      error_description: 'The token has expired',
+    });
+    expect(new TokenGuardError('ERR_TOKEN_MISSING').toJSON()).toEqual({
+      error: 'unauthorized',
+      error_description: 'No bearer token in the request',
+    });
+    expect(new TokenGuardError('ERR_KEYS_UNAVAILABLE').toJSON().error).toBe('temporarily_unavailable');
+    expect(JSON.parse(JSON.stringify(new TokenGuardError('ERR_SIGNATURE_INVALID')))).toEqual({
+      error: 'invalid_token',
+      error_description: 'The token signature is invalid',
+    });
+  });
+
+  it('has a default message for every code and a toString without extra data', () => {
+    for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+      const error = new TokenGuardError(code);
+      expect(error.toString()).toBe(`TokenGuardError: ${ERROR_CODES[code].message}`);
+    }
+  });
+});

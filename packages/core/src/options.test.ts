@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ALGORITHMS } from './lib/algorithms.js';
+import { normaliseTyp, resolveOptions, type ValidatorOptions } from './options.js';
+
+const ISSUER = 'https://id.example';
+const AUDIENCE = 'https://api.example';
+const SECRET = 's'.repeat(32);
+const base = { issuer: ISSUER, audience: AUDIENCE };
+
+/** Resolves `options` and returns the TypeError message it throws. */
+function rejection(options: unknown): string {
+  try {
+    resolveOptions(options as ValidatorOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TypeError);
+    return (error as TypeError).message;
+  }
+  throw new Error('resolveOptions accepted the options');
+}
+
+describe('resolveOptions', () => {
+  it('rejects options that are not an object', () => {
+    expect(rejection(null)).toMatch(/options must be an object/);
+    expect(rejection('https://id.example')).toMatch(/options must be an object/);
+  });
+
+  it('rejects a missing issuer, naming it', () => {
+    expect(rejection({ audience: AUDIENCE })).toMatch(/"issuer": is required/);
+  });
+
+  it('rejects an empty issuer', () => {
+    expect(rejection({ issuer: '', audience: AUDIENCE })).toMatch(/"issuer"/);
+  });
+
+  it('rejects a missing audience and says how to opt out', () => {
+    expect(rejection({ issuer: ISSUER })).toMatch(/"audience": is required \(pass null/);
+  });
+
+  it('accepts audience null as an explicit opt-out', () => {
+    expect(resolveOptions({ issuer: ISSUER, audience: null }).issuers[0]?.audience).toBeNull();
+  });
+
+  it('rejects an empty audience list and an empty audience string', () => {
+    expect(rejection({ issuer: ISSUER, audience: [] })).toMatch(/"audience"/);
+    expect(rejection({ issuer: ISSUER, audience: '' })).toMatch(/"audience"/);
+    expect(rejection({ issuer: ISSUER, audience: 42 })).toMatch(/"audience"/);
+  });
+
+  it('normalises a single audience to a list', () => {
+    expect(resolveOptions(base).issuers[0]?.audience).toEqual([AUDIENCE]);
+    expect(resolveOptions({ issuer: ISSUER, audience: ['a', 'b'] }).issuers[0]?.audience).toEqual(['a', 'b']);
+  });
+
+  it('rejects a jwksUri that is not an http(s) URL', () => {
+    expect(rejection({ ...base, jwksUri: 'not a url' })).toMatch(/"jwksUri": must be an http\(s\) URL/);
+    expect(rejection({ ...base, jwksUri: 'file:///etc/jwks.json' })).toMatch(/"jwksUri"/);
+  });
+
+  it('rejects the none algorithm', () => {
+    expect(rejection({ ...base, algorithms: ['none'] })).toMatch(/"algorithms.0": none is not a supported/);
+  });
+
+  it('rejects an unknown algorithm, naming its position', () => {
+    expect(rejection({ ...base, algorithms: ['RS256', 'XS999'] })).toMatch(/"algorithms.1": XS999/);
+  });
+
+  it('rejects an empty algorithm list', () => {
+    expect(rejection({ ...base, algorithms: [] })).toMatch(/"algorithms"/);
+  });
+
+  it('rejects HS* algorithms without a secret', () => {
+    expect(rejection({ ...base, algorithms: ['HS256'] })).toMatch(/"algorithms": HS\* algorithms need/);
+  });
+
+  it('rejects a secret combined with jwks or jwksUri', () => {
+    expect(rejection({ ...base, secret: SECRET, jwksUri: 'https://id.example/jwks' })).toMatch(
+      /"secret": cannot be combined/,
+    );
+    expect(rejection({ ...base, secret: SECRET, jwks: { keys: [] } })).toMatch(
+      /"secret": cannot be combined/,
+    );
+  });
+
+  it('rejects a secret with asymmetric algorithms', () => {
+    expect(rejection({ ...base, secret: SECRET, algorithms: ['HS256', 'RS256'] })).toMatch(/"algorithms"/);
+  });
+
+  it('rejects a secret shorter than 32 bytes, as a string or bytes', () => {
+    expect(rejection({ ...base, secret: 's'.repeat(31) })).toMatch(/"secret": must be at least 32 bytes/);
+    expect(rejection({ ...base, secret: new Uint8Array(16) })).toMatch(/"secret"/);
+  });
+
+  it('accepts a 32-byte secret and defaults to HS256/384/512', () => {
+    const resolved = resolveOptions({ ...base, secret: SECRET }).issuers[0];
+    expect([...(resolved?.algorithms ?? [])]).toEqual(['HS256', 'HS384', 'HS512']);
+  });
+
+  it('rejects jwks combined with jwksUri', () => {
+    expect(rejection({ ...base, jwks: { keys: [] }, jwksUri: 'https://id.example/jwks' })).toMatch(/"jwks"/);
+  });
+
+  it('rejects a bad clockToleranceSec', () => {
+    expect(rejection({ ...base, clockToleranceSec: -1 })).toMatch(/"clockToleranceSec"/);
+    expect(rejection({ ...base, clockToleranceSec: Number.NaN })).toMatch(/"clockToleranceSec"/);
+    expect(rejection({ ...base, clockToleranceSec: '5' })).toMatch(/"clockToleranceSec"/);
+    expect(rejection({ ...base, clockToleranceSec: 601 })).toMatch(/"clockToleranceSec"/);
+  });
+
+  it('rejects other bad numeric options, naming them', () => {
+    expect(rejection({ ...base, maxTokenLength: 10 })).toMatch(/"maxTokenLength"/);
+    expect(rejection({ ...base, maxTokenAgeSec: -5 })).toMatch(/"maxTokenAgeSec"/);
+    expect(rejection({ ...base, http: { timeoutMs: 0 } })).toMatch(/"http.timeoutMs"/);
+    expect(rejection({ ...base, keySet: { maxKeys: 0 } })).toMatch(/"keySet.maxKeys"/);
+  });
+
+  it('rejects a non-function clock and claims validator', () => {
+    expect(rejection({ ...base, now: 1_700_000_000_000 })).toMatch(/"now": must be a clock function/);
+    expect(rejection({ ...base, validateClaims: true })).toMatch(/"validateClaims"/);
+  });
+
+  it('rejects an unknown option key, naming it', () => {
+    expect(rejection({ ...base, clockTolerance: 5 })).toMatch(/clockTolerance/);
+    expect(rejection({ ...base, http: { timeout: 5 } })).toMatch(/timeout/);
+  });
+
+  it('rejects issuers mixed with single-issuer fields', () => {
+    expect(rejection({ issuer: ISSUER, issuers: [base] })).toMatch(/"issuer": set it inside each entry/);
+    expect(rejection({ audience: AUDIENCE, issuers: [base] })).toMatch(/"audience": set it inside/);
+  });
+
+  it('rejects a bad entry of issuers, naming its index', () => {
+    expect(rejection({ issuers: [base, { issuer: 'https://b.example' }] })).toMatch(/"issuers.1.audience"/);
+    expect(rejection({ issuers: [base, { ...base, issuer: 'https://b.example', nope: 1 }] })).toMatch(
+      /issuers.1/,
+    );
+  });
+
+  it('rejects duplicate issuers', () => {
+    expect(rejection({ issuers: [base, { ...base }] })).toMatch(/"issuers.1.issuer": .* is listed twice/);
+  });
+
+  it('rejects an empty issuers list', () => {
+    expect(rejection({ issuers: [] })).toMatch(/"issuers"/);
+  });
+
+  it('applies the documented defaults', () => {
+    const resolved = resolveOptions(base);
+    const issuer = resolved.issuers[0];
+    expect([...(issuer?.algorithms ?? [])]).toEqual([...DEFAULT_ALGORITHMS]);
+    expect([...(issuer?.algorithms ?? [])]).toEqual([
+      'RS256',
+      'RS384',
+      'RS512',
+      'PS256',
+      'PS384',
+      'PS512',
+      'ES256',
+      'ES384',
+      'ES512',
+      'EdDSA',
+    ]);
+    expect([...(issuer?.typ ?? [])]).toEqual(['at+jwt']);
+    expect(issuer?.allowMissingTyp).toBe(false);
+    expect(issuer?.jwksUri).toBeUndefined();
+    expect(resolved.clockToleranceSec).toBe(5);
+    expect(resolved.maxTokenLength).toBe(8192);
+    expect(resolved.maxTokenAgeSec).toBeUndefined();
+    expect(resolved.requiredClaims).toEqual([]);
+    expect(resolved.now).toBe(Date.now);
+  });
+
+  it('normalises configured typ values', () => {
+    const issuer = resolveOptions({ ...base, typ: ['application/AT+JWT', 'JWT'] }).issuers[0];
+    expect([...(issuer?.typ ?? [])]).toEqual(['at+jwt', 'jwt']);
+  });
+
+  it('does not mutate the options object', () => {
+    const options = { ...base, algorithms: ['RS256' as const] };
+    const copy = structuredClone(options);
+    resolveOptions(options);
+    expect(options).toEqual(copy);
+  });
+});
+
+describe('normaliseTyp', () => {
+  it('lower-cases and strips application/', () => {
+    expect(normaliseTyp('Application/At+JWT')).toBe('at+jwt');
+    expect(normaliseTyp('at+jwt')).toBe('at+jwt');
+    expect(normaliseTyp('JWT')).toBe('jwt');
+  });
+});
