@@ -43,16 +43,14 @@ export interface SigningKey {
 let counter = 0;
 
 function pemPair(alg: AsymmetricAlg, modulusLength: number): { publicKey: string; privateKey: string } {
-  const encoding = {
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  } as const;
+  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
-    return generateKeyPairSync('rsa', { modulusLength, ...encoding });
+    return generateKeyPairSync('rsa', { modulusLength, publicKeyEncoding, privateKeyEncoding });
   }
-  if (alg === 'EdDSA') return generateKeyPairSync('ed25519', encoding);
-  const namedCurve = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg as 'ES256' | 'ES384' | 'ES512'];
-  return generateKeyPairSync('ec', { namedCurve, ...encoding });
+  if (alg === 'EdDSA') return generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
+  const namedCurve = alg === 'ES256' ? 'P-256' : alg === 'ES384' ? 'P-384' : 'P-521';
+  return generateKeyPairSync('ec', { namedCurve, publicKeyEncoding, privateKeyEncoding });
 }
 
 /**

@@ -33,7 +33,7 @@ describe('formatChallenge', () => {
   it('replaces control and non-ASCII characters so the header stays valid', () => {
     const value = formatChallenge({ realm: 'a\r\nSet-Cookie: x=1\u00e9\u0000' });
     expect(value).toBe('Bearer realm="a??Set-Cookie: x=1??"');
-    expect(value).not.toMatch(/[\r\n\u0000\u00e9]/);
+    expect(value).toMatch(/^[\x20-\x7e]*$/);
   });
 
   it('leaves out empty values', () => {
