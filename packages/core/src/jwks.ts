@@ -4,28 +4,54 @@ import type { Algorithm } from './lib/algorithms.js';
 import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
 
-/** The fetch policy of a remote key set. Every field is in the unit its name says. */
+/**
+ * The fetch policy of a remote key set. Every field is in the unit its name says; `KEYSET.md` gives
+ * the reason for each default next to what jose, Spring and ASP.NET chose.
+ *
+ * @example
+ * ```ts
+ * createValidator({ issuer, audience, keySet: { staleIfErrorSec: 7200, unknownKidCooldownSec: 30 } });
+ * ```
+ */
 export interface KeySetPolicy {
-  /** Max age when the response has no usable `Cache-Control: max-age` or `Expires`. */
+  /** Max age when the response has no usable `Cache-Control: max-age` or `Expires`. Default 600. */
   defaultMaxAgeSec: number;
-  /** Bounds applied to the max age the issuer announces. */
+  /** Lower bound on the max age the issuer announces (`no-cache` counts as 0). Default 60. */
   minMaxAgeSec: number;
+  /** Upper bound on the max age the issuer announces. Default 86400. */
   maxMaxAgeSec: number;
-  /** A refresh starts in the background this long before the set expires. */
+  /**
+   * A refresh starts in the background this long before the set expires (and never before half
+   * its max age), so no request waits for a fetch in steady state. Default 30.
+   */
   refreshAheadSec: number;
-  /** After a refetch for an unknown `kid` that still lacked it, unknown `kid`s fail fast this long. */
+  /**
+   * After a fetch that still lacked a requested `kid`, unknown `kid`s fail fast (401) this long
+   * instead of fetching again: a storm of random `kid`s costs at most one fetch per window. 0 turns
+   * the cooldown off (concurrent misses still share one fetch). Default 10.
+   */
   unknownKidCooldownSec: number;
-  /** How long past its expiry the last good set is still used while the issuer cannot be reached. */
+  /** How long past its expiry the last good set is still used while the issuer cannot be reached. Default 3600. */
   staleIfErrorSec: number;
-  /** Retry backoff after failed fetches: doubles from min to max, with jitter. */
+  /** Retry backoff after failed fetches: doubles from min to max, times a jitter in [0.5, 1]. Defaults 1 and 60. */
   retryMinSec: number;
   retryMaxSec: number;
+  /** Largest JWKS response accepted, in bytes; larger bodies are cut off while streaming. Default 131072. */
   maxResponseBytes: number;
+  /** Most keys a JWKS may list; a longer set is refused as a whole. Default 100. */
   maxKeys: number;
+  /** Deepest JSON nesting accepted in the JWKS (and discovery) document. Default 8. */
   maxJsonDepth: number;
 }
 
-/** What happens to a key set, for logs and metrics. Never carries a token. */
+/**
+ * What happens to a key set, for logs and metrics. Never carries a token.
+ *
+ * @example
+ * ```ts
+ * validator.on((event) => { if (event.type === 'fetch_failed') log.warn(event, 'JWKS fetch failed'); });
+ * ```
+ */
 export type KeySetEvent =
   | { type: 'fetched'; uri: string; keys: number; maxAgeSec: number; reason: FetchReason }
   | { type: 'fetch_failed'; uri: string; error: string; consecutiveFailures: number; servingStale: boolean }
@@ -33,14 +59,31 @@ export type KeySetEvent =
   | { type: 'key_removed'; uri: string; kid: string | undefined }
   | { type: 'key_skipped'; uri: string; kid: string | undefined; reason: string };
 
+/**
+ * Why a key set was fetched.
+ *
+ * @example
+ * ```ts
+ * const reason: FetchReason = 'unknown_kid';
+ * ```
+ */
 export type FetchReason = 'cold' | 'expired' | 'refresh_ahead' | 'unknown_kid' | 'warm' | 'forced' | 'retry';
 
-/** A snapshot of a key set's state. */
+/**
+ * A snapshot of a key set's state. Times are milliseconds on the validator's clock.
+ *
+ * @example
+ * ```ts
+ * const { status, consecutiveFailures } = validator.state().issuers[0].keySet;
+ * ```
+ */
 export interface KeySetState {
   uri: string | undefined;
+  /** `fresh` within max age; `stale` past it but inside `staleIfErrorSec`; `expired` beyond that. */
   status: 'empty' | 'fresh' | 'stale' | 'expired';
   keys: number;
   kids: (string | undefined)[];
+  /** HTTP requests made for this key set (discovery excluded). */
   fetchCount: number;
   lastFetchAt: number | undefined;
   lastSuccessAt: number | undefined;
@@ -57,6 +100,12 @@ export interface KeySource {
   peek(kid: string | undefined, alg: Algorithm): readonly VerificationKey[] | undefined;
   /** Candidate keys, fetching if needed; throws `ERR_KEY_NOT_FOUND` or `ERR_KEYS_UNAVAILABLE`. */
   resolve(kid: string | undefined, alg: Algorithm): Promise<readonly VerificationKey[]>;
+  /**
+   * For answers derived from this set without `peek` (the verified-token cache): starts a background
+   * refresh when one is due, and returns `false` once the set is past its max age, so the answer is
+   * re-derived (and a removed key stops passing) rather than reused.
+   */
+  touch(): boolean;
   warm(): Promise<void>;
   refresh(): Promise<void>;
   state(): KeySetState;
@@ -65,11 +114,19 @@ export interface KeySource {
 interface Snapshot {
   readonly byKid: ReadonlyMap<string | undefined, readonly VerificationKey[]>;
   readonly keys: readonly VerificationKey[];
+  /** Key identities (kid and public material), parallel to `keys`, to report additions and removals. */
+  readonly ids: readonly string[];
   readonly fetchedAt: number;
+  readonly refreshAt: number;
   readonly expiresAt: number;
   readonly seq: number;
 }
 
+/**
+ * Keys sharing a `kid` (or, without a `kid`, every key) are all candidates, in JWKS order, filtered
+ * by fit with `alg`; the validator accepts the first one that verifies. The order never depends on
+ * timing, so duplicate `kid`s are handled deterministically.
+ */
 function candidates(snapshot: Snapshot, kid: string | undefined, alg: Algorithm): readonly VerificationKey[] {
   const pool = kid === undefined ? snapshot.keys : snapshot.byKid.get(kid);
   if (pool === undefined) return [];
@@ -78,8 +135,8 @@ function candidates(snapshot: Snapshot, kid: string | undefined, alg: Algorithm)
 
 function buildSnapshot(
   keys: readonly VerificationKey[],
-  fetchedAt: number,
-  expiresAt: number,
+  ids: readonly string[],
+  times: { fetchedAt: number; refreshAt: number; expiresAt: number },
   seq: number,
 ): Snapshot {
   const byKid = new Map<string | undefined, VerificationKey[]>();
@@ -88,16 +145,27 @@ function buildSnapshot(
     if (list === undefined) byKid.set(key.kid, [key]);
     else list.push(key);
   }
-  return { byKid, keys, fetchedAt, expiresAt, seq };
+  return { byKid, keys, ids, ...times, seq };
 }
 
 /**
  * A fixed key set (configured JWKS or shared secret): never fetches.
+ *
+ * @example
+ * ```ts
+ * const source = new StaticKeySource([importSecret(secret)]);
+ * ```
  */
 export class StaticKeySource implements KeySource {
   readonly #snapshot: Snapshot;
   constructor(keys: readonly VerificationKey[]) {
-    this.#snapshot = buildSnapshot(keys, 0, Number.POSITIVE_INFINITY, 1);
+    const forever = Number.POSITIVE_INFINITY;
+    this.#snapshot = buildSnapshot(
+      keys,
+      keys.map(() => ''),
+      { fetchedAt: 0, refreshAt: forever, expiresAt: forever },
+      1,
+    );
   }
   peek(kid: string | undefined, alg: Algorithm): readonly VerificationKey[] {
     return candidates(this.#snapshot, kid, alg);
@@ -106,6 +174,9 @@ export class StaticKeySource implements KeySource {
     const found = this.peek(kid, alg);
     if (found.length === 0) throw keyNotFound(kid, alg);
     return found;
+  }
+  touch(): boolean {
+    return true;
   }
   async warm(): Promise<void> {}
   async refresh(): Promise<void> {}
@@ -136,6 +207,7 @@ function keyNotFound(kid: string | undefined, alg: Algorithm): TokenGuardError {
   });
 }
 
+/** What a {@link RemoteKeySource} needs; the validator wires it from its options. */
 export interface RemoteKeySourceDeps {
   /** The JWKS URL, or a function that discovers it. */
   uri: string | (() => Promise<string>);
@@ -143,6 +215,7 @@ export interface RemoteKeySourceDeps {
   policy: KeySetPolicy;
   now: () => number;
   emit: (event: KeySetEvent) => void;
+  /** Source of the retry jitter, in [0, 1). Default `Math.random`. */
   random?: () => number;
 }
 
@@ -152,6 +225,17 @@ export interface RemoteKeySourceDeps {
  * unknown `kid` with a cooldown after a miss, the last good set served for a bounded time while the
  * issuer is down (with retries under backoff and jitter), then failing closed with a 503-class error.
  * No timers: all work is driven by requests, so nothing keeps a process alive.
+ *
+ * There is no separate "minimum interval" between fetches on top of the miss cooldown: a token with a
+ * rotated-in `kid` that arrives right after a fetch (e.g. just after `warm()`) must still be accepted
+ * on its first request, and the cooldown alone already bounds a storm to one fetch per window. The one
+ * case where a refetch cannot help (the set was fetched for this very request) skips it.
+ *
+ * @example
+ * ```ts
+ * const source = new RemoteKeySource({ uri, http, policy: DEFAULT_KEY_SET_POLICY, now: Date.now, emit });
+ * const keys = await source.resolve('key-2025', 'RS256');
+ * ```
  */
 export class RemoteKeySource implements KeySource {
   readonly #deps: RemoteKeySourceDeps;
@@ -176,40 +260,37 @@ export class RemoteKeySource implements KeySource {
     if (snapshot === undefined) return undefined;
     const now = this.#deps.now();
     if (now >= snapshot.expiresAt) return undefined;
-    if (now >= snapshot.expiresAt - this.#deps.policy.refreshAheadSec * 1000)
-      this.#background('refresh_ahead');
+    if (now >= snapshot.refreshAt) this.#background('refresh_ahead');
     const found = candidates(snapshot, kid, alg);
     return found.length === 0 ? undefined : found;
   }
 
-  async resolve(kid: string | undefined, alg: Algorithm): Promise<readonly VerificationKey[]> {
+  touch(): boolean {
+    const snapshot = this.#snapshot;
+    if (snapshot === undefined) return false;
     const now = this.#deps.now();
-    let snapshot = this.#snapshot;
-    if (snapshot === undefined) {
-      snapshot = await this.#fetchOrUnavailable('cold');
-    } else if (now >= snapshot.expiresAt) {
-      if (now < snapshot.expiresAt + this.#deps.policy.staleIfErrorSec * 1000) {
-        // Stale but usable: answer now from the last good set and revalidate in the background.
-        this.#background('expired');
-      } else {
-        snapshot = await this.#fetchOrUnavailable('expired');
-      }
-    } else if (now >= snapshot.expiresAt - this.#deps.policy.refreshAheadSec * 1000) {
-      this.#background('refresh_ahead');
-    }
+    if (now >= snapshot.expiresAt) return false;
+    if (now >= snapshot.refreshAt) this.#background('refresh_ahead');
+    return true;
+  }
+
+  async resolve(kid: string | undefined, alg: Algorithm): Promise<readonly VerificationKey[]> {
+    const { snapshot, fetchedNow } = await this.#current();
     const found = candidates(snapshot, kid, alg);
     if (found.length > 0) return found;
     // Unknown kid: refetch at once (a rotated-in key passes on its first request), unless a recent
-    // refetch for an unknown kid already came back without it.
-    if (this.#deps.now() < this.#unknownKidCooldownUntil) throw keyNotFound(kid, alg);
-    let fresh: Snapshot;
-    try {
-      fresh = await this.#fetch('unknown_kid');
-    } catch (error) {
-      throw this.#unavailable(error);
+    // fetch already came back without a requested kid, or the set was fetched for this very request.
+    if (!fetchedNow) {
+      if (this.#deps.now() < this.#unknownKidCooldownUntil) throw keyNotFound(kid, alg);
+      let fresh: Snapshot;
+      try {
+        fresh = await this.#fetch('unknown_kid');
+      } catch (error) {
+        throw this.#unavailable(error);
+      }
+      const again = candidates(fresh, kid, alg);
+      if (again.length > 0) return again;
     }
-    const again = candidates(fresh, kid, alg);
-    if (again.length > 0) return again;
     this.#unknownKidCooldownUntil = this.#deps.now() + this.#deps.policy.unknownKidCooldownSec * 1000;
     throw keyNotFound(kid, alg);
   }
@@ -218,7 +299,9 @@ export class RemoteKeySource implements KeySource {
     await this.#fetchOrUnavailable('warm');
   }
 
+  /** Fetches now, ignoring backoff; waits out a fetch in flight first so the answer is current. */
   async refresh(): Promise<void> {
+    await this.#inflight?.catch(() => undefined);
     await this.#fetchOrUnavailable('forced');
   }
 
@@ -228,7 +311,7 @@ export class RemoteKeySource implements KeySource {
     let status: KeySetState['status'] = 'empty';
     if (snapshot !== undefined) {
       if (now < snapshot.expiresAt) status = 'fresh';
-      else if (now < snapshot.expiresAt + this.#deps.policy.staleIfErrorSec * 1000) status = 'stale';
+      else if (now < this.#usableUntil(snapshot)) status = 'stale';
       else status = 'expired';
     }
     return {
@@ -248,9 +331,38 @@ export class RemoteKeySource implements KeySource {
     };
   }
 
+  #usableUntil(snapshot: Snapshot): number {
+    return snapshot.expiresAt + this.#deps.policy.staleIfErrorSec * 1000;
+  }
+
+  /**
+   * The set to answer from. Past its max age the set is revalidated before use (a removed key must
+   * not keep passing just because traffic was idle); only when that fails, or while the issuer is
+   * known to be failing, is the last good set served, and only inside `staleIfErrorSec`.
+   */
+  async #current(): Promise<{ snapshot: Snapshot; fetchedNow: boolean }> {
+    const snapshot = this.#snapshot;
+    if (snapshot === undefined) return { snapshot: await this.#fetchOrUnavailable('cold'), fetchedNow: true };
+    const now = this.#deps.now();
+    if (now < snapshot.expiresAt) {
+      if (now >= snapshot.refreshAt) this.#background('refresh_ahead');
+      return { snapshot, fetchedNow: false };
+    }
+    if (this.#failures > 0 && now < this.#usableUntil(snapshot)) {
+      this.#background('retry');
+      return { snapshot, fetchedNow: false };
+    }
+    try {
+      return { snapshot: await this.#fetch('expired'), fetchedNow: true };
+    } catch (error) {
+      if (this.#deps.now() < this.#usableUntil(snapshot)) return { snapshot, fetchedNow: false };
+      throw this.#unavailable(error);
+    }
+  }
+
   #background(reason: FetchReason): void {
     if (this.#inflight !== undefined || this.#deps.now() < this.#nextRetryAt) return;
-    this.#fetch(reason).catch(() => {
+    this.#fetch(this.#failures > 0 ? 'retry' : reason).catch(() => {
       // Reported through the fetch_failed event and state(); requests keep the last good set.
     });
   }
@@ -298,7 +410,7 @@ export class RemoteKeySource implements KeySource {
         maxBytes: policy.maxResponseBytes,
       });
       if (response.status !== 200)
-        throw new HttpFailure('status', `${describeUrl(uri)} answered ${response.status}`);
+        throw new HttpFailure('status', `${describeUrl(uri)} answered ${response.status}`, response.status);
       const contentType = response.header('content-type');
       if (contentType !== undefined && !/json/i.test(contentType)) {
         throw new HttpFailure(
@@ -306,15 +418,27 @@ export class RemoteKeySource implements KeySource {
           `${describeUrl(uri)} answered ${contentType.split(';')[0]}, not JSON`,
         );
       }
-      const keys = this.#parse(uri, response.text);
+      const { keys, ids } = this.#parse(uri, response.text);
       const fetchedAt = now();
       const maxAgeSec = clamp(
-        maxAgeFromHeaders(response.header('cache-control'), response.header('expires'), fetchedAt) ??
-          policy.defaultMaxAgeSec,
+        maxAgeFromHeaders(
+          {
+            cacheControl: response.header('cache-control'),
+            expires: response.header('expires'),
+            date: response.header('date'),
+            age: response.header('age'),
+          },
+          fetchedAt,
+        ) ?? policy.defaultMaxAgeSec,
         policy.minMaxAgeSec,
         policy.maxMaxAgeSec,
       );
-      const snapshot = buildSnapshot(keys, fetchedAt, fetchedAt + maxAgeSec * 1000, seq);
+      const expiresAt = fetchedAt + maxAgeSec * 1000;
+      const refreshAt = Math.max(
+        fetchedAt + (maxAgeSec * 1000) / 2,
+        expiresAt - policy.refreshAheadSec * 1000,
+      );
+      const snapshot = buildSnapshot(keys, ids, { fetchedAt, refreshAt, expiresAt }, seq);
       // An older fetch never overwrites a newer set.
       if (this.#snapshot === undefined || this.#snapshot.seq < seq) {
         const previous = this.#snapshot;
@@ -322,19 +446,21 @@ export class RemoteKeySource implements KeySource {
         this.#failures = 0;
         this.#lastError = undefined;
         this.#nextRetryAt = 0;
-        emit({ type: 'fetched', uri, keys: keys.length, maxAgeSec, reason });
-        if (previous !== undefined) diffKeys(uri, previous.keys, keys, emit);
-        else for (const key of keys) emit({ type: 'key_added', uri, kid: key.kid });
+        const label = describeUrl(uri);
+        emit({ type: 'fetched', uri: label, keys: keys.length, maxAgeSec, reason });
+        diffKeys(label, previous, snapshot, emit);
       }
       return this.#snapshot;
     } catch (error) {
       this.#failures++;
       this.#lastError = error instanceof Error ? error.message : 'unknown error';
-      const backoff = Math.min(policy.retryMaxSec, policy.retryMinSec * 2 ** (this.#failures - 1));
+      const backoffSec = Math.min(policy.retryMaxSec, policy.retryMinSec * 2 ** (this.#failures - 1));
       const jitter = 0.5 + 0.5 * (this.#deps.random ?? Math.random)();
-      this.#nextRetryAt = now() + backoff * jitter * 1000;
-      const servingStale =
-        this.#snapshot !== undefined && now() < this.#snapshot.expiresAt + policy.staleIfErrorSec * 1000;
+      // An issuer's own Retry-After (e.g. with a 503 or 429) is honoured, within retryMaxSec.
+      const hintedSec = error instanceof HttpFailure ? (error.retryAfterSec ?? 0) : 0;
+      this.#nextRetryAt =
+        now() + Math.max(backoffSec * jitter, Math.min(hintedSec, policy.retryMaxSec)) * 1000;
+      const servingStale = this.#snapshot !== undefined && now() < this.#usableUntil(this.#snapshot);
       emit({
         type: 'fetch_failed',
         uri: uri === undefined ? 'discovery' : describeUrl(uri),
@@ -346,7 +472,7 @@ export class RemoteKeySource implements KeySource {
     }
   }
 
-  #parse(uri: string, text: string): VerificationKey[] {
+  #parse(uri: string, text: string): { keys: VerificationKey[]; ids: string[] } {
     const { policy, emit } = this.#deps;
     const document = parseJsonObject(text, { maxDepth: policy.maxJsonDepth });
     if (document === undefined || !Array.isArray(document.keys)) {
@@ -359,49 +485,79 @@ export class RemoteKeySource implements KeySource {
       );
     }
     const keys: VerificationKey[] = [];
+    const ids: string[] = [];
     for (const jwk of document.keys) {
       const result = importPublicJwk(jwk);
-      if (result.ok) keys.push(result.key);
-      else emit({ type: 'key_skipped', uri, kid: result.kid, reason: result.reason });
+      if (result.ok) {
+        keys.push(result.key);
+        ids.push(keyIdentity(jwk as Record<string, unknown>));
+      } else emit({ type: 'key_skipped', uri: describeUrl(uri), kid: result.kid, reason: result.reason });
     }
-    return keys;
+    return { keys, ids };
   }
+}
+
+/** A key is the same key when its kid and public material are the same. */
+function keyIdentity(jwk: Record<string, unknown>): string {
+  return ['kid', 'kty', 'alg', 'crv', 'n', 'e', 'x', 'y']
+    .map((name) => String(jwk[name] ?? ''))
+    .join('\u0000');
 }
 
 function diffKeys(
   uri: string,
-  before: readonly VerificationKey[],
-  after: readonly VerificationKey[],
+  before: Snapshot | undefined,
+  after: Snapshot,
   emit: (event: KeySetEvent) => void,
 ): void {
-  const identity = (key: VerificationKey) =>
-    `${key.kid ?? ''}\u0000${key.keyObject.export({ format: 'jwk' }).n ?? key.keyObject.export({ format: 'jwk' }).x ?? ''}`;
-  const beforeIds = new Set(before.map(identity));
-  const afterIds = new Set(after.map(identity));
-  for (const key of after) if (!beforeIds.has(identity(key))) emit({ type: 'key_added', uri, kid: key.kid });
-  for (const key of before)
-    if (!afterIds.has(identity(key))) emit({ type: 'key_removed', uri, kid: key.kid });
+  const beforeIds = new Set(before?.ids);
+  const afterIds = new Set(after.ids);
+  after.keys.forEach((key, index) => {
+    if (!beforeIds.has(after.ids[index] as string)) emit({ type: 'key_added', uri, kid: key.kid });
+  });
+  before?.keys.forEach((key, index) => {
+    if (!afterIds.has(before.ids[index] as string)) emit({ type: 'key_removed', uri, kid: key.kid });
+  });
 }
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }
 
-/** Seconds from `Cache-Control: max-age` (preferred) or `Expires`; `no-store`/`no-cache` mean 0. */
-export function maxAgeFromHeaders(
-  cacheControl: string | undefined,
-  expires: string | undefined,
-  nowMs: number,
-): number | undefined {
-  if (cacheControl !== undefined) {
-    const directives = cacheControl.toLowerCase();
+/** The caching headers of a JWKS response. */
+export interface CachingHeaders {
+  cacheControl: string | undefined;
+  expires: string | undefined;
+  date: string | undefined;
+  age: string | undefined;
+}
+
+/**
+ * Seconds of freshness left (RFC 9111 §4.2): `Cache-Control: max-age` minus `Age`, else `Expires`
+ * minus `Date` (or minus `nowMs` without a `Date`); `no-store`/`no-cache` mean 0; `undefined` when
+ * neither header is usable.
+ *
+ * @example
+ * ```ts
+ * maxAgeFromHeaders({ cacheControl: 'public, max-age=300', expires: undefined, date: undefined, age: '100' }, Date.now());
+ * // 200
+ * ```
+ */
+export function maxAgeFromHeaders(headers: CachingHeaders, nowMs: number): number | undefined {
+  const age = headers.age !== undefined && /^\s*\d+\s*$/.test(headers.age) ? Number(headers.age) : 0;
+  if (headers.cacheControl !== undefined) {
+    const directives = headers.cacheControl.toLowerCase();
     if (/(^|[,\s])(no-store|no-cache)([,\s=]|$)/.test(directives)) return 0;
     const match = /(?:^|[,\s])max-age\s*=\s*"?(\d+)"?/.exec(directives);
-    if (match !== null) return Number(match[1]);
+    if (match !== null) return Math.max(0, Number(match[1]) - age);
   }
-  if (expires !== undefined) {
-    const at = Date.parse(expires);
-    if (!Number.isNaN(at)) return Math.max(0, (at - nowMs) / 1000);
+  if (headers.expires !== undefined) {
+    const at = Date.parse(headers.expires);
+    // An invalid Expires (e.g. "0") means already expired (RFC 9111 §5.3).
+    if (Number.isNaN(at)) return 0;
+    const date = headers.date === undefined ? Number.NaN : Date.parse(headers.date);
+    const base = Number.isNaN(date) ? nowMs : date;
+    return Math.max(0, (at - base) / 1000);
   }
   return undefined;
 }

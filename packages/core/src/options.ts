@@ -107,8 +107,16 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   onEvent?: (event: KeySetEvent) => void;
 }
 
-/** Default key set policy; the README explains each value next to what jose, Spring and ASP.NET chose. */
-export const DEFAULT_KEY_SET_POLICY: KeySetPolicy = {
+/**
+ * Default key set policy. `packages/core/KEYSET.md` gives the reason for each value next to what
+ * jose, Spring and ASP.NET chose.
+ *
+ * @example
+ * ```ts
+ * createValidator({ issuer, audience, keySet: { ...DEFAULT_KEY_SET_POLICY, staleIfErrorSec: 7200 } });
+ * ```
+ */
+export const DEFAULT_KEY_SET_POLICY: Readonly<KeySetPolicy> = Object.freeze({
   defaultMaxAgeSec: 600,
   minMaxAgeSec: 60,
   maxMaxAgeSec: 86_400,
@@ -120,7 +128,7 @@ export const DEFAULT_KEY_SET_POLICY: KeySetPolicy = {
   maxResponseBytes: 128 * 1024,
   maxKeys: 100,
   maxJsonDepth: 8,
-};
+});
 
 const MIN_SECRET_BYTES = 32;
 const ALL_ALGORITHMS = [...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS] as const;
@@ -211,11 +219,13 @@ const commonShape = {
       refreshAheadSec: seconds.optional(),
       unknownKidCooldownSec: seconds.optional(),
       staleIfErrorSec: seconds.optional(),
-      retryMinSec: seconds.optional(),
+      // 0 would retry a failing issuer on every request.
+      retryMinSec: seconds.positive().optional(),
       retryMaxSec: seconds.optional(),
       maxResponseBytes: z.number().int().positive().optional(),
       maxKeys: z.number().int().positive().optional(),
-      maxJsonDepth: z.number().int().min(3).optional(),
+      // {keys:[{x5c:[...]}]} nests 4 deep: a lower limit would refuse ordinary key sets.
+      maxJsonDepth: z.number().int().min(4).max(64).optional(),
     })
     .optional(),
   tokenCache: z
@@ -350,6 +360,9 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     throw new TypeError(
       'tokenguard: invalid option "keySet.minMaxAgeSec": is larger than keySet.maxMaxAgeSec',
     );
+  }
+  if (keySet.retryMinSec > keySet.retryMaxSec) {
+    throw new TypeError('tokenguard: invalid option "keySet.retryMinSec": is larger than keySet.retryMaxSec');
   }
   return {
     issuers,

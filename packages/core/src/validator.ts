@@ -103,9 +103,14 @@ export function createValidator(options: ValidatorOptions): Validator {
       ? new LRUCache<string, CacheEntry>({ max: resolved.tokenCacheMaxEntries })
       : undefined;
 
+  // Bumped when a key leaves a set, so a verification that straddled the removal is not cached.
+  let keyGeneration = 0;
   const emit = (event: KeySetEvent): void => {
     // A key that leaves the set stops being trusted everywhere, including cached verifications.
-    if (event.type === 'key_removed') cache?.clear();
+    if (event.type === 'key_removed') {
+      cache?.clear();
+      keyGeneration++;
+    }
     for (const listener of listeners) {
       try {
         listener(event);
@@ -232,7 +237,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (cache !== undefined) {
       const hit = cache.get(token);
       if (hit !== undefined) {
-        if (now() < hit.notAfterMs) {
+        // Past the key set's max age, a cached answer is re-verified against the revalidated set.
+        if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? true)) {
           checkRequirements(hit.auth, requirements);
           return hit.auth;
         }
@@ -242,8 +248,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!looksLikeCompactJws(token)) {
       throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
     }
+    const generation = keyGeneration;
     const { auth, notAfterMs } = await verifyJwt(token);
-    cache?.set(token, { auth, notAfterMs });
+    if (generation === keyGeneration) cache?.set(token, { auth, notAfterMs });
     checkRequirements(auth, requirements);
     return auth;
   }
