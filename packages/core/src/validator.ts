@@ -151,8 +151,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (kid !== undefined && (typeof kid !== 'string' || kid.length > 256)) {
       throw new TokenGuardError('ERR_TOKEN_MALFORMED', { message: 'The token kid is not a short string' });
     }
+    // One configured secret is the only key: a kid in the header is a hint it need not match.
+    const lookupKid = config.secret === undefined ? kid : undefined;
+    const peeked = context.keys.peek(lookupKid, alg as Algorithm);
+    // An empty peek (a static set without that kid) must still end in ERR_KEY_NOT_FOUND, not a bad signature.
     const keys =
-      context.keys.peek(kid, alg as Algorithm) ?? (await context.keys.resolve(kid, alg as Algorithm));
+      peeked !== undefined && peeked.length > 0
+        ? peeked
+        : await context.keys.resolve(lookupKid, alg as Algorithm);
     if (!verifyWithAny(alg as Algorithm, keys, jws.signingInput, jws.signature)) {
       throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     }
@@ -263,9 +269,11 @@ export function createValidator(options: ValidatorOptions): Validator {
       if (typeof tokenOrHeader !== 'string' || tokenOrHeader.trim() === '') {
         throw new TokenGuardError('ERR_TOKEN_MISSING');
       }
-      const token = BEARER_PREFIX.test(tokenOrHeader)
-        ? parseAuthorizationValue(tokenOrHeader)
-        : tokenOrHeader;
+      // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
+      const token =
+        BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())
+          ? parseAuthorizationValue(tokenOrHeader)
+          : tokenOrHeader;
       return await validateToken(token, requirements);
     } catch (error) {
       throw withRealm(error);

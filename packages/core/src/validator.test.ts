@@ -1,0 +1,682 @@
+import { sign } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type AsymmetricAlg,
+  accessTokenClaims,
+  generateSigningKey,
+  jwksOf,
+  type SigningKey,
+  secretSigningKey,
+  signToken,
+} from '../../../test/support/keys.js';
+import { type ErrorCode, TokenGuardError } from './errors.js';
+import type { KeySetEvent } from './jwks.js';
+import type { ValidatorOptions } from './options.js';
+import { createValidator } from './validator.js';
+
+const ISS = 'https://id.example';
+const AUD = 'https://api.example';
+const NOW_SEC = 1_700_000_000;
+const SECRET = 'a-shared-secret-of-at-least-32-bytes!';
+
+let clockMs = NOW_SEC * 1000;
+const now = () => clockMs;
+
+const keys = {} as Record<AsymmetricAlg, SigningKey>;
+let rsaNoAlg: SigningKey;
+let ecOther: SigningKey;
+
+/** The same RSA key pair, published and used under another algorithm and kid. */
+function asAlg(key: SigningKey, alg: string, kid = `rsa-${alg.toLowerCase()}`): SigningKey {
+  return { ...key, alg, kid, publicJwk: { ...key.publicJwk, alg, kid } };
+}
+
+beforeAll(() => {
+  const rsa = generateSigningKey('RS256', { kid: 'rsa-rs256' });
+  for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const)
+    keys[alg] = asAlg(rsa, alg);
+  for (const alg of ['ES256', 'ES384', 'ES512', 'EdDSA'] as const) keys[alg] = generateSigningKey(alg);
+  rsaNoAlg = {
+    ...rsa,
+    kid: 'rsa-no-alg',
+    publicJwk: { ...rsa.publicJwk, kid: 'rsa-no-alg', alg: undefined },
+  };
+  delete rsaNoAlg.publicJwk.alg;
+  ecOther = generateSigningKey('ES256');
+});
+
+beforeEach(() => {
+  clockMs = NOW_SEC * 1000;
+});
+
+function validatorWith(overrides: Partial<ValidatorOptions> = {}) {
+  return createValidator({
+    issuer: ISS,
+    audience: AUD,
+    jwks: jwksOf(...Object.values(keys), rsaNoAlg),
+    now,
+    ...overrides,
+  } as ValidatorOptions);
+}
+
+function claims(overrides: Record<string, unknown> = {}) {
+  return accessTokenClaims({ iss: ISS, aud: AUD, nowSec: NOW_SEC }, overrides);
+}
+
+async function tokenWith(overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}) {
+  return signToken(keys.ES256, claims(overrides), header);
+}
+
+function b64(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+async function rejection(promise: Promise<unknown>, code: ErrorCode): Promise<TokenGuardError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TokenGuardError);
+    expect((error as TokenGuardError).code).toBe(code);
+    return error as TokenGuardError;
+  }
+  throw new Error(`expected ${code}, but the token was accepted`);
+}
+
+describe('validate: algorithms', () => {
+  it.each([
+    'RS256',
+    'RS384',
+    'RS512',
+    'PS256',
+    'PS384',
+    'PS512',
+    'ES256',
+    'ES384',
+    'ES512',
+    'EdDSA',
+  ] as const)('accepts a %s token from the configured key set', async (alg) => {
+    const token = await signToken(keys[alg], claims());
+    const auth = await validatorWith().validate(token);
+    expect(auth.subject).toBe('user-1');
+  });
+
+  it('accepts an HS256 token with the configured secret', async () => {
+    const token = await signToken(secretSigningKey(SECRET), claims(), { kid: undefined });
+    const auth = await createValidator({ issuer: ISS, audience: AUD, secret: SECRET, now }).validate(token);
+    expect(auth.subject).toBe('user-1');
+  });
+
+  it('accepts an HS256 token that carries a kid when one secret is configured', async () => {
+    const token = await signToken(secretSigningKey(SECRET), claims(), { kid: 'key-2024' });
+    await expect(
+      createValidator({ issuer: ISS, audience: AUD, secret: SECRET, now }).validate(token),
+    ).resolves.toBeDefined();
+  });
+
+  it('rejects an HS256 token signed with another secret', async () => {
+    const token = await signToken(secretSigningKey('x'.repeat(40)), claims(), { kid: undefined });
+    const validator = createValidator({ issuer: ISS, audience: AUD, secret: SECRET, now });
+    await rejection(validator.validate(token), 'ERR_SIGNATURE_INVALID');
+  });
+
+  it('rejects an algorithm outside the allow-list', async () => {
+    const token = await signToken(keys.RS256, claims());
+    await rejection(validatorWith({ algorithms: ['ES256'] }).validate(token), 'ERR_ALGORITHM_NOT_ALLOWED');
+  });
+
+  it('rejects HS256 against a public key set (algorithm confusion)', async () => {
+    const pem = keys.RS256.privateKey.export({ type: 'pkcs1', format: 'pem' });
+    const token = await signToken(secretSigningKey(pem.toString()), claims(), { kid: keys.RS256.kid });
+    await rejection(validatorWith().validate(token), 'ERR_ALGORITHM_NOT_ALLOWED');
+  });
+
+  it('rejects alg none', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify(claims())).toString('base64url');
+    await rejection(validatorWith().validate(`${header}.${payload}.AAAA`), 'ERR_ALGORITHM_NOT_ALLOWED');
+    await rejection(validatorWith().validate(`${header}.${payload}.`), 'ERR_TOKEN_MALFORMED');
+  });
+});
+
+describe('validate: input forms', () => {
+  it('accepts the Bearer header form and the bare token', async () => {
+    const token = await tokenWith();
+    const validator = validatorWith();
+    expect((await validator.validate(`Bearer ${token}`)).token).toBe(token);
+    expect((await validator.validate(`bearer ${token}`)).token).toBe(token);
+    expect((await validator.validate(token)).token).toBe(token);
+  });
+
+  it('rejects no token with ERR_TOKEN_MISSING and a bare challenge', async () => {
+    const validator = validatorWith({ realm: 'api' });
+    for (const input of [undefined, null, '', '   ']) {
+      const error = await rejection(validator.validate(input), 'ERR_TOKEN_MISSING');
+      expect(error.status).toBe(401);
+      expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
+    }
+  });
+
+  it('rejects Bearer with no token as invalid_request', async () => {
+    const error = await rejection(validatorWith().validate('Bearer '), 'ERR_INVALID_REQUEST');
+    expect(error.status).toBe(400);
+  });
+
+  it('rejects a header of another scheme as ERR_TOKEN_MISSING', async () => {
+    await rejection(validatorWith().validate('Basic dXNlcjpwYXNz'), 'ERR_TOKEN_MISSING');
+  });
+
+  it('rejects something that is not a JWT when no introspection is configured', async () => {
+    const error = await rejection(validatorWith().validate('opaque-token-value'), 'ERR_TOKEN_NOT_JWT');
+    expect(error.status).toBe(401);
+  });
+
+  it('rejects a token longer than maxTokenLength', async () => {
+    const token = await tokenWith({ padding: 'x'.repeat(300) });
+    await rejection(validatorWith({ maxTokenLength: 256 }).validate(token), 'ERR_TOKEN_TOO_LARGE');
+    await rejection(validatorWith().validate(`${'a'.repeat(8193)}.b.c`), 'ERR_TOKEN_TOO_LARGE');
+  });
+
+  it('accepts a token exactly maxTokenLength long', async () => {
+    const token = await tokenWith();
+    await expect(validatorWith({ maxTokenLength: token.length }).validate(token)).resolves.toBeDefined();
+  });
+});
+
+describe('validate: AuthInfo', () => {
+  it('fills every field from the verified claims', async () => {
+    const token = await tokenWith({ aud: [AUD, 'https://other.example'], scope: 'read  write' });
+    const auth = await validatorWith().validate(token);
+    expect(auth.subject).toBe('user-1');
+    expect(auth.clientId).toBe('client-1');
+    expect(auth.issuer).toBe(ISS);
+    expect(auth.audience).toEqual([AUD, 'https://other.example']);
+    expect([...auth.scopes].sort()).toEqual(['read', 'write']);
+    expect(auth.scopes).toBeInstanceOf(Set);
+    expect(auth.expiresAt).toEqual(new Date((NOW_SEC + 300) * 1000));
+    expect(auth.source).toBe('jwt');
+    expect(auth.claims.jti).toMatch(/^jti-/);
+    expect(auth.token).toBe(token);
+  });
+
+  it('gives a single audience as a list', async () => {
+    expect((await validatorWith().validate(await tokenWith())).audience).toEqual([AUD]);
+  });
+
+  it('falls back to azp for the client id', async () => {
+    const auth = await validatorWith().validate(await tokenWith({ client_id: undefined, azp: 'azp-client' }));
+    expect(auth.clientId).toBe('azp-client');
+  });
+
+  it('reads scopes from an scp array and from scope and scp together', async () => {
+    const scp = await validatorWith().validate(await tokenWith({ scp: ['a', 'b'] }));
+    expect([...scp.scopes].sort()).toEqual(['a', 'b']);
+    const both = await validatorWith().validate(await tokenWith({ scope: 'a c', scp: ['b'] }));
+    expect([...both.scopes].sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('gives an empty scope set when the token has none', async () => {
+    expect((await validatorWith().validate(await tokenWith())).scopes.size).toBe(0);
+  });
+
+  it('keeps the token out of JSON.stringify and util.inspect', async () => {
+    const token = await tokenWith({ scope: 'read' });
+    const auth = await validatorWith().validate(token);
+    const signature = token.split('.')[2] as string;
+    expect(JSON.stringify(auth)).not.toContain(signature);
+    expect(inspect(auth, { depth: 10, showHidden: true, getters: false })).not.toContain(signature);
+    expect(Object.keys(auth)).not.toContain('token');
+    expect(JSON.parse(JSON.stringify(auth)).subject).toBe('user-1');
+  });
+});
+
+describe('validate: time', () => {
+  it('accepts a token until exp + tolerance and rejects it from then on', async () => {
+    const token = await tokenWith();
+    const exp = NOW_SEC + 300;
+    clockMs = (exp + 5 - 1) * 1000;
+    await expect(validatorWith().validate(token)).resolves.toBeDefined();
+    clockMs = (exp + 5) * 1000;
+    const error = await rejection(validatorWith().validate(token), 'ERR_TOKEN_EXPIRED');
+    expect(error.status).toBe(401);
+    expect(error.wwwAuthenticate).toContain('error="invalid_token"');
+  });
+
+  it('stops answering from its cache once the token expires', async () => {
+    const token = await tokenWith();
+    const validator = validatorWith();
+    await validator.validate(token);
+    clockMs = (NOW_SEC + 300 + 5) * 1000;
+    await rejection(validator.validate(token), 'ERR_TOKEN_EXPIRED');
+  });
+
+  it('honours clockToleranceSec 0', async () => {
+    const token = await tokenWith();
+    clockMs = (NOW_SEC + 300) * 1000;
+    await rejection(validatorWith({ clockToleranceSec: 0 }).validate(token), 'ERR_TOKEN_EXPIRED');
+  });
+
+  it('rejects a token without exp, or with a non-numeric exp', async () => {
+    await rejection(validatorWith().validate(await tokenWith({ exp: undefined })), 'ERR_CLAIM_MISSING');
+    await rejection(
+      validatorWith().validate(await tokenWith({ exp: String(NOW_SEC + 300) })),
+      'ERR_CLAIM_INVALID',
+    );
+  });
+
+  it('rejects a token before nbf - tolerance and accepts it from then on', async () => {
+    await rejection(
+      validatorWith().validate(await tokenWith({ nbf: NOW_SEC + 6 })),
+      'ERR_TOKEN_NOT_YET_VALID',
+    );
+    await expect(validatorWith().validate(await tokenWith({ nbf: NOW_SEC + 5 }))).resolves.toBeDefined();
+  });
+
+  it('rejects a token issued in the future', async () => {
+    const error = await rejection(
+      validatorWith().validate(await tokenWith({ iat: NOW_SEC + 60 })),
+      'ERR_TOKEN_NOT_YET_VALID',
+    );
+    expect(error.message).toMatch(/issued in the future/);
+  });
+
+  it('rejects a token older than maxTokenAgeSec', async () => {
+    const token = await tokenWith({ iat: NOW_SEC - 120 });
+    await rejection(validatorWith({ maxTokenAgeSec: 60 }).validate(token), 'ERR_TOKEN_TOO_OLD');
+    await expect(validatorWith({ maxTokenAgeSec: 200 }).validate(token)).resolves.toBeDefined();
+  });
+
+  it('stops answering from its cache once the token is too old', async () => {
+    const token = await tokenWith();
+    const validator = validatorWith({ maxTokenAgeSec: 60 });
+    await validator.validate(token);
+    clockMs = (NOW_SEC + 66) * 1000;
+    await rejection(validator.validate(token), 'ERR_TOKEN_TOO_OLD');
+  });
+
+  it('requires iat when maxTokenAgeSec is set', async () => {
+    const token = await tokenWith({ iat: undefined });
+    await rejection(validatorWith({ maxTokenAgeSec: 60 }).validate(token), 'ERR_CLAIM_MISSING');
+    await expect(validatorWith().validate(token)).resolves.toBeDefined();
+  });
+});
+
+describe('validate: claims', () => {
+  it('rejects a token that lacks a requiredClaims entry, naming it', async () => {
+    const error = await rejection(
+      validatorWith({ requiredClaims: ['jti', 'tenant_id'] }).validate(await tokenWith()),
+      'ERR_CLAIM_MISSING',
+    );
+    expect(error.claim).toBe('tenant_id');
+    await expect(
+      validatorWith({ requiredClaims: ['jti', 'tenant_id'] }).validate(await tokenWith({ tenant_id: 't1' })),
+    ).resolves.toBeDefined();
+  });
+
+  it('rejects when validateClaims returns false', async () => {
+    const validator = validatorWith({ validateClaims: (c) => c.sub === 'someone-else' });
+    await rejection(validator.validate(await tokenWith()), 'ERR_CLAIM_INVALID');
+  });
+
+  it('rejects when validateClaims throws, without echoing its message', async () => {
+    const validator = validatorWith({
+      validateClaims: () => {
+        throw new Error('internal detail');
+      },
+    });
+    const error = await rejection(validator.validate(await tokenWith()), 'ERR_CLAIM_INVALID');
+    expect(error.status).toBe(401);
+    expect(error.message).not.toContain('internal detail');
+  });
+
+  it('rejects when an async validateClaims resolves to false, and accepts when it resolves true', async () => {
+    const seen: unknown[] = [];
+    const validator = validatorWith({
+      validateClaims: async (c, context) => {
+        seen.push(context.issuer, context.header.alg);
+        return c.scope === 'ok';
+      },
+    });
+    await rejection(validator.validate(await tokenWith({ scope: 'no' })), 'ERR_CLAIM_INVALID');
+    await expect(validator.validate(await tokenWith({ scope: 'ok' }))).resolves.toBeDefined();
+    expect(seen).toEqual([ISS, 'ES256', ISS, 'ES256']);
+  });
+
+  it('rejects a sub, client_id or jti that is not a string', async () => {
+    await rejection(validatorWith().validate(await tokenWith({ sub: 42 })), 'ERR_CLAIM_INVALID');
+    await rejection(validatorWith().validate(await tokenWith({ client_id: ['a'] })), 'ERR_CLAIM_INVALID');
+  });
+});
+
+describe('validate: typ', () => {
+  it.each(['at+jwt', 'application/at+jwt', 'AT+JWT', 'Application/At+Jwt'])('accepts typ %s', async (typ) => {
+    await expect(validatorWith().validate(await tokenWith({}, { typ }))).resolves.toBeDefined();
+  });
+
+  it('rejects typ JWT by default', async () => {
+    await rejection(validatorWith().validate(await tokenWith({}, { typ: 'JWT' })), 'ERR_TYPE_MISMATCH');
+  });
+
+  it('accepts typ JWT when configured', async () => {
+    const validator = validatorWith({ typ: ['at+jwt', 'JWT'] });
+    await expect(validator.validate(await tokenWith({}, { typ: 'JWT' }))).resolves.toBeDefined();
+    await expect(validator.validate(await tokenWith({}, { typ: 'at+jwt' }))).resolves.toBeDefined();
+    await rejection(validator.validate(await tokenWith({}, { typ: 'id+jwt' })), 'ERR_TYPE_MISMATCH');
+  });
+
+  it('rejects a missing typ unless allowMissingTyp', async () => {
+    const token = await tokenWith({}, { typ: undefined });
+    await rejection(validatorWith().validate(token), 'ERR_TYPE_MISMATCH');
+    await expect(validatorWith({ allowMissingTyp: true }).validate(token)).resolves.toBeDefined();
+  });
+
+  it('rejects a typ that is not a string', async () => {
+    await rejection(validatorWith().validate(await tokenWith({}, { typ: 1 })), 'ERR_TYPE_MISMATCH');
+  });
+});
+
+describe('validate: issuer and audience', () => {
+  it('rejects another issuer', async () => {
+    const error = await rejection(
+      validatorWith().validate(await tokenWith({ iss: 'https://evil.example' })),
+      'ERR_ISSUER_MISMATCH',
+    );
+    expect(error.status).toBe(401);
+    await rejection(validatorWith().validate(await tokenWith({ iss: `${ISS}/` })), 'ERR_ISSUER_MISMATCH');
+  });
+
+  it('rejects a token without iss', async () => {
+    await rejection(validatorWith().validate(await tokenWith({ iss: undefined })), 'ERR_CLAIM_MISSING');
+  });
+
+  it('rejects another audience', async () => {
+    await rejection(
+      validatorWith().validate(await tokenWith({ aud: 'https://other.example' })),
+      'ERR_AUDIENCE_MISMATCH',
+    );
+    await rejection(
+      validatorWith().validate(await tokenWith({ aud: ['https://a.example', 'https://b.example'] })),
+      'ERR_AUDIENCE_MISMATCH',
+    );
+  });
+
+  it('rejects a token without aud, or with a malformed aud', async () => {
+    await rejection(validatorWith().validate(await tokenWith({ aud: undefined })), 'ERR_CLAIM_MISSING');
+    await rejection(validatorWith().validate(await tokenWith({ aud: [AUD, 3] })), 'ERR_CLAIM_INVALID');
+  });
+
+  it('accepts a token whose aud list contains this API', async () => {
+    await expect(
+      validatorWith().validate(await tokenWith({ aud: ['https://x.example', AUD] })),
+    ).resolves.toBeDefined();
+  });
+
+  it('accepts any of several configured audiences', async () => {
+    const validator = validatorWith({ audience: ['https://x.example', AUD] });
+    await expect(validator.validate(await tokenWith())).resolves.toBeDefined();
+    await rejection(
+      validator.validate(await tokenWith({ aud: 'https://y.example' })),
+      'ERR_AUDIENCE_MISMATCH',
+    );
+  });
+
+  it('skips the audience check when audience is null', async () => {
+    const validator = validatorWith({ audience: null });
+    await expect(
+      validator.validate(await tokenWith({ aud: 'https://anything.example' })),
+    ).resolves.toBeDefined();
+    await expect(validator.validate(await tokenWith({ aud: undefined }))).resolves.toBeDefined();
+  });
+});
+
+describe('validate: signature and keys', () => {
+  it('rejects a flipped signature', async () => {
+    const token = await signToken(keys.RS256, claims());
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const sig = Buffer.from(s, 'base64url');
+    sig[10] = (sig[10] as number) ^ 1;
+    await rejection(
+      validatorWith().validate(`${h}.${p}.${sig.toString('base64url')}`),
+      'ERR_SIGNATURE_INVALID',
+    );
+  });
+
+  it('rejects a tampered payload', async () => {
+    const token = await tokenWith({ scope: 'read' });
+    const [h, , s] = token.split('.') as [string, string, string];
+    const forged = Buffer.from(JSON.stringify(claims({ scope: 'read admin' }))).toString('base64url');
+    await rejection(validatorWith().validate(`${h}.${forged}.${s}`), 'ERR_SIGNATURE_INVALID');
+  });
+
+  it("rejects a token signed by another key under a known key's kid", async () => {
+    const token = await signToken({ ...ecOther, kid: keys.ES256.kid }, claims());
+    await rejection(validatorWith().validate(token), 'ERR_SIGNATURE_INVALID');
+  });
+
+  it('rejects an unknown kid', async () => {
+    const token = await signToken(ecOther, claims());
+    const error = await rejection(validatorWith().validate(token), 'ERR_KEY_NOT_FOUND');
+    expect(error.status).toBe(401);
+  });
+
+  it('rejects an RSA key named in an ES256 header', async () => {
+    const token = await signToken({ ...ecOther, kid: rsaNoAlg.kid }, claims());
+    await rejection(validatorWith().validate(token), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it("rejects a key whose JWK alg is not the token's alg", async () => {
+    // keys.RS512's JWK says RS512; the same RSA key signs RS256 under that kid.
+    const token = await signToken({ ...keys.RS256, kid: keys.RS512.kid }, claims());
+    await rejection(validatorWith().validate(token), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it('rejects an EC key of another curve', async () => {
+    const p384 = { ...keys.ES384, publicJwk: { ...keys.ES384.publicJwk, alg: undefined } };
+    delete p384.publicJwk.alg;
+    const token = await signToken({ ...ecOther, kid: p384.kid }, claims());
+    await rejection(validatorWith({ jwks: jwksOf(p384) }).validate(token), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it('never uses a key marked use: enc, or whose key_ops lack verify', async () => {
+    const events: KeySetEvent[] = [];
+    const enc = { ...keys.ES256, publicJwk: { ...keys.ES256.publicJwk, use: 'enc' } };
+    const validator = validatorWith({ jwks: jwksOf(enc), onEvent: (event) => events.push(event) });
+    await rejection(validator.validate(await tokenWith()), 'ERR_KEY_NOT_FOUND');
+    expect(events).toContainEqual(expect.objectContaining({ type: 'key_skipped', kid: keys.ES256.kid }));
+    const ops = {
+      ...keys.ES256,
+      publicJwk: { ...keys.ES256.publicJwk, use: undefined, key_ops: ['encrypt'] },
+    };
+    delete ops.publicJwk.use;
+    await rejection(validatorWith({ jwks: jwksOf(ops) }).validate(await tokenWith()), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it('accepts a token without kid when a key of the right type fits', async () => {
+    await expect(validatorWith().validate(await tokenWith({}, { kid: undefined }))).resolves.toBeDefined();
+  });
+
+  it('never takes the key from the token (jwk header)', async () => {
+    const token = await signToken(ecOther, claims(), { kid: 'attacker', jwk: ecOther.publicJwk });
+    await rejection(validatorWith().validate(token), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it('never fetches jku or x5u', async () => {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwksOf(ecOther)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    try {
+      const token = await signToken(ecOther, claims(), { jku: url, x5u: url });
+      await rejection(validatorWith().validate(token), 'ERR_KEY_NOT_FOUND');
+      expect(hits).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('rejects unknown crit parameters', async () => {
+    // jose refuses to sign with an unknown crit, so this token is signed with node:crypto directly.
+    const header = { alg: 'ES256', kid: keys.ES256.kid, typ: 'at+jwt', crit: ['x-policy'], 'x-policy': 1 };
+    const input = `${b64(header)}.${b64(claims())}`;
+    const signature = sign('sha256', Buffer.from(input), {
+      key: keys.ES256.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
+    const token = `${input}.${signature.toString('base64url')}`;
+    await rejection(validatorWith().validate(token), 'ERR_TOKEN_MALFORMED');
+    // The same token without crit verifies, so the rejection is about crit alone.
+    const plain = `${b64({ ...header, crit: undefined })}.${b64(claims())}`;
+    const plainSig = sign('sha256', Buffer.from(plain), {
+      key: keys.ES256.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
+    await expect(
+      validatorWith().validate(`${plain}.${plainSig.toString('base64url')}`),
+    ).resolves.toBeDefined();
+  });
+});
+
+describe('validate: requirements', () => {
+  it('rejects a missing scope with 403 insufficient_scope naming it', async () => {
+    const token = await tokenWith({ scope: 'read' });
+    const error = await rejection(
+      validatorWith({ realm: 'api' }).validate(token, { scopes: ['read', 'write'] }),
+      'ERR_INSUFFICIENT_SCOPE',
+    );
+    expect(error.status).toBe(403);
+    expect(error.oauthError).toBe('insufficient_scope');
+    expect(error.message).toContain('write');
+    expect(error.wwwAuthenticate).toMatch(
+      /^Bearer realm="api", error="insufficient_scope", .*scope="read write"$/,
+    );
+  });
+
+  it('accepts when every required scope is present, from scope or scp', async () => {
+    const validator = validatorWith();
+    await expect(
+      validator.validate(await tokenWith({ scope: 'read write' }), { scopes: ['read', 'write'] }),
+    ).resolves.toBeDefined();
+    await expect(
+      validator.validate(await tokenWith({ scp: ['write'] }), { scopes: ['write'] }),
+    ).resolves.toBeDefined();
+  });
+
+  it('checks requirements on a cached token too', async () => {
+    const token = await tokenWith({ scope: 'read' });
+    const validator = validatorWith();
+    await validator.validate(token, { scopes: ['read'] });
+    await rejection(validator.validate(token, { scopes: ['write'] }), 'ERR_INSUFFICIENT_SCOPE');
+  });
+});
+
+describe('validate: remote key set', () => {
+  let server: Server;
+  let jwksUri: string;
+  let body = '';
+  let status = 200;
+  let fetches = 0;
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    body = JSON.stringify(jwksOf(keys.ES256, keys.RS256));
+    status = 200;
+    fetches = 0;
+  });
+
+  it('accepts a token verified with keys fetched from jwksUri, fetching once', async () => {
+    const validator = validatorWith({ jwks: undefined, jwksUri });
+    try {
+      await validator.validate(`Bearer ${await tokenWith()}`);
+      await validator.validate(await signToken(keys.RS256, claims()));
+      expect(fetches).toBe(1);
+    } finally {
+      await validator.close();
+    }
+  });
+
+  it('answers 503 with Retry-After and no challenge when the key set cannot be had', async () => {
+    status = 500;
+    body = 'oops';
+    const validator = validatorWith({ jwks: undefined, jwksUri, realm: 'api' });
+    try {
+      const error = await rejection(validator.validate(await tokenWith()), 'ERR_KEYS_UNAVAILABLE');
+      expect(error.status).toBe(503);
+      expect(error.wwwAuthenticate).toBeUndefined();
+      expect(error.headers['www-authenticate']).toBeUndefined();
+      expect(Number(error.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(error.toJSON().error).toBe('temporarily_unavailable');
+    } finally {
+      await validator.close();
+    }
+  });
+
+  it('answers 503 when the key set host refuses connections', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const validator = validatorWith({ jwks: undefined, jwksUri: `http://127.0.0.1:${port}/jwks` });
+    try {
+      const error = await rejection(validator.validate(await tokenWith()), 'ERR_KEYS_UNAVAILABLE');
+      expect(error.status).toBe(503);
+    } finally {
+      await validator.close();
+    }
+  });
+});
+
+describe('errors never contain the token', () => {
+  it('keeps the token out of message, description, toString, JSON, challenge and inspect', async () => {
+    const validator = validatorWith({ realm: 'api', maxTokenAgeSec: 600 });
+    const cases: [Promise<string>, ErrorCode][] = [
+      [tokenWith({ exp: NOW_SEC - 100 }), 'ERR_TOKEN_EXPIRED'],
+      [tokenWith({ aud: 'https://other.example' }), 'ERR_AUDIENCE_MISMATCH'],
+      [tokenWith({ iss: 'https://evil.example' }), 'ERR_ISSUER_MISMATCH'],
+      [tokenWith({}, { typ: 'JWT' }), 'ERR_TYPE_MISMATCH'],
+      [signToken(ecOther, claims()), 'ERR_KEY_NOT_FOUND'],
+      [tokenWith({ nbf: NOW_SEC + 100 }), 'ERR_TOKEN_NOT_YET_VALID'],
+      [tokenWith({ iat: NOW_SEC - 1000 }), 'ERR_TOKEN_TOO_OLD'],
+      [tokenWith({ sub: 7 }), 'ERR_CLAIM_INVALID'],
+      [tokenWith({ scope: 'read' }), 'ERR_INSUFFICIENT_SCOPE'],
+      [signToken({ ...ecOther, kid: keys.ES256.kid }, claims()), 'ERR_SIGNATURE_INVALID'],
+      [Promise.resolve('eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2lnbmF0dXJl'), 'ERR_TOKEN_MALFORMED'],
+    ];
+    for (const [pending, code] of cases) {
+      const token = await pending;
+      for (const input of [token, `Bearer ${token}`]) {
+        const error = await rejection(validator.validate(input, { scopes: ['write'] }), code);
+        const parts = token.split('.');
+        const texts = [
+          error.message,
+          error.description,
+          error.toString(),
+          JSON.stringify(error),
+          JSON.stringify(error.toJSON()),
+          error.wwwAuthenticate ?? '',
+          inspect(error, { depth: 5 }),
+        ];
+        for (const text of texts) {
+          expect(text, code).not.toContain(token);
+          for (const part of parts.slice(1)) expect(text, code).not.toContain(part);
+        }
+      }
+    }
+  });
+});
