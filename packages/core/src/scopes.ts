@@ -2,6 +2,9 @@ import { TokenGuardError } from './errors.js';
 
 /**
  * A scope requirement as a plain value: a scope, all of several, or any of several, nested freely.
+ * Lists must not be empty (an empty all-of would grant everything), each scope must be an RFC 6749
+ * §3.3 scope-token (no spaces, quotes or backslashes), and an object has exactly one of `allOf` and
+ * `anyOf`; {@link assertScopeRule} checks this once and throws a `TypeError` naming the bad part.
  *
  * @example
  * ```ts
@@ -14,16 +17,45 @@ export type ScopeRule =
   | { readonly allOf: readonly ScopeRule[] }
   | { readonly anyOf: readonly ScopeRule[] };
 
-/** The scope claims read by default: `scope` (RFC 9068, string or list) and `scp` (Okta, Entra ID). */
-export const DEFAULT_SCOPE_CLAIMS: readonly string[] = ['scope', 'scp'];
+/**
+ * The scope claims read by default: `scope` (RFC 9068, string or list) and `scp` (Okta, Entra ID).
+ * Auth0 RBAC puts scopes in `permissions`: set `scopeClaims: ['scope', 'permissions']` on that issuer.
+ *
+ * @example
+ * ```ts
+ * createValidator({ issuer, audience, scopeClaims: [...DEFAULT_SCOPE_CLAIMS, 'permissions'] });
+ * ```
+ */
+export const DEFAULT_SCOPE_CLAIMS: readonly string[] = Object.freeze(['scope', 'scp']);
+
+/** RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /**
- * Collects the scopes of a token from the given claims. Each claim may be a space-delimited string
- * or a list of strings; scopes are compared whole and case-sensitively.
+ * Whether `value` is a single RFC 6749 §3.3 scope-token (printable ASCII, no space, `"` or `\`).
+ *
+ * @example
+ * ```ts
+ * isScopeToken('orders:read'); // true
+ * isScopeToken('a,b'); // true: one scope, commas are not separators
+ * isScopeToken('read write'); // false: two scopes
+ * ```
+ */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE_TOKEN.test(value);
+}
+
+/**
+ * Collects the scopes of a token from the given claims. A claim may be a space-delimited string
+ * (RFC 6749 §3.3) or a list of strings (Entra `scp`, Auth0 `permissions`, array-valued `scope`);
+ * each list entry is one scope. Scopes are kept whole and case-sensitive: a comma does not separate
+ * (`"a,b"` is one scope), and entries that are not scope-tokens (non-strings, empty, containing
+ * spaces or control characters) are ignored, never split or trimmed into something else.
  *
  * @example
  * ```ts
  * readScopes({ scope: 'a b', scp: ['c'] }, ['scope', 'scp']); // Set { 'a', 'b', 'c' }
+ * readScopes({ permissions: ['read:orders'] }, ['permissions']); // Set { 'read:orders' }
  * ```
  */
 export function readScopes(
@@ -31,23 +63,66 @@ export function readScopes(
   scopeClaims: readonly string[],
 ): Set<string> {
   const scopes = new Set<string>();
+  const add = (scope: unknown): void => {
+    if (isScopeToken(scope)) scopes.add(scope);
+  };
   for (const name of scopeClaims) {
+    if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
     if (typeof value === 'string') {
-      for (const scope of value.split(' ')) if (scope !== '') scopes.add(scope);
+      for (const scope of value.split(' ')) add(scope);
     } else if (Array.isArray(value)) {
-      for (const scope of value) if (typeof scope === 'string' && scope !== '') scopes.add(scope);
+      for (const scope of value) add(scope);
     }
   }
   return scopes;
 }
 
 /**
- * Whether `scopes` satisfy `rule`.
+ * Checks a scope rule's shape once, where a route declares it. Throws a `TypeError` naming the bad
+ * part: an empty list, a string that is not one scope-token, an object with neither or both of
+ * `allOf`/`anyOf`, or other keys.
+ *
+ * @example
+ * ```ts
+ * assertScopeRule({ anyOf: ['orders:write', 'admin'] }); // ok
+ * assertScopeRule('read write'); // TypeError: two scopes in one string; use a list
+ * ```
+ */
+export function assertScopeRule(rule: unknown, path = 'scopes'): asserts rule is ScopeRule {
+  if (typeof rule === 'string') {
+    if (SCOPE_TOKEN.test(rule)) return;
+    const hint = / /.test(rule.trim()) ? ' (several scopes go in a list, not one string)' : '';
+    throw new TypeError(`tokenguard: invalid requirement "${path}": ${describe(rule)} is not a scope${hint}`);
+  }
+  if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) {
+    throw new TypeError(
+      `tokenguard: invalid requirement "${path}": must be a scope, { allOf: [...] } or { anyOf: [...] }`,
+    );
+  }
+  const keys = Object.keys(rule);
+  if (keys.length !== 1 || (keys[0] !== 'allOf' && keys[0] !== 'anyOf')) {
+    throw new TypeError(
+      `tokenguard: invalid requirement "${path}": an object needs exactly one of allOf or anyOf`,
+    );
+  }
+  const key = keys[0];
+  const parts = (rule as Record<string, unknown>)[key];
+  if (!Array.isArray(parts) || parts.length === 0) {
+    throw new TypeError(`tokenguard: invalid requirement "${path}.${key}": must be a non-empty list`);
+  }
+  parts.forEach((part, index) => {
+    assertScopeRule(part, `${path}.${key}.${index}`);
+  });
+}
+
+/**
+ * Whether `scopes` satisfy `rule`. Comparison is exact: no prefix, substring or case folding.
  *
  * @example
  * ```ts
  * satisfiesScopes({ anyOf: ['a', 'b'] }, new Set(['b'])); // true
+ * satisfiesScopes('orders', new Set(['orders:read'])); // false
  * ```
  */
 export function satisfiesScopes(rule: ScopeRule, scopes: ReadonlySet<string>): boolean {
@@ -57,37 +132,83 @@ export function satisfiesScopes(rule: ScopeRule, scopes: ReadonlySet<string>): b
 }
 
 /**
- * A smallest set of scopes that satisfies `rule`, preferring the alternatives the token already
- * holds: the value of the `scope` parameter of a 403 (RFC 6750 §3).
+ * A set of scopes that satisfies `rule`, for the `scope` parameter of a 403 (RFC 6750 §3): the
+ * scope a client should request to be let in. Of each any-of it picks the alternative needing the
+ * fewest scopes the token lacks (one it already satisfies needs none), then the smaller one, then
+ * the first declared; all-ofs are unions. Scopes the token already holds are included, because the
+ * new token must hold them too.
  *
  * @example
  * ```ts
  * neededScopes({ allOf: ['a', { anyOf: ['b', 'c'] }] }, new Set(['c'])); // ['a', 'c']
+ * neededScopes({ anyOf: [{ allOf: ['x', 'y'] }, 'z'] }, new Set()); // ['z']
  * ```
  */
 export function neededScopes(rule: ScopeRule, scopes: ReadonlySet<string>): string[] {
-  const result = new Set<string>();
-  const walk = (part: ScopeRule): void => {
-    if (typeof part === 'string') result.add(part);
-    else if ('allOf' in part) part.allOf.forEach(walk);
-    else {
-      const held = part.anyOf.find((option) => satisfiesScopes(option, scopes));
-      const first = held ?? part.anyOf[0];
-      if (first !== undefined) walk(first);
-    }
-  };
-  walk(rule);
-  return [...result];
+  return [...need(rule, scopes)];
 }
 
-/** Throws `ERR_INSUFFICIENT_SCOPE` (403, with the `scope` parameter) unless `scopes` satisfy `rule`. */
+function need(rule: ScopeRule, scopes: ReadonlySet<string>): Set<string> {
+  if (typeof rule === 'string') return new Set([rule]);
+  if ('allOf' in rule) {
+    const union = new Set<string>();
+    for (const part of rule.allOf) for (const scope of need(part, scopes)) union.add(scope);
+    return union;
+  }
+  let best: Set<string> | undefined;
+  let bestMissing = Number.POSITIVE_INFINITY;
+  for (const part of rule.anyOf) {
+    const candidate = need(part, scopes);
+    let missing = 0;
+    for (const scope of candidate) if (!scopes.has(scope)) missing++;
+    if (missing < bestMissing || (missing === bestMissing && candidate.size < (best?.size ?? 0))) {
+      best = candidate;
+      bestMissing = missing;
+    }
+  }
+  return best ?? new Set();
+}
+
+/**
+ * A scope rule in words, for error messages: `orders:read and (orders:write or admin)`.
+ *
+ * @example
+ * ```ts
+ * describeScopeRule({ allOf: ['a', { anyOf: ['b', 'c'] }] }); // 'a and (b or c)'
+ * ```
+ */
+export function describeScopeRule(rule: ScopeRule): string {
+  return words(rule, true);
+}
+
+function words(rule: ScopeRule, top: boolean): string {
+  if (typeof rule === 'string') return rule;
+  const [parts, joiner] = 'allOf' in rule ? [rule.allOf, ' and '] : [rule.anyOf, ' or '];
+  if (parts.length === 1 && parts[0] !== undefined) return words(parts[0], top);
+  const text = parts.map((part) => words(part, false)).join(joiner);
+  return top ? text : `(${text})`;
+}
+
+/**
+ * Throws `ERR_INSUFFICIENT_SCOPE` (403, `insufficient_scope`, with the `scope` parameter naming a
+ * set of scopes that would satisfy the route) unless `scopes` satisfy `rule`.
+ *
+ * @example
+ * ```ts
+ * assertScopes({ allOf: ['orders:read'] }, auth.scopes);
+ * ```
+ */
 export function assertScopes(rule: ScopeRule, scopes: ReadonlySet<string>): void {
   if (satisfiesScopes(rule, scopes)) return;
   const needed = neededScopes(rule, scopes);
-  const missing = needed.filter((scope) => !scopes.has(scope));
   throw new TokenGuardError('ERR_INSUFFICIENT_SCOPE', {
-    message: `The token lacks the scope${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
+    message: `The token lacks the scopes this route requires: ${describeScopeRule(rule)}`,
     scope: needed.join(' '),
     expected: needed,
   });
+}
+
+function describe(value: string): string {
+  const text = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  return text.replace(/[^\x20-\x7e]/g, '?');
 }

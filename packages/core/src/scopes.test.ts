@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { isTokenGuardError, type TokenGuardError } from './errors.js';
+import {
+  assertScopeRule,
+  assertScopes,
+  DEFAULT_SCOPE_CLAIMS,
+  describeScopeRule,
+  isScopeToken,
+  neededScopes,
+  readScopes,
+  type ScopeRule,
+  satisfiesScopes,
+} from './scopes.js';
+
+const set = (...scopes: string[]) => new Set(scopes);
+
+describe('readScopes', () => {
+  it('reads a space-delimited scope string', () => {
+    expect(readScopes({ scope: 'read write' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('read', 'write'));
+  });
+
+  it('ignores repeated, leading and trailing spaces', () => {
+    expect(readScopes({ scope: '  read   write ' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('read', 'write'));
+  });
+
+  it('accepts an array-valued scope claim (aws-jwt-verify throws on it)', () => {
+    expect(readScopes({ scope: ['read', 'orders:write'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(
+      set('read', 'orders:write'),
+    );
+  });
+
+  it('reads scp as a string (Okta) and as an array (Entra ID)', () => {
+    expect(readScopes({ scp: 'a b' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a', 'b'));
+    expect(readScopes({ scp: ['a', 'b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a', 'b'));
+  });
+
+  it('merges scope and scp', () => {
+    expect(readScopes({ scope: 'a', scp: ['b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a', 'b'));
+  });
+
+  it('does not read permissions by default', () => {
+    expect(readScopes({ permissions: ['read:orders'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set());
+  });
+
+  it('reads Auth0 permissions when configured', () => {
+    expect(
+      readScopes({ scope: 'openid', permissions: ['read:orders', 'write:orders'] }, ['scope', 'permissions']),
+    ).toEqual(set('openid', 'read:orders', 'write:orders'));
+  });
+
+  it('reads only the configured claims', () => {
+    expect(readScopes({ scope: 'a', scp: 'b', roles: ['c'] }, ['roles'])).toEqual(set('c'));
+  });
+
+  it('does not split a comma list: "a,b" is one scope', () => {
+    expect(readScopes({ scope: 'a,b c' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a,b', 'c'));
+    expect(readScopes({ scp: ['a,b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a,b'));
+  });
+
+  it('keeps case: READ and read are different scopes', () => {
+    expect(readScopes({ scope: 'READ read' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('READ', 'read'));
+  });
+
+  it('ignores list entries that are not scope-tokens instead of splitting them', () => {
+    const claims = { scope: ['ok', 'two words', '', 42, null, { a: 1 }, ['nested'], 'tab\tx', 'q"uote'] };
+    expect(readScopes(claims, DEFAULT_SCOPE_CLAIMS)).toEqual(set('ok'));
+  });
+
+  it('ignores string words with characters outside the scope-token grammar', () => {
+    expect(readScopes({ scope: 'a\tb c\\d é e' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('e'));
+  });
+
+  it('yields no scopes for absent, null, numeric, boolean and object claims', () => {
+    for (const scope of [undefined, null, 1, true, { read: true }]) {
+      expect(readScopes({ scope }, DEFAULT_SCOPE_CLAIMS)).toEqual(set());
+    }
+  });
+
+  it('does not read inherited properties', () => {
+    const claims = Object.create({ scope: 'inherited' }) as Record<string, unknown>;
+    expect(readScopes(claims, DEFAULT_SCOPE_CLAIMS)).toEqual(set());
+  });
+});
+
+describe('isScopeToken', () => {
+  it('accepts RFC 6749 scope-tokens', () => {
+    for (const scope of ['read', 'orders:read', 'a,b', 'https://api.example/x.read', '!#[]~']) {
+      expect(isScopeToken(scope)).toBe(true);
+    }
+  });
+
+  it('rejects empty, spaced, quoted, backslashed, non-ASCII and non-string values', () => {
+    for (const scope of ['', 'a b', 'a"b', 'a\\b', 'é', 'a\nb', 1, undefined]) {
+      expect(isScopeToken(scope)).toBe(false);
+    }
+  });
+});
+
+describe('satisfiesScopes', () => {
+  it('compares whole scopes, never by prefix or substring', () => {
+    expect(satisfiesScopes('orders', set('orders:read'))).toBe(false);
+    expect(satisfiesScopes('orders:read', set('orders'))).toBe(false);
+    expect(satisfiesScopes('read', set('reader', 'unread'))).toBe(false);
+    expect(satisfiesScopes('read', set('read'))).toBe(true);
+  });
+
+  it('is case-sensitive', () => {
+    expect(satisfiesScopes('read', set('READ'))).toBe(false);
+  });
+
+  it('requires every part of an allOf', () => {
+    expect(satisfiesScopes({ allOf: ['a', 'b'] }, set('a'))).toBe(false);
+    expect(satisfiesScopes({ allOf: ['a', 'b'] }, set('a', 'b', 'c'))).toBe(true);
+  });
+
+  it('requires one part of an anyOf', () => {
+    expect(satisfiesScopes({ anyOf: ['a', 'b'] }, set('c'))).toBe(false);
+    expect(satisfiesScopes({ anyOf: ['a', 'b'] }, set('b'))).toBe(true);
+  });
+
+  it('evaluates nested combinations', () => {
+    const rule: ScopeRule = { allOf: ['orders:read', { anyOf: ['orders:write', 'admin'] }] };
+    expect(satisfiesScopes(rule, set('orders:read'))).toBe(false);
+    expect(satisfiesScopes(rule, set('admin'))).toBe(false);
+    expect(satisfiesScopes(rule, set('orders:read', 'admin'))).toBe(true);
+    expect(satisfiesScopes(rule, set('orders:read', 'orders:write'))).toBe(true);
+    const deep: ScopeRule = { anyOf: [{ allOf: ['x', 'y'] }, { allOf: ['z', { anyOf: ['p', 'q'] }] }] };
+    expect(satisfiesScopes(deep, set('x', 'q'))).toBe(false);
+    expect(satisfiesScopes(deep, set('z', 'q'))).toBe(true);
+  });
+});
+
+describe('assertScopeRule', () => {
+  it('accepts scopes and nested rules', () => {
+    expect(() => assertScopeRule('a')).not.toThrow();
+    expect(() => assertScopeRule({ allOf: ['a', { anyOf: ['b', { allOf: ['c'] }] }] })).not.toThrow();
+  });
+
+  it('rejects an empty allOf, which would grant everything', () => {
+    expect(() => assertScopeRule({ allOf: [] })).toThrow(
+      new TypeError('tokenguard: invalid requirement "scopes.allOf": must be a non-empty list'),
+    );
+  });
+
+  it('rejects an empty anyOf, nested, naming its path', () => {
+    expect(() => assertScopeRule({ allOf: ['a', { anyOf: [] }] })).toThrow(
+      new TypeError('tokenguard: invalid requirement "scopes.allOf.1.anyOf": must be a non-empty list'),
+    );
+  });
+
+  it('rejects a string holding several scopes', () => {
+    expect(() => assertScopeRule('read write')).toThrow(
+      /"read write" is not a scope \(several scopes go in a list/,
+    );
+  });
+
+  it('rejects empty and quoted scopes', () => {
+    expect(() => assertScopeRule('')).toThrow(TypeError);
+    expect(() => assertScopeRule({ anyOf: ['a"b'] })).toThrow(/scopes\.anyOf\.0/);
+  });
+
+  it('rejects objects with both, neither or other keys', () => {
+    expect(() => assertScopeRule({ allOf: ['a'], anyOf: ['b'] })).toThrow(/exactly one of allOf or anyOf/);
+    expect(() => assertScopeRule({})).toThrow(/exactly one of allOf or anyOf/);
+    expect(() => assertScopeRule({ oneOf: ['a'] })).toThrow(/exactly one of allOf or anyOf/);
+  });
+
+  it('rejects non-objects', () => {
+    for (const rule of [null, 1, ['a'], true]) expect(() => assertScopeRule(rule)).toThrow(TypeError);
+  });
+});
+
+describe('neededScopes', () => {
+  it('lists every scope of an allOf, held ones included', () => {
+    expect(neededScopes({ allOf: ['a', 'b'] }, set('a'))).toEqual(['a', 'b']);
+  });
+
+  it('picks the anyOf alternative the token already satisfies', () => {
+    expect(neededScopes({ allOf: ['a', { anyOf: ['b', 'c'] }] }, set('c'))).toEqual(['a', 'c']);
+  });
+
+  it('picks the alternative needing the fewest missing scopes', () => {
+    expect(neededScopes({ anyOf: [{ allOf: ['x', 'y'] }, 'z'] }, set())).toEqual(['z']);
+    expect(neededScopes({ anyOf: ['z', { allOf: ['x', 'y'] }] }, set('x'))).toEqual(['z']);
+    expect(
+      neededScopes({ anyOf: [{ allOf: ['x', 'y', 'w'] }, { allOf: ['p', 'q'] }] }, set('x', 'y')),
+    ).toEqual(['x', 'y', 'w']);
+  });
+
+  it('breaks ties by declaration order', () => {
+    expect(neededScopes({ anyOf: ['b', 'a'] }, set())).toEqual(['b']);
+  });
+
+  it('deduplicates', () => {
+    expect(neededScopes({ allOf: ['a', { anyOf: ['a', 'b'] }] }, set())).toEqual(['a']);
+  });
+});
+
+describe('describeScopeRule', () => {
+  it('words nested rules with parentheses', () => {
+    expect(describeScopeRule({ allOf: ['a', { anyOf: ['b', 'c'] }] })).toBe('a and (b or c)');
+    expect(describeScopeRule({ anyOf: [{ allOf: ['a', 'b'] }, 'c'] })).toBe('(a and b) or c');
+    expect(describeScopeRule({ allOf: [{ anyOf: ['a'] }] })).toBe('a');
+  });
+});
+
+describe('assertScopes', () => {
+  it('returns when satisfied', () => {
+    expect(() => assertScopes({ allOf: ['a'] }, set('a'))).not.toThrow();
+  });
+
+  it('throws ERR_INSUFFICIENT_SCOPE (403) with the scope parameter naming what would satisfy the route', () => {
+    let caught: unknown;
+    try {
+      assertScopes({ allOf: ['orders:read', { anyOf: ['orders:write', 'admin'] }] }, set('orders:read'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(isTokenGuardError(caught)).toBe(true);
+    const error = caught as TokenGuardError;
+    expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE');
+    expect(error.status).toBe(403);
+    expect(error.oauthError).toBe('insufficient_scope');
+    expect(error.scope).toBe('orders:read orders:write');
+    expect(error.expected).toEqual(['orders:read', 'orders:write']);
+    error.realm = 'api';
+    expect(error.wwwAuthenticate).toBe(
+      'Bearer realm="api", error="insufficient_scope", error_description="The token lacks the scopes this route requires: orders:read and (orders:write or admin)", scope="orders:read orders:write"',
+    );
+    expect(error.headers).toEqual({ 'www-authenticate': error.wwwAuthenticate });
+  });
+
+  it('names the held alternative of an anyOf in the scope parameter', () => {
+    const error = (() => {
+      try {
+        assertScopes({ allOf: ['orders:read', { anyOf: ['orders:write', 'admin'] }] }, set('admin'));
+      } catch (caught) {
+        return caught as TokenGuardError;
+      }
+      throw new Error('expected a rejection');
+    })();
+    expect(error.scope).toBe('orders:read admin');
+  });
+});
