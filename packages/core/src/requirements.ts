@@ -1,9 +1,12 @@
 import type { AuthInfo } from './auth-info.js';
 import { TokenGuardError } from './errors.js';
-import { assertScopes, type ScopeRule } from './scopes.js';
+import { assertScopeRule, assertScopes, type ScopeRule } from './scopes.js';
 
 /**
- * A check on one claim of a verified token. Failing it is a 403 (`insufficient_scope`).
+ * A check on one claim of a verified token. Failing it is a 403 (`insufficient_scope`). An absent
+ * claim fails; it is never skipped. `equals` compares with `===`; `includes` looks for one entry of
+ * a list claim, or one space-delimited word of a string claim (whole words, case-sensitive). A
+ * `test` predicate must be synchronous; if it throws, the requirement fails.
  *
  * @example
  * ```ts
@@ -18,25 +21,102 @@ export type ClaimRequirement =
   | { readonly test: (auth: AuthInfo) => boolean; readonly description: string };
 
 /**
- * What a route requires of a verified token, as plain values.
+ * What a route requires of a verified token, as plain values. Checked in this order: tenant,
+ * scopes, claims; the first failure is the 403. Unknown keys are a `TypeError` (a typo such as
+ * `scope:` must not silently drop a check).
  *
  * @example
  * ```ts
  * await validator.validate(header, { scopes: ['orders:read'] });
- * await validator.validate(header, { scopes: { anyOf: ['orders:write', 'admin'] }, tenant: 'acme' });
+ * await validator.validate(header, {
+ *   scopes: { allOf: ['orders:read', { anyOf: ['orders:write', 'admin'] }] },
+ *   tenant: req.params.tenant,
+ * });
  * ```
  */
 export interface Requirements {
-  /** A list is all-of; a {@link ScopeRule} expresses any-of and combinations. */
+  /** A list is all-of; a {@link ScopeRule} expresses any-of and combinations. Never empty. */
   readonly scopes?: readonly string[] | ScopeRule;
-  /** The token's tenant must be this one (or one of these). */
-  readonly tenant?: string | readonly string[];
+  /**
+   * The token's tenant must be this one (or one of these), compared exactly. Usually taken from the
+   * request (route parameter, header, host; see `readRequestTenant`). When the key is present but
+   * the value is `undefined`, `null`, `''` or `[]` (the request named no tenant), the check fails
+   * closed with 403: leave the key out entirely for routes that belong to no tenant.
+   */
+  readonly tenant?: string | readonly string[] | null | undefined;
+  /** Claim guards; all must hold. */
   readonly claims?: readonly ClaimRequirement[];
+}
+
+const REQUIREMENT_KEYS = new Set(['scopes', 'tenant', 'claims']);
+const checked = new WeakSet<object>();
+
+/**
+ * Checks the shape of a route's requirements, once per object (the result is remembered), so a
+ * mistake surfaces as a `TypeError` naming it rather than as a check that never runs. Adapters call
+ * it when a guard is created; {@link checkRequirements} calls it too.
+ *
+ * @example
+ * ```ts
+ * assertRequirements({ scopes: ['orders:read'] }); // ok
+ * assertRequirements({ scope: 'orders:read' }); // TypeError: unknown requirement "scope"
+ * ```
+ */
+export function assertRequirements(value: unknown): asserts value is Requirements {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError('tokenguard: invalid requirements: must be an object like { scopes: [...] }');
+  }
+  if (checked.has(value)) return;
+  for (const key of Object.keys(value)) {
+    if (!REQUIREMENT_KEYS.has(key)) {
+      throw new TypeError(
+        `tokenguard: invalid requirement "${key}": unknown (expected scopes, tenant or claims)`,
+      );
+    }
+  }
+  const { scopes, tenant, claims } = value as Record<string, unknown>;
+  if (scopes !== undefined) assertScopeRule(Array.isArray(scopes) ? { allOf: scopes } : scopes, 'scopes');
+  if (tenant !== undefined && tenant !== null) {
+    const list: unknown[] = Array.isArray(tenant) ? tenant : [tenant];
+    if (!list.every((entry) => typeof entry === 'string')) {
+      throw new TypeError('tokenguard: invalid requirement "tenant": must be a string or a list of strings');
+    }
+  }
+  if (claims !== undefined) {
+    if (!Array.isArray(claims)) {
+      throw new TypeError('tokenguard: invalid requirement "claims": must be a list');
+    }
+    claims.forEach((claim, index) => {
+      assertClaimRequirement(claim, `claims.${index}`);
+    });
+  }
+  checked.add(value);
+}
+
+function assertClaimRequirement(value: unknown, path: string): void {
+  const fail = (why: string): never => {
+    throw new TypeError(`tokenguard: invalid requirement "${path}": ${why}`);
+  };
+  if (value === null || typeof value !== 'object') fail('must be an object');
+  const entry = value as Record<string, unknown>;
+  if ('test' in entry) {
+    if (typeof entry.test !== 'function') fail('test must be a function');
+    if (typeof entry.description !== 'string' || entry.description === '')
+      fail('a test needs a description (it goes into the 403 message)');
+    return;
+  }
+  if (typeof entry.claim !== 'string' || entry.claim === '') fail('claim must be a non-empty string');
+  const hasEquals = 'equals' in entry;
+  if (hasEquals === 'includes' in entry) fail('needs exactly one of equals or includes');
+  const operand = hasEquals ? entry.equals : entry.includes;
+  const types = hasEquals ? ['string', 'number', 'boolean'] : ['string', 'number'];
+  if (!types.includes(typeof operand))
+    fail(`${hasEquals ? 'equals' : 'includes'} must be a ${types.join(' or ')}`);
 }
 
 /**
  * Applies a route's requirements to a verified token: throws the 403 error that names what is
- * missing, or returns.
+ * missing, or returns. A malformed requirement throws a `TypeError` (see {@link assertRequirements}).
  *
  * @example
  * ```ts
@@ -45,37 +125,65 @@ export interface Requirements {
  */
 export function checkRequirements(auth: AuthInfo, requirements: Requirements | undefined): void {
   if (requirements === undefined) return;
-  const { scopes, tenant, claims } = requirements;
+  assertRequirements(requirements);
+  if (Object.hasOwn(requirements, 'tenant')) assertTenant(auth, requirements.tenant);
+  const { scopes, claims } = requirements;
   if (scopes !== undefined) {
-    assertScopes(
-      Array.isArray(scopes) ? { allOf: scopes as readonly string[] } : (scopes as ScopeRule),
-      auth.scopes,
-    );
+    const rule: ScopeRule = Array.isArray(scopes)
+      ? { allOf: scopes as readonly string[] }
+      : (scopes as ScopeRule);
+    assertScopes(rule, auth.scopes);
   }
-  if (tenant !== undefined) assertTenant(auth, tenant);
   if (claims !== undefined) for (const requirement of claims) assertClaim(auth, requirement);
 }
 
-/** Throws `ERR_TENANT_MISMATCH` (403) unless the token's tenant is `expected` (or one of them). */
-export function assertTenant(auth: AuthInfo, expected: string | readonly string[]): void {
-  const allowed = typeof expected === 'string' ? [expected] : expected;
+/**
+ * Throws `ERR_TENANT_MISMATCH` (403) unless the token's tenant is `expected` (or one of them),
+ * compared exactly. A token without a tenant fails, and so does a missing expectation
+ * (`undefined`, `null`, `''`, `[]`): a route whose tenant the request did not name admits no one.
+ *
+ * @example
+ * ```ts
+ * assertTenant(auth, req.params.tenant);
+ * ```
+ */
+export function assertTenant(auth: AuthInfo, expected: string | readonly string[] | null | undefined): void {
+  const allowed = (typeof expected === 'string' ? [expected] : (expected ?? [])).filter(
+    (tenant) => typeof tenant === 'string' && tenant !== '',
+  );
   if (auth.tenant !== undefined && allowed.includes(auth.tenant)) return;
   throw new TokenGuardError('ERR_TENANT_MISMATCH', {
     message:
-      auth.tenant === undefined
-        ? 'The token names no tenant, and this route belongs to one'
-        : 'The token belongs to another tenant than this route',
+      allowed.length === 0
+        ? 'The request names no tenant, and this route belongs to one'
+        : auth.tenant === undefined
+          ? 'The token names no tenant, and this route belongs to one'
+          : 'The token belongs to another tenant than this route',
   });
 }
 
 function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
   if ('test' in requirement) {
-    if (requirement.test(auth) === true) return;
+    let verdict: unknown;
+    let cause: unknown;
+    try {
+      verdict = requirement.test(auth);
+    } catch (error) {
+      cause = error;
+    }
+    if (verdict === true) return;
+    const why =
+      verdict !== null &&
+      typeof verdict === 'object' &&
+      typeof (verdict as { then?: unknown }).then === 'function'
+        ? ' (the predicate returned a Promise; claim predicates must be synchronous)'
+        : '';
     throw new TokenGuardError('ERR_CLAIM_REQUIREMENT', {
-      message: `The token does not meet the requirement: ${requirement.description}`,
+      message: `The token does not meet the requirement: ${requirement.description}${why}`,
+      cause,
     });
   }
-  const value = auth.claims[requirement.claim];
+  const value = Object.hasOwn(auth.claims, requirement.claim) ? auth.claims[requirement.claim] : undefined;
   const ok =
     'equals' in requirement
       ? value === requirement.equals
@@ -86,8 +194,10 @@ function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
   throw new TokenGuardError('ERR_CLAIM_REQUIREMENT', {
     claim: requirement.claim,
     message:
-      'equals' in requirement
-        ? `The claim ${requirement.claim} does not have the value this route requires`
-        : `The claim ${requirement.claim} does not include the value this route requires`,
+      value === undefined
+        ? `The token has no ${requirement.claim} claim, which this route requires`
+        : 'equals' in requirement
+          ? `The claim ${requirement.claim} does not have the value this route requires`
+          : `The claim ${requirement.claim} does not include the value this route requires`,
   });
 }
