@@ -27,12 +27,19 @@ export {
 export { assertTenant, type ClaimRequirement, checkRequirements, type Requirements } from './requirements.js';
 export { DEFAULT_SCOPE_CLAIMS, neededScopes, readScopes, type ScopeRule, satisfiesScopes } from './scopes.js';
 export {
+  type AdapterOptions,
   type AuthenticateOptions,
   type AuthenticationResult,
+  assertClaimArguments,
+  assertScopeArguments,
   authenticateRequest,
   type ExtractedToken,
+  enforceRequirements,
   extractAccessToken,
   isFormTokenRequest,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+  type TokenguardOptions,
   type TokenSource,
   type TokenTransport,
   type TransportOptions,

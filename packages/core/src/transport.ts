@@ -1,8 +1,9 @@
 import type { AuthInfo } from './auth-info.js';
 import { type HeadersLike, isB64Token, parseAuthorizationValue, readAuthorizationHeader } from './bearer.js';
 import { TokenGuardError } from './errors.js';
-import type { Requirements } from './requirements.js';
-import type { Validator } from './validator.js';
+import type { ValidatorOptions } from './options.js';
+import type { ClaimRequirement, Requirements } from './requirements.js';
+import { createValidator, type Validator } from './validator.js';
 
 /** Where a request may carry its access token (RFC 6750 §2). */
 export type TokenTransport = 'header' | 'body' | 'query';
@@ -224,4 +225,206 @@ function readParameter(container: unknown, where: string): string | undefined {
     });
   }
   return token;
+}
+
+/**
+ * Applies a route guard's requirements to the request's `auth`: a request that reached the guard
+ * without a token (optional-auth routes) is a 401 with a bare challenge; otherwise the validator's
+ * {@link Validator.check} decides. Route guards of every adapter call this.
+ *
+ * @example
+ * ```ts
+ * enforceRequirements(validator, req.auth, { scopes: ['orders:read'] });
+ * ```
+ */
+export function enforceRequirements(
+  validator: Validator,
+  auth: AuthInfo | null | undefined,
+  requirements: Requirements,
+): asserts auth is AuthInfo {
+  if (auth == null) {
+    const error = new TokenGuardError('ERR_TOKEN_MISSING', { message: 'This route requires a bearer token' });
+    error.realm = validator.realm;
+    throw error;
+  }
+  validator.check(auth, requirements);
+}
+
+/**
+ * What every adapter accepts besides the validator: the same names in Express, Fastify and Hono.
+ *
+ * @example
+ * ```ts
+ * const options: AdapterOptions = { optional: true, transport: { body: true }, onError: 'next' };
+ * ```
+ */
+export interface AdapterOptions {
+  /** Anonymous requests pass with no `auth`; a token that is sent must still be valid. Default `false`. */
+  optional?: boolean;
+  /** Extra token transports; the `Authorization` header is always read. */
+  transport?: TransportOptions;
+  /**
+   * `'respond'` (default) answers errors itself: status, `WWW-Authenticate`/`Retry-After`, and the
+   * JSON body `{ error, error_description }`. `'next'` hands the {@link TokenGuardError} to the
+   * framework's error handling instead.
+   */
+  onError?: 'respond' | 'next';
+}
+
+/**
+ * An adapter's options: the validator's own options (the adapter creates and owns the validator),
+ * or an existing `validator`; plus the {@link AdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * const a: TokenguardOptions = { issuer: 'https://id.example', audience: 'https://api.example' };
+ * const b: TokenguardOptions = { validator, optional: true };
+ * ```
+ */
+export type TokenguardOptions =
+  | (ValidatorOptions & AdapterOptions)
+  | ({ validator: Validator } & AdapterOptions);
+
+/** {@link AdapterOptions} after checks and defaults, with the validator to use. */
+export interface ResolvedAdapterOptions {
+  validator: Validator;
+  /** Whether the adapter created the validator (and so should close it). */
+  ownsValidator: boolean;
+  optional: boolean;
+  transport: TransportOptions;
+  onError: 'respond' | 'next';
+}
+
+const ADAPTER_KEYS = ['optional', 'transport', 'onError', 'validator'] as const;
+
+/**
+ * Resolves an adapter's arguments, in either form: `(validator, adapterOptions?)` or
+ * `(options)`. Bad options throw a `TypeError` naming the option, as the core factory does.
+ *
+ * @example
+ * ```ts
+ * const { validator, optional, transport } = resolveAdapterOptions({ issuer, audience, optional: true });
+ * ```
+ */
+export function resolveAdapterOptions(
+  validatorOrOptions: Validator | TokenguardOptions,
+  adapterOptions?: AdapterOptions,
+): ResolvedAdapterOptions {
+  if (validatorOrOptions === null || typeof validatorOrOptions !== 'object') {
+    throw new TypeError('tokenguard: options must be an object or a validator');
+  }
+  if (isValidator(validatorOrOptions)) {
+    return resolveAdapterSettings(validatorOrOptions, false, adapterOptions ?? {});
+  }
+  const all = validatorOrOptions as Record<string, unknown>;
+  if (adapterOptions !== undefined) {
+    throw new TypeError('tokenguard: a second argument is only accepted after a validator');
+  }
+  const core: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (!(ADAPTER_KEYS as readonly string[]).includes(key)) core[key] = value;
+  }
+  if (all.validator !== undefined) {
+    if (!isValidator(all.validator)) {
+      throw new TypeError(
+        'tokenguard: invalid option "validator": must be a validator from createValidator()',
+      );
+    }
+    const extra = Object.keys(core)[0];
+    if (extra !== undefined) {
+      throw new TypeError(
+        `tokenguard: invalid option "${extra}": set it on the validator, not beside "validator"`,
+      );
+    }
+    return resolveAdapterSettings(all.validator, false, all as AdapterOptions);
+  }
+  const settings = resolveAdapterSettings(undefined, true, all as AdapterOptions);
+  return { ...settings, validator: createValidator(core as ValidatorOptions) };
+}
+
+function resolveAdapterSettings(
+  validator: Validator | undefined,
+  ownsValidator: boolean,
+  options: AdapterOptions,
+): ResolvedAdapterOptions {
+  const { optional = false, transport = {}, onError = 'respond' } = options;
+  if (typeof optional !== 'boolean')
+    throw new TypeError('tokenguard: invalid option "optional": must be a boolean');
+  if (onError !== 'respond' && onError !== 'next') {
+    throw new TypeError('tokenguard: invalid option "onError": must be "respond" or "next"');
+  }
+  if (transport === null || typeof transport !== 'object') {
+    throw new TypeError('tokenguard: invalid option "transport": must be an object');
+  }
+  for (const [key, value] of Object.entries(transport)) {
+    if (key !== 'body' && key !== 'query') {
+      throw new TypeError(`tokenguard: invalid option "transport.${key}": unknown transport (body, query)`);
+    }
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new TypeError(`tokenguard: invalid option "transport.${key}": must be a boolean`);
+    }
+  }
+  return {
+    validator: validator as Validator,
+    ownsValidator,
+    optional,
+    transport: { body: transport.body === true, query: transport.query === true },
+    onError,
+  };
+}
+
+function isValidator(value: unknown): value is Validator {
+  const candidate = value as Partial<Validator> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.validate === 'function' &&
+    typeof candidate.check === 'function'
+  );
+}
+
+/**
+ * Checks a scope guard's arguments once, when the route is declared: a `TypeError` naming the
+ * guard if there is no scope or one that is not a non-empty string without spaces.
+ *
+ * @example
+ * ```ts
+ * assertScopeArguments('requireScopes', ['orders:read']);
+ * ```
+ */
+export function assertScopeArguments(guard: string, scopes: readonly unknown[]): asserts scopes is string[] {
+  if (scopes.length === 0) throw new TypeError(`tokenguard: ${guard}() needs at least one scope`);
+  for (const scope of scopes) {
+    if (typeof scope !== 'string' || scope === '' || /\s/.test(scope)) {
+      throw new TypeError(`tokenguard: ${guard}() scopes must be non-empty strings without spaces`);
+    }
+  }
+}
+
+/**
+ * Checks claim guard arguments once, when the route is declared.
+ *
+ * @example
+ * ```ts
+ * assertClaimArguments('requireClaims', [{ claim: 'roles', includes: 'admin' }]);
+ * ```
+ */
+export function assertClaimArguments(
+  guard: string,
+  claims: readonly unknown[],
+): asserts claims is ClaimRequirement[] {
+  if (claims.length === 0) throw new TypeError(`tokenguard: ${guard}() needs at least one claim requirement`);
+  for (const claim of claims) {
+    const value = claim as Record<string, unknown> | null;
+    const ok =
+      value !== null &&
+      typeof value === 'object' &&
+      ((typeof value.claim === 'string' && ('equals' in value || 'includes' in value)) ||
+        (typeof value.test === 'function' && typeof value.description === 'string'));
+    if (!ok) {
+      throw new TypeError(
+        `tokenguard: ${guard}() takes { claim, equals }, { claim, includes } or { test, description }`,
+      );
+    }
+  }
 }

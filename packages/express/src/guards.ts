@@ -1,0 +1,97 @@
+import {
+  assertClaimArguments,
+  assertScopeArguments,
+  type ClaimRequirement,
+  enforceRequirements,
+  type Requirements,
+} from '@tokenguard/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { getContext, handleError } from './context.js';
+
+/** A tenant, several, or a function of the request that names them (a route param, a header, the host). */
+export type TenantSelector =
+  | string
+  | readonly string[]
+  | ((req: Request) => string | readonly string[] | undefined);
+
+function guard(name: string, requirements: (req: Request) => Requirements): RequestHandler {
+  const handler = (req: Request, res: Response, next: NextFunction): void => {
+    const context = getContext(req);
+    if (context === undefined) {
+      next(new Error(`tokenguard: ${name}() runs after tokenguard() on the same request; it did not run`));
+      return;
+    }
+    try {
+      enforceRequirements(context.validator, req.auth, requirements(req));
+    } catch (error) {
+      handleError(error, res, next, context.onError);
+      return;
+    }
+    next();
+  };
+  Object.defineProperty(handler, 'name', { value: name });
+  return handler;
+}
+
+/**
+ * Route middleware: the token must hold every one of `scopes`, else 403 `insufficient_scope` with
+ * the `scope` parameter naming them.
+ *
+ * @example
+ * ```ts
+ * app.post('/orders', requireScopes('orders:write'), createOrder);
+ * ```
+ */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  assertScopeArguments('requireScopes', scopes);
+  const requirements: Requirements = { scopes };
+  return guard('requireScopes', () => requirements);
+}
+
+/**
+ * Route middleware: the token must hold at least one of `scopes`.
+ *
+ * @example
+ * ```ts
+ * app.get('/reports', requireAnyScope('reports:read', 'admin'), listReports);
+ * ```
+ */
+export function requireAnyScope(...scopes: string[]): RequestHandler {
+  assertScopeArguments('requireAnyScope', scopes);
+  const requirements: Requirements = { scopes: { anyOf: scopes } };
+  return guard('requireAnyScope', () => requirements);
+}
+
+/**
+ * Route middleware: the token's tenant must be the route's (403 otherwise, also when the selector
+ * finds no tenant).
+ *
+ * @example
+ * ```ts
+ * app.get('/tenants/:tenant/orders', requireTenant((req) => req.params.tenant), listOrders);
+ * ```
+ */
+export function requireTenant(tenant: TenantSelector): RequestHandler {
+  if (typeof tenant !== 'function' && typeof tenant !== 'string' && !Array.isArray(tenant)) {
+    throw new TypeError(
+      'tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the request',
+    );
+  }
+  return guard('requireTenant', (req) => ({
+    tenant: (typeof tenant === 'function' ? tenant(req) : tenant) ?? [],
+  }));
+}
+
+/**
+ * Route middleware: the token's claims must meet every requirement (403 otherwise).
+ *
+ * @example
+ * ```ts
+ * app.delete('/orders/:id', requireClaims({ claim: 'roles', includes: 'admin' }), deleteOrder);
+ * ```
+ */
+export function requireClaims(...claims: ClaimRequirement[]): RequestHandler {
+  assertClaimArguments('requireClaims', claims);
+  const requirements: Requirements = { claims };
+  return guard('requireClaims', () => requirements);
+}

@@ -1,0 +1,82 @@
+import {
+  type AdapterOptions,
+  authenticateRequest,
+  isFormTokenRequest,
+  resolveAdapterOptions,
+  type TokenguardOptions,
+  type Validator,
+} from '@tokenguard/core';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { handleError, setContext } from './context.js';
+
+/** The middleware `tokenguard()` returns, with the validator it uses (close it on shutdown). */
+export type TokenguardMiddleware = RequestHandler & { readonly validator: Validator };
+
+/**
+ * Express middleware that authenticates each request with a bearer token and sets `req.auth`.
+ *
+ * Pass the validator's options (the middleware creates the validator), or a validator you created,
+ * with the adapter options `optional`, `transport` and `onError`. Failures answer per RFC 6750:
+ * 400/401/403 with `WWW-Authenticate`, 503 with `Retry-After`, body `{ error, error_description }`.
+ * With `onError: 'next'` the {@link TokenGuardError} goes to your error handler instead.
+ *
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { tokenguard, requireScopes } from '@tokenguard/express';
+ *
+ * const app = express();
+ * app.use(tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' }));
+ * app.get('/orders', requireScopes('orders:read'), (req, res) => {
+ *   res.json({ caller: req.auth?.subject });
+ * });
+ * ```
+ */
+export function tokenguard(options: TokenguardOptions): TokenguardMiddleware;
+export function tokenguard(validator: Validator, options?: AdapterOptions): TokenguardMiddleware;
+export function tokenguard(
+  validatorOrOptions: Validator | TokenguardOptions,
+  adapterOptions?: AdapterOptions,
+): TokenguardMiddleware {
+  const settings = resolveAdapterOptions(validatorOrOptions, adapterOptions);
+  const { validator, optional, transport, onError } = settings;
+  let formParser: RequestHandler | undefined;
+
+  async function authenticate(req: Request, res: Response): Promise<void> {
+    if (
+      transport.body === true &&
+      req.body === undefined &&
+      isFormTokenRequest(req.method, req.get('content-type'))
+    ) {
+      // The app installed no urlencoded parser: parse the form here so `access_token` can be read.
+      formParser ??= express.urlencoded({ extended: false });
+      await new Promise<void>((resolve, reject) => {
+        (formParser as RequestHandler)(req, res, (error?: unknown) =>
+          error === undefined ? resolve() : reject(error),
+        );
+      });
+    }
+    const result = await authenticateRequest(
+      validator,
+      {
+        method: req.method,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        url: req.originalUrl,
+        body: req.body,
+      },
+      { transport, optional },
+    );
+    req.auth = result.auth;
+    if (result.transport === 'query') res.set('cache-control', 'private');
+  }
+
+  const middleware = function tokenguard(req: Request, res: Response, next: NextFunction): void {
+    setContext(req, settings);
+    authenticate(req, res).then(
+      () => next(),
+      (error: unknown) => handleError(error, res, next, onError),
+    );
+  };
+  return Object.assign(middleware, { validator });
+}
