@@ -1,0 +1,151 @@
+import { sign } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKey, type SigningKey, signToken } from '../../../test/support/keys.js';
+import { TokenGuardError } from './errors.js';
+import { decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js';
+import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const HEADER = b64({ alg: 'ES256', typ: 'at+jwt' });
+const PAYLOAD = b64({ sub: 'a' });
+
+function malformed(token: string): string {
+  try {
+    decodeCompactJws(token, 32);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TokenGuardError);
+    expect((error as TokenGuardError).code).toBe('ERR_TOKEN_MALFORMED');
+    return (error as TokenGuardError).message;
+  }
+  throw new Error('decoded');
+}
+
+function publicKey(key: SigningKey): VerificationKey {
+  const result = importPublicJwk(key.publicJwk);
+  if (!result.ok) throw new Error(result.reason);
+  return result.key;
+}
+
+describe('looksLikeCompactJws', () => {
+  it('tells three dot-separated segments from anything else', () => {
+    expect(looksLikeCompactJws('a.b.c')).toBe(true);
+    expect(looksLikeCompactJws('a.b.')).toBe(true);
+    expect(looksLikeCompactJws('a.b')).toBe(false);
+    expect(looksLikeCompactJws('a.b.c.d')).toBe(false);
+    expect(looksLikeCompactJws('.b.c')).toBe(false);
+    expect(looksLikeCompactJws('a..c')).toBe(false);
+    expect(looksLikeCompactJws('opaque')).toBe(false);
+  });
+});
+
+describe('decodeCompactJws', () => {
+  it('decodes header, payload, signing input and signature', () => {
+    const decoded = decodeCompactJws(`${HEADER}.${PAYLOAD}.AQID`, 32);
+    expect(decoded.header).toEqual({ alg: 'ES256', typ: 'at+jwt' });
+    expect(decoded.payload).toEqual({ sub: 'a' });
+    expect(decoded.signingInput).toBe(`${HEADER}.${PAYLOAD}`);
+    expect([...decoded.signature]).toEqual([1, 2, 3]);
+  });
+
+  it('rejects the wrong number of segments', () => {
+    malformed(`${HEADER}.${PAYLOAD}`);
+    malformed(`${HEADER}.${PAYLOAD}.AQID.AQID`);
+    malformed(`${HEADER}..AQID`);
+  });
+
+  it('rejects a missing signature', () => {
+    expect(malformed(`${HEADER}.${PAYLOAD}.`)).toMatch(/signature/);
+  });
+
+  it('rejects padding, standard base64 characters and non-canonical trailing bits', () => {
+    malformed(`${HEADER}=.${PAYLOAD}.AQID`);
+    malformed(`${HEADER}.${PAYLOAD}.AQ+D`);
+    malformed(`${HEADER}.${PAYLOAD}.AQ/D`);
+    malformed(`${HEADER}.${PAYLOAD}.AR`); // 'R' leaves non-zero bits after the last byte
+  });
+
+  it('rejects a header or payload that is not a JSON object', () => {
+    malformed(`${b64([1])}.${PAYLOAD}.AQID`);
+    malformed(`${HEADER}.${Buffer.from('not json').toString('base64url')}.AQID`);
+    malformed(`${HEADER}.${b64('string')}.AQID`);
+    malformed(`${HEADER}.${b64(null)}.AQID`);
+  });
+
+  it('rejects a header without a string alg', () => {
+    expect(malformed(`${b64({ typ: 'at+jwt' })}.${PAYLOAD}.AQID`)).toMatch(/alg/);
+    malformed(`${b64({ alg: 1 })}.${PAYLOAD}.AQID`);
+  });
+
+  it('rejects crit, b64, zip and nested JWTs', () => {
+    expect(malformed(`${b64({ alg: 'ES256', crit: ['x'], x: 1 })}.${PAYLOAD}.AQID`)).toMatch(/crit/);
+    malformed(`${b64({ alg: 'ES256', b64: false, crit: ['b64'] })}.${PAYLOAD}.AQID`);
+    malformed(`${b64({ alg: 'ES256', b64: true })}.${PAYLOAD}.AQID`);
+    malformed(`${b64({ alg: 'ES256', zip: 'DEF' })}.${PAYLOAD}.AQID`);
+    malformed(`${b64({ alg: 'ES256', cty: 'JWT' })}.${PAYLOAD}.AQID`);
+  });
+
+  it('rejects a __proto__ member and nesting deeper than the limit', () => {
+    const proto = Buffer.from('{"sub":"a","__proto__":{"admin":true}}').toString('base64url');
+    malformed(`${HEADER}.${proto}.AQID`);
+    const deep = b64({ a: { b: { c: { d: 1 } } } });
+    expect(decodeCompactJws(`${HEADER}.${deep}.AQID`, 5).payload).toBeDefined();
+    expect(() => decodeCompactJws(`${HEADER}.${deep}.AQID`, 3)).toThrow(TokenGuardError);
+  });
+
+  it('rejects a payload that is not valid UTF-8', () => {
+    const bytes = Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    malformed(`${HEADER}.${bytes.toString('base64url')}.AQID`);
+    // A genuine U+FFFD is fine.
+    expect(decodeCompactJws(`${HEADER}.${b64({ sub: '\ufffd' })}.AQID`, 32).payload.sub).toBe('\ufffd');
+  });
+});
+
+describe('verifySignature', () => {
+  let es256: SigningKey;
+  let es256Key: VerificationKey;
+
+  beforeAll(() => {
+    es256 = generateSigningKey('ES256');
+    es256Key = publicKey(es256);
+  });
+
+  async function parts(key: SigningKey) {
+    const token = await signToken(key, { sub: 'a' });
+    const decoded = decodeCompactJws(token, 32);
+    return { input: decoded.signingInput, signature: decoded.signature };
+  }
+
+  it.each(['RS256', 'PS384', 'ES384', 'ES512', 'EdDSA'] as const)(
+    'verifies %s and refuses a changed input',
+    async (alg) => {
+      const key = generateSigningKey(alg);
+      const { input, signature } = await parts(key);
+      expect(verifySignature(alg, publicKey(key), input, signature)).toBe(true);
+      expect(verifySignature(alg, publicKey(key), `${input}x`, signature)).toBe(false);
+    },
+  );
+
+  it('refuses an ECDSA signature in DER form or of the wrong length', async () => {
+    const { input, signature } = await parts(es256);
+    expect(verifySignature('ES256', es256Key, input, signature)).toBe(true);
+    const der = sign('sha256', Buffer.from(input), { key: es256.privateKey, dsaEncoding: 'der' });
+    expect(verifySignature('ES256', es256Key, input, der)).toBe(false);
+    expect(verifySignature('ES256', es256Key, input, Buffer.concat([signature, Buffer.from([0])]))).toBe(
+      false,
+    );
+    expect(verifySignature('ES256', es256Key, input, signature.subarray(0, 63))).toBe(false);
+  });
+
+  it('verifies HS256 in constant time and refuses a truncated MAC', async () => {
+    const secret = importSecret('k'.repeat(32));
+    const { createHmac } = await import('node:crypto');
+    const mac = createHmac('sha256', 'k'.repeat(32)).update('a.b').digest();
+    expect(verifySignature('HS256', secret, 'a.b', mac)).toBe(true);
+    expect(verifySignature('HS256', secret, 'a.b', mac.subarray(0, 16))).toBe(false);
+    expect(verifySignature('HS256', secret, 'a.c', mac)).toBe(false);
+  });
+
+  it('returns false instead of throwing for an empty signature', () => {
+    expect(verifySignature('RS256', es256Key, 'a.b', Buffer.alloc(0))).toBe(false);
+  });
+});

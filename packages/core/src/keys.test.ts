@@ -1,0 +1,109 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
+import {
+  type ImportResult,
+  importPublicJwk,
+  importSecret,
+  keyFitsAlgorithm,
+  type VerificationKey,
+} from './keys.js';
+
+let rsa: SigningKey;
+let ec: SigningKey;
+let ed: SigningKey;
+
+beforeAll(() => {
+  rsa = generateSigningKey('RS256');
+  ec = generateSigningKey('ES256');
+  ed = generateSigningKey('EdDSA');
+});
+
+function imported(jwk: unknown): VerificationKey {
+  const result = importPublicJwk(jwk);
+  if (!result.ok) throw new Error(result.reason);
+  return result.key;
+}
+
+function refused(jwk: unknown): string {
+  const result: ImportResult = importPublicJwk(jwk);
+  if (result.ok) throw new Error('imported');
+  return result.reason;
+}
+
+describe('importPublicJwk', () => {
+  it('imports RSA, EC and OKP public keys with their metadata', () => {
+    const key = imported(rsa.publicJwk);
+    expect(key.kid).toBe(rsa.kid);
+    expect(key.kty).toBe('RSA');
+    expect(key.alg).toBe('RS256');
+    expect(key.use).toBe('sig');
+    expect(key.keyObject.type).toBe('public');
+    expect(imported(ec.publicJwk).curve).toBe('P-256');
+    expect(imported(ed.publicJwk).curve).toBe('Ed25519');
+  });
+
+  it('imports only the public members of a JWK that carries private ones', () => {
+    const privateJwk = { ...ec.privateKey.export({ format: 'jwk' }), kid: 'k' };
+    expect(imported(privateJwk).keyObject.type).toBe('public');
+  });
+
+  it('refuses symmetric keys from a key set', () => {
+    expect(refused({ kty: 'oct', k: 'c2VjcmV0', kid: 'h' })).toMatch(/symmetric/);
+  });
+
+  it('refuses use enc and key_ops without verify', () => {
+    expect(refused({ ...ec.publicJwk, use: 'enc' })).toMatch(/use/);
+    expect(refused({ ...ec.publicJwk, key_ops: ['encrypt'] })).toMatch(/key_ops/);
+    expect(refused({ ...ec.publicJwk, key_ops: 'verify' })).toMatch(/key_ops/);
+    expect(imported({ ...ec.publicJwk, key_ops: ['verify'] }).keyOps).toEqual(['verify']);
+  });
+
+  it('refuses an alg that does not fit the kty', () => {
+    expect(refused({ ...rsa.publicJwk, alg: 'ES256' })).toMatch(/does not fit/);
+    expect(refused({ ...ec.publicJwk, alg: 'none' })).toMatch(/does not fit/);
+    expect(refused({ ...ec.publicJwk, alg: 'HS256' })).toMatch(/does not fit/);
+  });
+
+  it('refuses RSA keys shorter than 2048 bits', () => {
+    const weak = generateSigningKey('RS256', { modulusLength: 1024 });
+    expect(refused(weak.publicJwk)).toMatch(/2048/);
+  });
+
+  it('refuses X25519 (an OKP key that cannot sign)', () => {
+    expect(refused({ kty: 'OKP', crv: 'X25519', x: ed.publicJwk.x })).toMatch(/signature|import/);
+  });
+
+  it('refuses non-objects, unknown kty, non-string kid and garbage key material', () => {
+    expect(refused(null)).toMatch(/object/);
+    expect(refused([])).toMatch(/object/);
+    expect(refused({ kty: 'XYZ' })).toMatch(/kty/);
+    expect(refused({ ...ec.publicJwk, kid: 7 })).toMatch(/kid/);
+    expect(refused({ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' })).toMatch(/import/);
+  });
+});
+
+describe('keyFitsAlgorithm', () => {
+  it('matches kty, JWK alg and curve to the header alg', () => {
+    const rsaKey = imported({ ...rsa.publicJwk, alg: undefined });
+    expect(keyFitsAlgorithm(rsaKey, 'RS256')).toBe(true);
+    expect(keyFitsAlgorithm(rsaKey, 'PS512')).toBe(true);
+    expect(keyFitsAlgorithm(rsaKey, 'ES256')).toBe(false);
+    expect(keyFitsAlgorithm(rsaKey, 'HS256')).toBe(false);
+    const rs256 = imported(rsa.publicJwk);
+    expect(keyFitsAlgorithm(rs256, 'RS256')).toBe(true);
+    expect(keyFitsAlgorithm(rs256, 'RS384')).toBe(false);
+    const p256 = imported(ec.publicJwk);
+    expect(keyFitsAlgorithm(p256, 'ES256')).toBe(true);
+    const p256NoAlg = imported({ ...ec.publicJwk, alg: undefined });
+    expect(keyFitsAlgorithm(p256NoAlg, 'ES384')).toBe(false);
+    const edKey = imported(ed.publicJwk);
+    expect(keyFitsAlgorithm(edKey, 'EdDSA')).toBe(true);
+    expect(keyFitsAlgorithm(edKey, 'Ed25519')).toBe(true);
+  });
+
+  it('never lets a secret verify an asymmetric algorithm', () => {
+    const secret = importSecret('s'.repeat(32));
+    expect(keyFitsAlgorithm(secret, 'HS256')).toBe(true);
+    expect(keyFitsAlgorithm(secret, 'RS256')).toBe(false);
+  });
+});
