@@ -110,18 +110,27 @@ async function viaUndici(
     return Array.isArray(value) ? value.join(', ') : value;
   };
   checkStatus(url, res.statusCode, header, () => res.body.dump());
-  checkDeclaredLength(url, header('content-length'), req.maxBytes, () => res.body.destroy());
+  checkDeclaredLength(url, header('content-length'), req.maxBytes, () => destroyQuietly(res.body));
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body) {
     size += (chunk as Buffer).length;
     if (size > req.maxBytes) {
-      res.body.destroy();
+      destroyQuietly(res.body);
       throw tooLarge(url, req.maxBytes);
     }
     chunks.push(chunk as Buffer);
   }
   return { status: res.statusCode, header, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * Destroys an undici body. `destroy()` makes undici emit an `AbortError`; with no listener that
+ * error would be uncaught and end the process.
+ */
+function destroyQuietly(body: import('node:stream').Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 async function viaFetch(
