@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './usage.js';
+
+/** What `tokenguard verify` was asked to check. */
+export interface VerifyArgs {
+  readonly command: 'verify';
+  readonly token: string | undefined;
+  readonly json: boolean;
+  readonly issuer: string;
+  /** `null`: `--no-audience`. */
+  readonly audience: readonly string[] | null;
+  readonly scopes: readonly string[];
+  readonly jwksUri: string | undefined;
+  readonly typ: readonly string[] | undefined;
+  readonly allowMissingTyp: boolean;
+  readonly scopeClaims: readonly string[] | undefined;
+}
+
+/** What `tokenguard inspect` was asked to decode. */
+export interface InspectArgs {
+  readonly command: 'inspect';
+  readonly token: string | undefined;
+  readonly json: boolean;
+}
+
+/** A parsed command line. */
+export type CliArgs = { readonly command: 'help' } | InspectArgs | VerifyArgs;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  issuer: { type: 'string' },
+  audience: { type: 'string', multiple: true },
+  'no-audience': { type: 'boolean' },
+  scopes: { type: 'string', multiple: true },
+  'jwks-uri': { type: 'string' },
+  typ: { type: 'string', multiple: true },
+  'allow-missing-typ': { type: 'boolean' },
+  'scope-claims': { type: 'string', multiple: true },
+} as const;
+
+const VERIFY_ONLY = [
+  'issuer',
+  'audience',
+  'no-audience',
+  'scopes',
+  'jwks-uri',
+  'typ',
+  'allow-missing-typ',
+  'scope-claims',
+];
+
+function list(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((value) => value.split(/[\s,]+/)).filter((value) => value !== '');
+}
+
+/**
+ * Parses `tokenguard` arguments (without `node` and the script). Throws a {@link UsageError}
+ * that says what is wrong.
+ *
+ * @example
+ * ```ts
+ * parseCliArgs(['verify', '-', '--issuer', 'https://id.example', '--audience', 'https://api.example']);
+ * ```
+ */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; args: string[] }>
+  >;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, token, ...extra] = positionals;
+  if (values.help === true || command === undefined || command === 'help') return { command: 'help' };
+  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]?.slice(0, 20)}`);
+  const json = values.json === true;
+  if (command === 'inspect') {
+    const misplaced = VERIFY_ONLY.find((name) => (values as Record<string, unknown>)[name] !== undefined);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} belongs to "verify", not "inspect"`);
+    return { command: 'inspect', token, json };
+  }
+  if (command !== 'verify')
+    throw new UsageError(`unknown command "${command.slice(0, 20)}" (inspect or verify)`);
+  if (values.issuer === undefined || values.issuer === '') {
+    throw new UsageError('verify needs --issuer <url>: the issuer this API trusts');
+  }
+  const audiences = list(values.audience);
+  const noAudience = values['no-audience'] === true;
+  if (noAudience && audiences.length > 0)
+    throw new UsageError('--audience and --no-audience exclude each other');
+  if (!noAudience && audiences.length === 0) {
+    throw new UsageError(
+      "verify needs --audience <aud>: this API's identifier (or --no-audience, deliberately)",
+    );
+  }
+  const typ = list(values.typ);
+  const scopeClaims = list(values['scope-claims']);
+  return {
+    command: 'verify',
+    token,
+    json,
+    issuer: values.issuer,
+    audience: noAudience ? null : audiences,
+    scopes: list(values.scopes),
+    jwksUri: values['jwks-uri'],
+    typ: typ.length > 0 ? typ : undefined,
+    allowMissingTyp: values['allow-missing-typ'] === true,
+    scopeClaims: scopeClaims.length > 0 ? scopeClaims : undefined,
+  };
+}

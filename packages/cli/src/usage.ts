@@ -1,0 +1,42 @@
+/** Exit codes, for scripts. Documented in the README and in `tokenguard --help`. */
+export const EXIT = {
+  /** `verify`: the token is valid. `inspect`: the token was decoded. */
+  ok: 0,
+  /** `verify`: the token was rejected (400/401/403). `inspect`: the input is not a readable JWT. */
+  rejected: 1,
+  /** Bad command line: unknown command or flag, missing `--issuer`/`--audience`, no token. */
+  usage: 2,
+  /** `verify`: no verdict possible, the issuer or its key set cannot be reached (a 5xx-class failure). */
+  unavailable: 3,
+} as const;
+
+/** A command-line mistake: printed with the usage text, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = `Usage:
+  tokenguard inspect [token|-] [--json]
+      Decode a JWT's header and claims WITHOUT verifying anything.
+
+  tokenguard verify [token|-] --issuer <url> --audience <aud> [options]
+      Validate a token with @tokenguard/core and explain every check.
+      --issuer <url>          the trusted issuer (exactly as in iss); its discovery document gives the JWKS
+      --audience <aud>        this API's identifier (repeat for several)
+      --no-audience           skip the audience check (only for issuers whose tokens have no aud)
+      --scopes <a,b>          scopes the route requires (all of them)
+      --jwks-uri <url>        the JWKS URL, instead of discovery
+      --typ <t1,t2>           accepted typ header values (default at+jwt; add JWT for Auth0, Entra ID)
+      --allow-missing-typ     accept tokens without a typ header (Amazon Cognito)
+      --scope-claims <c1,c2>  claims holding scopes (default scope,scp; add permissions for Auth0)
+      --json                  machine-readable output
+
+  The token may be given as an argument, as "-" to read it from stdin, or piped with no argument.
+  A leading "Bearer " is ignored. The token itself is never printed.
+
+Exit codes:
+  0  valid (verify) / decoded (inspect)
+  1  rejected (verify: 400/401/403) / not a readable JWT (inspect)
+  2  usage error
+  3  issuer or key set unreachable: no verdict (verify: 5xx-class)
+`;

@@ -1,0 +1,169 @@
+import {
+  createValidator,
+  isTokenGuardError,
+  TokenGuardError,
+  type Validator,
+  type ValidatorOptions,
+} from '@tokenguard/core';
+import type { VerifyArgs } from './args.js';
+import { type Check, explainChecks } from './checks.js';
+import { decodeToken } from './decode.js';
+import { UsageError } from './usage.js';
+import { exitCodeOf, reconcile, signatureVerifiedBefore, type Verdict } from './verdict.js';
+
+/** What `tokenguard verify` found: the real validator's verdict and every check explained. */
+export interface VerifyReport {
+  readonly verdict: Verdict;
+  readonly checks: readonly Check[];
+  readonly exitCode: number;
+  readonly issuer: string;
+  readonly audience: readonly string[] | null;
+  readonly jwksUri: string | undefined;
+}
+
+/** Extra settings for tests and embedding: the clock, and the validator options the flags do not cover. */
+export interface VerifyEnvironment {
+  readonly now?: () => number;
+  readonly validatorOptions?: Partial<ValidatorOptions>;
+}
+
+function optionsFrom(args: VerifyArgs, environment: VerifyEnvironment): ValidatorOptions {
+  return {
+    ...environment.validatorOptions,
+    issuer: args.issuer,
+    audience: args.audience,
+    ...(args.jwksUri === undefined ? {} : { jwksUri: args.jwksUri }),
+    ...(args.typ === undefined ? {} : { typ: args.typ }),
+    ...(args.allowMissingTyp ? { allowMissingTyp: true } : {}),
+    ...(args.scopeClaims === undefined ? {} : { scopeClaims: args.scopeClaims }),
+    ...(environment.now === undefined ? {} : { now: environment.now }),
+    tokenCache: false,
+  };
+}
+
+function create(options: ValidatorOptions): Validator {
+  try {
+    return createValidator(options);
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(error.message.replace(/^tokenguard: /, ''));
+    throw error;
+  }
+}
+
+async function run(validator: Validator, token: string, scopes: readonly string[]): Promise<Verdict> {
+  try {
+    return { valid: true, auth: await validator.validate(token, scopes.length > 0 ? { scopes } : undefined) };
+  } catch (error) {
+    if (isTokenGuardError(error)) return { valid: false, error };
+    return { valid: false, error: new TokenGuardError('ERR_TOKEN_MALFORMED', { cause: error }) };
+  }
+}
+
+/**
+ * When the validator stopped at `typ`, it never reached the signature. A second validator that
+ * accepts this `typ` (and nothing else relaxed but the audience and the clock) tells whether the
+ * signature itself is good, which is what a developer needs to know next.
+ */
+async function probeSignature(
+  options: ValidatorOptions,
+  token: string,
+  typ: unknown,
+  exp: unknown,
+  signature: Check,
+  keyDescription: string,
+): Promise<void> {
+  if (typ !== undefined && (typeof typ !== 'string' || typ === '')) return;
+  const probeAtMs = typeof exp === 'number' && Number.isFinite(exp) ? (exp - 1) * 1000 : Date.now();
+  const probe = createValidator({
+    ...options,
+    audience: null,
+    ...(typeof typ === 'string' ? { typ: [typ] } : {}),
+    allowMissingTyp: true,
+    now: () => probeAtMs,
+  });
+  try {
+    const verdict = await run(probe, token, []);
+    if (verdict.valid || signatureVerifiedBefore(verdict.error)) {
+      signature.status = 'pass';
+      signature.message = `verified with ${keyDescription} (checked apart from the typ failure)`;
+    } else if (checkIsSignature(verdict.error.code)) {
+      signature.status = 'fail';
+      signature.message = verdict.error.message;
+    }
+  } finally {
+    await probe.close();
+  }
+}
+
+function checkIsSignature(code: string): boolean {
+  return code === 'ERR_SIGNATURE_INVALID' || code === 'ERR_KEY_NOT_FOUND' || code === 'ERR_KEYS_UNAVAILABLE';
+}
+
+function skippedSignature(verdict: Verdict): string {
+  if (verdict.valid) return 'not checked';
+  switch (verdict.error.code) {
+    case 'ERR_ISSUER_MISMATCH':
+      return 'not checked: keys are fetched only for the trusted issuer';
+    case 'ERR_ALGORITHM_NOT_ALLOWED':
+      return 'not checked: the algorithm is not allowed';
+    default:
+      return 'not checked: the validator stopped before the signature';
+  }
+}
+
+/**
+ * Runs `tokenguard verify`: the verdict comes from `validator.validate()` of @tokenguard/core;
+ * the checks around it explain, one by one, what the token has and what the API expects.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyToken(token, parseCliArgs(argv) as VerifyArgs);
+ * process.exitCode = report.exitCode;
+ * ```
+ */
+export async function verifyToken(
+  token: string,
+  args: VerifyArgs,
+  environment: VerifyEnvironment = {},
+): Promise<VerifyReport> {
+  const options = optionsFrom(args, environment);
+  const validator = create(options);
+  try {
+    const verdict = await run(validator, token, args.scopes);
+    const jwksUri = validator.state().issuers[0]?.keySet.uri ?? args.jwksUri;
+    const decoded = decodeToken(token);
+    let checks: Check[];
+    if ('error' in decoded) {
+      checks = [{ id: 'format', status: 'fail', message: decoded.error }];
+      reconcile(checks, verdict, "the issuer's key set");
+    } else {
+      const nowMs = (environment.now ?? Date.now)();
+      checks = explainChecks(token, decoded, validator.options, args.scopes, nowMs);
+      const kid = decoded.header.kid;
+      const keyDescription = `key ${typeof kid === 'string' ? `kid ${kid.slice(0, 64)}` : '(no kid)'} from ${jwksUri ?? "the issuer's key set"}`;
+      const signature = checks.find((check) => check.id === 'signature');
+      if (signature !== undefined) signature.message = skippedSignature(verdict);
+      if (!verdict.valid && verdict.error.code === 'ERR_TYPE_MISMATCH' && signature !== undefined) {
+        await probeSignature(
+          options,
+          token,
+          decoded.header.typ,
+          decoded.claims.exp,
+          signature,
+          keyDescription,
+        );
+      }
+      reconcile(checks, verdict, keyDescription);
+    }
+    return {
+      verdict,
+      checks,
+      exitCode: exitCodeOf(verdict),
+      issuer: args.issuer,
+      audience: args.audience,
+      jwksUri,
+    };
+  } finally {
+    await validator.close();
+  }
+}

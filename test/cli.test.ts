@@ -1,0 +1,214 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = 'packages/cli/src/bin.ts';
+const API = 'https://api.test';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `tokenguard` binary from its sources in a child process. */
+function tokenguard(args: readonly string[], input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+let issuer: DevIssuer;
+let token: string;
+let closedUrl: string;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  token = await issuer.getToken({ resource: API, scope: 'read orders:read' });
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closedUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+afterAll(async () => {
+  await issuer?.close();
+});
+
+const verifyArgs = (...extra: string[]) => ['--issuer', issuer.issuer, '--audience', API, ...extra];
+
+describe('tokenguard inspect', () => {
+  it('decodes header and claims, says it did not verify, and never prints the token', async () => {
+    const run = await tokenguard(['inspect', token]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^!! NOT VERIFIED/);
+    expect(run.stdout).toContain('typ  at+jwt');
+    expect(run.stdout).toMatch(/aud\s+https:\/\/api\.test/);
+    expect(run.stdout).toMatch(/exp\s+\d+ {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}\(expires in [45]m\)/);
+    expect(run.stdout).not.toContain(token.split('.')[2]);
+  });
+
+  it('emits JSON with verified: false', async () => {
+    const run = await tokenguard(['inspect', '--json', token]);
+    expect(run.code).toBe(0);
+    const body = JSON.parse(run.stdout);
+    expect(body.verified).toBe(false);
+    expect(body.header.alg).toBe('RS256');
+    expect(body.claims.iss).toBe(issuer.issuer);
+  });
+
+  it('exits 1 for an opaque token, explaining that it is not a JWT', async () => {
+    const opaque = await issuer.getToken({ resource: 'https://opaque.test' });
+    const run = await tokenguard(['inspect', opaque]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('not a JWT');
+    expect(run.stderr).not.toContain(opaque);
+  });
+});
+
+describe('tokenguard verify', () => {
+  it('exits 0 for a valid token and passes every check', async () => {
+    const run = await tokenguard(['verify', token, ...verifyArgs('--scopes', 'read')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    for (const label of [
+      'format',
+      'issuer',
+      'algorithm',
+      'type',
+      'signature',
+      'expiry',
+      'audience',
+      'scopes',
+    ]) {
+      expect(run.stdout).toMatch(new RegExp(`PASS {2}${label}`));
+    }
+    expect(run.stdout).toContain(`verified with key kid ${issuer.currentKid}`);
+    expect(run.stdout).toContain('VALID: the validator accepts this token.');
+    expect(run.stdout).not.toContain(token);
+  });
+
+  it('exits 1 for another audience, with the aud sentence and the challenge', async () => {
+    const other = await issuer.getToken({ resource: 'https://other.test' });
+    const run = await tokenguard(['verify', other, ...verifyArgs()]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('FAIL  audience    aud is https://other.test, this API is https://api.test');
+    expect(run.stdout).toContain('PASS  signature');
+    expect(run.stdout).toContain('REJECTED (401 invalid_token, ERR_AUDIENCE_MISMATCH)');
+    expect(run.stdout).toContain('www-authenticate: Bearer error="invalid_token"');
+  });
+
+  it('exits 1 for a missing scope and names it (403)', async () => {
+    const run = await tokenguard(['verify', token, ...verifyArgs('--scopes', 'read,write')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('missing write');
+    expect(run.stdout).toContain('REJECTED (403 insufficient_scope, ERR_INSUFFICIENT_SCOPE)');
+    expect(run.stdout).toContain('scope="read write"');
+  });
+
+  it('explains a typ mismatch and still reports whether the signature is good', async () => {
+    const run = await tokenguard(['verify', token, ...verifyArgs('--typ', 'JWT')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('FAIL  type        typ is at+jwt, this API accepts jwt');
+    expect(run.stdout).toContain('(checked apart from the typ failure)');
+    expect(run.stdout).toContain('ERR_TYPE_MISMATCH');
+  });
+
+  it('exits 1 for a tampered token: the signature fails', async () => {
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    claims.scope = 'read write admin';
+    const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    const run = await tokenguard(['verify', forged, ...verifyArgs()]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/FAIL {2}signature {3}The token signature is invalid/);
+    expect(run.stdout).toContain('ERR_SIGNATURE_INVALID');
+  });
+
+  it('reads the token from stdin with "-"', async () => {
+    const run = await tokenguard(['verify', '-', ...verifyArgs()], `Bearer ${token}\n`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('VALID');
+  });
+
+  it('reads a piped token when no argument is given, and emits JSON', async () => {
+    const run = await tokenguard(['verify', '--json', ...verifyArgs()], token);
+    expect(run.code).toBe(0);
+    const body = JSON.parse(run.stdout);
+    expect(body).toMatchObject({
+      valid: true,
+      exitCode: 0,
+      auth: { audience: [API], scopes: ['read', 'orders:read'] },
+    });
+    expect(body.checks.find((check: { id: string }) => check.id === 'signature').status).toBe('pass');
+    expect(run.stdout).not.toContain(token);
+  });
+
+  it('exits 3 when the key set answers 503', async () => {
+    issuer.jwks.setDown(true);
+    try {
+      const run = await tokenguard(['verify', token, ...verifyArgs('--json')]);
+      expect(run.code).toBe(3);
+      const body = JSON.parse(run.stdout);
+      expect(body.error).toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE', status: 503 });
+      expect(body.error.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      issuer.jwks.setDown(false);
+    }
+  });
+
+  it('exits 3 when the key set cannot be reached at all', async () => {
+    const run = await tokenguard(['verify', token, ...verifyArgs('--jwks-uri', closedUrl)]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('NO VERDICT (503, ERR_KEYS_UNAVAILABLE)');
+    expect(run.stdout).toContain('cause:');
+  });
+});
+
+describe('usage errors', () => {
+  it('exits 2 without --audience, saying so', async () => {
+    const run = await tokenguard(['verify', token, '--issuer', issuer.issuer]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('verify needs --audience');
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 2 for an unknown command or flag, and for a bad --jwks-uri', async () => {
+    const [command, flag, uri] = await Promise.all([
+      tokenguard(['decode', token]),
+      tokenguard(['inspect', token, '--verbose']),
+      tokenguard(['verify', token, ...verifyArgs('--jwks-uri', 'file:///etc/passwd')]),
+    ]);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('unknown command "decode"');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--verbose');
+    expect(uri.code).toBe(2);
+    expect(uri.stderr).toContain('"jwksUri"');
+  });
+
+  it('exits 2 when stdin is empty', async () => {
+    const run = await tokenguard(['verify', '-', ...verifyArgs()], '');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no token');
+  });
+});
