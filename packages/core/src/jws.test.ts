@@ -149,3 +149,29 @@ describe('verifySignature', () => {
     expect(verifySignature('RS256', es256Key, 'a.b', Buffer.alloc(0))).toBe(false);
   });
 });
+
+describe('decodeCompactJws header reuse', () => {
+  it('returns an equal, frozen header for tokens that share a header segment', () => {
+    const header = b64({ alg: 'ES256', typ: 'at+jwt', kid: 'reuse-test' });
+    const first = decodeCompactJws(`${header}.${PAYLOAD}.AQID`, 32);
+    const second = decodeCompactJws(`${header}.${b64({ sub: 'b' })}.AQID`, 32);
+    expect(second.header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'reuse-test' });
+    expect(Object.isFrozen(second.header)).toBe(true);
+    expect(first.payload).toEqual({ sub: 'a' });
+    expect(second.payload).toEqual({ sub: 'b' });
+  });
+
+  it('still checks the payload and signature of a token whose header was seen before', () => {
+    const header = b64({ alg: 'ES256', kid: 'reuse-checks' });
+    decodeCompactJws(`${header}.${PAYLOAD}.AQID`, 32);
+    malformed(`${header}.${PAYLOAD}=.AQID`);
+    expect(malformed(`${header}.${PAYLOAD}.AR`)).toMatch(/signature/);
+    malformed(`${header}.${b64([1])}.AQID`);
+  });
+
+  it('applies the depth limit of each call to a header with nested members', () => {
+    const header = b64({ alg: 'ES256', jwk: { kty: 'EC', x: { y: 1 } } });
+    expect(decodeCompactJws(`${header}.${PAYLOAD}.AQID`, 5).header.alg).toBe('ES256');
+    expect(() => decodeCompactJws(`${header}.${PAYLOAD}.AQID`, 2)).toThrow(TokenGuardError);
+  });
+});

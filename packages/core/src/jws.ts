@@ -2,7 +2,7 @@ import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
 import { TokenGuardError } from './errors.js';
 import type { VerificationKey } from './keys.js';
 import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
-import { decodeBase64url, isCanonicalBase64url } from './lib/base64url.js';
+import { decodeCanonicalBase64url } from './lib/base64url.js';
 import { parseJsonObject } from './lib/json.js';
 
 /** A compact JWS split and decoded, not yet verified. */
@@ -26,6 +26,15 @@ const malformed = (message: string): TokenGuardError =>
   new TokenGuardError('ERR_TOKEN_MALFORMED', { message });
 
 /**
+ * Headers already decoded and checked, by their base64url segment. An issuer signs every token with
+ * the same few headers, so this saves decoding and parsing one JSON document per token. Only flat
+ * headers (no object or array member) are kept, so the depth limit cannot differ between callers;
+ * they are frozen, as they are shared. Bounded: cleared when full.
+ */
+const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
+const HEADER_CACHE_MAX_ENTRIES = 64;
+
+/**
  * Splits and decodes a compact JWS. Refuses, before any key is looked at: a segment that is not
  * canonical base64url, a header or payload that is not a JSON object (or is too deep, or has a
  * `__proto__` member), a header without a string `alg`, any `crit` (no extension is understood),
@@ -37,13 +46,35 @@ export function decodeCompactJws(token: string, maxDepth: number): DecodedJws {
   if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) {
     throw malformed('The token is not a compact JWS (three dot-separated parts)');
   }
-  if (!isCanonicalBase64url(token, 0, first) || !isCanonicalBase64url(token, first + 1, second)) {
+  const headerSegment = token.slice(0, first);
+  let header = headerCache.get(headerSegment);
+  const headerBytes = header === undefined ? decodeCanonicalBase64url(headerSegment) : undefined;
+  const payloadBytes = decodeCanonicalBase64url(token.slice(first + 1, second));
+  if ((header === undefined && headerBytes === undefined) || payloadBytes === undefined) {
     throw malformed('The token header or payload is not canonical base64url');
   }
-  if (!isCanonicalBase64url(token, second + 1) || second + 1 === token.length) {
+  const signature = decodeCanonicalBase64url(token.slice(second + 1));
+  if (signature === undefined || second + 1 === token.length) {
     throw malformed('The token signature is missing or not canonical base64url');
   }
-  const header = parseJsonObject(decodeBase64url(token.slice(0, first)).toString('utf8'), { maxDepth });
+  if (header === undefined) header = decodeHeader(headerSegment, headerBytes as Buffer, maxDepth);
+  const payloadText = payloadBytes.toString('utf8');
+  // Invalid UTF-8 decodes to U+FFFD; a round trip tells it from a genuine U+FFFD.
+  if (payloadText.includes('\ufffd') && !Buffer.from(payloadText, 'utf8').equals(payloadBytes)) {
+    throw malformed('The token payload is not valid UTF-8');
+  }
+  const payload = parseJsonObject(payloadText, { maxDepth });
+  if (payload === undefined) throw malformed('The token payload is not a JSON object');
+  return { header, payload, signingInput: token.slice(0, second), signature };
+}
+
+function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonly<Record<string, unknown>> {
+  const text = bytes.toString('utf8');
+  // Same UTF-8 check as the payload: a kid or typ must not be matched after U+FFFD substitution.
+  if (text.includes('\ufffd') && !Buffer.from(text, 'utf8').equals(bytes)) {
+    throw malformed('The token header is not valid UTF-8');
+  }
+  const header = parseJsonObject(text, { maxDepth });
   if (header === undefined) throw malformed('The token header is not a JSON object');
   if (typeof header.alg !== 'string') throw malformed('The token header has no alg');
   if (header.crit !== undefined) {
@@ -55,20 +86,11 @@ export function decodeCompactJws(token: string, maxDepth: number): DecodedJws {
   if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
     throw malformed('Nested JWTs are not accepted as access tokens');
   }
-  const payloadBytes = decodeBase64url(token.slice(first + 1, second));
-  const payloadText = payloadBytes.toString('utf8');
-  // Invalid UTF-8 decodes to U+FFFD; a round trip tells it from a genuine U+FFFD.
-  if (payloadText.includes('\ufffd') && !Buffer.from(payloadText, 'utf8').equals(payloadBytes)) {
-    throw malformed('The token payload is not valid UTF-8');
+  if (Object.values(header).every((value) => value === null || typeof value !== 'object')) {
+    if (headerCache.size >= HEADER_CACHE_MAX_ENTRIES) headerCache.clear();
+    headerCache.set(segment, Object.freeze(header));
   }
-  const payload = parseJsonObject(payloadText, { maxDepth });
-  if (payload === undefined) throw malformed('The token payload is not a JSON object');
-  return {
-    header,
-    payload,
-    signingInput: token.slice(0, second),
-    signature: decodeBase64url(token.slice(second + 1)),
-  };
+  return header;
 }
 
 const PSS_OPTIONS = {
@@ -108,6 +130,8 @@ export function verifySignature(
         const expected = createHmac(spec.hash as string, key.keyObject)
           .update(data)
           .digest();
+        // RFC 7518 §3.2: a key shorter than the hash output MUST NOT be used (HS384 needs 48 bytes).
+        if ((key.keyObject.symmetricKeySize ?? 0) < expected.length) return false;
         return expected.length === signature.length && timingSafeEqual(expected, signature);
       }
     }

@@ -25,3 +25,14 @@ export function isCanonicalBase64url(segment: string, start = 0, end = segment.l
 export function decodeBase64url(segment: string): Buffer {
   return Buffer.from(segment, 'base64url');
 }
+
+/**
+ * Decodes `segment` if it is canonical unpadded base64url, else returns `undefined`: the same verdict
+ * as {@link isCanonicalBase64url}, in native code. Node's decoder is lenient (it skips padding and
+ * foreign characters, accepts `+` and `/`, ignores trailing bits), but its encoder emits exactly one
+ * string per byte sequence, so a segment is canonical if and only if re-encoding its bytes gives it back.
+ */
+export function decodeCanonicalBase64url(segment: string): Buffer | undefined {
+  const bytes = Buffer.from(segment, 'base64url');
+  return bytes.toString('base64url') === segment ? bytes : undefined;
+}

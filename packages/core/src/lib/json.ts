@@ -19,7 +19,8 @@ export function parseJsonObject(text: string, limits: JsonLimits): Record<string
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   // The raw text is searched first so the common case pays no reviver cost.
-  if (text.includes('__proto__') && hasProtoKey(value)) return undefined;
+  // A JSON escape (`"\u005f_proto__"`) spells the same member without the literal text.
+  if ((text.includes('__proto__') || text.includes('\\u')) && hasProtoKey(value)) return undefined;
   return value as Record<string, unknown>;
 }
 
@@ -32,6 +33,9 @@ function hasProtoKey(value: unknown): boolean {
 
 /** Scans brackets outside strings: O(n), no recursion, so a hostile document cannot exhaust the stack. */
 function exceedsDepth(text: string, maxDepth: number): boolean {
+  // Nesting never exceeds the number of opening brackets: a few native searches spare the scan of a
+  // typical token's claims.
+  if (!hasMoreOpeningBrackets(text, maxDepth)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -44,5 +48,13 @@ function exceedsDepth(text: string, maxDepth: number): boolean {
       if (++depth > maxDepth) return true;
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }
+  return false;
+}
+
+/** Whether `text` holds more than `limit` `{` and `[` characters in all (inside strings or not). */
+function hasMoreOpeningBrackets(text: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++count > limit) return true;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++count > limit) return true;
   return false;
 }
