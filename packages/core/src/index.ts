@@ -24,8 +24,25 @@ export {
   type IssuerOptions,
   type ValidatorOptions,
 } from './options.js';
-export { assertTenant, type ClaimRequirement, checkRequirements, type Requirements } from './requirements.js';
-export { DEFAULT_SCOPE_CLAIMS, neededScopes, readScopes, type ScopeRule, satisfiesScopes } from './scopes.js';
+export { type RequestLike, readRequestTenant, type TenantSource } from './request-tenant.js';
+export {
+  assertRequirements,
+  assertTenant,
+  type ClaimRequirement,
+  checkRequirements,
+  type Requirements,
+} from './requirements.js';
+export {
+  assertScopeRule,
+  DEFAULT_SCOPE_CLAIMS,
+  describeScopeRule,
+  isScopeToken,
+  neededScopes,
+  readScopes,
+  type ScopeRule,
+  satisfiesScopes,
+} from './scopes.js';
+export { isTenantSegment, TENANT_PLACEHOLDER, type TenantResolver } from './tenants.js';
 export {
   type AdapterOptions,
   type AuthenticateOptions,

@@ -8,6 +8,12 @@ import {
   SYMMETRIC_ALGORITHMS,
 } from './lib/algorithms.js';
 import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
+import {
+  checkIssuerTemplate,
+  type ResolvedIssuerTemplate,
+  resolveIssuerTemplate,
+  type TenantResolver,
+} from './tenants.js';
 
 /** A claims check of your own; return `false` or throw to reject the token (401 `invalid_token`). */
 export type ClaimsValidator = (
@@ -49,10 +55,26 @@ export interface IssuerOptions {
   allowMissingTyp?: boolean;
   /** Claims that hold scopes. Default `['scope', 'scp']`; add `'permissions'` for Auth0 RBAC. */
   scopeClaims?: readonly string[];
-  /** The claim naming the tenant (e.g. `tid`, `org_id`). */
+  /**
+   * The claim naming the tenant (e.g. `tid`, `org_id`). When the issuer has a tenant of its own
+   * (`tenant`, or `{tenant}` in a template), the claim must agree with it or the token is invalid.
+   */
   tenantClaim?: string;
-  /** A fixed tenant for every token of this issuer (used when `tenantClaim` is absent from the token). */
+  /** The tenant of every token of this issuer; it wins over `tenantClaim` (a disagreeing claim is a 401). */
   tenant?: string;
+  /**
+   * With `{tenant}` in `issuer` (e.g. `https://login.microsoftonline.com/{tenant}/v2.0`): the tenants
+   * trusted. `{tenant}` matches one segment of letters, digits, `-` and `_`; the matched tenant
+   * becomes `AuthInfo.tenant`, and discovery, `jwksUri` (where `{tenant}` is substituted too) and
+   * keys are per concrete issuer. Exactly one of `tenants` and `resolveTenant` is required.
+   */
+  tenants?: readonly string[];
+  /** With `{tenant}` in `issuer`: decides per tenant (only `true` trusts); see {@link TenantResolver}. */
+  resolveTenant?: TenantResolver;
+  /** With `{tenant}` in `issuer`: concrete issuers (and their key sets) kept, least recently used evicted. Default 1000. */
+  maxTenants?: number;
+  /** With `resolveTenant`: how long its answer (yes or no) is trusted, in seconds. Default 300. */
+  tenantTtlSec?: number;
 }
 
 /**
@@ -170,9 +192,14 @@ const issuerShape = {
   scopeClaims: z.array(nonEmpty).min(1).optional(),
   tenantClaim: nonEmpty.optional(),
   tenant: nonEmpty.optional(),
+  tenants: z.array(z.string()).min(1, 'must list at least one tenant').optional(),
+  resolveTenant: fn<TenantResolver>('tenant resolver').optional(),
+  maxTenants: z.number().int().positive().optional(),
+  tenantTtlSec: seconds.optional(),
 };
 
 const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
+  for (const issue of checkIssuerTemplate(value)) ctx.addIssue({ code: 'custom', ...issue });
   const symmetric = value.algorithms?.filter((alg) => alg.startsWith('HS')) ?? [];
   if (value.secret !== undefined && (value.jwks !== undefined || value.jwksUri !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['secret'], message: 'cannot be combined with jwks or jwksUri' });
@@ -248,6 +275,8 @@ export interface ResolvedIssuerOptions {
   scopeClaims: readonly string[];
   tenantClaim: string | undefined;
   tenant: string | undefined;
+  /** Set when `issuer` contains `{tenant}`. */
+  template: ResolvedIssuerTemplate | undefined;
 }
 
 /** All options after validation and defaults. */
@@ -305,6 +334,7 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
     scopeClaims: value.scopeClaims ?? DEFAULT_SCOPE_CLAIMS,
     tenantClaim: value.tenantClaim,
     tenant: value.tenant,
+    template: resolveIssuerTemplate(value),
   };
 }
 

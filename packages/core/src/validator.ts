@@ -21,8 +21,9 @@ import {
   resolveOptions,
   type ValidatorOptions,
 } from './options.js';
-import { checkRequirements, type Requirements } from './requirements.js';
+import { assertRequirements, checkRequirements, type Requirements } from './requirements.js';
 import { readScopes } from './scopes.js';
+import { createIssuerRegistry, readTokenTenant } from './tenants.js';
 
 /** The state of a validator's issuers and key sets, for health checks and metrics. */
 export interface ValidatorState {
@@ -120,9 +121,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
   };
 
-  const contexts = new Map<string, IssuerContext>();
-  for (const config of resolved.issuers)
-    contexts.set(config.issuer, createIssuerContext(config, resolved, http, emit));
+  // Exact issuers and issuer templates (`{tenant}`); concrete tenants' contexts are created on demand, bounded.
+  const contexts = createIssuerRegistry(
+    resolved.issuers,
+    (config) => createIssuerContext(config, resolved, http, emit),
+    now,
+  );
 
   async function verifyJwt(token: string): Promise<{ auth: AuthInfo; notAfterMs: number }> {
     const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth);
@@ -132,12 +136,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
     }
     // The unverified iss only selects among trusted issuers: an unknown one costs no network request.
-    const context = contexts.get(iss);
-    if (context === undefined) {
-      throw new TokenGuardError('ERR_ISSUER_MISMATCH', {
-        message: 'The token issuer is not one this API trusts',
-      });
-    }
+    const context = await contexts.select(iss);
     const { config } = context;
     const alg = header.alg as string;
     if (!config.algorithms.has(alg as Algorithm)) {
@@ -189,7 +188,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         typeof payload.aud === 'string' ? [payload.aud] : ((payload.aud as string[] | undefined) ?? []),
       scopes: readScopes(payload, config.scopeClaims),
       expiresAt: new Date((payload.exp as number) * 1000),
-      tenant: readTenant(payload, config),
+      tenant: readTokenTenant(payload, config),
       source: 'jwt',
     });
     return { auth, notAfterMs };
@@ -265,6 +264,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     tokenOrHeader: string | undefined | null,
     requirements?: Requirements,
   ): Promise<AuthInfo> {
+    // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
+    if (requirements !== undefined) assertRequirements(requirements);
     try {
       if (typeof tokenOrHeader !== 'string' || tokenOrHeader.trim() === '') {
         throw new TokenGuardError('ERR_TOKEN_MISSING');
@@ -295,6 +296,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   return {
     validate,
     check(auth, requirements) {
+      assertRequirements(requirements);
       try {
         checkRequirements(auth, requirements);
       } catch (error) {
@@ -302,7 +304,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
     },
     async warm() {
-      await Promise.all([...contexts.values()].map((context) => context.keys.warm()));
+      await Promise.all(contexts.listed().map((context) => context.keys.warm()));
     },
     async refreshKeys() {
       await Promise.all([...contexts.values()].map((context) => context.keys.refresh()));
@@ -432,17 +434,6 @@ function readNumericDate(
     });
   }
   return value;
-}
-
-function readTenant(
-  payload: Readonly<Record<string, unknown>>,
-  config: ResolvedIssuerOptions,
-): string | undefined {
-  if (config.tenantClaim !== undefined) {
-    const value = payload[config.tenantClaim];
-    if (typeof value === 'string' && value !== '') return value;
-  }
-  return config.tenant;
 }
 
 /** A token-supplied value made safe to echo in a message: short, printable. */

@@ -1,0 +1,77 @@
+import type { HeadersLike } from './bearer.js';
+
+/**
+ * Where a route's tenant comes from in the request: a route parameter, a header, or the first label
+ * of the host under a base domain (`acme.api.example` under `api.example` is `acme`).
+ *
+ * @example
+ * ```ts
+ * const byParam: TenantSource = { param: 'tenant' };        // /tenants/:tenant/orders
+ * const byHeader: TenantSource = { header: 'x-tenant-id' };
+ * const byHost: TenantSource = { subdomainOf: 'api.example.com' };
+ * ```
+ */
+export type TenantSource =
+  | { readonly param: string }
+  | { readonly header: string }
+  | { readonly subdomainOf: string };
+
+/** The parts of a request a {@link TenantSource} reads; adapters fill it from their request type. */
+export interface RequestLike {
+  /** Route parameters (`req.params`, `c.req.param()`). */
+  readonly params?: Readonly<Record<string, unknown>> | undefined;
+  readonly headers?: HeadersLike | undefined;
+  /** The request host (`Host` header or URL host), with or without port. Default: the `host` header. */
+  readonly host?: string | undefined;
+}
+
+/**
+ * Reads the tenant a request addresses, for `Requirements.tenant`. Returns `undefined` when the
+ * request does not name exactly one tenant (absent, empty, a repeated header or a comma list, a
+ * host outside the base domain or more than one label below it); `assertTenant` then fails closed
+ * with 403. Values are returned as sent except hosts, which are lower-cased (DNS names are
+ * case-insensitive).
+ *
+ * @example
+ * ```ts
+ * const tenant = readRequestTenant({ param: 'tenant' }, { params: req.params });
+ * await validator.validate(req.headers.authorization, { tenant });
+ * ```
+ */
+export function readRequestTenant(source: TenantSource, request: RequestLike): string | undefined {
+  if ('param' in source) {
+    const value = request.params?.[source.param];
+    return typeof value === 'string' && value !== '' && Object.hasOwn(request.params ?? {}, source.param)
+      ? value
+      : undefined;
+  }
+  if ('header' in source) return readSingleHeader(request.headers, source.header);
+  const host = request.host ?? readSingleHeader(request.headers, 'host');
+  if (host === undefined) return undefined;
+  const name = host.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase();
+  const base = `.${source.subdomainOf.replace(/^\.|\.$/g, '').toLowerCase()}`;
+  if (!name.endsWith(base)) return undefined;
+  const label = name.slice(0, -base.length);
+  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : undefined;
+}
+
+function readSingleHeader(headers: HeadersLike | undefined, name: string): string | undefined {
+  if (headers == null) return undefined;
+  const lower = name.toLowerCase();
+  let value: string | readonly string[] | null | undefined;
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    value = (headers as { get(name: string): string | null }).get(lower);
+  } else {
+    const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
+    for (const key of Object.keys(record)) {
+      if (key.toLowerCase() !== lower) continue;
+      if (value !== undefined) return undefined;
+      value = record[key];
+    }
+  }
+  if (Array.isArray(value)) value = value.length === 1 ? value[0] : undefined;
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  // A fetch Headers object joins repeated headers with ", ": ambiguous, so no tenant.
+  return trimmed === '' || trimmed.includes(',') ? undefined : trimmed;
+}
