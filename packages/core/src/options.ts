@@ -7,6 +7,8 @@ import {
   DEFAULT_ALGORITHMS,
   SYMMETRIC_ALGORITHMS,
 } from './lib/algorithms.js';
+import { type ClientKey, importClientKey } from './lib/client-auth.js';
+import { Redacted } from './lib/secret.js';
 import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
 import {
   checkIssuerTemplate,
@@ -75,6 +77,64 @@ export interface IssuerOptions {
   maxTenants?: number;
   /** With `resolveTenant`: how long its answer (yes or no) is trusted, in seconds. Default 300. */
   tenantTtlSec?: number;
+  /**
+   * RFC 7662 token introspection at this issuer. A token that is not a compact JWS is introspected
+   * (with several issuers: at the one named by `opaqueTokenIssuer`, or the only one that configures
+   * introspection); with `jwt: 'always'`, verified JWTs are introspected too. See `INTROSPECTION.md`.
+   */
+  introspection?: IntrospectionOptions;
+}
+
+/** Client authentication methods for the introspection endpoint (RFC 7662 §2.1, RFC 7523). */
+export type IntrospectionAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/**
+ * How to introspect tokens at an issuer (RFC 7662). The credentials are this API's own client
+ * credentials at the authorization server; they never appear in errors, state or `options`.
+ *
+ * @example
+ * ```ts
+ * const introspection: IntrospectionOptions = {
+ *   clientId: 'orders-api',
+ *   clientSecret: process.env.INTROSPECTION_SECRET,
+ *   cache: { maxTtlSec: 30 },
+ * };
+ * ```
+ */
+export interface IntrospectionOptions {
+  /** The endpoint URL. Default: `introspection_endpoint` of the issuer's discovery document. */
+  endpoint?: string;
+  /** This API's client id at the authorization server. */
+  clientId: string;
+  /** The client secret (for `client_secret_basic` and `client_secret_post`). */
+  clientSecret?: string;
+  /** How this API authenticates to the endpoint. Default `client_secret_basic`. */
+  authMethod?: IntrospectionAuthMethod;
+  /** For `private_key_jwt`: the private key, as PKCS#8 PEM or a private JWK. */
+  privateKey?: string | Record<string, unknown>;
+  /** `alg` of the client assertion. Default: the JWK's `alg`, else RS256 / ES256/384/512 / EdDSA by key type. */
+  privateKeyAlg?: Algorithm;
+  /** `kid` header of the client assertion. Default: the JWK's `kid`, if any. */
+  privateKeyKid?: string;
+  /** `aud` of the client assertion. Default: the issuer identifier (RFC 7523 §3). */
+  assertionAudience?: string;
+  /** The `token_type_hint` sent with each request (RFC 7662 §2.1), e.g. `access_token`. Default: none. */
+  tokenTypeHint?: string;
+  /**
+   * The answer cache, keyed by a SHA-256 hash of the token. `maxTtlSec` (default 60) bounds how long an
+   * active answer is reused, and so how late a revocation is noticed; an active answer never outlives
+   * the token's `exp`. Inactive answers live `inactiveTtlSec` (default 5). `maxEntries` default 10000.
+   */
+  cache?: { maxEntries?: number; maxTtlSec?: number; inactiveTtlSec?: number };
+  /**
+   * `'always'`: a JWT is verified locally as usual and then also introspected (both must pass), for
+   * issuers whose revocations must be seen before `exp`. Default `'never'`.
+   */
+  jwt?: 'always' | 'never';
+  /** Ask for a signed answer (RFC 9701) and verify it with the issuer's key set. Default `false`. */
+  signedResponse?: boolean;
+  /** Backoff after a failed request (5xx, network, timeout, 401/403): doubles from min to max. Default 1 and 30. */
+  retry?: { minSec?: number; maxSec?: number };
 }
 
 /**
@@ -92,6 +152,11 @@ export interface IssuerOptions {
 export interface ValidatorOptions extends Partial<IssuerOptions> {
   /** Several trusted issuers; the token's unverified `iss` only selects among them. */
   issuers?: readonly IssuerOptions[];
+  /**
+   * An opaque token cannot name its issuer: the issuer whose introspection endpoint receives opaque
+   * tokens. Default: the only issuer that configures `introspection`; required when several do.
+   */
+  opaqueTokenIssuer?: string;
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
   clockToleranceSec?: number;
   /** Reject tokens whose `iat` is older than this many seconds (requires `iat`). */
@@ -163,6 +228,51 @@ const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', `must be a ${what} function`);
 const seconds = z.number().finite().nonnegative();
 
+const introspectionSchema = z
+  .strictObject({
+    endpoint: httpUrl.optional(),
+    clientId: nonEmpty,
+    clientSecret: nonEmpty.optional(),
+    authMethod: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt'], {
+        error: () => 'must be client_secret_basic, client_secret_post or private_key_jwt',
+      })
+      .optional(),
+    privateKey: z.union([nonEmpty, z.record(z.string(), z.unknown())]).optional(),
+    privateKeyAlg: z
+      .enum(ASYMMETRIC_ALGORITHMS, { error: () => 'must be an asymmetric JWS algorithm' })
+      .optional(),
+    privateKeyKid: nonEmpty.optional(),
+    assertionAudience: nonEmpty.optional(),
+    tokenTypeHint: nonEmpty.optional(),
+    cache: z
+      .strictObject({
+        maxEntries: z.number().int().positive().optional(),
+        maxTtlSec: seconds.optional(),
+        inactiveTtlSec: seconds.optional(),
+      })
+      .optional(),
+    jwt: z.enum(['always', 'never'], { error: () => "must be 'always' or 'never'" }).optional(),
+    signedResponse: z.boolean().optional(),
+    retry: z.strictObject({ minSec: seconds.optional(), maxSec: seconds.optional() }).optional(),
+  })
+  .superRefine((value, ctx) => {
+    const method = value.authMethod ?? 'client_secret_basic';
+    if (method === 'private_key_jwt') {
+      if (value.privateKey === undefined)
+        ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'is required for private_key_jwt' });
+      if (value.clientSecret !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'is not used with private_key_jwt' });
+    } else {
+      if (value.clientSecret === undefined)
+        ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is required for ${method}` });
+      if (value.privateKey !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'is only used with private_key_jwt' });
+    }
+    if ((value.retry?.minSec ?? 1) > (value.retry?.maxSec ?? 30))
+      ctx.addIssue({ code: 'custom', path: ['retry', 'minSec'], message: 'is larger than retry.maxSec' });
+  });
+
 const issuerShape = {
   issuer: nonEmpty,
   audience: z.union([nonEmpty, z.array(nonEmpty).min(1, 'must list at least one audience'), z.null()], {
@@ -196,6 +306,7 @@ const issuerShape = {
   resolveTenant: fn<TenantResolver>('tenant resolver').optional(),
   maxTenants: z.number().int().positive().optional(),
   tenantTtlSec: seconds.optional(),
+  introspection: introspectionSchema.optional(),
 };
 
 const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
@@ -221,6 +332,7 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
 
 const commonShape = {
   issuers: z.array(z.unknown()).min(1).optional(),
+  opaqueTokenIssuer: nonEmpty.optional(),
   clockToleranceSec: seconds.max(600).optional(),
   maxTokenAgeSec: seconds.optional(),
   requiredClaims: z.array(nonEmpty).optional(),
@@ -277,11 +389,33 @@ export interface ResolvedIssuerOptions {
   tenant: string | undefined;
   /** Set when `issuer` contains `{tenant}`. */
   template: ResolvedIssuerTemplate | undefined;
+  introspection: ResolvedIntrospectionOptions | undefined;
 }
+
+/** Introspection options after defaults; credentials are wrapped so they never print. */
+export interface ResolvedIntrospectionOptions {
+  endpoint: string | undefined;
+  clientId: string;
+  authMethod: IntrospectionAuthMethod;
+  clientSecret: Redacted<string> | undefined;
+  /** The imported private key and assertion header, for `private_key_jwt`. */
+  clientKey: ClientKey | undefined;
+  assertionAudience: string | undefined;
+  tokenTypeHint: string | undefined;
+  cache: { maxEntries: number; maxTtlSec: number; inactiveTtlSec: number };
+  jwt: 'always' | 'never';
+  signedResponse: boolean;
+  retry: { minSec: number; maxSec: number };
+}
+
+/** Defaults of the introspection answer cache: a short max age, as revocation waits for it. */
+export const DEFAULT_INTROSPECTION_CACHE = { maxEntries: 10_000, maxTtlSec: 60, inactiveTtlSec: 5 } as const;
 
 /** All options after validation and defaults. */
 export interface ResolvedValidatorOptions {
   issuers: readonly ResolvedIssuerOptions[];
+  /** The issuer whose introspection receives opaque tokens, if any. */
+  opaqueTokenIssuer: string | undefined;
   clockToleranceSec: number;
   maxTokenAgeSec: number | undefined;
   requiredClaims: readonly string[];
@@ -335,7 +469,67 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
     tenantClaim: value.tenantClaim,
     tenant: value.tenant,
     template: resolveIssuerTemplate(value),
+    introspection:
+      value.introspection === undefined ? undefined : resolveIntrospection(value.introspection, prefix),
   };
+}
+
+function resolveIntrospection(
+  value: z.infer<typeof introspectionSchema>,
+  prefix: string,
+): ResolvedIntrospectionOptions {
+  const authMethod = value.authMethod ?? 'client_secret_basic';
+  let clientKey: ClientKey | undefined;
+  if (authMethod === 'private_key_jwt' && value.privateKey !== undefined) {
+    try {
+      clientKey = importClientKey(value.privateKey, value.privateKeyAlg, value.privateKeyKid);
+    } catch (error) {
+      const path = [prefix, 'introspection.privateKey'].filter((part) => part !== '').join('.');
+      throw new TypeError(`tokenguard: invalid option "${path}": ${(error as Error).message}`);
+    }
+  }
+  return {
+    endpoint: value.endpoint,
+    clientId: value.clientId,
+    authMethod,
+    clientSecret: value.clientSecret === undefined ? undefined : new Redacted(value.clientSecret),
+    clientKey,
+    assertionAudience: value.assertionAudience,
+    tokenTypeHint: value.tokenTypeHint,
+    cache: {
+      maxEntries: value.cache?.maxEntries ?? DEFAULT_INTROSPECTION_CACHE.maxEntries,
+      maxTtlSec: value.cache?.maxTtlSec ?? DEFAULT_INTROSPECTION_CACHE.maxTtlSec,
+      inactiveTtlSec: value.cache?.inactiveTtlSec ?? DEFAULT_INTROSPECTION_CACHE.inactiveTtlSec,
+    },
+    jwt: value.jwt ?? 'never',
+    signedResponse: value.signedResponse ?? false,
+    retry: { minSec: value.retry?.minSec ?? 1, maxSec: value.retry?.maxSec ?? 30 },
+  };
+}
+
+/** Which issuer's introspection receives opaque tokens (they carry no `iss` to choose by). */
+function resolveOpaqueTokenIssuer(
+  issuers: readonly ResolvedIssuerOptions[],
+  explicit: string | undefined,
+): string | undefined {
+  // A template (`{tenant}`) cannot receive opaque tokens: nothing in them names the tenant.
+  const candidates = issuers
+    .filter((entry) => entry.introspection !== undefined && entry.template === undefined)
+    .map((entry) => entry.issuer);
+  if (explicit !== undefined) {
+    if (!candidates.includes(explicit)) {
+      throw new TypeError(
+        'tokenguard: invalid option "opaqueTokenIssuer": must name an issuer (not a template) that configures introspection',
+      );
+    }
+    return explicit;
+  }
+  if (candidates.length > 1) {
+    throw new TypeError(
+      'tokenguard: invalid option "opaqueTokenIssuer": is required when several issuers configure introspection (an opaque token cannot name its issuer)',
+    );
+  }
+  return candidates[0];
 }
 
 /**
@@ -396,6 +590,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
   }
   return {
     issuers,
+    opaqueTokenIssuer: resolveOpaqueTokenIssuer(issuers, value.opaqueTokenIssuer),
     clockToleranceSec: value.clockToleranceSec ?? 5,
     maxTokenAgeSec: value.maxTokenAgeSec,
     requiredClaims: value.requiredClaims ?? [],

@@ -4,6 +4,11 @@ import { parseAuthorizationValue } from './bearer.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
 import {
+  createIntrospectionClient,
+  type IntrospectionClient,
+  type IntrospectionState,
+} from './introspection.js';
+import {
   type KeySetEvent,
   type KeySetState,
   type KeySource,
@@ -27,7 +32,7 @@ import { createIssuerRegistry, readTokenTenant } from './tenants.js';
 
 /** The state of a validator's issuers and key sets, for health checks and metrics. */
 export interface ValidatorState {
-  issuers: { issuer: string; keySet: KeySetState }[];
+  issuers: { issuer: string; keySet: KeySetState; introspection?: IntrospectionState }[];
   tokenCache: { entries: number; maxEntries: number };
 }
 
@@ -68,6 +73,7 @@ interface IssuerContext {
   readonly config: ResolvedIssuerOptions;
   readonly keys: KeySource;
   readonly metadata: () => Promise<IssuerMetadata>;
+  readonly introspection: IntrospectionClient | undefined;
 }
 
 interface CacheEntry {
@@ -127,6 +133,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     (config) => createIssuerContext(config, resolved, http, emit),
     now,
   );
+  // Opaque tokens name no issuer: options.ts picks the one whose introspection receives them.
+  const opaqueIntrospection =
+    resolved.opaqueTokenIssuer === undefined
+      ? undefined
+      : contexts.get(resolved.opaqueTokenIssuer)?.introspection;
 
   async function verifyJwt(token: string): Promise<{ auth: AuthInfo; notAfterMs: number }> {
     const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth);
@@ -251,11 +262,21 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
     }
     if (!looksLikeCompactJws(token)) {
-      throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
+      // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
+      if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
+      const auth = await opaqueIntrospection.validate(token);
+      checkRequirements(auth, requirements);
+      return auth;
     }
     const generation = keyGeneration;
     const { auth, notAfterMs } = await verifyJwt(token);
-    if (generation === keyGeneration) cache?.set(token, { auth, notAfterMs });
+    // introspection.jwt 'always': the issuer must also call the verified JWT active.
+    const activeUntilMs = await contexts.get(auth.issuer)?.introspection?.confirmJwt(token);
+    if (generation === keyGeneration)
+      cache?.set(token, {
+        auth,
+        notAfterMs: Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY),
+      });
     checkRequirements(auth, requirements);
     return auth;
   }
@@ -314,6 +335,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         issuers: [...contexts.values()].map((context) => ({
           issuer: context.config.issuer,
           keySet: context.keys.state(),
+          ...(context.introspection === undefined ? {} : { introspection: context.introspection.state() }),
         })),
         tokenCache: { entries: cache?.size ?? 0, maxEntries: resolved.tokenCacheMaxEntries },
       };
@@ -364,7 +386,11 @@ function createIssuerContext(
       emit,
     });
   }
-  return { config, keys, metadata };
+  const introspection =
+    config.introspection === undefined
+      ? undefined
+      : createIntrospectionClient({ config, options: config.introspection, resolved, http, metadata, keys });
+  return { config, keys, metadata, introspection };
 }
 
 function verifyWithAny(

@@ -42,6 +42,12 @@ export interface DevIssuerOptions {
   extraClaims?: Record<string, unknown>;
   /** Signing algorithm of JWT access tokens; default `RS256`. */
   signingAlg?: DevIssuerSigningAlg;
+  /**
+   * Public keys of a second resource-server client, {@link DEV_INTROSPECTOR_JWT_ID}, that authenticates
+   * with `private_key_jwt` (RFC 7523) and may introspect any token; asked with
+   * `Accept: application/token-introspection+jwt`, it gets signed answers (RFC 9701).
+   */
+  introspectorJwks?: { keys: Record<string, unknown>[] };
 }
 
 /** Client credentials (client_secret_basic and client_secret_post are both accepted). */
@@ -127,6 +133,8 @@ export const DEFAULT_RESOURCES: Readonly<Record<string, ResourceConfig>> = Objec
 export const DEV_CLIENT_ID = 'tokenguard-dev-client';
 /** `client_id` of {@link DevIssuer.introspector}. */
 export const DEV_INTROSPECTOR_ID = 'tokenguard-resource-server';
+/** `client_id` of the `private_key_jwt` resource server registered by {@link DevIssuerOptions.introspectorJwks}. */
+export const DEV_INTROSPECTOR_JWT_ID = 'tokenguard-resource-server-jwt';
 
 const ROUTES = {
   jwks: '/jwks',
@@ -397,7 +405,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
 
-  const clientIsIntrospector = (clientId: string) => clientId === introspector.id;
+  const clientIsIntrospector = (clientId: string) =>
+    clientId === introspector.id ||
+    (options.introspectorJwks !== undefined && clientId === DEV_INTROSPECTOR_JWT_ID);
 
   function buildProvider(providerKeys: SigningJwk[]): ProviderInstance {
     // Captured per instance so that an in-flight request on a replaced instance still signs with a key it has.
@@ -422,6 +432,19 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
           redirect_uris: [],
           token_endpoint_auth_method: 'client_secret_basic',
         },
+        ...(options.introspectorJwks === undefined
+          ? []
+          : [
+              {
+                client_id: DEV_INTROSPECTOR_JWT_ID,
+                grant_types: [],
+                response_types: [],
+                redirect_uris: [],
+                token_endpoint_auth_method: 'private_key_jwt' as const,
+                jwks: options.introspectorJwks as NonNullable<Configuration['jwks']>,
+                introspection_signed_response_alg: signingAlg,
+              },
+            ]),
       ],
       clientDefaults: {
         grant_types: ['client_credentials'],
@@ -434,6 +457,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
+        jwtIntrospection: { enabled: options.introspectorJwks !== undefined },
         introspection: {
           enabled: true,
           // The resource server may introspect any token; a client only its own tokens.

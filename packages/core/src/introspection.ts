@@ -1,0 +1,485 @@
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import { type AuthInfo, type AuthInfoFields, createAuthInfo, readClientId } from './auth-info.js';
+import type { IssuerMetadata } from './discovery.js';
+import { type ErrorCode, TokenGuardError } from './errors.js';
+import type { KeySource } from './jwks.js';
+import { decodeCompactJws, verifySignature } from './jws.js';
+import type { Algorithm } from './lib/algorithms.js';
+import { authenticateClient } from './lib/client-auth.js';
+import { describeUrl, type HttpClient, HttpFailure, type HttpResponse } from './lib/http.js';
+import { parseJsonObject } from './lib/json.js';
+import {
+  normaliseTyp,
+  type ResolvedIntrospectionOptions,
+  type ResolvedIssuerOptions,
+  type ResolvedValidatorOptions,
+} from './options.js';
+import { readScopes } from './scopes.js';
+
+/** A snapshot of one issuer's introspection client, for health checks and metrics. Never holds credentials. */
+export interface IntrospectionState {
+  /** The endpoint in use (without query), once known. */
+  endpoint: string | undefined;
+  /** HTTP requests sent to the endpoint since creation. */
+  requests: number;
+  cache: { entries: number; maxEntries: number };
+  /** Distinct tokens whose introspection is in flight. */
+  inFlight: number;
+  consecutiveFailures: number;
+  /** Until this instant (ms), requests are not sent and validations fail fast. */
+  nextRetryAt: number | undefined;
+  lastError: string | undefined;
+}
+
+/** The introspection client of one issuer: answer cache, in-flight coalescing and backoff. */
+export interface IntrospectionClient {
+  /** Validates an opaque token by introspection; resolves to its {@link AuthInfo} (`source: 'introspection'`). */
+  validate(token: string): Promise<AuthInfo>;
+  /**
+   * With `jwt: 'always'`: introspects an already verified JWT and resolves to the instant (ms) until
+   * which that answer may be reused; throws when the token is not active. `undefined` otherwise.
+   */
+  confirmJwt(token: string): Promise<number | undefined>;
+  state(): IntrospectionState;
+  /** Forgets every cached answer. */
+  clear(): void;
+}
+
+/** What {@link createIntrospectionClient} needs from the validator. */
+export interface IntrospectionClientSettings {
+  config: ResolvedIssuerOptions;
+  options: ResolvedIntrospectionOptions;
+  resolved: ResolvedValidatorOptions;
+  http: HttpClient;
+  /** The issuer's memoised discovery document (for the default endpoint). */
+  metadata: () => Promise<IssuerMetadata>;
+  /** The issuer's key set (verifies RFC 9701 signed answers). */
+  keys: KeySource;
+}
+
+type Entry =
+  | { readonly kind: 'active'; readonly fields: AuthInfoFields; readonly notAfterMs: number }
+  | { readonly kind: 'inactive'; readonly notAfterMs: number }
+  | { readonly kind: 'rejected'; readonly error: TokenGuardError; readonly notAfterMs: number };
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_JSON_DEPTH = 16;
+const SIGNED_MEDIA_TYPE = 'application/token-introspection+jwt';
+
+/** RFC 7662 §2.2: `active` is the one required member; anything else about the answer is judged later. */
+const answerSchema = z.looseObject({ active: z.boolean() });
+
+const numericDate = z.number().finite().nonnegative();
+const optionalString = z.string().optional();
+/** The members of an active answer that tokenguard reads; others pass through as claims. */
+const activeSchema = z.looseObject({
+  active: z.literal(true),
+  scope: z.union([z.string(), z.array(z.string())]).optional(),
+  client_id: optionalString,
+  username: optionalString,
+  token_type: optionalString,
+  exp: numericDate.optional(),
+  iat: numericDate.optional(),
+  nbf: numericDate.optional(),
+  sub: optionalString,
+  aud: z.union([z.string(), z.array(z.string())]).optional(),
+  iss: optionalString,
+  jti: optionalString,
+});
+
+/**
+ * Creates the RFC 7662 introspection client of one issuer.
+ *
+ * - Answers are cached in an LRU keyed by the SHA-256 hash of the token (the raw token is never a key
+ *   and never stored): an active answer for `min(cache.maxTtlSec, exp - now)`, an inactive or rejected
+ *   one for `cache.inactiveTtlSec`. Expiry is checked on every read with the validator's clock.
+ * - Concurrent validations of one token share one request.
+ * - A failed exchange (network, timeout, 5xx, 429, 401/403, unusable answer) starts a backoff that
+ *   doubles from `retry.minSec` to `retry.maxSec`; inside it, validations that need the endpoint fail
+ *   fast with the same error instead of sending requests.
+ *
+ * @example
+ * ```ts
+ * const client = createIntrospectionClient({ config, options: config.introspection, resolved, http, metadata, keys });
+ * const auth = await client.validate('2YotnFZFEjr1zCsicMWpAA');
+ * ```
+ */
+export function createIntrospectionClient(settings: IntrospectionClientSettings): IntrospectionClient {
+  const { config, options, resolved, http } = settings;
+  const { now } = resolved;
+  const cache = new LRUCache<string, Entry>({ max: options.cache.maxEntries });
+  const inFlight = new Map<string, Promise<Entry>>();
+  let endpoint: string | undefined = options.endpoint;
+  let requests = 0;
+  let consecutiveFailures = 0;
+  let nextRetryAt = 0;
+  let lastFailure: { code: ErrorCode; message: string } | undefined;
+
+  /** A live cached entry, or the key under which to fetch one. */
+  function lookup(token: string): Entry | string {
+    const key = hash('sha256', token, 'base64url');
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      if (now() < hit.notAfterMs) return hit;
+      cache.delete(key);
+    }
+    return key;
+  }
+
+  function entryFor(token: string): Entry | Promise<Entry> {
+    const key = lookup(token);
+    if (typeof key !== 'string') return key;
+    const pending = inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const promise = introspect(token)
+      .then((entry) => {
+        if (now() < entry.notAfterMs) cache.set(key, entry);
+        return entry;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, promise);
+    return promise;
+  }
+
+  function settle(entry: Entry): Entry & { kind: 'active' } {
+    if (entry.kind === 'inactive') throw new TokenGuardError('ERR_TOKEN_INACTIVE');
+    if (entry.kind === 'rejected') throw entry.error;
+    return entry;
+  }
+
+  async function introspect(token: string): Promise<Entry> {
+    const started = now();
+    if (started < nextRetryAt && lastFailure !== undefined) {
+      throw fault(lastFailure.code, lastFailure.message, Math.ceil((nextRetryAt - started) / 1000));
+    }
+    const answer = await exchange(token);
+    return judge(answer, now());
+  }
+
+  /** One request to the endpoint; resolves to the answer's claims, or throws a server-side error. */
+  async function exchange(token: string): Promise<Record<string, unknown>> {
+    try {
+      const url = await resolveEndpoint();
+      const auth = await authenticateClient(options, options.assertionAudience ?? config.issuer);
+      const form = new URLSearchParams({ token });
+      if (options.tokenTypeHint !== undefined) form.set('token_type_hint', options.tokenTypeHint);
+      for (const [name, value] of Object.entries(auth.params)) form.set(name, value);
+      requests++;
+      const response = await http.request(url, {
+        method: 'POST',
+        headers: {
+          ...auth.headers,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: options.signedResponse ? SIGNED_MEDIA_TYPE : 'application/json',
+        },
+        body: form.toString(),
+        maxBytes: MAX_RESPONSE_BYTES,
+      });
+      if (response.status === 401 || response.status === 403) {
+        throw fault(
+          'ERR_INTROSPECTION_MISCONFIGURED',
+          `The introspection endpoint rejected this API's own client credentials (HTTP ${response.status}, ${options.authMethod}); check the introspection option`,
+        );
+      }
+      const claims = options.signedResponse ? await readSigned(response) : readPlain(response);
+      consecutiveFailures = 0;
+      nextRetryAt = 0;
+      lastFailure = undefined;
+      return claims;
+    } catch (error) {
+      const failure = classify(error);
+      consecutiveFailures++;
+      const delaySec = Math.min(
+        options.retry.maxSec,
+        options.retry.minSec * 2 ** Math.min(consecutiveFailures - 1, 30),
+      );
+      nextRetryAt = now() + delaySec * 1000;
+      lastFailure = { code: failure.code, message: failure.message };
+      if (failure.code === 'ERR_INTROSPECTION_UNAVAILABLE' && failure.retryAfterSec === undefined) {
+        throw fault(failure.code, failure.message, Math.max(1, Math.ceil(delaySec)), failure.cause);
+      }
+      throw failure;
+    }
+  }
+
+  async function resolveEndpoint(): Promise<string> {
+    if (endpoint !== undefined) return endpoint;
+    let document: IssuerMetadata;
+    try {
+      document = await settings.metadata();
+    } catch (error) {
+      throw fault(
+        'ERR_INTROSPECTION_UNAVAILABLE',
+        "The issuer's discovery document, which names the introspection endpoint, cannot be obtained",
+        undefined,
+        error,
+      );
+    }
+    if (document.introspection_endpoint === undefined) {
+      throw fault(
+        'ERR_INTROSPECTION_MISCONFIGURED',
+        "The issuer's metadata has no introspection_endpoint; set introspection.endpoint",
+      );
+    }
+    endpoint = document.introspection_endpoint;
+    return endpoint;
+  }
+
+  function readPlain(response: HttpResponse): Record<string, unknown> {
+    const document = parseJsonObject(response.text, { maxDepth: MAX_JSON_DEPTH });
+    if (document === undefined) {
+      throw fault(
+        'ERR_INTROSPECTION_UNAVAILABLE',
+        'The introspection endpoint answered something that is not JSON',
+      );
+    }
+    return document;
+  }
+
+  /** RFC 9701: a JWT with `typ: token-introspection+jwt`, from the issuer, for us, signed with its keys. */
+  async function readSigned(response: HttpResponse): Promise<Record<string, unknown>> {
+    const type = (response.header('content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase();
+    if (type !== SIGNED_MEDIA_TYPE) {
+      throw fault(
+        'ERR_INTROSPECTION_MISCONFIGURED',
+        `The introspection endpoint did not answer with a signed response (${SIGNED_MEDIA_TYPE}) although signedResponse is on`,
+      );
+    }
+    const invalid = (why: string, cause?: unknown) =>
+      fault('ERR_INTROSPECTION_MISCONFIGURED', `The signed introspection response ${why}`, undefined, cause);
+    let jws: ReturnType<typeof decodeCompactJws>;
+    try {
+      jws = decodeCompactJws(response.text.trim(), MAX_JSON_DEPTH);
+    } catch (error) {
+      throw invalid('is not a compact JWS', error);
+    }
+    const { header, payload } = jws;
+    if (typeof header.typ !== 'string' || normaliseTyp(header.typ) !== 'token-introspection+jwt') {
+      throw invalid('does not have typ token-introspection+jwt');
+    }
+    const alg = header.alg as Algorithm;
+    if (!config.algorithms.has(alg)) throw invalid('uses an algorithm that is not allowed');
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    let keys: Awaited<ReturnType<KeySource['resolve']>>;
+    try {
+      keys = settings.keys.peek(kid, alg) ?? (await settings.keys.resolve(kid, alg));
+    } catch (error) {
+      if (error instanceof TokenGuardError && error.status === 503) {
+        throw fault(
+          'ERR_INTROSPECTION_UNAVAILABLE',
+          "The issuer's keys, which verify signed introspection responses, cannot be obtained",
+          error.retryAfterSec,
+          error,
+        );
+      }
+      throw invalid('is signed with a key that is not in the issuer key set', error);
+    }
+    if (!keys.some((key) => verifySignature(alg, key, jws.signingInput, jws.signature))) {
+      throw invalid('has an invalid signature');
+    }
+    if (payload.iss !== config.issuer) throw invalid('is not from the configured issuer');
+    const aud = typeof payload.aud === 'string' ? [payload.aud] : payload.aud;
+    if (!Array.isArray(aud) || !aud.includes(options.clientId))
+      throw invalid('is not addressed to this client');
+    const nested = payload.token_introspection;
+    if (nested === null || typeof nested !== 'object' || Array.isArray(nested)) {
+      throw invalid('has no token_introspection member');
+    }
+    return nested as Record<string, unknown>;
+  }
+
+  /** Turns an answer into a cache entry, checking it against this validator's own configuration. */
+  async function judge(answer: Record<string, unknown>, nowMs: number): Promise<Entry> {
+    const parsed = answerSchema.safeParse(answer);
+    if (!parsed.success) {
+      throw fault(
+        'ERR_INTROSPECTION_UNAVAILABLE',
+        'The introspection endpoint answered without a boolean active member',
+      );
+    }
+    const briefly = nowMs + options.cache.inactiveTtlSec * 1000;
+    if (answer.active !== true) return { kind: 'inactive', notAfterMs: briefly };
+    try {
+      const { fields, notAfterMs } = await checkActive(answer, nowMs);
+      return { kind: 'active', fields, notAfterMs };
+    } catch (error) {
+      if (!(error instanceof TokenGuardError)) throw error;
+      return { kind: 'rejected', error, notAfterMs: briefly };
+    }
+  }
+
+  async function checkActive(
+    answer: Record<string, unknown>,
+    nowMs: number,
+  ): Promise<{ fields: AuthInfoFields; notAfterMs: number }> {
+    const parsed = activeSchema.safeParse(answer);
+    if (!parsed.success) {
+      const claim = String(parsed.error.issues[0]?.path[0] ?? 'active');
+      throw new TokenGuardError('ERR_CLAIM_INVALID', {
+        claim,
+        message: `The introspection answer's ${claim} member is invalid`,
+      });
+    }
+    const claims = parsed.data;
+    const tolerance = resolved.clockToleranceSec;
+    const nowSec = nowMs / 1000;
+    if (claims.iss !== undefined && claims.iss !== config.issuer) {
+      throw new TokenGuardError('ERR_ISSUER_MISMATCH', {
+        message: 'The introspection answer names another issuer',
+      });
+    }
+    if (claims.exp !== undefined && nowSec >= claims.exp + tolerance)
+      throw new TokenGuardError('ERR_TOKEN_EXPIRED');
+    if (claims.nbf !== undefined && nowSec + tolerance < claims.nbf) {
+      throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID');
+    }
+    let notAfterMs = Math.min(
+      nowMs + options.cache.maxTtlSec * 1000,
+      (claims.exp ?? Number.POSITIVE_INFINITY) * 1000,
+    );
+    if (resolved.maxTokenAgeSec !== undefined) {
+      if (claims.iat === undefined) {
+        throw new TokenGuardError('ERR_CLAIM_MISSING', {
+          claim: 'iat',
+          message: 'The introspection answer has no iat',
+        });
+      }
+      const limitSec = claims.iat + resolved.maxTokenAgeSec + tolerance;
+      if (nowSec > limitSec) throw new TokenGuardError('ERR_TOKEN_TOO_OLD');
+      notAfterMs = Math.min(notAfterMs, limitSec * 1000);
+    }
+    const audience =
+      claims.aud === undefined ? [] : typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
+    if (config.audience !== null) {
+      if (claims.aud === undefined) {
+        throw new TokenGuardError('ERR_CLAIM_MISSING', {
+          claim: 'aud',
+          message:
+            'The introspection answer has no aud, so the token cannot be shown to be meant for this API',
+        });
+      }
+      const expected = config.audience;
+      if (!audience.some((value) => expected.includes(value))) {
+        throw new TokenGuardError('ERR_AUDIENCE_MISMATCH', {
+          message: `The token audience is not this API (${expected.join(', ')})`,
+          expected,
+        });
+      }
+    }
+    for (const name of resolved.requiredClaims) {
+      if (answer[name] === undefined || answer[name] === null) {
+        throw new TokenGuardError('ERR_CLAIM_MISSING', {
+          claim: name,
+          message: `The introspection answer has no ${name}`,
+        });
+      }
+    }
+    if (resolved.validateClaims !== undefined) await runClaimsValidator(answer);
+    const fields: AuthInfoFields = {
+      claims: answer,
+      subject: claims.sub,
+      clientId: readClientId(answer),
+      issuer: config.issuer,
+      audience,
+      scopes: readScopes(answer, config.scopeClaims),
+      expiresAt: claims.exp === undefined ? undefined : new Date(claims.exp * 1000),
+      tenant: readTenant(answer, config),
+      source: 'introspection',
+    };
+    return { fields, notAfterMs };
+  }
+
+  async function runClaimsValidator(answer: Record<string, unknown>): Promise<void> {
+    let verdict: boolean | undefined;
+    try {
+      verdict = await resolved.validateClaims?.(answer, { issuer: config.issuer, header: {} });
+    } catch (error) {
+      if (error instanceof TokenGuardError) throw error;
+      throw new TokenGuardError('ERR_CLAIM_INVALID', {
+        message: 'The token failed the custom claims check',
+        cause: error,
+      });
+    }
+    if (verdict === false) {
+      throw new TokenGuardError('ERR_CLAIM_INVALID', { message: 'The token failed the custom claims check' });
+    }
+  }
+
+  return {
+    async validate(token) {
+      // A cache hit completes without awaiting anything.
+      const found = entryFor(token);
+      const entry = settle('kind' in found ? found : await found);
+      return createAuthInfo(token, entry.fields);
+    },
+    async confirmJwt(token) {
+      if (options.jwt !== 'always') return undefined;
+      return settle(await entryFor(token)).notAfterMs;
+    },
+    state() {
+      return {
+        endpoint: endpoint === undefined ? undefined : describeUrl(endpoint),
+        requests,
+        cache: { entries: cache.size, maxEntries: options.cache.maxEntries },
+        inFlight: inFlight.size,
+        consecutiveFailures,
+        nextRetryAt: nextRetryAt > now() ? nextRetryAt : undefined,
+        lastError: lastFailure?.message,
+      };
+    },
+    clear() {
+      cache.clear();
+    },
+  };
+}
+
+function fault(code: ErrorCode, message: string, retryAfterSec?: number, cause?: unknown): TokenGuardError {
+  return new TokenGuardError(code, {
+    message,
+    ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** Maps a failed exchange to the server-side error it is: never a 401 for the caller. */
+function classify(error: unknown): TokenGuardError {
+  if (error instanceof TokenGuardError) return error;
+  if (error instanceof HttpFailure) {
+    const status = error.status;
+    const ourRequest =
+      error.kind === 'redirect' ||
+      (error.kind === 'status' && status !== undefined && status >= 400 && status < 500 && status !== 429);
+    if (ourRequest) {
+      return fault(
+        'ERR_INTROSPECTION_MISCONFIGURED',
+        `The introspection endpoint refused this API's request (${error.kind === 'redirect' ? 'redirect' : `HTTP ${status}`}); check the introspection option`,
+        undefined,
+        error,
+      );
+    }
+    return fault(
+      'ERR_INTROSPECTION_UNAVAILABLE',
+      error.kind === 'timeout'
+        ? 'The introspection endpoint did not answer in time'
+        : error.kind === 'status'
+          ? `The introspection endpoint answered HTTP ${status}`
+          : 'The introspection endpoint cannot be reached',
+      error.retryAfterSec,
+      error,
+    );
+  }
+  return fault('ERR_INTROSPECTION_UNAVAILABLE', 'The introspection request failed', undefined, error);
+}
+
+function readTenant(
+  claims: Readonly<Record<string, unknown>>,
+  config: ResolvedIssuerOptions,
+): string | undefined {
+  if (config.tenantClaim !== undefined) {
+    const value = claims[config.tenantClaim];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return config.tenant;
+}
