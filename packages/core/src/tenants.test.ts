@@ -477,6 +477,18 @@ describe('createIssuerRegistry', () => {
     expect(registry.get('https://id.example/t0')).toBeUndefined();
   });
 
+  it('get returns a resolved tenant only while its answer is fresh', async () => {
+    const clock = { ms: 0 };
+    const { registry } = registryOf(
+      [{ issuer: 'https://id.example/{tenant}', audience: AUD, tenantTtlSec: 10, resolveTenant: () => true }],
+      clock,
+    );
+    await registry.select('https://id.example/a');
+    expect(registry.get('https://id.example/a')).toMatchObject({ tenant: 'a' });
+    clock.ms = 10_000;
+    expect(registry.get('https://id.example/a')).toBeUndefined();
+  });
+
   it('get never calls the resolver or creates a context', () => {
     let calls = 0;
     const { registry, created } = registryOf(
@@ -744,6 +756,33 @@ describe('validator with several issuers', () => {
       await token(keyA, 'https://a.example', { permissions: ['x'], scp: ['y'] }),
     );
     expect([...authA.scopes]).toEqual(['y']);
+  });
+
+  it('stops accepting even cached tokens of a tenant the resolver drops, once its answer is due again', async () => {
+    let clockMs = NOW_SEC * 1000;
+    let trusted = true;
+    const validator = track(
+      createValidator({
+        issuers: [
+          {
+            issuer: 'https://login.example/{tenant}',
+            audience: AUD,
+            jwks: jwksOf(keyA),
+            tenantTtlSec: 60,
+            resolveTenant: () => trusted,
+          },
+        ],
+        now: () => clockMs,
+      }),
+    );
+    const cached = await token(keyA, 'https://login.example/acme');
+    expect((await validator.validate(cached)).tenant).toBe('acme');
+    trusted = false;
+    clockMs += 30_000;
+    // Within the resolver's ttl the earlier answer stands.
+    expect((await validator.validate(cached)).tenant).toBe('acme');
+    clockMs += 31_000;
+    expect((await rejectionOf(validator.validate(cached))).code).toBe('ERR_ISSUER_MISMATCH');
   });
 
   it('reports a malformed route requirement as a TypeError, not as a token error', async () => {

@@ -209,7 +209,10 @@ export interface IssuerRegistry<C> {
    * May call a template's resolver; never makes a network request itself.
    */
   select(iss: string): C | Promise<C>;
-  /** The context of `iss` if one exists now (exact issuer, or a kept tenant); no resolver call, no side effect. */
+  /**
+   * The context of `iss` if it is trusted now without asking: an exact issuer, a listed tenant kept,
+   * or a resolved tenant whose answer is younger than `tenantTtlSec`. No resolver call, no side effect.
+   */
   get(iss: string): C | undefined;
   /** Exact issuers and the concrete issuers of templates currently kept. */
   values(): C[];
@@ -335,7 +338,13 @@ export function createIssuerRegistry<C>(
       if (context !== undefined) return context;
       for (const entry of templates) {
         const tenant = matchIssuerTemplate(entry.template, iss);
-        if (tenant !== undefined) return entry.kept.peek(tenant)?.context;
+        if (tenant === undefined) continue;
+        const kept = entry.kept.peek(tenant);
+        if (kept === undefined) return undefined;
+        const fresh =
+          entry.template.tenants !== undefined ||
+          now() - kept.checkedAtMs < entry.template.tenantTtlSec * 1000;
+        return fresh ? kept.context : undefined;
       }
       return undefined;
     },

@@ -254,7 +254,8 @@ export function createValidator(options: ValidatorOptions): Validator {
       const hit = cache.get(token);
       if (hit !== undefined) {
         // Past the key set's max age, a cached answer is re-verified against the revalidated set.
-        if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? true)) {
+        // No context: a template tenant evicted or due for its resolver's verdict, so verify afresh.
+        if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? false)) {
           checkRequirements(hit.auth, requirements);
           return hit.auth;
         }
