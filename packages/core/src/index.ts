@@ -16,11 +16,15 @@ export {
   TokenGuardError,
   type TokenGuardErrorOptions,
 } from './errors.js';
+export type { IntrospectionState } from './introspection.js';
 export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks.js';
 export type { Algorithm } from './lib/algorithms.js';
 export {
   type ClaimsValidator,
+  DEFAULT_INTROSPECTION_CACHE,
   DEFAULT_KEY_SET_POLICY,
+  type IntrospectionAuthMethod,
+  type IntrospectionOptions,
   type IssuerOptions,
   type ValidatorOptions,
 } from './options.js';
