@@ -408,7 +408,14 @@ export interface ResolvedIntrospectionOptions {
   retry: { minSec: number; maxSec: number };
 }
 
-/** Defaults of the introspection answer cache: a short max age, as revocation waits for it. */
+/**
+ * Defaults of the introspection answer cache: a short max age, as revocation waits for it.
+ *
+ * @example
+ * ```ts
+ * introspection: { clientId, clientSecret, cache: { ...DEFAULT_INTROSPECTION_CACHE, maxTtlSec: 15 } }
+ * ```
+ */
 export const DEFAULT_INTROSPECTION_CACHE = { maxEntries: 10_000, maxTtlSec: 60, inactiveTtlSec: 5 } as const;
 
 /** All options after validation and defaults. */
