@@ -8,7 +8,7 @@ import {
 import { TokenGuardError } from './errors.js';
 import { type KeySetEvent, type KeySetPolicy, maxAgeFromHeaders, RemoteKeySource } from './jwks.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
-import { DEFAULT_KEY_SET_POLICY } from './options.js';
+import { DEFAULT_KEY_SET_POLICY, resolveOptions } from './options.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -305,5 +305,34 @@ describe('RemoteKeySource', () => {
     expect(keys.touch()).toBe(true);
     clock = T0 + 600_000;
     expect(keys.touch()).toBe(false);
+  });
+});
+
+describe('keySet option', () => {
+  const base = { issuer: 'https://id.example', audience: 'https://api.example' };
+
+  it('applies the documented defaults and overrides field by field', () => {
+    expect(resolveOptions(base).keySet).toEqual(DEFAULT_KEY_SET_POLICY);
+    expect(resolveOptions({ ...base, keySet: { staleIfErrorSec: 7200 } }).keySet).toEqual({
+      ...DEFAULT_KEY_SET_POLICY,
+      staleIfErrorSec: 7200,
+    });
+    expect(Object.isFrozen(DEFAULT_KEY_SET_POLICY)).toBe(true);
+  });
+
+  it.each([
+    [{ retryMinSec: 0 }, 'keySet.retryMinSec'],
+    [{ retryMinSec: 90, retryMaxSec: 60 }, 'keySet.retryMinSec'],
+    [{ minMaxAgeSec: 600, maxMaxAgeSec: 60 }, 'keySet.minMaxAgeSec'],
+    [{ maxJsonDepth: 3 }, 'keySet.maxJsonDepth'],
+    [{ maxResponseBytes: 0 }, 'keySet.maxResponseBytes'],
+    [{ staleIfErrorSec: -1 }, 'keySet.staleIfErrorSec'],
+    [{ unknownKidCooldownSec: Number.POSITIVE_INFINITY }, 'keySet.unknownKidCooldownSec'],
+    [{ refreshAheadSecs: 1 }, 'keySet'],
+  ])('rejects %j with a TypeError naming %s', (keySet, name) => {
+    expect(() => resolveOptions({ ...base, keySet } as never)).toThrow(
+      new RegExp(`^tokenguard: invalid option "${name.replace('.', '\\.')}`),
+    );
+    expect(() => resolveOptions({ ...base, keySet } as never)).toThrow(TypeError);
   });
 });
