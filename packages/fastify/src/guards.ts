@@ -1,0 +1,96 @@
+import {
+  assertClaimArguments,
+  assertScopeArguments,
+  type ClaimRequirement,
+  enforceRequirements,
+  type Requirements,
+} from '@tokenguard/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { getContext } from './context.js';
+import { handleError } from './respond.js';
+import type { TenantSelector } from './route-config.js';
+
+/** A route guard for `preHandler` (also available as `app.requireScopes(...)` and friends). */
+export type TokenguardGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+function guard(name: string, requirements: (request: FastifyRequest) => Requirements): TokenguardGuard {
+  const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const context = getContext(request);
+    if (context === undefined) {
+      throw new Error(
+        `tokenguard: ${name}() needs the @tokenguard/fastify plugin on this route; it did not run`,
+      );
+    }
+    try {
+      enforceRequirements(context.validator, request.auth, requirements(request));
+    } catch (error) {
+      return handleError(error, reply, context.onError);
+    }
+    return undefined;
+  };
+  Object.defineProperty(hook, 'name', { value: name });
+  return hook;
+}
+
+/**
+ * `preHandler` guard: the token must hold every one of `scopes` (403 `insufficient_scope` with `scope`).
+ *
+ * @example
+ * ```ts
+ * app.post('/orders', { preHandler: app.requireScopes('orders:write') }, createOrder);
+ * ```
+ */
+export function requireScopes(...scopes: string[]): TokenguardGuard {
+  assertScopeArguments('requireScopes', scopes);
+  const requirements: Requirements = { scopes };
+  return guard('requireScopes', () => requirements);
+}
+
+/**
+ * `preHandler` guard: the token must hold at least one of `scopes`.
+ *
+ * @example
+ * ```ts
+ * app.get('/reports', { preHandler: app.requireAnyScope('reports:read', 'admin') }, listReports);
+ * ```
+ */
+export function requireAnyScope(...scopes: string[]): TokenguardGuard {
+  assertScopeArguments('requireAnyScope', scopes);
+  const requirements: Requirements = { scopes: { anyOf: scopes } };
+  return guard('requireAnyScope', () => requirements);
+}
+
+/**
+ * `preHandler` guard: the token's tenant must be the route's (403 otherwise, also when none is found).
+ *
+ * @example
+ * ```ts
+ * app.get<{ Params: { tenant: string } }>('/tenants/:tenant/orders', {
+ *   preHandler: app.requireTenant((request) => (request.params as { tenant: string }).tenant),
+ * }, listOrders);
+ * ```
+ */
+export function requireTenant(tenant: TenantSelector): TokenguardGuard {
+  if (typeof tenant !== 'function' && typeof tenant !== 'string' && !Array.isArray(tenant)) {
+    throw new TypeError(
+      'tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the request',
+    );
+  }
+  return guard('requireTenant', (request) => ({
+    tenant: typeof tenant === 'function' ? tenant(request) : tenant,
+  }));
+}
+
+/**
+ * `preHandler` guard: the token's claims must meet every requirement (403 otherwise).
+ *
+ * @example
+ * ```ts
+ * app.delete('/orders/:id', { preHandler: app.requireClaims({ claim: 'roles', includes: 'admin' }) }, del);
+ * ```
+ */
+export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
+  assertClaimArguments('requireClaims', claims);
+  const requirements: Requirements = { claims };
+  return guard('requireClaims', () => requirements);
+}

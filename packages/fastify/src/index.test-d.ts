@@ -1,0 +1,37 @@
+import type { AuthInfo } from '@tokenguard/core';
+import Fastify, { type FastifyRequest } from 'fastify';
+import { describe, expectTypeOf, it } from 'vitest';
+import tokenguard, { type TokenguardGuard, tokenguardPlugin } from './index.js';
+
+describe('@tokenguard/fastify types', () => {
+  it('types request.auth as AuthInfo or null', () => {
+    expectTypeOf<FastifyRequest['auth']>().toEqualTypeOf<AuthInfo | null>();
+    const app = Fastify();
+    app.get('/x', async (request) => {
+      expectTypeOf(request.auth).toEqualTypeOf<AuthInfo | null>();
+      // @ts-expect-error auth is null on public and anonymous optional routes: it must be checked
+      return request.auth.subject;
+    });
+  });
+
+  it('types the route config and the guard decorators', () => {
+    const app = Fastify();
+    app.get('/a', { config: { auth: { scopes: ['a'], optional: true } } }, async () => 'a');
+    app.get('/b', { config: { auth: false } }, async () => 'b');
+    // @ts-expect-error scopes is a list
+    app.get('/c', { config: { auth: { scopes: 'a' } } }, async () => 'c');
+    app.get('/d', { preHandler: app.requireScopes('a') }, async () => 'd');
+    app.get<{ Params: { tenant: string } }>(
+      '/e/:tenant',
+      { preHandler: app.requireTenant('acme') },
+      async () => 'e',
+    );
+    expectTypeOf(app.requireAnyScope('a', 'b')).toEqualTypeOf<TokenguardGuard>();
+  });
+
+  it('accepts both option forms at register', () => {
+    const app = Fastify();
+    app.register(tokenguard, { issuer: 'https://i', audience: 'https://a', optional: true });
+    app.register(tokenguardPlugin, { validator: {} as never, transport: { body: true } });
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * `@tokenguard/fastify`: bearer token validation for Fastify 5.
+ *
+ * @packageDocumentation
+ */
+import type { AuthInfo } from '@tokenguard/core';
+import type { requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
+import { tokenguardPlugin } from './plugin.js';
+import type { RouteAuthOptions } from './route-config.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller; `null` on routes without authentication and on anonymous optional-auth requests. */
+    auth: AuthInfo | null;
+  }
+  interface FastifyContextConfig {
+    /** This route's requirements, or `false` for a public route. */
+    auth?: RouteAuthOptions | false;
+  }
+  interface FastifyInstance {
+    requireScopes: typeof requireScopes;
+    requireAnyScope: typeof requireAnyScope;
+    requireTenant: typeof requireTenant;
+    requireClaims: typeof requireClaims;
+  }
+}
+
+export type {
+  AdapterOptions,
+  AuthInfo,
+  ClaimRequirement,
+  TokenguardOptions,
+  TransportOptions,
+} from '@tokenguard/core';
+export { isTokenGuardError, TokenGuardError } from '@tokenguard/core';
+export {
+  requireAnyScope,
+  requireClaims,
+  requireScopes,
+  requireTenant,
+  type TokenguardGuard,
+} from './guards.js';
+export { type TokenguardPluginOptions, tokenguardPlugin, tokenguardPlugin as tokenguard } from './plugin.js';
+export type { RouteAuthOptions, TenantSelector } from './route-config.js';
+export default tokenguardPlugin;

@@ -1,0 +1,187 @@
+import { createValidator, isTokenGuardError } from '@tokenguard/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
+import tokenguard, { tokenguardPlugin } from './index.js';
+
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'https://api.test';
+const NOW_SEC = 1_700_000_000;
+const SECRET = 'k'.repeat(32);
+const key = secretSigningKey(SECRET);
+const coreOptions = {
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  secret: SECRET,
+  realm: 'unit',
+  tenantClaim: 'tid',
+  now: () => NOW_SEC * 1000,
+};
+const validator = createValidator(coreOptions);
+const token = (claims: Record<string, unknown> = {}) =>
+  signToken(key, accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, claims));
+
+let app: FastifyInstance;
+let readToken: string;
+const bearer = () => ({ authorization: `Bearer ${readToken}` });
+
+beforeAll(async () => {
+  readToken = await token({ scope: 'read', tid: 'acme', roles: ['admin'] });
+  app = Fastify();
+  app.get('/declared-before', async (request) => ({ subject: request.auth?.subject ?? null }));
+  await app.register(tokenguard, { validator, transport: { body: true } });
+  const echo = async (request: { auth: { subject: string | undefined } | null }) => ({
+    subject: request.auth?.subject ?? null,
+  });
+  app.get('/me', echo);
+  app.get('/public', { config: { auth: false } }, echo);
+  app.get('/optional', { config: { auth: { optional: true } } }, echo);
+  app.get('/read', { config: { auth: { scopes: ['read'] } } }, echo);
+  app.get('/write', { config: { auth: { scopes: ['read', 'write'] } } }, echo);
+  app.get('/any', { config: { auth: { anyScopes: ['write', 'read'] } } }, echo);
+  app.get<{ Params: { tenant: string } }>(
+    '/tenants/:tenant',
+    { config: { auth: { tenant: (request) => (request.params as { tenant: string }).tenant } } },
+    echo,
+  );
+  app.get('/admin', { config: { auth: { claims: [{ claim: 'roles', includes: 'admin' }] } } }, echo);
+  app.get('/decorated', { preHandler: app.requireScopes('write') }, echo);
+  app.get('/decorated-any', { preHandler: app.requireAnyScope('write', 'read') }, echo);
+  app.get('/decorated-open', { config: { auth: false }, preHandler: app.requireScopes('read') }, echo);
+  app.post('/form', echo);
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app.close();
+  await validator.close();
+});
+
+describe('tokenguard (fastify)', () => {
+  it('accepts a valid token and sets request.auth', async () => {
+    const res = await app.inject({ url: '/me', headers: bearer() });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ subject: 'user-1' });
+  });
+
+  it('rejects a missing token with 401, a bare challenge and a JSON body', async () => {
+    const res = await app.inject({ url: '/me' });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="unit"');
+    expect(res.json()).toEqual({
+      error: 'unauthorized',
+      error_description: 'No bearer token in the request',
+    });
+  });
+
+  it('protects routes declared before the plugin was registered', async () => {
+    expect((await app.inject({ url: '/declared-before' })).statusCode).toBe(401);
+  });
+
+  it('answers 404 for unknown routes, not 401', async () => {
+    expect((await app.inject({ url: '/nowhere' })).statusCode).toBe(404);
+  });
+
+  it('leaves routes with config.auth false public, with request.auth null', async () => {
+    const res = await app.inject({ url: '/public' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ subject: null });
+  });
+
+  it('passes anonymous requests on optional routes but rejects bad tokens', async () => {
+    expect((await app.inject({ url: '/optional' })).json()).toEqual({ subject: null });
+    const bad = await app.inject({ url: '/optional', headers: { authorization: 'Bearer nope' } });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+  });
+
+  it('applies config.auth scopes, anyScopes, tenant and claims', async () => {
+    expect((await app.inject({ url: '/read', headers: bearer() })).statusCode).toBe(200);
+    const write = await app.inject({ url: '/write', headers: bearer() });
+    expect(write.statusCode).toBe(403);
+    expect(write.headers['www-authenticate']).toMatch(/error="insufficient_scope".*scope="read write"/);
+    expect((await app.inject({ url: '/any', headers: bearer() })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/tenants/acme', headers: bearer() })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/tenants/other', headers: bearer() })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/admin', headers: bearer() })).statusCode).toBe(200);
+  });
+
+  it('applies preHandler decorators', async () => {
+    expect((await app.inject({ url: '/decorated', headers: bearer() })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/decorated-any', headers: bearer() })).statusCode).toBe(200);
+  });
+
+  it('reports a guard on a route the plugin skipped as a server error, never as a pass', async () => {
+    expect((await app.inject({ url: '/decorated-open', headers: bearer() })).statusCode).toBe(500);
+  });
+
+  it('reads a form body token when enabled, and rejects a token sent two ways', async () => {
+    const body = new URLSearchParams({ access_token: readToken }).toString();
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await app.inject({ method: 'POST', url: '/form', headers, body })).statusCode).toBe(200);
+    const both = await app.inject({
+      method: 'POST',
+      url: '/form',
+      headers: { ...headers, ...bearer() },
+      body,
+    });
+    expect(both.statusCode).toBe(400);
+    expect(both.json()).toMatchObject({ error: 'invalid_request' });
+  });
+});
+
+describe('tokenguard (fastify) registration', () => {
+  it('rejects invalid options at ready() with a TypeError naming the option', async () => {
+    const bad = Fastify();
+    bad.register(tokenguard, { issuer: ISSUER } as never);
+    await expect(bad.ready()).rejects.toThrow(/invalid option "audience"/);
+    await bad.close();
+    const badAdapter = Fastify();
+    badAdapter.register(tokenguardPlugin, { validator, onError: 'throw' as never });
+    await expect(badAdapter.ready()).rejects.toThrow(TypeError);
+    await badAdapter.close();
+  });
+
+  it('rejects an invalid route config when the route is added', async () => {
+    const bad = Fastify();
+    await bad.register(tokenguard, { validator });
+    expect(() => bad.get('/x', { config: { auth: { scopes: [] } } }, async () => 'x')).toThrow(
+      /config\.auth\.scopes/,
+    );
+    await bad.close();
+  });
+
+  it('refuses to be registered twice in the same context', async () => {
+    const twice = Fastify();
+    twice.register(tokenguard, { validator });
+    twice.register(tokenguard, { validator });
+    await expect(twice.ready()).rejects.toThrow(/already registered/);
+    await twice.close();
+  });
+
+  it("hands errors to Fastify's error handler with onError: 'next', status and headers intact", async () => {
+    const next = Fastify();
+    await next.register(tokenguard, { validator, onError: 'next' });
+    next.setErrorHandler((error, _request, reply) => {
+      if (isTokenGuardError(error))
+        return reply.code(error.status).headers(error.headers).send({ mine: error.code });
+      throw error;
+    });
+    next.get('/me', async () => 'ok');
+    const res = await next.inject({ url: '/me' });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="unit"');
+    expect(res.json()).toEqual({ mine: 'ERR_TOKEN_MISSING' });
+    await next.close();
+  });
+
+  it('creates and closes its own validator from core options, and sends Cache-Control for query tokens', async () => {
+    const own = Fastify();
+    await own.register(tokenguard, { ...coreOptions, transport: { query: true } });
+    own.get('/me', async (request) => ({ subject: request.auth?.subject }));
+    const res = await own.inject({ url: `/me?access_token=${readToken}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('private');
+    await own.close();
+  });
+});

@@ -1,0 +1,122 @@
+import { parse as parseQueryString } from 'node:querystring';
+import {
+  authenticateRequest,
+  enforceRequirements,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+  type TokenguardOptions,
+} from '@tokenguard/core';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { setContext } from './context.js';
+import { requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
+import { handleError } from './respond.js';
+import { compileRouteAuth, type RouteAuth } from './route-config.js';
+
+/** Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`, `onError`. */
+export type TokenguardPluginOptions = TokenguardOptions;
+
+const REGISTERED = Symbol.for('@tokenguard/fastify.registered');
+/** Options Fastify itself reads from `register()`; never passed to the validator. */
+const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers'];
+const FORM = 'application/x-www-form-urlencoded';
+
+async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions): Promise<void> {
+  if (Object.hasOwn(fastify, REGISTERED)) {
+    throw new Error('tokenguard: @tokenguard/fastify is already registered in this context');
+  }
+  const own: Record<string, unknown> = { ...options };
+  for (const key of FASTIFY_KEYS) delete own[key];
+  // createValidator's TypeError is thrown here, so register() and ready() reject with it.
+  const settings = resolveAdapterOptions(own as TokenguardOptions);
+  Object.defineProperty(fastify, REGISTERED, { value: true });
+  if (settings.ownsValidator) fastify.addHook('onClose', async () => settings.validator.close());
+
+  if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
+  if (!fastify.hasDecorator('requireScopes')) {
+    fastify.decorate('requireScopes', requireScopes);
+    fastify.decorate('requireAnyScope', requireAnyScope);
+    fastify.decorate('requireTenant', requireTenant);
+    fastify.decorate('requireClaims', requireClaims);
+  }
+
+  if (settings.transport.body === true && !fastify.hasContentTypeParser(FORM)) {
+    fastify.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
+      done(null, parseQueryString(body as string));
+    });
+  }
+  // Authenticate before the body is read, unless the body may carry the token.
+  const stage = settings.transport.body === true ? 'preValidation' : 'onRequest';
+  // Route configs are checked as routes are added (a TypeError there fails the route or ready()),
+  // and compiled once per route on first use: a context hook also covers routes declared before
+  // the plugin was registered.
+  fastify.addHook('onRoute', (route) => {
+    const config = (route.config as { auth?: unknown } | undefined)?.auth;
+    if (config !== false) compileRouteAuth(route.url, config);
+  });
+  fastify.addHook(stage, createHook(settings));
+}
+
+function createHook(settings: ResolvedAdapterOptions) {
+  const { validator, transport, onError } = settings;
+  const compiled = new WeakMap<object, RouteAuth | false>();
+  const routeAuth = (request: FastifyRequest): RouteAuth | false => {
+    const config = request.routeOptions.config as { auth?: unknown; url?: string };
+    let route = compiled.get(config);
+    if (route === undefined) {
+      route = config.auth === false ? false : compileRouteAuth(config.url ?? request.url, config.auth);
+      compiled.set(config, route);
+    }
+    return route;
+  };
+  return async function tokenguard(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (request.is404) return undefined;
+    const route = routeAuth(request);
+    if (route === false) return undefined;
+    setContext(request, settings);
+    try {
+      const result = await authenticateRequest(
+        validator,
+        {
+          method: request.method,
+          headers: request.headers,
+          rawHeaders: request.raw.rawHeaders,
+          url: request.url,
+          body: request.body,
+        },
+        { transport, optional: route.optional ?? settings.optional },
+      );
+      request.auth = result.auth ?? null;
+      if (result.transport === 'query') reply.header('cache-control', 'private');
+      if (route.requirements !== undefined) {
+        enforceRequirements(validator, request.auth, route.requirements(request));
+      }
+    } catch (error) {
+      return handleError(error, reply, onError);
+    }
+    return undefined;
+  };
+}
+
+/**
+ * The Fastify plugin: authenticates every route of the context it is registered in (except routes
+ * with `config: { auth: false }`), sets `request.auth`, and applies each route's `config.auth`
+ * requirements. Adds the `requireScopes`, `requireAnyScope`, `requireTenant` and `requireClaims`
+ * decorators for `preHandler`. Invalid options reject `register()`/`ready()` with a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import tokenguard from '@tokenguard/fastify';
+ *
+ * const app = Fastify();
+ * await app.register(tokenguard, { issuer: 'https://id.example', audience: 'https://api.example' });
+ * app.get('/orders', { config: { auth: { scopes: ['orders:read'] } } }, async (request) => ({
+ *   caller: request.auth?.subject,
+ * }));
+ * ```
+ */
+export const tokenguardPlugin: FastifyPluginAsync<TokenguardPluginOptions> = fp(plugin, {
+  name: '@tokenguard/fastify',
+  fastify: '5.x',
+});
