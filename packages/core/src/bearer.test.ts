@@ -81,6 +81,10 @@ describe('extractBearerToken', () => {
     expect(extractBearerToken({ authorization: `Bearer ${TOKEN}`, host: 'x' })).toBe(TOKEN);
   });
 
+  it('ignores an Authorization key whose value is undefined', () => {
+    expect(extractBearerToken({ authorization: undefined, Authorization: `Bearer ${TOKEN}` })).toBe(TOKEN);
+  });
+
   it('reads a one-element array', () => {
     expect(extractBearerToken({ authorization: [`Bearer ${TOKEN}`] })).toBe(TOKEN);
   });
@@ -92,6 +96,11 @@ describe('extractBearerToken', () => {
     expect(
       codeOf(() =>
         extractBearerToken({ Authorization: `Bearer ${TOKEN}`, AUTHORIZATION: `Bearer ${TOKEN}` }),
+      ),
+    ).toBe('ERR_INVALID_REQUEST');
+    expect(
+      codeOf(() =>
+        extractBearerToken({ authorization: `Bearer ${TOKEN}`, Authorization: `Bearer ${TOKEN}` }),
       ),
     ).toBe('ERR_INVALID_REQUEST');
   });

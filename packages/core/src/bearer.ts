@@ -33,13 +33,12 @@ export function readAuthorizationHeader(headers: HeadersLike | undefined | null)
     return value ?? undefined;
   }
   const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
-  let value = record.authorization;
-  if (value === undefined) {
-    for (const name of Object.keys(record)) {
-      if (name.toLowerCase() === 'authorization') {
-        if (value !== undefined) throw multipleHeaders();
-        value = record[name];
-      }
+  let value: string | readonly string[] | undefined;
+  // Every key is looked at: `authorization` and `Authorization` in one record are two headers.
+  for (const name of Object.keys(record)) {
+    if (name.length === 13 && record[name] !== undefined && name.toLowerCase() === 'authorization') {
+      if (value !== undefined) throw multipleHeaders();
+      value = record[name];
     }
   }
   if (Array.isArray(value)) {
