@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs `pnpm demo`'s command (tsx on the demo's sources) in a child process, without colour. */
+function runDemo(
+  args: readonly string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'packages/demo/src/main.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Each step of the walk-through and the statuses it must show, in order. */
+const STEPS: readonly [string, readonly number[]][] = [
+  ['1. A valid token', [200]],
+  ['2. No token', [401]],
+  ['3. A tampered token', [401]],
+  ['4. A token for another audience', [401]],
+  ['5. A missing scope', [403]],
+  ['6. An opaque token, introspected', [200, 401]],
+  ['7. A key rotation', [200]],
+  ["8. The issuer's key set goes down", [200, 503, 200]],
+  ['9. An expired token', [401]],
+];
+
+describe('pnpm demo', () => {
+  it('walks through every outcome with a real issuer and exits 0', { timeout: 60_000 }, async () => {
+    const run = await runDemo();
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const sections = run.stdout.split(/\n── /).slice(1);
+    expect(sections.map((section) => section.slice(0, section.indexOf(' ─')))).toEqual(
+      STEPS.map(([title]) => title),
+    );
+    for (const [index, [, statuses]] of STEPS.entries()) {
+      const shown = [...(sections[index] ?? '').matchAll(/→ HTTP (\d{3}) .* ✔ \1$/gm)].map((match) =>
+        Number(match[1]),
+      );
+      expect(shown).toEqual(statuses);
+    }
+    expect(run.stdout).toContain('scope="admin"');
+    expect(run.stdout).toMatch(/Retry-After: \d+/);
+    expect(run.stdout).toContain('source: "introspection"');
+    expect(run.stdout).toContain('All 9 steps answered as expected');
+    expect(run.stdout).not.toContain('\u001b[');
+  });
+
+  it('refuses an unknown framework with exit code 2', async () => {
+    const run = await runDemo(['--framework', 'koa']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--framework must be one of express, fastify, hono');
+  });
+});
