@@ -16,7 +16,14 @@ export type TenantSource =
   | { readonly header: string }
   | { readonly subdomainOf: string };
 
-/** The parts of a request a {@link TenantSource} reads; adapters fill it from their request type. */
+/**
+ * The parts of a request a {@link TenantSource} reads; adapters fill it from their request type.
+ *
+ * @example
+ * ```ts
+ * const request: RequestLike = { params: req.params, headers: req.headers, host: req.hostname };
+ * ```
+ */
 export interface RequestLike {
   /** Route parameters (`req.params`, `c.req.param()`). */
   readonly params?: Readonly<Record<string, unknown>> | undefined;

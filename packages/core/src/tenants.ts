@@ -2,7 +2,14 @@ import { LRUCache } from 'lru-cache';
 import { TokenGuardError } from './errors.js';
 import type { ResolvedIssuerOptions } from './options.js';
 
-/** The placeholder of an issuer template: `https://login.microsoftonline.com/{tenant}/v2.0`. */
+/**
+ * The placeholder of an issuer template.
+ *
+ * @example
+ * ```ts
+ * createValidator({ issuer: `https://login.microsoftonline.com/${TENANT_PLACEHOLDER}/v2.0`, audience, tenants: ['a'] });
+ * ```
+ */
 export const TENANT_PLACEHOLDER = '{tenant}';
 
 /**
