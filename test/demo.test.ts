@@ -41,26 +41,31 @@ const STEPS: readonly [string, readonly number[]][] = [
 ];
 
 describe('pnpm demo', () => {
-  it('walks through every outcome with a real issuer and exits 0', { timeout: 60_000 }, async () => {
-    const run = await runDemo();
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const sections = run.stdout.split(/\n── /).slice(1);
-    expect(sections.map((section) => section.slice(0, section.indexOf(' ─')))).toEqual(
-      STEPS.map(([title]) => title),
-    );
-    for (const [index, [, statuses]] of STEPS.entries()) {
-      const shown = [...(sections[index] ?? '').matchAll(/→ HTTP (\d{3}) .* ✔ \1$/gm)].map((match) =>
-        Number(match[1]),
+  it.each(['express', 'fastify'])(
+    'walks through every outcome with a real issuer and %s, and exits 0',
+    { timeout: 60_000 },
+    async (framework) => {
+      const run = await runDemo(['--framework', framework]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const sections = run.stdout.split(/\n── /).slice(1);
+      expect(sections.map((section) => section.slice(0, section.indexOf(' ─')))).toEqual(
+        STEPS.map(([title]) => title),
       );
-      expect(shown).toEqual(statuses);
-    }
-    expect(run.stdout).toContain('scope="admin"');
-    expect(run.stdout).toMatch(/Retry-After: \d+/);
-    expect(run.stdout).toContain('source: "introspection"');
-    expect(run.stdout).toContain('All 9 steps answered as expected');
-    expect(run.stdout).not.toContain('\u001b[');
-  });
+      for (const [index, [, statuses]] of STEPS.entries()) {
+        const shown = [...(sections[index] ?? '').matchAll(/→ HTTP (\d{3}) .* ✔ \1$/gm)].map((match) =>
+          Number(match[1]),
+        );
+        expect(shown).toEqual(statuses);
+      }
+      expect(run.stdout).toContain('scope="admin"');
+      expect(run.stdout).toMatch(/Retry-After: \d+/);
+      expect(run.stdout).toContain('source: "introspection"');
+      expect(run.stdout).toContain('All 9 steps answered as expected');
+      expect(run.stdout).toContain(`@tokenguard/${framework}`);
+      expect(run.stdout).not.toContain('\u001b[');
+    },
+  );
 
   it('refuses an unknown framework with exit code 2', async () => {
     const run = await runDemo(['--framework', 'koa']);

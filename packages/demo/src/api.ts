@@ -22,6 +22,8 @@ export async function startApi(framework: Framework, validator: Validator): Prom
   switch (framework) {
     case 'express':
       return (await import('./api-express.js')).startExpressApi(validator);
+    case 'fastify':
+      return (await import('./api-fastify.js')).startFastifyApi(validator);
     default:
       throw new TypeError(`the ${framework} API is not available in this demo yet`);
   }
