@@ -17,6 +17,7 @@ import {
   type ResolvedValidatorOptions,
 } from './options.js';
 import { readScopes } from './scopes.js';
+import { readTokenTenant } from './tenants.js';
 
 /** A snapshot of one issuer's introspection client, for health checks and metrics. Never holds credentials. */
 export interface IntrospectionState {
@@ -385,7 +386,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       audience,
       scopes: readScopes(answer, config.scopeClaims),
       expiresAt: claims.exp === undefined ? undefined : new Date(claims.exp * 1000),
-      tenant: readTenant(answer, config),
+      tenant: readTokenTenant(answer, config),
       source: 'introspection',
     };
     return { fields, notAfterMs };
@@ -471,15 +472,4 @@ function classify(error: unknown): TokenGuardError {
     );
   }
   return fault('ERR_INTROSPECTION_UNAVAILABLE', 'The introspection request failed', undefined, error);
-}
-
-function readTenant(
-  claims: Readonly<Record<string, unknown>>,
-  config: ResolvedIssuerOptions,
-): string | undefined {
-  if (config.tenantClaim !== undefined) {
-    const value = claims[config.tenantClaim];
-    if (typeof value === 'string' && value !== '') return value;
-  }
-  return config.tenant;
 }
