@@ -1,0 +1,96 @@
+import {
+  assertClaimArguments,
+  assertScopeArguments,
+  type ClaimRequirement,
+  enforceRequirements,
+  type Requirements,
+} from '@tokenguard/core';
+import type { Context, MiddlewareHandler, Next } from 'hono';
+import { getContext, handleError } from './context.js';
+import type { OptionalTokenguardVariables } from './middleware.js';
+
+/** A tenant, several, or a function of the context that names them (a route param, a header, the host). */
+export type TenantSelector =
+  | string
+  | readonly string[]
+  | ((c: Context) => string | readonly string[] | undefined);
+
+/** A route guard; after it, `c.var.auth` is set. */
+export type TokenguardGuard = MiddlewareHandler<{ Variables: OptionalTokenguardVariables }>;
+
+function guard(name: string, requirements: (c: Context) => Requirements): TokenguardGuard {
+  const handler = async (c: Context, next: Next): Promise<Response | undefined> => {
+    const context = getContext(c);
+    if (context === undefined) {
+      throw new Error(`tokenguard: ${name}() runs after tokenguard() on the same request; it did not run`);
+    }
+    try {
+      enforceRequirements(context.validator, c.get('auth'), requirements(c));
+    } catch (error) {
+      return handleError(c, error, context.onError);
+    }
+    await next();
+    return undefined;
+  };
+  Object.defineProperty(handler, 'name', { value: name });
+  return handler;
+}
+
+/**
+ * Route middleware: the token must hold every one of `scopes` (403 `insufficient_scope` with `scope`).
+ *
+ * @example
+ * ```ts
+ * app.post('/api/orders', requireScopes('orders:write'), createOrder);
+ * ```
+ */
+export function requireScopes(...scopes: string[]): TokenguardGuard {
+  assertScopeArguments('requireScopes', scopes);
+  const requirements: Requirements = { scopes };
+  return guard('requireScopes', () => requirements);
+}
+
+/**
+ * Route middleware: the token must hold at least one of `scopes`.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/reports', requireAnyScope('reports:read', 'admin'), listReports);
+ * ```
+ */
+export function requireAnyScope(...scopes: string[]): TokenguardGuard {
+  assertScopeArguments('requireAnyScope', scopes);
+  const requirements: Requirements = { scopes: { anyOf: scopes } };
+  return guard('requireAnyScope', () => requirements);
+}
+
+/**
+ * Route middleware: the token's tenant must be the route's (403 otherwise, also when none is found).
+ *
+ * @example
+ * ```ts
+ * app.get('/api/tenants/:tenant/orders', requireTenant((c) => c.req.param('tenant')), listOrders);
+ * ```
+ */
+export function requireTenant(tenant: TenantSelector): TokenguardGuard {
+  if (typeof tenant !== 'function' && typeof tenant !== 'string' && !Array.isArray(tenant)) {
+    throw new TypeError(
+      'tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the context',
+    );
+  }
+  return guard('requireTenant', (c) => ({ tenant: typeof tenant === 'function' ? tenant(c) : tenant }));
+}
+
+/**
+ * Route middleware: the token's claims must meet every requirement (403 otherwise).
+ *
+ * @example
+ * ```ts
+ * app.delete('/api/orders/:id', requireClaims({ claim: 'roles', includes: 'admin' }), deleteOrder);
+ * ```
+ */
+export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
+  assertClaimArguments('requireClaims', claims);
+  const requirements: Requirements = { claims };
+  return guard('requireClaims', () => requirements);
+}

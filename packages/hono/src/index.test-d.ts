@@ -1,0 +1,38 @@
+import type { AuthInfo, Validator } from '@tokenguard/core';
+import { Hono } from 'hono';
+import { describe, expectTypeOf, it } from 'vitest';
+import { requireScopes, type TokenguardVariables, tokenguard } from './index.js';
+
+declare const validator: Validator;
+
+describe('@tokenguard/hono types', () => {
+  it('types c.var.auth as AuthInfo after tokenguard()', () => {
+    new Hono().get('/x', tokenguard(validator), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo>();
+      return c.text(c.var.auth.subject ?? '');
+    });
+    new Hono<{ Variables: TokenguardVariables }>().get('/y', (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo>();
+      return c.text('y');
+    });
+  });
+
+  it('types c.var.auth as possibly undefined on optional routes and elsewhere', () => {
+    new Hono().get('/x', tokenguard(validator, { optional: true }), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();
+      // @ts-expect-error anonymous requests have no auth: it must be checked
+      return c.text(c.var.auth.subject);
+    });
+    new Hono().get('/z', requireScopes('a'), (c) => {
+      expectTypeOf(c.get('auth')).toEqualTypeOf<AuthInfo | undefined>();
+      return c.text('z');
+    });
+  });
+
+  it('accepts both option forms', () => {
+    expectTypeOf(tokenguard).toBeCallableWith({ issuer: 'https://i', audience: 'https://a' });
+    expectTypeOf(tokenguard).toBeCallableWith({ validator, optional: true, transport: { body: true } });
+    // @ts-expect-error onError is 'respond' or 'next'
+    tokenguard(validator, { onError: 'throw' });
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * `@tokenguard/hono`: bearer token validation for Hono 4, on Node and on fetch-only runtimes.
+ *
+ * @packageDocumentation
+ */
+import type { AuthInfo } from '@tokenguard/core';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The verified caller; `undefined` before `tokenguard()` ran or on anonymous optional-auth requests. */
+    auth: AuthInfo | undefined;
+  }
+}
+
+export type {
+  AdapterOptions,
+  AuthInfo,
+  ClaimRequirement,
+  TokenguardOptions,
+  TransportOptions,
+} from '@tokenguard/core';
+export { isTokenGuardError, TokenGuardError } from '@tokenguard/core';
+export {
+  requireAnyScope,
+  requireClaims,
+  requireScopes,
+  requireTenant,
+  type TenantSelector,
+  type TokenguardGuard,
+} from './guards.js';
+export {
+  type OptionalTokenguardVariables,
+  type TokenguardMiddleware,
+  type TokenguardVariables,
+  tokenguard,
+} from './middleware.js';

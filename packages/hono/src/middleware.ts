@@ -1,0 +1,87 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  type AdapterOptions,
+  type AuthInfo,
+  authenticateRequest,
+  isFormTokenRequest,
+  resolveAdapterOptions,
+  type TokenguardOptions,
+  type Validator,
+} from '@tokenguard/core';
+import type { Context, MiddlewareHandler, Next } from 'hono';
+import { handleError, setContext } from './context.js';
+
+/** Context variables set by `tokenguard()`: `c.var.auth` is the verified caller. */
+export type TokenguardVariables = { auth: AuthInfo };
+/** Context variables set by `tokenguard({ optional: true })`: `auth` is `undefined` for anonymous requests. */
+export type OptionalTokenguardVariables = { auth: AuthInfo | undefined };
+
+/** The middleware `tokenguard()` returns, with the validator it uses. */
+export type TokenguardMiddleware<V extends OptionalTokenguardVariables = TokenguardVariables> =
+  MiddlewareHandler<{
+    Variables: V;
+  }> & { readonly validator: Validator };
+
+type Optional = { optional: true };
+
+/**
+ * Hono middleware that authenticates each request with a bearer token and sets `c.var.auth`.
+ * Runs on every runtime Hono runs on; on fetch-only runtimes configure the validator with
+ * `http: { fetch }`. Errors answer per RFC 6750; with `onError: 'next'` they reach `app.onError`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { tokenguard, requireScopes } from '@tokenguard/hono';
+ *
+ * const app = new Hono();
+ * app.use('/api/*', tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' }));
+ * app.get('/api/orders', requireScopes('orders:read'), (c) => c.json({ caller: c.var.auth?.subject }));
+ * ```
+ */
+export function tokenguard(
+  options: TokenguardOptions & Optional,
+): TokenguardMiddleware<OptionalTokenguardVariables>;
+export function tokenguard(options: TokenguardOptions): TokenguardMiddleware;
+export function tokenguard(
+  validator: Validator,
+  options: AdapterOptions & Optional,
+): TokenguardMiddleware<OptionalTokenguardVariables>;
+export function tokenguard(validator: Validator, options?: AdapterOptions): TokenguardMiddleware;
+export function tokenguard(
+  validatorOrOptions: Validator | TokenguardOptions,
+  adapterOptions?: AdapterOptions,
+): TokenguardMiddleware<TokenguardVariables> | TokenguardMiddleware<OptionalTokenguardVariables> {
+  const settings = resolveAdapterOptions(validatorOrOptions, adapterOptions);
+  const { validator, optional, transport, onError } = settings;
+
+  async function tokenguard(c: Context, next: Next): Promise<Response | undefined> {
+    setContext(c, settings);
+    let result: Awaited<ReturnType<typeof authenticateRequest>>;
+    try {
+      const body =
+        transport.body === true && isFormTokenRequest(c.req.method, c.req.header('content-type'))
+          ? await c.req.parseBody({ all: true })
+          : undefined;
+      result = await authenticateRequest(
+        validator,
+        {
+          method: c.req.method,
+          headers: c.req.raw.headers,
+          // On @hono/node-server: Node's raw header list shows a second Authorization header.
+          rawHeaders: (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.rawHeaders,
+          url: c.req.url,
+          body,
+        },
+        { transport, optional },
+      );
+    } catch (error) {
+      return handleError(c, error, onError);
+    }
+    c.set('auth', result.auth);
+    if (result.transport === 'query') c.header('cache-control', 'private');
+    await next();
+    return undefined;
+  }
+  return Object.assign(tokenguard, { validator }) as TokenguardMiddleware<OptionalTokenguardVariables>;
+}
