@@ -82,6 +82,8 @@ interface CacheEntry {
   readonly notAfterMs: number;
 }
 
+/** Room for `Bearer` and surrounding whitespace in an Authorization value, beyond `maxTokenLength`. */
+const AUTHORIZATION_OVERHEAD = 256;
 const BEARER_PREFIX = /^\s*bearer(?:\s|$)/i;
 
 /**
@@ -289,9 +291,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
     if (requirements !== undefined) assertRequirements(requirements);
     try {
-      if (typeof tokenOrHeader !== 'string' || tokenOrHeader.trim() === '') {
-        throw new TokenGuardError('ERR_TOKEN_MISSING');
+      if (typeof tokenOrHeader !== 'string') throw new TokenGuardError('ERR_TOKEN_MISSING');
+      // Before any parsing: no acceptable value is longer than a token plus its scheme and spacing.
+      if (tokenOrHeader.length > resolved.maxTokenLength + AUTHORIZATION_OVERHEAD) {
+        throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
+          message: `The token is longer than ${resolved.maxTokenLength} characters`,
+        });
       }
+      if (tokenOrHeader.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
       // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
       const token =
         BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())
