@@ -41,7 +41,7 @@ const STEPS: readonly [string, readonly number[]][] = [
 ];
 
 describe('pnpm demo', () => {
-  it.each(['express', 'fastify'])(
+  it.each(['express', 'fastify', 'hono'])(
     'walks through every outcome with a real issuer and %s, and exits 0',
     { timeout: 60_000 },
     async (framework) => {

@@ -24,7 +24,7 @@ export async function startApi(framework: Framework, validator: Validator): Prom
       return (await import('./api-express.js')).startExpressApi(validator);
     case 'fastify':
       return (await import('./api-fastify.js')).startFastifyApi(validator);
-    default:
-      throw new TypeError(`the ${framework} API is not available in this demo yet`);
+    case 'hono':
+      return (await import('./api-hono.js')).startHonoApi(validator);
   }
 }
