@@ -1,0 +1,36 @@
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { requireAnyScope, requireClaims, requireScopes, requireTenant, tokenguard } from '@tokenguard/hono';
+import { type Context, Hono } from 'hono';
+import { ADMIN_CLAIM, describeCaller, type StartApp } from './types.js';
+
+/** The conformance routes on Hono, served by @hono/node-server. */
+export const startHonoApp: StartApp = async ({ validator, transport }) => {
+  const app = new Hono();
+  const echo = (c: Context) => c.json(describeCaller(c.get('auth')));
+  app.get('/public', tokenguard(validator, { optional: true, transport }), echo);
+  app.use('*', tokenguard(validator, { transport }));
+  app.get('/me', echo);
+  app.get('/orders', requireScopes('orders:read'), echo);
+  app.post('/orders', requireScopes('orders:write'), echo);
+  app.get('/reports', requireAnyScope('admin', 'read'), echo);
+  app.get(
+    '/tenants/:tenant/orders',
+    requireTenant((c) => c.req.param('tenant')),
+    echo,
+  );
+  app.get('/admin', requireClaims(ADMIN_CLAIM), echo);
+  const { server, port } = await new Promise<{ server: Server; port: number }>((resolve) => {
+    const listening = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+      resolve({ server: listening as Server, port: info.port }),
+    );
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+};

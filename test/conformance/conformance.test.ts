@@ -1,0 +1,158 @@
+/**
+ * The HTTP conformance table, run against Express, Fastify and Hono over real HTTP on 127.0.0.1,
+ * with tokens from real oidc-provider dev issuers. Every adapter must give every row the same
+ * status, `WWW-Authenticate` parameters, headers and body.
+ */
+import { createValidator, type Validator } from '@tokenguard/core';
+import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startExpressApp } from './apps/express.js';
+import { startFastifyApp } from './apps/fastify.js';
+import { startHonoApp } from './apps/hono.js';
+import type { RunningApp, StartApp } from './apps/types.js';
+import { parseChallenge } from './challenge.js';
+import { type RawResponse, send } from './http.js';
+import { type AppKind, CONFORMANCE_TABLE, type ConformanceRow, type Tokens } from './table.js';
+
+const REALM = 'conformance';
+const ADAPTERS: Record<string, StartApp> = {
+  express: startExpressApp,
+  fastify: startFastifyApp,
+  hono: startHonoApp,
+};
+
+let issuer: DevIssuer;
+let foreign: DevIssuer;
+let tokens: Tokens;
+const validators: Validator[] = [];
+const apps: RunningApp[] = [];
+const urls = new Map<string, string>();
+
+function validatorFor(kind: AppKind): Validator {
+  const base = { issuer: issuer.issuer, realm: REALM, tenantClaim: 'tid' } as const;
+  const validator =
+    kind === 'expired'
+      ? createValidator({ ...base, audience: 'https://short.test', now: () => Date.now() + 120_000 })
+      : createValidator({
+          ...base,
+          audience: ['https://api.test', 'https://opaque.test'],
+          introspection: { clientId: issuer.introspector.id, clientSecret: issuer.introspector.secret },
+        });
+  validators.push(validator);
+  return validator;
+}
+
+function tamper(token: string): string {
+  const signatureStart = token.lastIndexOf('.') + 1;
+  const at = signatureStart + 10;
+  const replacement = token[at] === 'A' ? 'B' : 'A';
+  return `${token.slice(0, at)}${replacement}${token.slice(at + 1)}`;
+}
+
+beforeAll(async () => {
+  [issuer, foreign] = await Promise.all([
+    startDevIssuer({ extraClaims: { tid: 'tenant-a' } }),
+    startDevIssuer(),
+  ]);
+  const full = await issuer.getToken({ resource: 'https://api.test' });
+  tokens = {
+    full,
+    read: await issuer.getToken({ resource: 'https://api.test', scope: 'read' }),
+    tampered: tamper(full),
+    short: await issuer.getToken({ resource: 'https://short.test' }),
+    otherAudience: await issuer.getToken({ resource: 'https://other.test' }),
+    foreignIssuer: await foreign.getToken({ resource: 'https://api.test' }),
+    opaque: await issuer.getToken({ resource: 'https://opaque.test', scope: 'read write' }),
+  };
+  for (const [adapter, start] of Object.entries(ADAPTERS)) {
+    for (const kind of ['main', 'expired', 'keysDown', 'query'] as const) {
+      const app = await start({
+        validator: validatorFor(kind),
+        transport: { body: true, query: kind === 'query' },
+      });
+      apps.push(app);
+      urls.set(`${adapter}:${kind}`, app.url);
+    }
+  }
+});
+
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  await Promise.all(validators.map((validator) => validator.close()));
+  await Promise.all([issuer?.close(), foreign?.close()]);
+});
+
+async function run(adapter: string, row: ConformanceRow): Promise<RawResponse> {
+  const kind = row.app ?? 'main';
+  const url = urls.get(`${adapter}:${kind}`) as string;
+  if (kind !== 'keysDown') return send(url, row.request(tokens));
+  issuer.jwks.setDown(true);
+  try {
+    return await send(url, row.request(tokens));
+  } finally {
+    issuer.jwks.setDown(false);
+  }
+}
+
+function assertRow(row: ConformanceRow, response: RawResponse): void {
+  const { expect: expected } = row;
+  expect(response.status, response.text).toBe(expected.status);
+  expect(response.headers['content-type']).toMatch(/^application\/json/);
+  const body = JSON.parse(response.text) as Record<string, unknown>;
+  expect(body).toMatchObject(expected.body);
+
+  const header = response.headers['www-authenticate'];
+  if (expected.challenge === null) {
+    expect(header).toBeUndefined();
+  } else {
+    expect(typeof header).toBe('string');
+    const { scheme, params } = parseChallenge(header as string);
+    expect(scheme.toLowerCase()).toBe('bearer');
+    const wanted: Record<string, string> = { realm: REALM, ...expected.challenge };
+    if (expected.challenge.error !== undefined) {
+      // RFC 6750 §3: the description is for developers; it must match the body and be present.
+      expect(typeof params.error_description).toBe('string');
+      expect(params.error_description).toBe(body.error_description);
+      wanted.error_description = params.error_description as string;
+    }
+    expect(params).toEqual(wanted);
+  }
+  if (expected.status >= 400) {
+    expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+  }
+  if (expected.retryAfter === true) expect(response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+  else expect(response.headers['retry-after']).toBeUndefined();
+  for (const [name, value] of Object.entries(expected.headers ?? {})) {
+    expect(response.headers[name] ?? null).toBe(value);
+  }
+  // No answer ever echoes a credential.
+  for (const token of Object.values(tokens)) {
+    expect(response.text).not.toContain(token);
+    expect(JSON.stringify(response.headers)).not.toContain(token);
+  }
+}
+
+describe.each(Object.keys(ADAPTERS))('HTTP conformance: %s', (adapter) => {
+  it.each(CONFORMANCE_TABLE.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    assertRow(row, await run(adapter, row));
+  });
+});
+
+describe('HTTP conformance: all adapters agree', () => {
+  it('answers every row with the same status, challenge and body across adapters', async () => {
+    for (const row of CONFORMANCE_TABLE) {
+      if (row.app === 'keysDown') continue; // each keysDown validator is single-use; checked above
+      const answers = await Promise.all(
+        Object.keys(ADAPTERS).map(async (adapter) => {
+          const response = await run(adapter, row);
+          return {
+            status: response.status,
+            challenge: response.headers['www-authenticate'] ?? null,
+            body: JSON.parse(response.text) as unknown,
+          };
+        }),
+      );
+      for (const answer of answers.slice(1)) expect(answer, row.name).toEqual(answers[0]);
+    }
+  });
+});
