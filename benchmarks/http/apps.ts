@@ -1,0 +1,144 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fastifyJwt from '@fastify/jwt';
+import { serve } from '@hono/node-server';
+import { tokenguard as tokenguardExpress } from '@tokenguard/express';
+import { tokenguard as tokenguardFastify } from '@tokenguard/fastify';
+import express from 'express';
+import { auth as auth0 } from 'express-oauth2-jwt-bearer';
+import Fastify from 'fastify';
+import buildGetJwks from 'get-jwks';
+import { Hono } from 'hono';
+import { jwk } from 'hono/jwk';
+import { AUDIENCE } from '../lib/tokens.js';
+import type { BenchIssuer } from './issuer.js';
+
+export const FRAMEWORKS = ['express', 'fastify'] as const;
+export type Framework = 'express' | 'fastify' | 'hono';
+/** none: the framework alone (the ceiling); tokenguard: our adapter; peer: what users of it pick. */
+export type AuthMode = 'none' | 'tokenguard' | 'peer';
+
+export const PEER_NAMES: Readonly<Record<Framework, string>> = {
+  express: 'express-oauth2-jwt-bearer',
+  fastify: '@fastify/jwt + get-jwks',
+  hono: "hono's jwk (jwks_uri)",
+};
+
+export interface RunningApp {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const PATH = '/orders';
+const reply = (subject: unknown) => ({ ok: true, sub: subject ?? null });
+
+/** Starts `framework` on 127.0.0.1 with one GET route protected by `mode`, checking iss, aud and exp. */
+export async function startApp(
+  framework: Framework,
+  mode: AuthMode,
+  issuer: BenchIssuer,
+): Promise<RunningApp> {
+  const options = { issuer: issuer.issuer, audience: AUDIENCE, jwksUri: issuer.jwksUri };
+  switch (framework) {
+    case 'express': {
+      const app = express();
+      if (mode === 'tokenguard') {
+        const middleware = tokenguardExpress(options);
+        await middleware.validator.warm();
+        app.use(middleware);
+      } else if (mode === 'peer') {
+        app.use(
+          auth0({
+            issuer: issuer.issuer,
+            audience: AUDIENCE,
+            jwksUri: issuer.jwksUri,
+            tokenSigningAlg: 'RS256',
+          }),
+        );
+      }
+      app.get(PATH, (req, res) => {
+        const subject =
+          mode === 'tokenguard'
+            ? req.auth?.subject
+            : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
+        res.json(reply(subject));
+      });
+      const server = await new Promise<Server>((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      return fromServer(server);
+    }
+    case 'fastify': {
+      const app = Fastify({ logger: false });
+      if (mode === 'tokenguard') {
+        await app.register(tokenguardFastify, options);
+      } else if (mode === 'peer') {
+        const getJwks = buildGetJwks({ issuersWhitelist: [issuer.issuer] });
+        await app.register(fastifyJwt, {
+          decode: { complete: true },
+          secret: (
+            _request: unknown,
+            token: { header: { kid: string; alg: string }; payload: { iss: string } },
+          ) =>
+            getJwks.getPublicKey({ kid: token.header.kid, domain: token.payload.iss, alg: token.header.alg }),
+          verify: { allowedIss: issuer.issuer, allowedAud: AUDIENCE, algorithms: ['RS256'] },
+        } as never);
+        app.addHook('onRequest', async (request, replyTo) => {
+          try {
+            await request.jwtVerify();
+          } catch (error) {
+            replyTo.send(error);
+          }
+        });
+      }
+      app.get(PATH, async (request) => {
+        const subject =
+          mode === 'tokenguard'
+            ? (request as { auth?: { subject?: string } | null }).auth?.subject
+            : (request as { user?: { sub?: string } }).user?.sub;
+        return reply(subject);
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address() as AddressInfo;
+      return { url: `http://127.0.0.1:${address.port}${PATH}`, close: () => app.close() };
+    }
+    case 'hono': {
+      const app = new Hono();
+      if (mode === 'tokenguard') {
+        const { tokenguard } = await import('@tokenguard/hono' as string);
+        const middleware = tokenguard(options);
+        await middleware.validator.warm();
+        app.use(PATH, middleware);
+      } else if (mode === 'peer') {
+        app.use(
+          PATH,
+          jwk({
+            jwks_uri: issuer.jwksUri,
+            alg: ['RS256'],
+            verification: { iss: issuer.issuer, aud: AUDIENCE, typ: 'at+jwt' },
+          }),
+        );
+      }
+      app.get(PATH, (c) => {
+        const vars = c.var as { auth?: { subject?: string }; jwtPayload?: { sub?: string } };
+        return c.json(reply(mode === 'tokenguard' ? vars.auth?.subject : vars.jwtPayload?.sub));
+      });
+      const server = await new Promise<Server>((resolve) => {
+        const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+      });
+      return fromServer(server);
+    }
+  }
+}
+
+function fromServer(server: Server): RunningApp {
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${PATH}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

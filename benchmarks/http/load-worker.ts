@@ -1,0 +1,85 @@
+/**
+ * The load generator, run in a child process (`child_process.fork`) so that autocannon and the
+ * server under test never share an event loop. Receives one run description at a time over IPC and
+ * answers with autocannon's figures.
+ */
+import autocannon from 'autocannon';
+
+export interface LoadRequest {
+  readonly url: string;
+  readonly connections: number;
+  /** Seconds, for runs with one reused token (or none). */
+  readonly durationSec?: number;
+  /** Requests, for runs with a fresh token per request: each token of the pool is sent once. */
+  readonly amount?: number;
+  /** Reused `Authorization` value, if any. */
+  readonly authorization?: string;
+  /** Send `Bearer <pool[i]>`, a different token for each request. */
+  readonly freshTokens?: boolean;
+}
+
+export interface LoadResult {
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly total: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+type Message = { type: 'tokens'; tokens: string[] } | { type: 'run'; request: LoadRequest };
+
+let pool: string[] = [];
+
+async function run(request: LoadRequest): Promise<LoadResult> {
+  let next = 0;
+  const start = performance.now();
+  let responses = 0;
+  let lastResponseAt = start;
+  const instance = autocannon({
+    url: request.url,
+    connections: request.connections,
+    ...(request.amount === undefined ? { duration: request.durationSec ?? 1 } : { amount: request.amount }),
+    headers: request.authorization === undefined ? {} : { authorization: request.authorization },
+    ...(request.freshTokens === true
+      ? {
+          requests: [
+            {
+              setupRequest: (req: Record<string, unknown>) => {
+                const token = pool[next++ % pool.length];
+                return { ...req, headers: { ...(req.headers as object), authorization: `Bearer ${token}` } };
+              },
+            },
+          ],
+        }
+      : {}),
+  } as autocannon.Options) as unknown as autocannon.Instance & Promise<autocannon.Result>;
+  instance.on('response', () => {
+    responses++;
+    lastResponseAt = performance.now();
+  });
+  const result = await instance;
+  // autocannon stops on whole-second ticks: the rate is responses over the time to the last one.
+  const elapsedSec = (lastResponseAt - start) / 1000;
+  return {
+    requestsPerSec: responses / elapsedSec,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+process.on('message', (message: Message) => {
+  if (message.type === 'tokens') {
+    pool = message.tokens;
+    process.send?.({ type: 'ready' });
+    return;
+  }
+  run(message.request).then(
+    (result) => process.send?.({ type: 'result', result }),
+    (error: unknown) => process.send?.({ type: 'error', message: String(error) }),
+  );
+});
+process.send?.({ type: 'ready' });

@@ -1,0 +1,285 @@
+/**
+ * `pnpm bench`: every benchmark in one command. Prints markdown tables as it goes; a full run (no
+ * `--quick`, no `--only`) also writes RESULTS.md and results.svg beside this file.
+ *
+ *   pnpm bench                     full run (a few minutes on 2 cores)
+ *   pnpm bench -- --quick          a few seconds, for smoke testing; writes nothing
+ *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, memory
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { FRAMEWORKS, PEER_NAMES } from './http/apps.js';
+import { drawChart, type Panel } from './lib/chart.js';
+import { formatNumber, formatTable, type Table } from './lib/report.js';
+import type { MemoryResult } from './memory/worker.js';
+import {
+  CEILING,
+  type HttpResult,
+  PEER_FRESH,
+  PEER_REUSED,
+  runHttpScenarios,
+  TG_FRESH_HTTP,
+  TG_REUSED,
+} from './scenarios/http.js';
+import { runIntrospectionScenarios } from './scenarios/introspection.js';
+import { runKeySetScenarios } from './scenarios/keyset.js';
+import { runMemoryScenario } from './scenarios/memory.js';
+import {
+  FASTJWT_CACHE_REPEATED,
+  FLOOR,
+  runValidateScenarios,
+  TG_FRESH,
+  TG_REPEATED,
+  type ValidateResult,
+} from './scenarios/validate.js';
+
+const PARTS = ['validate', 'http', 'keyset', 'introspection', 'memory'] as const;
+type Part = (typeof PARTS)[number];
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((arg) => arg.startsWith('--only='));
+const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='.length).split(','));
+for (const part of only ?? []) {
+  if (!(PARTS as readonly string[]).includes(part))
+    throw new TypeError(`--only: unknown part ${part} (${PARTS.join(', ')})`);
+}
+const selected = (part: Part): boolean => only === undefined || only.has(part);
+
+const SETTINGS = quick
+  ? {
+      validate: { poolSize: 100, repeatOps: 5_000, rounds: 1 },
+      http: {
+        rounds: 1,
+        durationSec: 0.3,
+        poolSize: 100,
+        connections: 10,
+        warmupRequests: 20,
+        warmupRound: false,
+      },
+      keyset: { stormSeconds: 0.5 },
+      introspection: { concurrent: 50, cachedOps: 500, uncachedOps: 10, rounds: 1 },
+      memory: { tokens: 20_000, tokenLength: 800 },
+    }
+  : {
+      validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 7 },
+      http: {
+        rounds: 3,
+        durationSec: 1.5,
+        poolSize: 4_000,
+        connections: 10,
+        warmupRequests: 500,
+        warmupRound: true,
+      },
+      keyset: {},
+      introspection: {},
+      memory: { tokens: 1_000_000, tokenLength: 800 },
+    };
+
+const tables: Table[] = [];
+const show = (table: Table): void => {
+  tables.push(table);
+  console.log(`${formatTable(table)}\n`);
+};
+const elapsed: string[] = [];
+async function part<T>(name: Part, body: () => Promise<T>): Promise<T | undefined> {
+  if (!selected(name)) return undefined;
+  console.error(`[bench] ${name}...`);
+  const start = performance.now();
+  const result = await body();
+  const seconds = (performance.now() - start) / 1000;
+  elapsed.push(`${name} ${seconds.toFixed(0)} s`);
+  console.error(`[bench] ${name} done in ${seconds.toFixed(1)} s`);
+  return result;
+}
+
+const started = performance.now();
+const validate = await part('validate', async () => {
+  const result = await runValidateScenarios(SETTINGS.validate);
+  for (const table of result.tables) show(table);
+  return result;
+});
+const http = await part('http', async () => {
+  const result = await runHttpScenarios(SETTINGS.http);
+  for (const table of result.tables) show(table);
+  return result;
+});
+await part('keyset', async () => show(await runKeySetScenarios(SETTINGS.keyset)));
+await part('introspection', async () => show(await runIntrospectionScenarios(SETTINGS.introspection)));
+const memory = await part('memory', async () => {
+  const { table, result } = await runMemoryScenario(SETTINGS.memory);
+  show(table);
+  return result;
+});
+const totalSeconds = (performance.now() - started) / 1000;
+
+const targets = targetTable(validate, http, memory);
+show(targets);
+console.error(`[bench] total ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')})`);
+
+if (!quick && only === undefined) {
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const date = new Date().toISOString().slice(0, 10);
+  const header = [
+    '# Benchmark results',
+    '',
+    `Produced by \`pnpm bench\` on ${date}: Node ${process.version}, ${cpu}, ${cpus().length} cores, ${process.platform}/${process.arch}. The whole run took ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')}).`,
+    '',
+    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (alternating rounds, median of several).',
+    '',
+    '![headline ratios](results.svg)',
+    '',
+  ].join('\n');
+  writeFileSync(
+    new URL('./RESULTS.md', import.meta.url),
+    `${header}\n${tables.map(formatTable).join('\n\n')}\n`,
+  );
+  writeFileSync(
+    new URL('./results.svg', import.meta.url),
+    chart(validate, http, `${date}, Node ${process.version}, ${cpu}`),
+  );
+  console.error('[bench] wrote benchmarks/RESULTS.md and benchmarks/results.svg');
+}
+
+function targetTable(
+  v: ValidateResult | undefined,
+  h: HttpResult | undefined,
+  m: MemoryResult | undefined,
+): Table {
+  const rows: string[][] = [];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  if (v !== undefined) {
+    for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
+      const byName = v.medians.get(alg);
+      const ratio = (byName?.get(TG_FRESH) ?? Number.NaN) / (byName?.get(FLOOR) ?? Number.NaN);
+      rows.push([
+        `fresh token validate() / floor, ${alg}`,
+        '≥ 0.95',
+        ratio.toFixed(2),
+        verdict(ratio >= 0.95),
+      ]);
+    }
+    const rs = v.medians.get('RS256');
+    const repeated = rs?.get(TG_REPEATED) ?? Number.NaN;
+    rows.push([
+      'repeated RS256 token, validations/s',
+      '≥ 2,000,000',
+      `${formatNumber(repeated)} (fast-jwt cache: ${formatNumber(rs?.get(FASTJWT_CACHE_REPEATED) ?? Number.NaN)})`,
+      verdict(repeated >= 2_000_000),
+    ]);
+  }
+  if (h !== undefined) {
+    for (const framework of h.figures.keys()) {
+      const f = h.figures.get(framework);
+      const rps = (label: string) => f?.get(label)?.requestsPerSec ?? Number.NaN;
+      const ceiling = rps(TG_REUSED) / rps(CEILING);
+      rows.push([
+        `HTTP ${framework}, reused token / no-auth ceiling`,
+        '≥ 0.85',
+        ceiling.toFixed(2),
+        verdict(ceiling >= 0.85),
+      ]);
+      const versus = rps(TG_FRESH_HTTP) / rps(PEER_FRESH);
+      rows.push([
+        `HTTP ${framework}, fresh token per request / ${PEER_NAMES[framework]}`,
+        '≥ 1.5×',
+        `${versus.toFixed(2)}×`,
+        verdict(versus >= 1.5),
+      ]);
+    }
+  }
+  if (m !== undefined) {
+    rows.push([
+      `memory: RSS growth after ${formatNumber(m.tokens)} distinct tokens`,
+      'bounded',
+      `${(m.rssAfterMb - m.rssBeforeMb).toFixed(1)} MB (cache ${formatNumber(m.cacheEntries)} / ${formatNumber(m.cacheMaxEntries)} entries)`,
+      verdict(m.cacheEntries <= m.cacheMaxEntries),
+    ]);
+  }
+  return { title: 'Targets (issue #7)', columns: ['target', 'goal', 'reached', 'verdict'], rows };
+}
+
+function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitle: string): string {
+  const panels: Panel[] = [];
+  const ratio = (value: number) => value.toFixed(2);
+  if (v !== undefined) {
+    const bars = [];
+    for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
+      const byName = v.medians.get(alg);
+      const floor = byName?.get(FLOOR) ?? Number.NaN;
+      for (const [name, label] of [
+        [TG_FRESH, 'tokenguard'],
+        ['fast-jwt, no cache', 'fast-jwt'],
+        ['jose jwtVerify', 'jose'],
+        ['aws-jwt-verify verifySync', 'aws-jwt-verify'],
+      ] as const) {
+        bars.push({
+          label: `${alg} ${label}`,
+          value: (byName?.get(name) ?? Number.NaN) / floor,
+          ours: name === TG_FRESH,
+        });
+      }
+    }
+    panels.push({
+      title: 'validate() with fresh tokens ÷ node:crypto floor (higher is better)',
+      bars,
+      target: 0.95,
+      format: ratio,
+    });
+    const rs = v.medians.get('RS256');
+    panels.push({
+      title: 'Repeated RS256 token, million validations/s',
+      bars: [
+        {
+          label: 'tokenguard (verified-token cache)',
+          value: (rs?.get(TG_REPEATED) ?? Number.NaN) / 1e6,
+          ours: true,
+        },
+        {
+          label: 'fast-jwt (its cache)',
+          value: (rs?.get(FASTJWT_CACHE_REPEATED) ?? Number.NaN) / 1e6,
+          ours: false,
+        },
+      ],
+      target: 2,
+      format: (value) => `${value.toFixed(2)}M`,
+    });
+  }
+  if (h !== undefined) {
+    const reused = [];
+    const fresh = [];
+    for (const framework of FRAMEWORKS) {
+      const f = h.figures.get(framework);
+      if (f === undefined) continue;
+      const rps = (label: string) => f.get(label)?.requestsPerSec ?? Number.NaN;
+      reused.push(
+        { label: `${framework}: tokenguard`, value: rps(TG_REUSED) / rps(CEILING), ours: true },
+        {
+          label: `${framework}: ${PEER_NAMES[framework]}`,
+          value: rps(PEER_REUSED) / rps(CEILING),
+          ours: false,
+        },
+      );
+      fresh.push(
+        { label: `${framework}: tokenguard`, value: rps(TG_FRESH_HTTP) / rps(CEILING), ours: true },
+        {
+          label: `${framework}: ${PEER_NAMES[framework]}`,
+          value: rps(PEER_FRESH) / rps(CEILING),
+          ours: false,
+        },
+      );
+    }
+    panels.push({
+      title: 'HTTP, reused token: req/s ÷ the framework without auth',
+      bars: reused,
+      target: 0.85,
+      format: ratio,
+    });
+    panels.push({
+      title: 'HTTP, fresh token per request: req/s ÷ the framework without auth',
+      bars: fresh,
+      format: ratio,
+    });
+  }
+  return drawChart('tokenguard benchmarks: headline ratios', subtitle, panels);
+}

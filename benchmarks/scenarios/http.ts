@@ -1,0 +1,154 @@
+import { type AuthMode, FRAMEWORKS, type Framework, PEER_NAMES, startApp } from '../http/apps.js';
+import { startBenchIssuer } from '../http/issuer.js';
+import { LoadClient } from '../http/load-client.js';
+import type { LoadResult } from '../http/load-worker.js';
+import { median } from '../lib/measure.js';
+import { formatNumber, type Table } from '../lib/report.js';
+import { generateBenchKey, signPool } from '../lib/tokens.js';
+
+export interface HttpSettings {
+  readonly rounds: number;
+  readonly durationSec: number;
+  /** Distinct RS256 tokens; a fresh-token run sends each once (a new server per run, so no cache hit). */
+  readonly poolSize: number;
+  readonly connections: number;
+  /** Requests that warm each new server (JIT, key caches) before it is measured. */
+  readonly warmupRequests: number;
+  /** Run one untimed round of every configuration first. */
+  readonly warmupRound: boolean;
+}
+
+interface Config {
+  readonly framework: Framework;
+  readonly mode: AuthMode;
+  readonly fresh: boolean;
+  readonly label: string;
+}
+
+export interface HttpFigures {
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface HttpResult {
+  readonly tables: Table[];
+  /** By framework, then by config label. */
+  readonly figures: Map<Framework, Map<string, HttpFigures>>;
+}
+
+export const CEILING = 'no auth (ceiling)';
+export const TG_REUSED = 'tokenguard, reused token';
+export const TG_FRESH_HTTP = 'tokenguard, fresh token per request';
+export const PEER_REUSED = 'peer, reused token';
+export const PEER_FRESH = 'peer, fresh token per request';
+
+function configsFor(framework: Framework): Config[] {
+  return [
+    { framework, mode: 'none', fresh: false, label: CEILING },
+    { framework, mode: 'tokenguard', fresh: false, label: TG_REUSED },
+    { framework, mode: 'tokenguard', fresh: true, label: TG_FRESH_HTTP },
+    { framework, mode: 'peer', fresh: false, label: PEER_REUSED },
+    { framework, mode: 'peer', fresh: true, label: PEER_FRESH },
+  ];
+}
+
+/**
+ * HTTP throughput and latency per framework: the server runs here, autocannon in a forked child.
+ * Configurations alternate within each round; every run gets a new server (an empty token cache),
+ * a short warm-up, then a load bounded by a duration (reused token) or by the pool (fresh tokens).
+ */
+export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResult> {
+  const key = generateBenchKey('RS256');
+  const issuer = await startBenchIssuer({ keys: [key.jwk] });
+  const claimsIssuer = { iss: issuer.issuer };
+  const [reused, ...pool] = signPool(key, settings.poolSize + 1, 0, claimsIssuer);
+  const authorization = `Bearer ${reused}`;
+  const load = await LoadClient.start(pool);
+  const samples = new Map<string, LoadResult[]>();
+  const configs = FRAMEWORKS.flatMap(configsFor);
+  try {
+    for (let round = settings.warmupRound ? -1 : 0; round < settings.rounds; round++) {
+      for (let i = 0; i < configs.length; i++) {
+        const config = configs[(i + Math.max(round, 0)) % configs.length] as Config;
+        const app = await startApp(config.framework, config.mode, issuer);
+        try {
+          await load.run({
+            url: app.url,
+            connections: settings.connections,
+            amount: settings.warmupRequests,
+            authorization,
+          });
+          const result = await load.run({
+            url: app.url,
+            connections: settings.connections,
+            authorization,
+            ...(config.fresh
+              ? { freshTokens: true, amount: pool.length }
+              : { durationSec: round < 0 ? Math.min(0.5, settings.durationSec) : settings.durationSec }),
+          });
+          if (result.non2xx > 0 || result.errors > 0) {
+            throw new Error(
+              `${config.framework} / ${config.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
+            );
+          }
+          if (round >= 0) {
+            const id = `${config.framework}\u0000${config.label}`;
+            samples.set(id, [...(samples.get(id) ?? []), result]);
+          }
+        } finally {
+          await app.close();
+        }
+      }
+    }
+  } finally {
+    load.close();
+    await issuer.close();
+  }
+  const figures = new Map<Framework, Map<string, HttpFigures>>();
+  for (const config of configs) {
+    const runs = samples.get(`${config.framework}\u0000${config.label}`) ?? [];
+    const byLabel = figures.get(config.framework) ?? new Map<string, HttpFigures>();
+    byLabel.set(config.label, {
+      requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
+      p50Ms: median(runs.map((r) => r.p50Ms)),
+      p99Ms: median(runs.map((r) => r.p99Ms)),
+    });
+    figures.set(config.framework, byLabel);
+  }
+  const rows: (string | number)[][] = [];
+  for (const framework of FRAMEWORKS) {
+    const byLabel = figures.get(framework) as Map<string, HttpFigures>;
+    const ceiling = byLabel.get(CEILING)?.requestsPerSec ?? Number.NaN;
+    const peer = (label: string) => byLabel.get(label.replace('tokenguard', 'peer'))?.requestsPerSec;
+    for (const { label } of configsFor(framework)) {
+      const f = byLabel.get(label) as HttpFigures;
+      const versusPeer = label.startsWith('tokenguard')
+        ? f.requestsPerSec / (peer(label) ?? Number.NaN)
+        : undefined;
+      rows.push([
+        framework,
+        label.startsWith('peer') ? label.replace('peer', PEER_NAMES[framework]) : label,
+        formatNumber(f.requestsPerSec),
+        (f.requestsPerSec / ceiling).toFixed(2),
+        versusPeer === undefined ? '' : `${versusPeer.toFixed(2)}×`,
+        f.p50Ms.toFixed(1),
+        f.p99Ms.toFixed(1),
+      ]);
+    }
+  }
+  return {
+    figures,
+    tables: [
+      {
+        title: 'HTTP, RS256, req/s and latency (autocannon in a second process)',
+        columns: ['framework', 'auth', 'req/s', 'vs ceiling', 'vs peer', 'p50 ms', 'p99 ms'],
+        rows,
+        notes: [
+          `Median of ${settings.rounds} interleaved rounds, ${settings.connections} connections, loopback. Reused-token runs last ${settings.durationSec} s; fresh-token runs send ${pool.length} distinct pre-signed tokens once each. Every run starts a new server (so tokenguard's cache of verified tokens starts empty) and warms it with ${settings.warmupRequests} requests first.`,
+          "Every configuration checks the signature, iss, aud and exp against the same JWKS served from 127.0.0.1. Hono's jwk middleware fetches the JWKS on every request (it has no key cache).",
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,244 @@
+import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
+import { createValidator, type Validator } from '@tokenguard/core';
+import { JwtVerifier } from 'aws-jwt-verify';
+import { createVerifier } from 'fast-jwt';
+import { importJWK, jwtVerify } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
+import { type Contender, interleave, type Medians } from '../lib/measure.js';
+import { type Table, withRatio } from '../lib/report.js';
+import {
+  AUDIENCE,
+  BENCH_ALGORITHMS,
+  type BenchAlgorithm,
+  type BenchKey,
+  generateBenchKey,
+  ISSUER,
+  signPool,
+} from '../lib/tokens.js';
+
+export interface ValidateSettings {
+  /** Distinct pre-signed tokens per algorithm; each fresh-token round validates all of them once. */
+  readonly poolSize: number;
+  /** Validations per repeated-token round. */
+  readonly repeatOps: number;
+  readonly rounds: number;
+}
+
+export interface ValidateResult {
+  readonly tables: Table[];
+  /** Median ops/s by algorithm, then by contender name. */
+  readonly medians: Map<BenchAlgorithm, Medians>;
+}
+
+export const FLOOR = 'floor: node:crypto verify + claims decode';
+export const TG_FRESH = 'tokenguard validate(), fresh tokens';
+export const TG_REPEATED = 'tokenguard validate(), repeated token';
+export const FASTJWT_CACHE_REPEATED = 'fast-jwt with cache, repeated token';
+const JOSE = 'jose jwtVerify';
+const FASTJWT = 'fast-jwt, no cache';
+const FASTJWT_CACHE_FRESH = 'fast-jwt with cache, fresh tokens';
+const AWS = 'aws-jwt-verify verifySync';
+const JSONWEBTOKEN = 'jsonwebtoken verify';
+
+const ROW_ORDER = [
+  FLOOR,
+  TG_FRESH,
+  JOSE,
+  FASTJWT,
+  FASTJWT_CACHE_FRESH,
+  AWS,
+  JSONWEBTOKEN,
+  TG_REPEATED,
+  FASTJWT_CACHE_REPEATED,
+];
+
+/** node:crypto's synchronous verify with a cached KeyObject, plus decoding the claims: nothing is cheaper. */
+function floorVerifier(key: BenchKey): (token: string) => unknown {
+  const pss = { key: key.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+  const ec = { key: key.publicKey, dsaEncoding: 'ieee-p1363' as const };
+  const check = (input: Buffer, signature: Buffer): boolean => {
+    switch (key.alg) {
+      case 'RS256':
+        return verify('sha256', input, key.publicKey, signature);
+      case 'PS256':
+        return verify('sha256', input, pss, signature);
+      case 'ES256':
+        return verify('sha256', input, ec, signature);
+      case 'EdDSA':
+        return verify(null, input, key.publicKey, signature);
+      case 'HS256': {
+        const mac = createHmac('sha256', key.publicKey).update(input).digest();
+        return mac.length === signature.length && timingSafeEqual(mac, signature);
+      }
+    }
+  };
+  return (token) => {
+    const first = token.indexOf('.');
+    const second = token.lastIndexOf('.');
+    const ok = check(
+      Buffer.from(token.slice(0, second), 'latin1'),
+      Buffer.from(token.slice(second + 1), 'base64url'),
+    );
+    if (!ok) throw new Error('floor: bad signature');
+    return JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'));
+  };
+}
+
+function tokenguardFor(key: BenchKey): Validator {
+  return key.alg === 'HS256'
+    ? createValidator({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        secret: key.secret as Buffer,
+        algorithms: ['HS256'],
+      })
+    : createValidator({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [key.jwk] } });
+}
+
+/** A contender that runs `each` over every token of the pool once per round. */
+function overPool(
+  name: string,
+  pool: readonly string[],
+  setup: () => Promise<(token: string) => unknown> | ((token: string) => unknown),
+  isAsync: boolean,
+): Contender {
+  return {
+    name,
+    async prepare() {
+      const each = await setup();
+      return {
+        ops: pool.length,
+        run: isAsync
+          ? async () => {
+              for (const token of pool) await each(token);
+            }
+          : () => {
+              for (const token of pool) each(token);
+            },
+      };
+    },
+  };
+}
+
+/** A contender that validates one token `ops` times per round. */
+function repeated(
+  name: string,
+  token: string,
+  ops: number,
+  each: (token: string) => unknown,
+  isAsync: boolean,
+): Contender {
+  return {
+    name,
+    prepare: () => ({
+      ops,
+      run: isAsync
+        ? async () => {
+            for (let i = 0; i < ops; i++) await each(token);
+          }
+        : () => {
+            for (let i = 0; i < ops; i++) each(token);
+          },
+    }),
+  };
+}
+
+async function contendersFor(
+  key: BenchKey,
+  pool: readonly string[],
+  settings: ValidateSettings,
+): Promise<Contender[]> {
+  const { alg } = key;
+  const fastKey = alg === 'HS256' ? (key.secret as Buffer) : key.publicPem;
+  const fastOptions = { key: fastKey, algorithms: [alg], allowedIss: ISSUER, allowedAud: AUDIENCE };
+  const joseKey =
+    alg === 'HS256' ? new Uint8Array(key.secret as Buffer) : await importJWK(key.jwk as never, alg);
+  const joseOptions = { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg] };
+  const list: Contender[] = [
+    overPool(FLOOR, pool, () => floorVerifier(key), false),
+    // A new validator each round: its cache of verified tokens starts empty, so every token is a miss.
+    overPool(
+      TG_FRESH,
+      pool,
+      () => {
+        const validator = tokenguardFor(key);
+        return (token) => validator.validate(token);
+      },
+      true,
+    ),
+    overPool(JOSE, pool, () => (token) => jwtVerify(token, joseKey, joseOptions), true),
+    overPool(FASTJWT, pool, () => createVerifier({ ...fastOptions, cache: false }), false),
+    overPool(FASTJWT_CACHE_FRESH, pool, () => createVerifier({ ...fastOptions, cache: true }), false),
+  ];
+  if (alg !== 'HS256' && alg !== 'PS256') {
+    list.push(
+      overPool(
+        AWS,
+        pool,
+        () => {
+          const verifier = JwtVerifier.create({
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            jwksUri: `${ISSUER}/jwks.json`,
+          });
+          verifier.cacheJwks({ keys: [key.jwk as never] });
+          return (token) => verifier.verifySync(token);
+        },
+        false,
+      ),
+    );
+  }
+  if (alg !== 'EdDSA') {
+    const secretOrPem = alg === 'HS256' ? (key.secret as Buffer) : key.publicPem;
+    const options = { algorithms: [alg], issuer: ISSUER, audience: AUDIENCE } as jsonwebtoken.VerifyOptions;
+    list.push(
+      overPool(JSONWEBTOKEN, pool, () => (token) => jsonwebtoken.verify(token, secretOrPem, options), false),
+    );
+  }
+  const token = pool[0] as string;
+  const validator = tokenguardFor(key);
+  await validator.validate(token);
+  list.push(repeated(TG_REPEATED, token, settings.repeatOps, (t) => validator.validate(t), true));
+  const cached = createVerifier({ ...fastOptions, cache: true });
+  cached(token);
+  list.push(repeated(FASTJWT_CACHE_REPEATED, token, settings.repeatOps, cached, false));
+  return list;
+}
+
+/** In-process validations per second for each algorithm and contender, as ratios of the floor. */
+export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
+  const medians = new Map<BenchAlgorithm, Medians>();
+  for (const alg of BENCH_ALGORITHMS) {
+    const key = generateBenchKey(alg);
+    const pool = signPool(key, settings.poolSize);
+    const contenders = await contendersFor(key, pool, settings);
+    // Every contender must accept the token before it is timed, so nobody is measured failing.
+    for (const contender of contenders) {
+      const work = await contender.prepare();
+      if (work.ops === 0) throw new Error(`${contender.name}: no work`);
+    }
+    medians.set(alg, await interleave(contenders, settings.rounds));
+  }
+  const rows = ROW_ORDER.map((name) => [
+    name,
+    ...BENCH_ALGORITHMS.map((alg) => {
+      const byName = medians.get(alg);
+      return withRatio(byName?.get(name), byName?.get(FLOOR));
+    }),
+  ]);
+  return {
+    medians,
+    tables: [
+      {
+        title: 'In-process validation, ops/s (ratio to the floor)',
+        columns: ['contender', ...BENCH_ALGORITHMS],
+        rows,
+        notes: [
+          `Median of ${settings.rounds} interleaved rounds. Fresh-token rows validate ${settings.poolSize} distinct pre-signed tokens per round (a new tokenguard validator and fast-jwt verifier each round, so no cache hit); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
+          'Every contender checks the signature, iss, aud and exp. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).',
+          'tokenguard and jose are awaited (asynchronous API); fast-jwt, aws-jwt-verify (verifySync) and jsonwebtoken are synchronous calls.',
+        ],
+      },
+    ],
+  };
+}
