@@ -422,6 +422,31 @@ describe('introspection.jwt', () => {
     expect((await failure(v.validate(token))).code).toBe('ERR_TOKEN_INACTIVE');
   });
 
+  it("'always' rejects an inactive JWT of a template tenant whose resolver answer lapses mid-validation", async () => {
+    reply = () => ({ body: '{"active":false}' });
+    const v = validator(
+      { jwt: 'always' },
+      {
+        issuer: `${ISSUER}/{tenant}`,
+        resolveTenant: () => true,
+        tenantTtlSec: 1,
+        // Runs between issuer selection and introspection: the tenant's answer is now past its TTL.
+        validateClaims: () => {
+          clock += 2_000;
+          return true;
+        },
+      },
+    );
+    const token = await new SignJWT({ aud: AUDIENCE, client_id: 'web' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+      .setIssuer(`${ISSUER}/t1`)
+      .setIssuedAt(nowSec())
+      .setExpirationTime(nowSec() + 300)
+      .sign(new TextEncoder().encode(HS_SECRET));
+    expect((await failure(v.validate(token))).code).toBe('ERR_TOKEN_INACTIVE');
+    expect(seen).toHaveLength(1);
+  });
+
   it("'always' still rejects a JWT with a bad signature without asking the endpoint", async () => {
     const v = validator({ jwt: 'always' });
     const token = await jwt();

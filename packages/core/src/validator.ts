@@ -141,7 +141,9 @@ export function createValidator(options: ValidatorOptions): Validator {
       ? undefined
       : contexts.get(resolved.opaqueTokenIssuer)?.introspection;
 
-  async function verifyJwt(token: string): Promise<{ auth: AuthInfo; notAfterMs: number }> {
+  async function verifyJwt(
+    token: string,
+  ): Promise<{ auth: AuthInfo; notAfterMs: number; context: IssuerContext }> {
     const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth);
     const { header, payload } = jws;
     const iss = payload.iss;
@@ -204,7 +206,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       tenant: readTokenTenant(payload, config),
       source: 'jwt',
     });
-    return { auth, notAfterMs };
+    return { auth, notAfterMs, context };
   }
 
   /** Checks every time-based and identity claim; returns when a cached answer must stop being used. */
@@ -272,9 +274,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       return auth;
     }
     const generation = keyGeneration;
-    const { auth, notAfterMs } = await verifyJwt(token);
-    // introspection.jwt 'always': the issuer must also call the verified JWT active.
-    const activeUntilMs = await contexts.get(auth.issuer)?.introspection?.confirmJwt(token);
+    const { auth, notAfterMs, context } = await verifyJwt(token);
+    // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
+    // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
+    const activeUntilMs = await context.introspection?.confirmJwt(token);
     if (generation === keyGeneration)
       cache?.set(token, {
         auth,
