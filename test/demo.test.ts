@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ERROR_CODES } from '@tokenguard/core';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -71,5 +73,35 @@ describe('pnpm demo', () => {
     const run = await runDemo(['--framework', 'koa']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--framework must be one of express, fastify, hono');
+  });
+});
+
+describe('README.md', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+  it('opens with the two commands: install and demo, then test', () => {
+    const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(firstBlock?.trim().split('\n')).toEqual([
+      'npm install -g pnpm@10.34.9 && pnpm install --frozen-lockfile && pnpm demo',
+      'pnpm test',
+    ]);
+  });
+
+  it('lists every error code with the OAuth error and status of ERROR_CODES, and nothing else', () => {
+    const table = /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(readme)?.[1] ?? '';
+    const rows = [...table.matchAll(/^\| `(ERR_[A-Z_]+)` \| (?:`([a-z_]+)`|—) \| (\d{3}) \|/gm)].map(
+      (match) => ({
+        code: match[1],
+        oauthError: match[2],
+        status: Number(match[3]),
+      }),
+    );
+    expect(rows).toEqual(
+      Object.entries(ERROR_CODES).map(([code, spec]) => ({
+        code,
+        oauthError: spec.oauthError,
+        status: spec.status,
+      })),
+    );
   });
 });
