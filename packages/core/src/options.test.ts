@@ -28,6 +28,25 @@ describe('resolveOptions', () => {
     expect(rejection({ audience: AUDIENCE })).toMatch(/"issuer": is required/);
   });
 
+  it('rejects an issuer that is not a URL when its keys must be discovered', () => {
+    expect(rejection({ issuer: 'my-issuer', audience: AUDIENCE })).toMatch(
+      /"issuer": must be an http\(s\) URL/,
+    );
+    expect(rejection({ issuer: 'ftp://id.example', audience: AUDIENCE })).toMatch(/"issuer"/);
+  });
+
+  it('accepts any issuer string when the keys are configured', () => {
+    expect(
+      resolveOptions({ issuer: 'my-issuer', audience: AUDIENCE, jwks: { keys: [] } }).issuers[0]?.issuer,
+    ).toBe('my-issuer');
+    expect(resolveOptions({ issuer: 'my-issuer', audience: AUDIENCE, secret: SECRET }).issuers).toHaveLength(
+      1,
+    );
+    expect(
+      resolveOptions({ issuer: 'my-issuer', audience: AUDIENCE, jwksUri: 'https://id.example/jwks' }).issuers,
+    ).toHaveLength(1);
+  });
+
   it('rejects an empty issuer', () => {
     expect(rejection({ issuer: '', audience: AUDIENCE })).toMatch(/"issuer"/);
   });

@@ -328,6 +328,19 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
   if (value.jwks !== undefined && value.jwksUri !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'cannot be combined with jwksUri' });
   }
+  // Keys found by discovery need an issuer that is a URL; otherwise every request would be a 503.
+  const discovers =
+    value.jwks === undefined &&
+    value.jwksUri === undefined &&
+    value.secret === undefined &&
+    value.introspection?.endpoint === undefined;
+  if (discovers && !(/^https?:\/\//i.test(value.issuer) && URL.canParse(value.issuer))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['issuer'],
+      message: 'must be an http(s) URL to discover its keys (or set jwks, jwksUri or secret)',
+    });
+  }
 });
 
 const commonShape = {

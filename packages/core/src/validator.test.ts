@@ -258,6 +258,12 @@ describe('validate: time', () => {
     await rejection(validatorWith({ clockToleranceSec: 0 }).validate(token), 'ERR_TOKEN_EXPIRED');
   });
 
+  it('rejects an exp no Date can hold, so AuthInfo stays serialisable', async () => {
+    await rejection(validatorWith().validate(await tokenWith({ exp: 1e13 })), 'ERR_CLAIM_INVALID');
+    const auth = await validatorWith().validate(await tokenWith({ exp: 8.64e12 }));
+    expect(() => JSON.stringify(auth)).not.toThrow();
+  });
+
   it('rejects a token without exp, or with a non-numeric exp', async () => {
     await rejection(validatorWith().validate(await tokenWith({ exp: undefined })), 'ERR_CLAIM_MISSING');
     await rejection(

@@ -464,7 +464,8 @@ function readNumericDate(
       message: `The token has no ${name} claim`,
     });
   }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+  // Beyond 8.64e12 s a Date cannot hold it (expiresAt would be an Invalid Date that breaks JSON).
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 8.64e12) {
     throw new TokenGuardError('ERR_CLAIM_INVALID', {
       claim: name,
       message: `The ${name} claim is not a NumericDate`,
