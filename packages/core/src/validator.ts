@@ -151,7 +151,9 @@ export function createValidator(options: ValidatorOptions): Validator {
       throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
     }
     // The unverified iss only selects among trusted issuers: an unknown one costs no network request.
-    const context = await contexts.select(iss);
+    // Awaited only when the registry has to ask (a template tenant): a known issuer costs no tick.
+    const selected = contexts.select(iss);
+    const context = isPromiseLike(selected) ? await selected : selected;
     const { config } = context;
     const alg = header.alg as string;
     if (!config.algorithms.has(alg as Algorithm)) {
@@ -254,17 +256,10 @@ export function createValidator(options: ValidatorOptions): Validator {
         message: `The token is longer than ${resolved.maxTokenLength} characters`,
       });
     }
-    if (cache !== undefined) {
-      const hit = cache.get(token);
-      if (hit !== undefined) {
-        // Past the key set's max age, a cached answer is re-verified against the revalidated set.
-        // No context: a template tenant evicted or due for its resolver's verdict, so verify afresh.
-        if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? false)) {
-          checkRequirements(hit.auth, requirements);
-          return hit.auth;
-        }
-        cache.delete(token);
-      }
+    const hit = cachedAuth(token);
+    if (hit !== undefined) {
+      checkRequirements(hit, requirements);
+      return hit;
     }
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
@@ -277,7 +272,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     const { auth, notAfterMs, context } = await verifyJwt(token);
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
-    const activeUntilMs = await context.introspection?.confirmJwt(token);
+    const introspection = context.introspection;
+    const activeUntilMs = introspection === undefined ? undefined : await introspection.confirmJwt(token);
     if (generation === keyGeneration)
       cache?.set(token, {
         auth,
@@ -287,7 +283,48 @@ export function createValidator(options: ValidatorOptions): Validator {
     return auth;
   }
 
-  async function validate(
+  /** The cached verification of `token` while it may still be used; a stale entry is dropped. */
+  function cachedAuth(token: string): AuthInfo | undefined {
+    const hit = cache?.get(token);
+    if (hit === undefined) return undefined;
+    // Past the key set's max age, a cached answer is re-verified against the revalidated set.
+    // No context: a template tenant evicted or due for its resolver's verdict, so verify afresh.
+    if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? false)) return hit.auth;
+    cache?.delete(token);
+    return undefined;
+  }
+
+  function validate(
+    tokenOrHeader: string | undefined | null,
+    requirements?: Requirements,
+  ): Promise<AuthInfo> {
+    // A token verified before and still cached is answered at once, with no parsing and no await.
+    // Only a bare compact JWS is ever a cache key, so headers and anything else take the full path.
+    if (
+      cache !== undefined &&
+      typeof tokenOrHeader === 'string' &&
+      tokenOrHeader.length <= resolved.maxTokenLength
+    ) {
+      let auth: AuthInfo | undefined;
+      try {
+        if (requirements !== undefined) assertRequirements(requirements);
+        auth = cachedAuth(tokenOrHeader);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (auth !== undefined) {
+        try {
+          checkRequirements(auth, requirements);
+          return Promise.resolve(auth);
+        } catch (error) {
+          return Promise.reject(withRealm(error));
+        }
+      }
+    }
+    return validateFully(tokenOrHeader, requirements);
+  }
+
+  async function validateFully(
     tokenOrHeader: string | undefined | null,
     requirements?: Requirements,
   ): Promise<AuthInfo> {
@@ -402,6 +439,10 @@ function createIssuerContext(
       ? undefined
       : createIntrospectionClient({ config, options: config.introspection, resolved, http, metadata, keys });
   return { config, keys, metadata, introspection };
+}
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
 }
 
 function verifyWithAny(
