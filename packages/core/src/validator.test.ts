@@ -109,6 +109,19 @@ describe('validate: algorithms', () => {
     expect(auth.subject).toBe('user-1');
   });
 
+  it('keeps the shared secret (string or bytes) out of validator.options in JSON and util.inspect', async () => {
+    for (const secret of [SECRET, new TextEncoder().encode(SECRET)]) {
+      const validator = createValidator({ issuer: ISS, audience: AUD, secret, now });
+      for (const text of [JSON.stringify(validator.options), inspect(validator.options, { depth: 10 })]) {
+        expect(text).not.toContain(SECRET);
+        // A byte secret would print as {"0":97,...} in JSON and as Uint8Array(37) [...] in inspect.
+        expect(text).not.toMatch(/"0":97|Uint8Array|Buffer/);
+      }
+      const token = await signToken(secretSigningKey(SECRET), claims(), { kid: undefined });
+      expect((await validator.validate(token)).subject).toBe('user-1');
+    }
+  });
+
   it('accepts an HS256 token that carries a kid when one secret is configured', async () => {
     const token = await signToken(secretSigningKey(SECRET), claims(), { kid: 'key-2024' });
     await expect(
@@ -350,6 +363,16 @@ describe('validate: claims', () => {
     expect(seen).toEqual([ISS, 'ES256', ISS, 'ES256']);
   });
 
+  it('passes a TokenGuardError thrown by validateClaims through unchanged', async () => {
+    const own = new TokenGuardError('ERR_CLAIM_INVALID', { message: 'The token is not for this region' });
+    const validator = validatorWith({
+      validateClaims: () => {
+        throw own;
+      },
+    });
+    expect(await rejection(validator.validate(await tokenWith()), 'ERR_CLAIM_INVALID')).toBe(own);
+  });
+
   it('rejects a sub, client_id or jti that is not a string', async () => {
     await rejection(validatorWith().validate(await tokenWith({ sub: 42 })), 'ERR_CLAIM_INVALID');
     await rejection(validatorWith().validate(await tokenWith({ client_id: ['a'] })), 'ERR_CLAIM_INVALID');
@@ -570,6 +593,21 @@ describe('validate: requirements', () => {
     await expect(
       validator.validate(await tokenWith({ scp: ['write'] }), { scopes: ['write'] }),
     ).resolves.toBeDefined();
+  });
+
+  it('check() applies requirements to a verified token, with the realm', async () => {
+    const validator = validatorWith({ realm: 'orders' });
+    const auth = await validator.validate(await tokenWith({ scope: 'read' }));
+    expect(() => validator.check(auth, { scopes: ['read'] })).not.toThrow();
+    try {
+      validator.check(auth, { scopes: ['write'] });
+      throw new Error('passed');
+    } catch (error) {
+      expect((error as TokenGuardError).code).toBe('ERR_INSUFFICIENT_SCOPE');
+      expect((error as TokenGuardError).wwwAuthenticate).toMatch(
+        /^Bearer realm="orders", error="insufficient_scope"/,
+      );
+    }
   });
 
   it('checks requirements on a cached token too', async () => {
