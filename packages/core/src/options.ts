@@ -392,7 +392,8 @@ export interface ResolvedIssuerOptions {
   audience: readonly string[] | null;
   jwksUri: string | undefined;
   jwks: { keys: readonly unknown[] } | undefined;
-  secret: string | Uint8Array | undefined;
+  /** Wrapped so that logging `validator.options` never prints it. */
+  secret: Redacted<string | Uint8Array> | undefined;
   algorithms: ReadonlySet<Algorithm>;
   /** Normalised: lower case, without `application/`. */
   typ: ReadonlySet<string>;
@@ -481,7 +482,7 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
       value.audience === null ? null : typeof value.audience === 'string' ? [value.audience] : value.audience,
     jwksUri: value.jwksUri,
     jwks: value.jwks,
-    secret: value.secret,
+    secret: value.secret === undefined ? undefined : new Redacted(value.secret),
     algorithms: new Set(algorithms),
     typ: new Set((value.typ ?? ['at+jwt']).map(normaliseTyp)),
     allowMissingTyp: value.allowMissingTyp ?? false,

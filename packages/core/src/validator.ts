@@ -411,7 +411,7 @@ function createIssuerContext(
   const metadata = createMetadataLoader(() => fetchIssuerMetadata(config.issuer, http, limits));
   let keys: KeySource;
   if (config.secret !== undefined) {
-    keys = new StaticKeySource([importSecret(config.secret)]);
+    keys = new StaticKeySource([importSecret(config.secret.reveal())]);
   } else if (config.jwks !== undefined) {
     const imported: VerificationKey[] = [];
     for (const jwk of config.jwks.keys) {
