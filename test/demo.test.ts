@@ -76,8 +76,10 @@ describe('pnpm demo', () => {
   });
 });
 
+const readDoc = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
 describe('README.md', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const readme = readDoc('README.md');
 
   it('opens with the two commands: install and demo, then test', () => {
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -87,21 +89,25 @@ describe('README.md', () => {
     ]);
   });
 
-  it('lists every error code with the OAuth error and status of ERROR_CODES, and nothing else', () => {
-    const table = /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(readme)?.[1] ?? '';
-    const rows = [...table.matchAll(/^\| `(ERR_[A-Z_]+)` \| (?:`([a-z_]+)`|—) \| (\d{3}) \|/gm)].map(
-      (match) => ({
-        code: match[1],
-        oauthError: match[2],
-        status: Number(match[3]),
-      }),
-    );
-    expect(rows).toEqual(
-      Object.entries(ERROR_CODES).map(([code, spec]) => ({
-        code,
-        oauthError: spec.oauthError,
-        status: spec.status,
-      })),
-    );
-  });
+  it.each(['README.md', 'packages/core/README.md'])(
+    '%s lists every error code with the OAuth error and status of ERROR_CODES, and nothing else',
+    (path) => {
+      const table =
+        /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(readDoc(path))?.[1] ?? '';
+      const rows = [...table.matchAll(/^\| `(ERR_[A-Z_]+)` \| (?:`([a-z_]+)`|—) \| (\d{3}) \|/gm)].map(
+        (match) => ({
+          code: match[1],
+          oauthError: match[2],
+          status: Number(match[3]),
+        }),
+      );
+      expect(rows).toEqual(
+        Object.entries(ERROR_CODES).map(([code, spec]) => ({
+          code,
+          oauthError: spec.oauthError,
+          status: spec.status,
+        })),
+      );
+    },
+  );
 });
