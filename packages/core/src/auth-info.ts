@@ -1,4 +1,12 @@
-/** The claims of a verified access token (RFC 9068 §2.2), plus whatever else the issuer put in. */
+/**
+ * The claims of a verified access token (RFC 9068 §2.2), plus whatever else the issuer put in.
+ *
+ * @example
+ * ```ts
+ * const claims: AccessTokenClaims = auth.claims;
+ * const tenant = typeof claims.tid === 'string' ? claims.tid : undefined;
+ * ```
+ */
 export interface AccessTokenClaims {
   readonly iss?: string;
   readonly sub?: string;

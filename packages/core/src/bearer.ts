@@ -1,6 +1,15 @@
 import { TokenGuardError } from './errors.js';
 
-/** Any object that carries request headers: a fetch `Headers`, Node's `IncomingHttpHeaders`, or a plain record. */
+/**
+ * Any object that carries request headers: a fetch `Headers`, Node's `IncomingHttpHeaders`, or a plain record.
+ *
+ * @example
+ * ```ts
+ * extractBearerToken(req.headers); // Node's IncomingHttpHeaders
+ * extractBearerToken(request.headers); // a fetch Headers object
+ * extractBearerToken({ authorization: 'Bearer abc' }); // a plain record
+ * ```
+ */
 export type HeadersLike =
   | { get(name: string): string | null }
   | Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -25,6 +34,12 @@ export function isB64Token(value: string): boolean {
 /**
  * Reads the single `Authorization` header value from a headers object, or throws `invalid_request`
  * when it was sent more than once.
+ *
+ * @example
+ * ```ts
+ * readAuthorizationHeader({ authorization: 'Bearer abc' }); // 'Bearer abc'
+ * readAuthorizationHeader(new Headers()); // undefined
+ * ```
  */
 export function readAuthorizationHeader(headers: HeadersLike | undefined | null): string | undefined {
   if (headers == null) return undefined;
@@ -78,7 +93,15 @@ export function extractBearerToken(headersOrValue: HeadersLike | string | undefi
   return parseAuthorizationValue(value);
 }
 
-/** Parses one header value; see {@link extractBearerToken}. */
+/**
+ * Parses one header value; see {@link extractBearerToken}.
+ *
+ * @example
+ * ```ts
+ * parseAuthorizationValue('Bearer mF_9.B5f-4.1JqM'); // 'mF_9.B5f-4.1JqM'
+ * parseAuthorizationValue('Basic dXNlcg=='); // throws ERR_TOKEN_MISSING (not the Bearer scheme)
+ * ```
+ */
 export function parseAuthorizationValue(value: string): string {
   const trimmed = value.trim();
   const space = trimmed.indexOf(' ');

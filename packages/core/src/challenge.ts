@@ -1,4 +1,12 @@
-/** The parameters of an RFC 6750 §3 challenge. Each appears at most once. */
+/**
+ * The parameters of an RFC 6750 §3 challenge. Each appears at most once.
+ *
+ * @example
+ * ```ts
+ * const params: ChallengeParams = { realm: 'api', error: 'insufficient_scope', scope: 'orders:read' };
+ * formatChallenge(params);
+ * ```
+ */
 export interface ChallengeParams {
   /** Defaults to `Bearer`. */
   scheme?: string;

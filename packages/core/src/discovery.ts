@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
 
-/** The parts of OpenID Connect / RFC 8414 metadata tokenguard uses. */
+/**
+ * The parts of OpenID Connect / RFC 8414 metadata tokenguard uses.
+ *
+ * @example
+ * ```ts
+ * const jwksUri = (metadata: IssuerMetadata) => metadata.jwks_uri;
+ * ```
+ */
 export interface IssuerMetadata {
   issuer: string;
   jwks_uri?: string | undefined;

@@ -36,7 +36,14 @@ export type ErrorCode =
   | 'ERR_INTROSPECTION_UNAVAILABLE'
   | 'ERR_INTROSPECTION_MISCONFIGURED';
 
-/** The OAuth 2.0 error codes of RFC 6750 §3.1. */
+/**
+ * The OAuth 2.0 error codes of RFC 6750 §3.1.
+ *
+ * @example
+ * ```ts
+ * const error: OAuthErrorCode | undefined = err.oauthError; // undefined for 401 without credentials, 500, 503
+ * ```
+ */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
 interface CodeSpec {
@@ -45,7 +52,15 @@ interface CodeSpec {
   readonly message: string;
 }
 
-/** Status, OAuth error and default message of each code: the single source of the error table. */
+/**
+ * Status, OAuth error and default message of each code: the single source of the error table.
+ *
+ * @example
+ * ```ts
+ * ERROR_CODES.ERR_TOKEN_EXPIRED; // { oauthError: 'invalid_token', status: 401, message: 'The token has expired' }
+ * const serverSide = Object.entries(ERROR_CODES).filter(([, spec]) => spec.status >= 500);
+ * ```
+ */
 export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
   ERR_TOKEN_MISSING: { oauthError: undefined, status: 401, message: 'No bearer token in the request' },
   ERR_INVALID_REQUEST: { oauthError: 'invalid_request', status: 400, message: 'The request is malformed' },
@@ -132,7 +147,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
   },
 };
 
-/** Extra data an error may carry. */
+/**
+ * Extra data an error may carry.
+ *
+ * @example
+ * ```ts
+ * throw new TokenGuardError('ERR_CLAIM_INVALID', { claim: 'org_id', message: 'The org_id claim is not a string' });
+ * ```
+ */
 export interface TokenGuardErrorOptions {
   /** Replaces the code's default message. Never put the token in it. */
   message?: string;

@@ -17,7 +17,15 @@ import {
   type TenantResolver,
 } from './tenants.js';
 
-/** A claims check of your own; return `false` or throw to reject the token (401 `invalid_token`). */
+/**
+ * A claims check of your own; return `false` or throw to reject the token (401 `invalid_token`).
+ *
+ * @example
+ * ```ts
+ * const onlyAccessTokens: ClaimsValidator = (claims) => claims.token_use === 'access';
+ * createValidator({ issuer, audience: null, allowMissingTyp: true, validateClaims: onlyAccessTokens });
+ * ```
+ */
 export type ClaimsValidator = (
   claims: Readonly<Record<string, unknown>>,
   context: { issuer: string; header: Readonly<Record<string, unknown>> },
@@ -85,7 +93,15 @@ export interface IssuerOptions {
   introspection?: IntrospectionOptions;
 }
 
-/** Client authentication methods for the introspection endpoint (RFC 7662 §2.1, RFC 7523). */
+/**
+ * Client authentication methods for the introspection endpoint (RFC 7662 §2.1, RFC 7523).
+ *
+ * @example
+ * ```ts
+ * const method: IntrospectionAuthMethod = 'client_secret_post';
+ * createValidator({ issuer, audience, introspection: { clientId, clientSecret, authMethod: method } });
+ * ```
+ */
 export type IntrospectionAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
 /**

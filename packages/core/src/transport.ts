@@ -5,7 +5,14 @@ import type { ValidatorOptions } from './options.js';
 import type { ClaimRequirement, Requirements } from './requirements.js';
 import { createValidator, type Validator } from './validator.js';
 
-/** Where a request may carry its access token (RFC 6750 §2). */
+/**
+ * Where a request may carry its access token (RFC 6750 §2).
+ *
+ * @example
+ * ```ts
+ * const allowed: TokenTransport[] = ['header', 'body'];
+ * ```
+ */
 export type TokenTransport = 'header' | 'body' | 'query';
 
 /**
@@ -50,7 +57,14 @@ export interface TokenSource {
   body?: unknown;
 }
 
-/** A token found in a request, and where. */
+/**
+ * A token found in a request, and where.
+ *
+ * @example
+ * ```ts
+ * const { token, transport } = extractAccessToken(source, { body: true });
+ * ```
+ */
 export interface ExtractedToken {
   token: string;
   transport: TokenTransport;
@@ -128,7 +142,15 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
   return first;
 }
 
-/** What {@link authenticateRequest} found: the caller, or nobody on an optional route. */
+/**
+ * What {@link authenticateRequest} found: the caller, or nobody on an optional route.
+ *
+ * @example
+ * ```ts
+ * const { auth, transport } = await authenticateRequest(validator, source);
+ * if (transport === 'query') res.setHeader('cache-control', 'private');
+ * ```
+ */
 export interface AuthenticationResult {
   /** `undefined` only when `optional` is set and the request carried no token. */
   auth: AuthInfo | undefined;
@@ -136,7 +158,14 @@ export interface AuthenticationResult {
   transport: TokenTransport | undefined;
 }
 
-/** Options of {@link authenticateRequest}. */
+/**
+ * Options of {@link authenticateRequest}.
+ *
+ * @example
+ * ```ts
+ * await authenticateRequest(validator, source, { optional: true, transport: { body: true } });
+ * ```
+ */
 export interface AuthenticateOptions {
   transport?: TransportOptions | undefined;
   /** Requests without any token pass as anonymous; a token that is sent must still be valid. */
@@ -285,7 +314,14 @@ export type TokenguardOptions =
   | (ValidatorOptions & AdapterOptions)
   | ({ validator: Validator } & AdapterOptions);
 
-/** {@link AdapterOptions} after checks and defaults, with the validator to use. */
+/**
+ * {@link AdapterOptions} after checks and defaults, with the validator to use.
+ *
+ * @example
+ * ```ts
+ * const { validator, optional, transport, onError, ownsValidator } = resolveAdapterOptions(options);
+ * ```
+ */
 export interface ResolvedAdapterOptions {
   validator: Validator;
   /** Whether the adapter created the validator (and so should close it). */
