@@ -19,7 +19,15 @@ import {
 import { readScopes } from './scopes.js';
 import { readTokenTenant } from './tenants.js';
 
-/** A snapshot of one issuer's introspection client, for health checks and metrics. Never holds credentials. */
+/**
+ * A snapshot of one issuer's introspection client, for health checks and metrics. Never holds credentials.
+ *
+ * @example
+ * ```ts
+ * const introspection = validator.state().issuers[0]?.introspection;
+ * if (introspection && introspection.consecutiveFailures > 0) console.warn(introspection.lastError);
+ * ```
+ */
 export interface IntrospectionState {
   /** The endpoint in use (without query), once known. */
   endpoint: string | undefined;

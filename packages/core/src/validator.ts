@@ -30,7 +30,15 @@ import { assertRequirements, checkRequirements, type Requirements } from './requ
 import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
 
-/** The state of a validator's issuers and key sets, for health checks and metrics. */
+/**
+ * The state of a validator's issuers and key sets, for health checks and metrics.
+ *
+ * @example
+ * ```ts
+ * const { issuers, tokenCache } = validator.state();
+ * const healthy = issuers.every((entry) => entry.keySet.status !== 'expired');
+ * ```
+ */
 export interface ValidatorState {
   issuers: { issuer: string; keySet: KeySetState; introspection?: IntrospectionState }[];
   tokenCache: { entries: number; maxEntries: number };
