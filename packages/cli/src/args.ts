@@ -1,7 +1,14 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './usage.js';
 
-/** What `tokenguard verify` was asked to check. */
+/**
+ * What `tokenguard verify` was asked to check.
+ *
+ * @example
+ * ```ts
+ * const args = parseCliArgs(['verify', '-', '--issuer', iss, '--audience', aud]) as VerifyArgs;
+ * ```
+ */
 export interface VerifyArgs {
   readonly command: 'verify';
   readonly token: string | undefined;
@@ -16,14 +23,29 @@ export interface VerifyArgs {
   readonly scopeClaims: readonly string[] | undefined;
 }
 
-/** What `tokenguard inspect` was asked to decode. */
+/**
+ * What `tokenguard inspect` was asked to decode.
+ *
+ * @example
+ * ```ts
+ * const args = parseCliArgs(['inspect', token]) as InspectArgs;
+ * ```
+ */
 export interface InspectArgs {
   readonly command: 'inspect';
   readonly token: string | undefined;
   readonly json: boolean;
 }
 
-/** A parsed command line. */
+/**
+ * A parsed command line.
+ *
+ * @example
+ * ```ts
+ * const args: CliArgs = parseCliArgs(process.argv.slice(2));
+ * if (args.command === 'verify') console.log(args.issuer);
+ * ```
+ */
 export type CliArgs = { readonly command: 'help' } | InspectArgs | VerifyArgs;
 
 const OPTIONS = {

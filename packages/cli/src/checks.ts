@@ -3,7 +3,14 @@ import type { DecodedToken } from './decode.js';
 import { joinWords, printable } from './text.js';
 import { formatDate, formatRelative } from './time.js';
 
-/** The checks `tokenguard verify` explains, in the order the validator applies them. */
+/**
+ * The checks `tokenguard verify` explains, in the order the validator applies them.
+ *
+ * @example
+ * ```ts
+ * const failed: CheckId[] = report.checks.filter((check) => check.status === 'fail').map((check) => check.id);
+ * ```
+ */
 export type CheckId =
   | 'format'
   | 'issuer'
@@ -17,7 +24,14 @@ export type CheckId =
   | 'claims'
   | 'scopes';
 
-/** One check and its outcome in plain language. */
+/**
+ * One check and its outcome in plain language.
+ *
+ * @example
+ * ```ts
+ * for (const check of report.checks) console.log(check.id, check.status, check.message);
+ * ```
+ */
 export interface Check {
   readonly id: CheckId;
   status: 'pass' | 'fail' | 'skip';

@@ -1,12 +1,28 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 
-/** A token's header and claims, read WITHOUT verifying anything. */
+/**
+ * A token's header and claims, read WITHOUT verifying anything.
+ *
+ * @example
+ * ```ts
+ * const decoded = decodeToken(token);
+ * if (!('error' in decoded)) console.log(decoded.header.kid, decoded.claims.iss);
+ * ```
+ */
 export interface DecodedToken {
   readonly header: Readonly<Record<string, unknown>>;
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-/** Why a token could not be decoded. */
+/**
+ * Why a token could not be decoded.
+ *
+ * @example
+ * ```ts
+ * const decoded = decodeToken('opaque');
+ * if ('error' in decoded) console.error(decoded.error);
+ * ```
+ */
 export interface DecodeFailure {
   readonly error: string;
 }

@@ -7,7 +7,15 @@ import { createStyle, shouldColour } from './style.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
 import { type VerifyEnvironment, verifyToken } from './verify.js';
 
-/** Where the CLI reads and writes: `process` in the binary, anything alike in tests. */
+/**
+ * Where the CLI reads and writes: `process` in the binary, anything alike in tests.
+ *
+ * @example
+ * ```ts
+ * const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+ * process.exitCode = await runCli(['inspect', token], io);
+ * ```
+ */
 export interface CliIo {
   readonly stdin: TokenInput;
   readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };

@@ -1,4 +1,11 @@
-/** Exit codes, for scripts. Documented in the README and in `tokenguard --help`. */
+/**
+ * Exit codes, for scripts. Documented in the README and in `tokenguard --help`.
+ *
+ * @example
+ * ```ts
+ * if ((await runCli(argv, process)) === EXIT.unavailable) scheduleRetry();
+ * ```
+ */
 export const EXIT = {
   /** `verify`: the token is valid. `inspect`: the token was decoded. */
   ok: 0,
@@ -10,11 +17,26 @@ export const EXIT = {
   unavailable: 3,
 } as const;
 
-/** A command-line mistake: printed with the usage text, exit code 2. */
+/**
+ * A command-line mistake: printed with the usage text, exit code 2.
+ *
+ * @example
+ * ```ts
+ * try { parseCliArgs(['verify']); } catch (error) { if (error instanceof UsageError) console.error(error.message); }
+ * ```
+ */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * The help text of `tokenguard`, exit codes included.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(USAGE);
+ * ```
+ */
 export const USAGE = `Usage:
   tokenguard inspect [token|-] [--json]
       Decode a JWT's header and claims WITHOUT verifying anything.

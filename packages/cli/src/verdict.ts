@@ -3,7 +3,15 @@ import type { Check, CheckId } from './checks.js';
 import { printable } from './text.js';
 import { EXIT } from './usage.js';
 
-/** The real validator's answer, the only source of the verdict. */
+/**
+ * The real validator's answer, the only source of the verdict.
+ *
+ * @example
+ * ```ts
+ * const { verdict } = await verifyToken(token, args);
+ * console.log(verdict.valid ? verdict.auth.subject : verdict.error.code);
+ * ```
+ */
 export type Verdict =
   | { readonly valid: true; readonly auth: AuthInfo }
   | { readonly valid: false; readonly error: TokenGuardError };
@@ -41,7 +49,14 @@ export function signatureVerifiedBefore(error: TokenGuardError): boolean {
   return !error.code.startsWith('ERR_INTROSPECTION');
 }
 
-/** The check a validator error belongs to. */
+/**
+ * The check a validator error belongs to.
+ *
+ * @example
+ * ```ts
+ * checkForCode(new TokenGuardError('ERR_AUDIENCE_MISMATCH')); // 'audience'
+ * ```
+ */
 export function checkForCode(error: TokenGuardError): CheckId {
   switch (error.code) {
     case 'ERR_TOKEN_MALFORMED':
@@ -83,7 +98,14 @@ export function checkForCode(error: TokenGuardError): CheckId {
   }
 }
 
-/** The cause of a 5xx error, for a human: never the token (causes are about URLs and sockets). */
+/**
+ * The cause of a 5xx error, for a human: never the token (causes are about URLs and sockets).
+ *
+ * @example
+ * ```ts
+ * describeCause(error); // 'could not reach http://127.0.0.1:4000/.well-known/openid-configuration'
+ * ```
+ */
 export function describeCause(error: TokenGuardError): string | undefined {
   let cause: unknown = error.cause;
   const parts: string[] = [];

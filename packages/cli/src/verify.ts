@@ -11,7 +11,15 @@ import { decodeToken } from './decode.js';
 import { UsageError } from './usage.js';
 import { exitCodeOf, reconcile, signatureVerifiedBefore, type Verdict } from './verdict.js';
 
-/** What `tokenguard verify` found: the real validator's verdict and every check explained. */
+/**
+ * What `tokenguard verify` found: the real validator's verdict and every check explained.
+ *
+ * @example
+ * ```ts
+ * const report: VerifyReport = await verifyToken(token, args);
+ * process.exitCode = report.exitCode;
+ * ```
+ */
 export interface VerifyReport {
   readonly verdict: Verdict;
   readonly checks: readonly Check[];
@@ -21,7 +29,14 @@ export interface VerifyReport {
   readonly jwksUri: string | undefined;
 }
 
-/** Extra settings for tests and embedding: the clock, and the validator options the flags do not cover. */
+/**
+ * Extra settings for tests and embedding: the clock, and the validator options the flags do not cover.
+ *
+ * @example
+ * ```ts
+ * await verifyToken(token, args, { now: () => Date.parse('2030-01-01T00:00:00Z') });
+ * ```
+ */
 export interface VerifyEnvironment {
   readonly now?: () => number;
   readonly validatorOptions?: Partial<ValidatorOptions>;

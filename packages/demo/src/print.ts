@@ -53,8 +53,3 @@ export function createPrinter(write: (text: string) => void = (text) => process.
     },
   };
 }
-
-/** A token shortened for display: enough to recognise, never the whole credential. */
-export function shorten(token: string): string {
-  return `${token.slice(0, 16)}…(${token.length} chars)`;
-}
