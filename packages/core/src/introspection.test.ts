@@ -261,6 +261,9 @@ describe('validate (opaque tokens)', () => {
     ['a past exp', { exp: 1_799_999_000 }, 'ERR_TOKEN_EXPIRED'],
     ['a future nbf', { nbf: 1_800_001_000 }, 'ERR_TOKEN_NOT_YET_VALID'],
     ['a non-numeric exp', { exp: 'soon' }, 'ERR_CLAIM_INVALID'],
+    ['an exp no Date can hold (AuthInfo would not serialise)', { exp: 1e13 }, 'ERR_CLAIM_INVALID'],
+    ['an iat in the future', { iat: 1_800_001_000 }, 'ERR_TOKEN_NOT_YET_VALID'],
+    ['a non-string sub', { sub: 42 }, 'ERR_CLAIM_INVALID'],
   ])('rejects an active answer with %s', async (_name, extra, code) => {
     reply = () => ({ body: active(extra) });
     const error = await failure(validator().validate('opaque-token-7'));

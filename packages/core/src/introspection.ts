@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { type AuthInfo, type AuthInfoFields, createAuthInfo, readClientId } from './auth-info.js';
+import { checkClaims, runClaimsValidator } from './claims.js';
 import type { IssuerMetadata } from './discovery.js';
 import { type ErrorCode, TokenGuardError } from './errors.js';
 import type { KeySource } from './jwks.js';
@@ -80,22 +81,17 @@ const SIGNED_MEDIA_TYPE = 'application/token-introspection+jwt';
 /** RFC 7662 §2.2: `active` is the one required member; anything else about the answer is judged later. */
 const answerSchema = z.looseObject({ active: z.boolean() });
 
-const numericDate = z.number().finite().nonnegative();
 const optionalString = z.string().optional();
-/** The members of an active answer that tokenguard reads; others pass through as claims. */
+/**
+ * The members of an active answer that only introspection has; others pass through as claims. The
+ * members a JWT shares (`exp`, `nbf`, `iat`, `aud`, `sub`, `client_id`, `jti`) are judged by `checkClaims`.
+ */
 const activeSchema = z.looseObject({
   active: z.literal(true),
   scope: z.union([z.string(), z.array(z.string())]).optional(),
-  client_id: optionalString,
   username: optionalString,
   token_type: optionalString,
-  exp: numericDate.optional(),
-  iat: numericDate.optional(),
-  nbf: numericDate.optional(),
-  sub: optionalString,
-  aud: z.union([z.string(), z.array(z.string())]).optional(),
   iss: optionalString,
-  jti: optionalString,
 });
 
 /**
@@ -332,88 +328,40 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       });
     }
     const claims = parsed.data;
-    const tolerance = resolved.clockToleranceSec;
-    const nowSec = nowMs / 1000;
     if (claims.iss !== undefined && claims.iss !== config.issuer) {
       throw new TokenGuardError('ERR_ISSUER_MISMATCH', {
         message: 'The introspection answer names another issuer',
       });
     }
-    if (claims.exp !== undefined && nowSec >= claims.exp + tolerance)
-      throw new TokenGuardError('ERR_TOKEN_EXPIRED');
-    if (claims.nbf !== undefined && nowSec + tolerance < claims.nbf) {
-      throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID');
-    }
-    let notAfterMs = Math.min(
+    // The same exp/nbf/iat/age/aud/required-claim checks as a JWT; exp may be absent (RFC 7662 §2.2).
+    const checked = checkClaims(answer, {
+      rules: resolved,
+      audience: config.audience,
+      nowMs,
+      requireExp: false,
+      source: 'introspection answer',
+    });
+    // Never reused past exp itself (RFC 7662 §4), nor past maxTtlSec, which bounds revocation latency.
+    const notAfterMs = Math.min(
+      checked.notAfterMs,
+      (checked.exp ?? Number.POSITIVE_INFINITY) * 1000,
       nowMs + options.cache.maxTtlSec * 1000,
-      (claims.exp ?? Number.POSITIVE_INFINITY) * 1000,
     );
-    if (resolved.maxTokenAgeSec !== undefined) {
-      if (claims.iat === undefined) {
-        throw new TokenGuardError('ERR_CLAIM_MISSING', {
-          claim: 'iat',
-          message: 'The introspection answer has no iat',
-        });
-      }
-      const limitSec = claims.iat + resolved.maxTokenAgeSec + tolerance;
-      if (nowSec > limitSec) throw new TokenGuardError('ERR_TOKEN_TOO_OLD');
-      notAfterMs = Math.min(notAfterMs, limitSec * 1000);
+    if (resolved.validateClaims !== undefined) {
+      await runClaimsValidator(resolved.validateClaims, answer, { issuer: config.issuer, header: {} });
     }
-    const audience =
-      claims.aud === undefined ? [] : typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
-    if (config.audience !== null) {
-      if (claims.aud === undefined) {
-        throw new TokenGuardError('ERR_CLAIM_MISSING', {
-          claim: 'aud',
-          message:
-            'The introspection answer has no aud, so the token cannot be shown to be meant for this API',
-        });
-      }
-      const expected = config.audience;
-      if (!audience.some((value) => expected.includes(value))) {
-        throw new TokenGuardError('ERR_AUDIENCE_MISMATCH', {
-          message: `The token audience is not this API (${expected.join(', ')})`,
-          expected,
-        });
-      }
-    }
-    for (const name of resolved.requiredClaims) {
-      if (answer[name] === undefined || answer[name] === null) {
-        throw new TokenGuardError('ERR_CLAIM_MISSING', {
-          claim: name,
-          message: `The introspection answer has no ${name}`,
-        });
-      }
-    }
-    if (resolved.validateClaims !== undefined) await runClaimsValidator(answer);
     const fields: AuthInfoFields = {
       claims: answer,
-      subject: claims.sub,
+      subject: typeof answer.sub === 'string' ? answer.sub : undefined,
       clientId: readClientId(answer),
       issuer: config.issuer,
-      audience,
+      audience: checked.audience,
       scopes: readScopes(answer, config.scopeClaims),
-      expiresAt: claims.exp === undefined ? undefined : new Date(claims.exp * 1000),
+      expiresAt: checked.exp === undefined ? undefined : new Date(checked.exp * 1000),
       tenant: readTokenTenant(answer, config),
       source: 'introspection',
     };
     return { fields, notAfterMs };
-  }
-
-  async function runClaimsValidator(answer: Record<string, unknown>): Promise<void> {
-    let verdict: boolean | undefined;
-    try {
-      verdict = await resolved.validateClaims?.(answer, { issuer: config.issuer, header: {} });
-    } catch (error) {
-      if (error instanceof TokenGuardError) throw error;
-      throw new TokenGuardError('ERR_CLAIM_INVALID', {
-        message: 'The token failed the custom claims check',
-        cause: error,
-      });
-    }
-    if (verdict === false) {
-      throw new TokenGuardError('ERR_CLAIM_INVALID', { message: 'The token failed the custom claims check' });
-    }
   }
 
   return {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { parseAuthorizationValue } from './bearer.js';
+import { checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
 import {
@@ -19,6 +20,7 @@ import { decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
+import { safeName } from './lib/safe-name.js';
 import {
   normaliseTyp,
   type ResolvedIssuerOptions,
@@ -111,7 +113,7 @@ const BEARER_PREFIX = /^\s*bearer(?:\s|$)/i;
  */
 export function createValidator(options: ValidatorOptions): Validator {
   const resolved = resolveOptions(options);
-  const { now, clockToleranceSec, realm } = resolved;
+  const { now, realm } = resolved;
   const listeners = new Set<(event: KeySetEvent) => void>();
   if (resolved.onEvent !== undefined) listeners.add(resolved.onEvent);
   const http: HttpClient = createHttpClient(resolved.http);
@@ -186,76 +188,28 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!verifyWithAny(alg as Algorithm, keys, jws.signingInput, jws.signature)) {
       throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     }
-    const notAfterMs = checkClaims(payload, config);
+    const { audience, notAfterMs } = checkClaims(payload, {
+      rules: resolved,
+      audience: config.audience,
+      nowMs: now(),
+      requireExp: true,
+      source: 'token',
+    });
     if (resolved.validateClaims !== undefined) {
-      let verdict: boolean | undefined;
-      try {
-        verdict = await resolved.validateClaims(payload, { issuer: iss, header });
-      } catch (error) {
-        if (error instanceof TokenGuardError) throw error;
-        throw new TokenGuardError('ERR_CLAIM_INVALID', {
-          message: 'The token failed the custom claims check',
-          cause: error,
-        });
-      }
-      if (verdict === false) {
-        throw new TokenGuardError('ERR_CLAIM_INVALID', {
-          message: 'The token failed the custom claims check',
-        });
-      }
+      await runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header });
     }
     const auth = createAuthInfo(token, {
       claims: payload,
       subject: typeof payload.sub === 'string' ? payload.sub : undefined,
       clientId: readClientId(payload),
       issuer: iss,
-      audience:
-        typeof payload.aud === 'string' ? [payload.aud] : ((payload.aud as string[] | undefined) ?? []),
+      audience,
       scopes: readScopes(payload, config.scopeClaims),
       expiresAt: new Date((payload.exp as number) * 1000),
       tenant: readTokenTenant(payload, config),
       source: 'jwt',
     });
     return { auth, notAfterMs, context };
-  }
-
-  /** Checks every time-based and identity claim; returns when a cached answer must stop being used. */
-  function checkClaims(payload: Readonly<Record<string, unknown>>, config: ResolvedIssuerOptions): number {
-    const nowSec = now() / 1000;
-    const exp = readNumericDate(payload, 'exp', true) as number;
-    if (nowSec >= exp + clockToleranceSec) throw new TokenGuardError('ERR_TOKEN_EXPIRED');
-    const nbf = readNumericDate(payload, 'nbf', false);
-    if (nbf !== undefined && nowSec + clockToleranceSec < nbf)
-      throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID');
-    const iat = readNumericDate(payload, 'iat', resolved.maxTokenAgeSec !== undefined);
-    if (iat !== undefined && nowSec + clockToleranceSec < iat) {
-      throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID', { message: 'The token was issued in the future' });
-    }
-    let notAfterSec = exp + clockToleranceSec;
-    if (resolved.maxTokenAgeSec !== undefined) {
-      const limit = (iat as number) + resolved.maxTokenAgeSec + clockToleranceSec;
-      if (nowSec > limit) throw new TokenGuardError('ERR_TOKEN_TOO_OLD');
-      notAfterSec = Math.min(notAfterSec, limit);
-    }
-    checkAudience(payload.aud, config.audience);
-    for (const name of ['sub', 'client_id', 'jti'] as const) {
-      const value = payload[name];
-      if (value !== undefined && typeof value !== 'string') {
-        throw new TokenGuardError('ERR_CLAIM_INVALID', {
-          claim: name,
-          message: `The ${name} claim is not a string`,
-        });
-      }
-    }
-    for (const name of resolved.requiredClaims) {
-      if (payload[name] === undefined || payload[name] === null) {
-        throw new TokenGuardError('ERR_CLAIM_MISSING', {
-          claim: name,
-          message: `The token has no ${name} claim`,
-        });
-      }
-    }
-    return notAfterSec * 1000;
   }
 
   async function validateToken(token: string, requirements: Requirements | undefined): Promise<AuthInfo> {
@@ -476,57 +430,4 @@ function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
       actual: safeName(typ),
     });
   }
-}
-
-function checkAudience(aud: unknown, expected: readonly string[] | null): void {
-  if (aud === undefined) {
-    if (expected === null) return;
-    throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'aud', message: 'The token has no aud claim' });
-  }
-  const list = typeof aud === 'string' ? [aud] : aud;
-  if (!Array.isArray(list) || !list.every((value) => typeof value === 'string')) {
-    throw new TokenGuardError('ERR_CLAIM_INVALID', {
-      claim: 'aud',
-      message: 'The aud claim is not a string or list of strings',
-    });
-  }
-  if (expected === null) return;
-  if (!list.some((value) => expected.includes(value))) {
-    throw new TokenGuardError('ERR_AUDIENCE_MISMATCH', {
-      message: `The token audience is not this API (${expected.join(', ')})`,
-      expected,
-      actual: list.slice(0, 5).map(safeName),
-    });
-  }
-}
-
-function readNumericDate(
-  payload: Readonly<Record<string, unknown>>,
-  name: 'exp' | 'nbf' | 'iat',
-  required: boolean,
-): number | undefined {
-  const value = payload[name];
-  if (value === undefined) {
-    if (!required) return undefined;
-    throw new TokenGuardError('ERR_CLAIM_MISSING', {
-      claim: name,
-      message: `The token has no ${name} claim`,
-    });
-  }
-  // Beyond 8.64e12 s a Date cannot hold it (expiresAt would be an Invalid Date that breaks JSON).
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 8.64e12) {
-    throw new TokenGuardError('ERR_CLAIM_INVALID', {
-      claim: name,
-      message: `The ${name} claim is not a NumericDate`,
-    });
-  }
-  return value;
-}
-
-/** A token-supplied value made safe to echo in a message: short, printable. */
-function safeName(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  return text.length > 40
-    ? `${text.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}...`
-    : text.replace(/[^\x20-\x7e]/g, '?');
 }

@@ -1,0 +1,161 @@
+import { TokenGuardError } from './errors.js';
+import { safeName } from './lib/safe-name.js';
+import type { ClaimsValidator, ResolvedValidatorOptions } from './options.js';
+
+/** What a claim set is, for messages: a verified JWT, or an RFC 7662 introspection answer. */
+export type ClaimSource = 'token' | 'introspection answer';
+
+/** How {@link checkClaims} judges one claim set. */
+export interface ClaimCheck {
+  readonly rules: Pick<ResolvedValidatorOptions, 'clockToleranceSec' | 'maxTokenAgeSec' | 'requiredClaims'>;
+  /** The issuer's audience, or `null` when the audience check is opted out. */
+  readonly audience: readonly string[] | null;
+  readonly nowMs: number;
+  /** A JWT must carry `exp` (RFC 9068 §2.2); an introspection answer may omit it (RFC 7662 §2.2). */
+  readonly requireExp: boolean;
+  readonly source: ClaimSource;
+}
+
+/** What {@link checkClaims} found in a claim set that passed. */
+export interface CheckedClaims {
+  /** `aud` as a list (empty when absent and the audience check is opted out). */
+  readonly audience: readonly string[];
+  /** `exp` in seconds, when present. */
+  readonly exp: number | undefined;
+  /** The instant (ms) after which an answer derived from these claims must not be reused. */
+  readonly notAfterMs: number;
+}
+
+const STRING_CLAIMS = ['sub', 'client_id', 'jti'] as const;
+/** Past this many seconds a `Date` cannot hold the instant (`expiresAt` would break `JSON.stringify`). */
+const MAX_NUMERIC_DATE = 8.64e12;
+
+/**
+ * The checks every claim set gets before it grants access, whether it came from a verified JWT or
+ * an introspection answer (RFC 7662 §4 leaves them to the resource server): `exp`, `nbf` and `iat`
+ * with the clock tolerance, `maxTokenAgeSec`, `aud` (RFC 9068 §4, RFC 8725 §3.9), the string
+ * claims `sub`, `client_id` and `jti`, and `requiredClaims`. Throws the 401 {@link TokenGuardError}
+ * of the first failure. The issuer is checked by the caller (selection for JWTs, equality for answers).
+ *
+ * @example
+ * ```ts
+ * const { notAfterMs } = checkClaims(payload, {
+ *   rules: resolved, audience: config.audience, nowMs: Date.now(), requireExp: true, source: 'token',
+ * });
+ * ```
+ */
+export function checkClaims(claims: Readonly<Record<string, unknown>>, check: ClaimCheck): CheckedClaims {
+  const { rules, source } = check;
+  const tolerance = rules.clockToleranceSec;
+  const nowSec = check.nowMs / 1000;
+  const exp = readNumericDate(claims, 'exp', check.requireExp, source);
+  if (exp !== undefined && nowSec >= exp + tolerance) throw new TokenGuardError('ERR_TOKEN_EXPIRED');
+  const nbf = readNumericDate(claims, 'nbf', false, source);
+  if (nbf !== undefined && nowSec + tolerance < nbf) throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID');
+  const iat = readNumericDate(claims, 'iat', rules.maxTokenAgeSec !== undefined, source);
+  if (iat !== undefined && nowSec + tolerance < iat) {
+    throw new TokenGuardError('ERR_TOKEN_NOT_YET_VALID', {
+      message: `The ${source} was issued in the future`,
+    });
+  }
+  let notAfterSec = exp === undefined ? Number.POSITIVE_INFINITY : exp + tolerance;
+  if (rules.maxTokenAgeSec !== undefined) {
+    const limit = (iat as number) + rules.maxTokenAgeSec + tolerance;
+    if (nowSec > limit) throw new TokenGuardError('ERR_TOKEN_TOO_OLD');
+    notAfterSec = Math.min(notAfterSec, limit);
+  }
+  const audience = checkAudience(claims.aud, check.audience, source);
+  for (const name of STRING_CLAIMS) {
+    const value = claims[name];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new TokenGuardError('ERR_CLAIM_INVALID', {
+        claim: name,
+        message: `The ${name} claim is not a string`,
+      });
+    }
+  }
+  for (const name of rules.requiredClaims) {
+    if (claims[name] === undefined || claims[name] === null) throw missing(name, source);
+  }
+  return { audience, exp, notAfterMs: notAfterSec * 1000 };
+}
+
+/**
+ * Runs the `validateClaims` option: `false` or a throw rejects (401 `ERR_CLAIM_INVALID`, the thrown
+ * value as `cause`); a thrown {@link TokenGuardError} passes through unchanged.
+ *
+ * @example
+ * ```ts
+ * if (resolved.validateClaims !== undefined)
+ *   await runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header });
+ * ```
+ */
+export async function runClaimsValidator(
+  validate: ClaimsValidator,
+  claims: Readonly<Record<string, unknown>>,
+  context: Parameters<ClaimsValidator>[1],
+): Promise<void> {
+  let verdict: boolean | undefined;
+  try {
+    verdict = await validate(claims, context);
+  } catch (error) {
+    if (error instanceof TokenGuardError) throw error;
+    throw new TokenGuardError('ERR_CLAIM_INVALID', {
+      message: 'The token failed the custom claims check',
+      cause: error,
+    });
+  }
+  if (verdict === false) {
+    throw new TokenGuardError('ERR_CLAIM_INVALID', { message: 'The token failed the custom claims check' });
+  }
+}
+
+function checkAudience(
+  aud: unknown,
+  expected: readonly string[] | null,
+  source: ClaimSource,
+): readonly string[] {
+  if (aud === undefined) {
+    if (expected === null) return [];
+    throw missing('aud', source);
+  }
+  const list = typeof aud === 'string' ? [aud] : aud;
+  if (!Array.isArray(list) || !list.every((value) => typeof value === 'string')) {
+    throw new TokenGuardError('ERR_CLAIM_INVALID', {
+      claim: 'aud',
+      message: 'The aud claim is not a string or list of strings',
+    });
+  }
+  if (expected !== null && !list.some((value) => expected.includes(value))) {
+    throw new TokenGuardError('ERR_AUDIENCE_MISMATCH', {
+      message: `The token audience is not this API (${expected.join(', ')})`,
+      expected,
+      actual: list.slice(0, 5).map(safeName),
+    });
+  }
+  return list;
+}
+
+function readNumericDate(
+  claims: Readonly<Record<string, unknown>>,
+  name: 'exp' | 'nbf' | 'iat',
+  required: boolean,
+  source: ClaimSource,
+): number | undefined {
+  const value = claims[name];
+  if (value === undefined) {
+    if (!required) return undefined;
+    throw missing(name, source);
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_NUMERIC_DATE) {
+    throw new TokenGuardError('ERR_CLAIM_INVALID', {
+      claim: name,
+      message: `The ${name} claim is not a NumericDate`,
+    });
+  }
+  return value;
+}
+
+function missing(claim: string, source: ClaimSource): TokenGuardError {
+  return new TokenGuardError('ERR_CLAIM_MISSING', { claim, message: `The ${source} has no ${claim} claim` });
+}
