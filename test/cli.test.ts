@@ -16,11 +16,11 @@ interface Run {
 }
 
 /** Runs the real `tokenguard` binary from its sources in a child process. */
-function tokenguard(args: readonly string[], input?: string): Promise<Run> {
+function tokenguard(args: readonly string[], input?: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -181,6 +181,45 @@ describe('tokenguard verify', () => {
     expect(run.code).toBe(3);
     expect(run.stdout).toContain('NO VERDICT (503, ERR_KEYS_UNAVAILABLE)');
     expect(run.stdout).toContain('cause:');
+  });
+});
+
+describe('tokenguard verify --client-id (opaque tokens)', () => {
+  const opaqueArgs = () => [
+    '--issuer',
+    issuer.issuer,
+    '--audience',
+    'https://opaque.test',
+    '--client-id',
+    issuer.introspector.id,
+  ];
+  const secret = () => ({ TOKENGUARD_CLIENT_SECRET: issuer.introspector.secret });
+
+  it('introspects an opaque token with the secret from the environment and exits 0', async () => {
+    const opaque = await issuer.getToken({ resource: 'https://opaque.test', scope: 'read' });
+    const run = await tokenguard(
+      ['verify', opaque, ...opaqueArgs(), '--scopes', 'read'],
+      undefined,
+      secret(),
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /PASS {2}introspect {2}http:\/\/127\.0\.0\.1:\d+\/token\/introspection answered "active": true/,
+    );
+    expect(run.stdout).toContain(
+      'PASS  audience    aud is https://opaque.test, this API is https://opaque.test',
+    );
+    expect(run.stdout).not.toContain(opaque);
+    expect(run.stdout).not.toContain(issuer.introspector.secret);
+  });
+
+  it('exits 1 for a revoked opaque token: inactive', async () => {
+    const opaque = await issuer.getToken({ resource: 'https://opaque.test', scope: 'read' });
+    await issuer.revoke(opaque);
+    const run = await tokenguard(['verify', opaque, ...opaqueArgs()], undefined, secret());
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/FAIL {2}introspect {2}The token is not active/);
+    expect(run.stdout).toContain('ERR_TOKEN_INACTIVE');
   });
 });
 

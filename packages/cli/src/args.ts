@@ -21,6 +21,14 @@ export interface VerifyArgs {
   readonly typ: readonly string[] | undefined;
   readonly allowMissingTyp: boolean;
   readonly scopeClaims: readonly string[] | undefined;
+  /** `--client-id` (secret from `TOKENGUARD_CLIENT_SECRET`): introspect opaque tokens (RFC 7662). */
+  readonly introspection:
+    | {
+        readonly clientId: string;
+        readonly clientSecret: string | undefined;
+        readonly endpoint: string | undefined;
+      }
+    | undefined;
 }
 
 /**
@@ -59,6 +67,8 @@ const OPTIONS = {
   typ: { type: 'string', multiple: true },
   'allow-missing-typ': { type: 'boolean' },
   'scope-claims': { type: 'string', multiple: true },
+  'client-id': { type: 'string' },
+  'introspection-endpoint': { type: 'string' },
 } as const;
 
 const VERIFY_ONLY = [
@@ -70,6 +80,8 @@ const VERIFY_ONLY = [
   'typ',
   'allow-missing-typ',
   'scope-claims',
+  'client-id',
+  'introspection-endpoint',
 ];
 
 function list(values: readonly string[] | undefined): string[] {
@@ -85,7 +97,10 @@ function list(values: readonly string[] | undefined): string[] {
  * parseCliArgs(['verify', '-', '--issuer', 'https://id.example', '--audience', 'https://api.example']);
  * ```
  */
-export function parseCliArgs(argv: readonly string[]): CliArgs {
+export function parseCliArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): CliArgs {
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; args: string[] }>
   >;
@@ -118,6 +133,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       "verify needs --audience <aud>: this API's identifier (or --no-audience, deliberately)",
     );
   }
+  const clientId = values['client-id'];
+  if (clientId === undefined && values['introspection-endpoint'] !== undefined) {
+    throw new UsageError('--introspection-endpoint needs --client-id (and TOKENGUARD_CLIENT_SECRET)');
+  }
   const typ = list(values.typ);
   const scopeClaims = list(values['scope-claims']);
   return {
@@ -131,5 +150,13 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     typ: typ.length > 0 ? typ : undefined,
     allowMissingTyp: values['allow-missing-typ'] === true,
     scopeClaims: scopeClaims.length > 0 ? scopeClaims : undefined,
+    introspection:
+      clientId === undefined
+        ? undefined
+        : {
+            clientId,
+            clientSecret: env.TOKENGUARD_CLIENT_SECRET || undefined,
+            endpoint: values['introspection-endpoint'],
+          },
   };
 }

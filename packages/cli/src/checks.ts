@@ -22,7 +22,8 @@ export type CheckId =
   | 'issued-at'
   | 'audience'
   | 'claims'
-  | 'scopes';
+  | 'scopes'
+  | 'introspection';
 
 /**
  * One check and its outcome in plain language.
@@ -245,6 +246,34 @@ export function explainChecks(
     checkExpiry(claims.exp, nowMs, tolerance),
     checkNotBefore(claims.nbf, nowMs, tolerance),
     checkIssuedAt(claims.iat, nowMs, tolerance),
+    checkAudience(claims.aud, config.audience),
+    checkScopes(claims, config.scopeClaims, requiredScopes),
+  ];
+}
+
+/**
+ * The checks that still apply to an introspected (opaque) token, computed from the introspection
+ * answer the validator accepted: expiry, audience and scopes.
+ *
+ * @example
+ * ```ts
+ * const checks = explainIntrospected(auth.claims, validator.options, ['read'], Date.now());
+ * ```
+ */
+export function explainIntrospected(
+  claims: Readonly<Record<string, unknown>>,
+  settings: CheckSettings,
+  requiredScopes: readonly string[],
+  nowMs: number,
+): Check[] {
+  const config = settings.issuers[0];
+  if (config === undefined) throw new TypeError('tokenguard: the validator has no issuer');
+  const expiry =
+    claims.exp === undefined
+      ? ({ id: 'expiry', status: 'skip', message: 'the introspection answer has no exp' } as Check)
+      : checkExpiry(claims.exp, nowMs, settings.clockToleranceSec);
+  return [
+    expiry,
     checkAudience(claims.aud, config.audience),
     checkScopes(claims, config.scopeClaims, requiredScopes),
   ];

@@ -39,7 +39,7 @@ export async function runCli(
 ): Promise<number> {
   const style = createStyle(shouldColour(io.stdout, io.env));
   try {
-    const args = parseCliArgs(argv);
+    const args = parseCliArgs(argv, io.env);
     if (args.command === 'help') {
       io.stdout.write(USAGE);
       return EXIT.ok;

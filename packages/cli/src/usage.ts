@@ -51,6 +51,9 @@ export const USAGE = `Usage:
       --typ <t1,t2>           accepted typ header values (default at+jwt; add JWT for Auth0, Entra ID)
       --allow-missing-typ     accept tokens without a typ header (Amazon Cognito)
       --scope-claims <c1,c2>  claims holding scopes (default scope,scp; add permissions for Auth0)
+      --client-id <id>        introspect opaque tokens (RFC 7662) as this client; the secret is read
+                              from the TOKENGUARD_CLIENT_SECRET environment variable, never from a flag
+      --introspection-endpoint <url>  instead of the discovery document's introspection_endpoint
       --json                  machine-readable output
 
   The token may be given as an argument, as "-" to read it from stdin, or piped with no argument.

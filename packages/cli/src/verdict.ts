@@ -85,6 +85,10 @@ export function checkForCode(error: TokenGuardError): CheckId {
       return 'audience';
     case 'ERR_INSUFFICIENT_SCOPE':
       return 'scopes';
+    case 'ERR_TOKEN_INACTIVE':
+    case 'ERR_INTROSPECTION_UNAVAILABLE':
+    case 'ERR_INTROSPECTION_MISCONFIGURED':
+      return 'introspection';
     case 'ERR_CLAIM_MISSING':
     case 'ERR_CLAIM_INVALID':
       if (error.claim === 'iss') return 'issuer';

@@ -6,7 +6,7 @@ import {
   type ValidatorOptions,
 } from '@tokenguard/core';
 import type { VerifyArgs } from './args.js';
-import { type Check, explainChecks } from './checks.js';
+import { type Check, explainChecks, explainIntrospected } from './checks.js';
 import { decodeToken } from './decode.js';
 import { UsageError } from './usage.js';
 import { exitCodeOf, reconcile, signatureVerifiedBefore, type Verdict } from './verdict.js';
@@ -51,6 +51,17 @@ function optionsFrom(args: VerifyArgs, environment: VerifyEnvironment): Validato
     ...(args.typ === undefined ? {} : { typ: args.typ }),
     ...(args.allowMissingTyp ? { allowMissingTyp: true } : {}),
     ...(args.scopeClaims === undefined ? {} : { scopeClaims: args.scopeClaims }),
+    ...(args.introspection === undefined
+      ? {}
+      : {
+          introspection: {
+            clientId: args.introspection.clientId,
+            ...(args.introspection.clientSecret === undefined
+              ? {}
+              : { clientSecret: args.introspection.clientSecret }),
+            ...(args.introspection.endpoint === undefined ? {} : { endpoint: args.introspection.endpoint }),
+          },
+        }),
     ...(environment.now === undefined ? {} : { now: environment.now }),
     tokenCache: false,
   };
@@ -126,6 +137,31 @@ function skippedSignature(verdict: Verdict): string {
   }
 }
 
+/** An opaque token: the validator introspected it; explain what the answer said. */
+function explainOpaque(
+  token: string,
+  verdict: Verdict,
+  validator: Validator,
+  args: VerifyArgs,
+  nowMs: number,
+): Check[] {
+  const endpoint =
+    validator.state().issuers[0]?.introspection?.endpoint ?? "the issuer's introspection endpoint";
+  const checks: Check[] = [
+    {
+      id: 'format',
+      status: 'pass',
+      message: `an opaque token (${token.length} characters, not a JWT): only its issuer can say what it is`,
+    },
+    { id: 'introspection', status: 'pass', message: `${endpoint} answered "active": true` },
+  ];
+  if (verdict.valid) {
+    checks.push(...explainIntrospected(verdict.auth.claims, validator.options, args.scopes, nowMs));
+  }
+  reconcile(checks, verdict, '');
+  return checks;
+}
+
 /**
  * Runs `tokenguard verify`: the verdict comes from `validator.validate()` of @tokenguard/core;
  * the checks around it explain, one by one, what the token has and what the API expects.
@@ -148,7 +184,9 @@ export async function verifyToken(
     const jwksUri = validator.state().issuers[0]?.keySet.uri ?? args.jwksUri;
     const decoded = decodeToken(token);
     let checks: Check[];
-    if ('error' in decoded) {
+    if ('error' in decoded && args.introspection !== undefined && token.split('.').length !== 3) {
+      checks = explainOpaque(token, verdict, validator, args, (environment.now ?? Date.now)());
+    } else if ('error' in decoded) {
       checks = [{ id: 'format', status: 'fail', message: decoded.error }];
       reconcile(checks, verdict, "the issuer's key set");
     } else {
