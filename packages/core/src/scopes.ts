@@ -30,6 +30,8 @@ export const DEFAULT_SCOPE_CLAIMS: readonly string[] = Object.freeze(['scope', '
 
 /** RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/** Scope-tokens separated by spaces (RFC 6749 §3.3), empty parts allowed. */
+const SCOPE_LIST = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * Whether `value` is a single RFC 6749 §3.3 scope-token (printable ASCII, no space, `"` or `\`).
@@ -63,16 +65,18 @@ export function readScopes(
   scopeClaims: readonly string[],
 ): Set<string> {
   const scopes = new Set<string>();
-  const add = (scope: unknown): void => {
-    if (isScopeToken(scope)) scopes.add(scope);
-  };
   for (const name of scopeClaims) {
     if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
     if (typeof value === 'string') {
-      for (const scope of value.split(' ')) add(scope);
+      // One scan of the whole claim: when every character may be in a scope-token, each non-empty
+      // part is one, so the parts need no check of their own (the common case, on every request).
+      const clean = SCOPE_LIST.test(value);
+      for (const scope of value.split(' ')) {
+        if (clean ? scope !== '' : isScopeToken(scope)) scopes.add(scope);
+      }
     } else if (Array.isArray(value)) {
-      for (const scope of value) add(scope);
+      for (const scope of value) if (isScopeToken(scope)) scopes.add(scope);
     }
   }
   return scopes;
