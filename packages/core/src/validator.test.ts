@@ -163,6 +163,27 @@ describe('validate: input forms', () => {
     expect((await validator.validate(token)).token).toBe(token);
   });
 
+  it('rejects with a TokenGuardError carrying the realm when a callback throws, cached token or not', async () => {
+    let broken = false;
+    const clock = () => {
+      if (broken) throw new Error('clock failure');
+      return clockMs;
+    };
+    const token = await tokenWith();
+    const validator = validatorWith({ realm: 'api', now: clock });
+    await validator.validate(token);
+    broken = true;
+    for (const input of [token, `Bearer ${token}`, await tokenWith({ jti: 'another' })]) {
+      const error = await validator.validate(input).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(TokenGuardError);
+      expect((error as TokenGuardError).realm).toBe('api');
+      expect((error as TokenGuardError).cause).toMatchObject({ message: 'clock failure' });
+    }
+  });
+
   it('rejects no token with ERR_TOKEN_MISSING and a bare challenge', async () => {
     const validator = validatorWith({ realm: 'api' });
     for (const input of [undefined, null, '', '   ']) {

@@ -270,9 +270,14 @@ export function createValidator(options: ValidatorOptions): Validator {
       let auth: AuthInfo | undefined;
       try {
         if (requirements !== undefined) assertRequirements(requirements);
-        auth = cachedAuth(tokenOrHeader);
       } catch (error) {
         return Promise.reject(error);
+      }
+      try {
+        auth = cachedAuth(tokenOrHeader);
+      } catch (error) {
+        // A throwing clock must not escape as a bare Error: the same TokenGuardError as the full path.
+        return Promise.reject(withRealm(error));
       }
       if (auth !== undefined) {
         try {
@@ -312,16 +317,17 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
   }
 
-  function withRealm(error: unknown): unknown {
-    if (error instanceof TokenGuardError) {
-      error.realm = realm;
-      return error;
-    }
+  function withRealm(error: unknown): TokenGuardError {
     // Anything unexpected is reported as a malformed token rather than escaping as a crash.
-    return new TokenGuardError('ERR_TOKEN_MALFORMED', {
-      message: 'The token could not be processed',
-      cause: error,
-    });
+    const wrapped =
+      error instanceof TokenGuardError
+        ? error
+        : new TokenGuardError('ERR_TOKEN_MALFORMED', {
+            message: 'The token could not be processed',
+            cause: error,
+          });
+    wrapped.realm = realm;
+    return wrapped;
   }
 
   return {
