@@ -34,15 +34,11 @@ export function withoutAlg(jwk: JWK): JWK {
   return rest;
 }
 
+/** The keyring; each key is generated on first use (RSA generation is what makes test files slow). */
 export function createKeyring(): Keyring {
-  const gen = (alg: AsymmetricAlg, kid: string, modulusLength?: number) =>
+  const gen = (alg: AsymmetricAlg, kid: string, modulusLength?: number) => () =>
     generateSigningKey(alg, modulusLength === undefined ? { kid } : { kid, modulusLength });
-  const certPem = readFileSync(new URL('./fixtures/attacker-cert.pem', import.meta.url), 'utf8');
-  const der = Buffer.from(
-    certPem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''),
-    'base64',
-  );
-  return {
+  const factories: { [K in keyof Keyring]: () => Keyring[K] } = {
     rs256: gen('RS256', 'rsa-2026'),
     rs256Next: gen('RS256', 'rsa-2027'),
     ps256: gen('PS256', 'ps-1'),
@@ -52,14 +48,30 @@ export function createKeyring(): Keyring {
     ed25519: gen('EdDSA', 'ed-1'),
     attacker: gen('RS256', 'attacker'),
     rsa1024: gen('RS256', 'weak-1024', 1024),
-    attackerCert: {
-      pem: certPem,
-      der,
-      privateKey: createPrivateKey(
+    attackerCert: () => {
+      const pem = readFileSync(new URL('./fixtures/attacker-cert.pem', import.meta.url), 'utf8');
+      const der = Buffer.from(
+        pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''),
+        'base64',
+      );
+      const privateKey = createPrivateKey(
         readFileSync(new URL('./fixtures/attacker-key.pem', import.meta.url), 'utf8'),
-      ),
+      );
+      return { pem, der, privateKey };
     },
   };
+  const ring = {} as Keyring;
+  for (const name of Object.keys(factories) as (keyof Keyring)[]) {
+    let value: unknown;
+    Object.defineProperty(ring, name, {
+      enumerable: true,
+      get: () => {
+        value ??= factories[name]();
+        return value;
+      },
+    });
+  }
+  return ring;
 }
 
 /** The public key of a signing key as a KeyObject. */
