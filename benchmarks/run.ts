@@ -5,12 +5,14 @@
  *   pnpm bench                     full run (a few minutes on 2 cores)
  *   pnpm bench -- --quick          a few seconds, for smoke testing; writes nothing
  *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, memory
+ *   pnpm bench -- --algs=RS256     some algorithms only (in-process part)
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { FRAMEWORKS, PEER_NAMES } from './http/apps.js';
 import { drawChart, type Panel } from './lib/chart.js';
 import { formatNumber, formatTable, type Table } from './lib/report.js';
+import { BENCH_ALGORITHMS, type BenchAlgorithm } from './lib/tokens.js';
 import type { MemoryResult } from './memory/worker.js';
 import {
   CEILING,
@@ -43,6 +45,13 @@ const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='
 for (const part of only ?? []) {
   if (!(PARTS as readonly string[]).includes(part))
     throw new TypeError(`--only: unknown part ${part} (${PARTS.join(', ')})`);
+}
+const algsArg = args.find((arg) => arg.startsWith('--algs='));
+const algorithms =
+  algsArg === undefined ? undefined : (algsArg.slice('--algs='.length).split(',') as BenchAlgorithm[]);
+for (const alg of algorithms ?? []) {
+  if (!BENCH_ALGORITHMS.includes(alg))
+    throw new TypeError(`--algs: unknown algorithm ${alg} (${BENCH_ALGORITHMS.join(', ')})`);
 }
 const selected = (part: Part): boolean => only === undefined || only.has(part);
 
@@ -95,7 +104,10 @@ async function part<T>(name: Part, body: () => Promise<T>): Promise<T | undefine
 
 const started = performance.now();
 const validate = await part('validate', async () => {
-  const result = await runValidateScenarios(SETTINGS.validate);
+  const result = await runValidateScenarios({
+    ...SETTINGS.validate,
+    ...(algorithms === undefined ? {} : { algorithms }),
+  });
   for (const table of result.tables) show(table);
   return result;
 });
@@ -117,7 +129,7 @@ const targets = targetTable(validate, http, memory);
 show(targets);
 console.error(`[bench] total ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')})`);
 
-if (!quick && only === undefined) {
+if (!quick && only === undefined && algorithms === undefined) {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const date = new Date().toISOString().slice(0, 10);
   const header = [

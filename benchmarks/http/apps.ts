@@ -4,6 +4,7 @@ import fastifyJwt from '@fastify/jwt';
 import { serve } from '@hono/node-server';
 import { tokenguard as tokenguardExpress } from '@tokenguard/express';
 import { tokenguard as tokenguardFastify } from '@tokenguard/fastify';
+import { tokenguard as tokenguardHono } from '@tokenguard/hono';
 import express from 'express';
 import { auth as auth0 } from 'express-oauth2-jwt-bearer';
 import Fastify from 'fastify';
@@ -13,8 +14,8 @@ import { jwk } from 'hono/jwk';
 import { AUDIENCE } from '../lib/tokens.js';
 import type { BenchIssuer } from './issuer.js';
 
-export const FRAMEWORKS = ['express', 'fastify'] as const;
-export type Framework = 'express' | 'fastify' | 'hono';
+export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
 /** none: the framework alone (the ceiling); tokenguard: our adapter; peer: what users of it pick. */
 export type AuthMode = 'none' | 'tokenguard' | 'peer';
 
@@ -105,8 +106,7 @@ export async function startApp(
     case 'hono': {
       const app = new Hono();
       if (mode === 'tokenguard') {
-        const { tokenguard } = await import('@tokenguard/hono' as string);
-        const middleware = tokenguard(options);
+        const middleware = tokenguardHono(options);
         await middleware.validator.warm();
         app.use(PATH, middleware);
       } else if (mode === 'peer') {

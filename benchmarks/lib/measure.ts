@@ -13,6 +13,17 @@ export interface TimedWork {
   run(): Promise<void> | void;
 }
 
+/**
+ * Milliseconds of CPU time this process has used (user + system, every thread). On a machine shared
+ * with other work, wall time counts the moments the scheduler gave the core to someone else; CPU time
+ * does not, so rounds of different contenders stay comparable. `BENCH_CLOCK=wall` measures wall time.
+ */
+export function clock(): number {
+  if (process.env.BENCH_CLOCK === 'wall') return performance.now();
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Median ops/s of each contender, by name. */
 export type Medians = Map<string, number>;
 
@@ -27,15 +38,24 @@ export async function interleave(contenders: readonly Contender[], rounds: numbe
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(i + Math.max(round, 0)) % contenders.length] as Contender;
       const work = await contender.prepare();
-      const start = performance.now();
+      // Each round starts from a collected heap, so no contender pays for another's garbage.
+      collectGarbage();
+      const start = clock();
       await work.run();
-      const elapsedMs = performance.now() - start;
+      const elapsedMs = clock() - start;
       if (round >= 0) samples.get(contender.name)?.push((work.ops * 1000) / elapsedMs);
     }
   }
   const medians: Medians = new Map();
   for (const [name, values] of samples) medians.set(name, median(values));
   return medians;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** A full collection when the process runs with `--expose-gc` (as `pnpm bench` does). */
+export function collectGarbage(): void {
+  gc?.();
 }
 
 export function median(values: readonly number[]): number {

@@ -84,7 +84,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
             connections: settings.connections,
             authorization,
             ...(config.fresh
-              ? { freshTokens: true, amount: pool.length }
+              ? { freshTokens: true, amount: round < 0 ? Math.min(300, pool.length) : pool.length }
               : { durationSec: round < 0 ? Math.min(0.5, settings.durationSec) : settings.durationSec }),
           });
           if (result.non2xx > 0 || result.errors > 0) {

@@ -22,6 +22,8 @@ export interface ValidateSettings {
   /** Validations per repeated-token round. */
   readonly repeatOps: number;
   readonly rounds: number;
+  /** Default: all of {@link BENCH_ALGORITHMS}. */
+  readonly algorithms?: readonly BenchAlgorithm[];
 }
 
 export interface ValidateResult {
@@ -208,7 +210,8 @@ async function contendersFor(
 /** In-process validations per second for each algorithm and contender, as ratios of the floor. */
 export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
   const medians = new Map<BenchAlgorithm, Medians>();
-  for (const alg of BENCH_ALGORITHMS) {
+  const algorithms = settings.algorithms ?? BENCH_ALGORITHMS;
+  for (const alg of algorithms) {
     const key = generateBenchKey(alg);
     const pool = signPool(key, settings.poolSize);
     const contenders = await contendersFor(key, pool, settings);
@@ -221,7 +224,7 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
   }
   const rows = ROW_ORDER.map((name) => [
     name,
-    ...BENCH_ALGORITHMS.map((alg) => {
+    ...algorithms.map((alg) => {
       const byName = medians.get(alg);
       return withRatio(byName?.get(name), byName?.get(FLOOR));
     }),
@@ -231,10 +234,10 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
     tables: [
       {
         title: 'In-process validation, ops/s (ratio to the floor)',
-        columns: ['contender', ...BENCH_ALGORITHMS],
+        columns: ['contender', ...algorithms],
         rows,
         notes: [
-          `Median of ${settings.rounds} interleaved rounds. Fresh-token rows validate ${settings.poolSize} distinct pre-signed tokens per round (a new tokenguard validator and fast-jwt verifier each round, so no cache hit); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
+          `ops/s are per CPU-second of the benchmark process (user + system time of all its threads, so garbage collection counts; wall time on a shared machine counts other people's work). Median of ${settings.rounds} interleaved rounds, each started after a full GC. Fresh-token rows validate ${settings.poolSize} distinct pre-signed tokens per round (a new tokenguard validator and fast-jwt verifier each round, so no cache hit); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
           'Every contender checks the signature, iss, aud and exp. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).',
           'tokenguard and jose are awaited (asynchronous API); fast-jwt, aws-jwt-verify (verifySync) and jsonwebtoken are synchronous calls.',
         ],
