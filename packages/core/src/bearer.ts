@@ -1,4 +1,5 @@
 import { TokenGuardError } from './errors.js';
+import { readHeaderValues } from './lib/headers.js';
 
 /**
  * Any object that carries request headers: a fetch `Headers`, Node's `IncomingHttpHeaders`, or a plain record.
@@ -43,24 +44,10 @@ export function isB64Token(value: string): boolean {
  */
 export function readAuthorizationHeader(headers: HeadersLike | undefined | null): string | undefined {
   if (headers == null) return undefined;
-  if (typeof (headers as { get?: unknown }).get === 'function') {
-    const value = (headers as { get(name: string): string | null }).get('authorization');
-    return value ?? undefined;
-  }
-  const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
-  let value: string | readonly string[] | undefined;
   // Every key is looked at: `authorization` and `Authorization` in one record are two headers.
-  for (const name of Object.keys(record)) {
-    if (name.length === 13 && record[name] !== undefined && name.toLowerCase() === 'authorization') {
-      if (value !== undefined) throw multipleHeaders();
-      value = record[name];
-    }
-  }
-  if (Array.isArray(value)) {
-    if (value.length > 1) throw multipleHeaders();
-    return value[0];
-  }
-  return value as string | undefined;
+  const values = readHeaderValues(headers, 'authorization');
+  if (values.length > 1) throw multipleHeaders();
+  return values[0];
 }
 
 function multipleHeaders(): TokenGuardError {

@@ -1,4 +1,5 @@
 import type { HeadersLike } from './bearer.js';
+import { readHeaderValues } from './lib/headers.js';
 
 /**
  * Where a route's tenant comes from in the request: a route parameter, a header, or the first label
@@ -64,21 +65,9 @@ export function readRequestTenant(source: TenantSource, request: RequestLike): s
 
 function readSingleHeader(headers: HeadersLike | undefined, name: string): string | undefined {
   if (headers == null) return undefined;
-  const lower = name.toLowerCase();
-  let value: string | readonly string[] | null | undefined;
-  if (typeof (headers as { get?: unknown }).get === 'function') {
-    value = (headers as { get(name: string): string | null }).get(lower);
-  } else {
-    const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
-    for (const key of Object.keys(record)) {
-      if (key.toLowerCase() !== lower) continue;
-      if (value !== undefined) return undefined;
-      value = record[key];
-    }
-  }
-  if (Array.isArray(value)) value = value.length === 1 ? value[0] : undefined;
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
+  const values = readHeaderValues(headers, name.toLowerCase());
+  if (values.length !== 1) return undefined;
+  const trimmed = (values[0] as string).trim();
   // A fetch Headers object joins repeated headers with ", ": ambiguous, so no tenant.
   return trimmed === '' || trimmed.includes(',') ? undefined : trimmed;
 }

@@ -77,6 +77,15 @@ describe('extractAccessToken', () => {
     ).toBe(TOKEN);
   });
 
+  it('reads the content type of a plain header record case-insensitively, as it does Authorization', () => {
+    const source: TokenSource = {
+      method: 'POST',
+      headers: { 'Content-Type': FORM },
+      body: { access_token: TOKEN },
+    };
+    expect(extractAccessToken(source, { body: true })).toEqual({ token: TOKEN, transport: 'body' });
+  });
+
   it('never reads the body of a GET or of another content type', () => {
     const get: TokenSource = {
       method: 'GET',

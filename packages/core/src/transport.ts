@@ -1,6 +1,7 @@
 import type { AuthInfo } from './auth-info.js';
 import { type HeadersLike, isB64Token, parseAuthorizationValue, readAuthorizationHeader } from './bearer.js';
 import { TokenGuardError } from './errors.js';
+import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
 import type { ClaimRequirement, Requirements } from './requirements.js';
 import { createValidator, type Validator } from './validator.js';
@@ -121,7 +122,7 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
     }
   }
   if (options.body === true) {
-    const contentType = readHeaderValue(source.headers, 'content-type');
+    const contentType = readHeaderValues(source.headers, 'content-type')[0];
     if (isFormTokenRequest(source.method, contentType)) {
       const token = readParameter(source.body, 'form body');
       if (token !== undefined) found.push({ token, transport: 'body' });
@@ -218,14 +219,6 @@ function readHeader(source: TokenSource): string | undefined {
     }
   }
   return readAuthorizationHeader(source.headers);
-}
-
-function readHeaderValue(headers: HeadersLike, name: string): string | undefined {
-  if (typeof (headers as { get?: unknown }).get === 'function') {
-    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
-  }
-  const value = (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
-  return Array.isArray(value) ? value[0] : (value as string | undefined);
 }
 
 function parseQuery(url: string): URLSearchParams {
