@@ -348,6 +348,18 @@ describe('introspection faults', () => {
     expect(v.state().issuers[0]?.introspection?.consecutiveFailures).toBe(0);
   });
 
+  it('refuses an answer larger than maxResponseBytes or nested deeper than maxJsonDepth (503)', async () => {
+    reply = () => ({ body: active({ padding: 'x'.repeat(2_000) }) });
+    const small = await failure(validator({ maxResponseBytes: 1_024 }).validate('opaque-token-big'));
+    expect(small).toMatchObject({ code: 'ERR_INTROSPECTION_UNAVAILABLE', status: 503 });
+    reply = () => ({ body: active({ nested: [[[[[['deep']]]]]] }) });
+    const shallow = await failure(validator({ maxJsonDepth: 4 }).validate('opaque-token-deep'));
+    expect(shallow).toMatchObject({ code: 'ERR_INTROSPECTION_UNAVAILABLE', status: 503 });
+    await expect(validator({ maxJsonDepth: 16 }).validate('opaque-token-deep')).resolves.toMatchObject({
+      source: 'introspection',
+    });
+  });
+
   it('doubles the backoff after consecutive failures, up to maxSec', async () => {
     reply = () => ({ status: 500 });
     const v = validator({ retry: { minSec: 1, maxSec: 3 } });

@@ -74,8 +74,6 @@ type Entry =
   | { readonly kind: 'inactive'; readonly notAfterMs: number }
   | { readonly kind: 'rejected'; readonly error: TokenGuardError; readonly notAfterMs: number };
 
-const MAX_RESPONSE_BYTES = 64 * 1024;
-const MAX_JSON_DEPTH = 16;
 const SIGNED_MEDIA_TYPE = 'application/token-introspection+jwt';
 
 /** RFC 7662 §2.2: `active` is the one required member; anything else about the answer is judged later. */
@@ -180,7 +178,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
           accept: options.signedResponse ? SIGNED_MEDIA_TYPE : 'application/json',
         },
         body: form.toString(),
-        maxBytes: MAX_RESPONSE_BYTES,
+        maxBytes: options.maxResponseBytes,
       });
       if (response.status === 401 || response.status === 403) {
         throw fault(
@@ -233,7 +231,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   }
 
   function readPlain(response: HttpResponse): Record<string, unknown> {
-    const document = parseJsonObject(response.text, { maxDepth: MAX_JSON_DEPTH });
+    const document = parseJsonObject(response.text, { maxDepth: options.maxJsonDepth });
     if (document === undefined) {
       throw fault(
         'ERR_INTROSPECTION_UNAVAILABLE',
@@ -256,7 +254,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       fault('ERR_INTROSPECTION_MISCONFIGURED', `The signed introspection response ${why}`, undefined, cause);
     let jws: ReturnType<typeof decodeCompactJws>;
     try {
-      jws = decodeCompactJws(response.text.trim(), MAX_JSON_DEPTH);
+      jws = decodeCompactJws(response.text.trim(), options.maxJsonDepth);
     } catch (error) {
       throw invalid('is not a compact JWS', error);
     }

@@ -109,9 +109,13 @@ describe('resolveOptions', () => {
     expect(rejection({ ...base, secret: new Uint8Array(16) })).toMatch(/"secret"/);
   });
 
-  it('accepts a 32-byte secret and defaults to HS256/384/512', () => {
-    const resolved = resolveOptions({ ...base, secret: SECRET }).issuers[0];
-    expect([...(resolved?.algorithms ?? [])]).toEqual(['HS256', 'HS384', 'HS512']);
+  it('defaults a secret to the HS algorithms it is long enough for (RFC 7518 §3.2)', () => {
+    const algorithms = (secret: string) => [
+      ...(resolveOptions({ ...base, secret }).issuers[0]?.algorithms ?? []),
+    ];
+    expect(algorithms('s'.repeat(32))).toEqual(['HS256']);
+    expect(algorithms('s'.repeat(48))).toEqual(['HS256', 'HS384']);
+    expect(algorithms('s'.repeat(64))).toEqual(['HS256', 'HS384', 'HS512']);
   });
 
   it('rejects jwks combined with jwksUri', () => {

@@ -151,6 +151,10 @@ export interface IntrospectionOptions {
   signedResponse?: boolean;
   /** Backoff after a failed request (5xx, network, timeout, 401/403): doubles from min to max. Default 1 and 30. */
   retry?: { minSec?: number; maxSec?: number };
+  /** Largest introspection answer accepted, in bytes. Default 65536. */
+  maxResponseBytes?: number;
+  /** Deepest JSON nesting accepted in an introspection answer. Default 16. */
+  maxJsonDepth?: number;
 }
 
 /**
@@ -271,6 +275,13 @@ const introspectionSchema = z
     jwt: z.enum(['always', 'never'], { error: () => "must be 'always' or 'never'" }).optional(),
     signedResponse: z.boolean().optional(),
     retry: z.strictObject({ minSec: seconds.optional(), maxSec: seconds.optional() }).optional(),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(16 * 1024 * 1024)
+      .optional(),
+    maxJsonDepth: z.number().int().min(2).max(256).optional(),
   })
   .superRefine((value, ctx) => {
     const method = value.authMethod ?? 'client_secret_basic';
@@ -436,6 +447,8 @@ export interface ResolvedIntrospectionOptions {
   jwt: 'always' | 'never';
   signedResponse: boolean;
   retry: { minSec: number; maxSec: number };
+  maxResponseBytes: number;
+  maxJsonDepth: number;
 }
 
 /**
@@ -479,6 +492,18 @@ export function normaliseTyp(typ: string): string {
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
 }
 
+/**
+ * The HS algorithms a secret is long enough for (RFC 7518 §3.2: at least the hash output size), so a
+ * 32-byte secret defaults to HS256 only.
+ */
+function hmacAlgorithmsFor(secret: string | Uint8Array): Algorithm[] {
+  const bytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret.byteLength;
+  const algorithms: Algorithm[] = ['HS256'];
+  if (bytes >= 48) algorithms.push('HS384');
+  if (bytes >= 64) algorithms.push('HS512');
+  return algorithms;
+}
+
 function fail(prefix: string, error: z.ZodError): never {
   const issue = error.issues[0];
   const path = [prefix, ...(issue?.path ?? []).map(String)].filter((part) => part !== '').join('.');
@@ -490,8 +515,7 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
   if (!parsed.success) fail(prefix, parsed.error);
   const value = parsed.data;
   const algorithms =
-    value.algorithms ??
-    (value.secret !== undefined ? (['HS256', 'HS384', 'HS512'] as const) : DEFAULT_ALGORITHMS);
+    value.algorithms ?? (value.secret !== undefined ? hmacAlgorithmsFor(value.secret) : DEFAULT_ALGORITHMS);
   return {
     issuer: value.issuer,
     audience:
@@ -541,6 +565,8 @@ function resolveIntrospection(
     jwt: value.jwt ?? 'never',
     signedResponse: value.signedResponse ?? false,
     retry: { minSec: value.retry?.minSec ?? 1, maxSec: value.retry?.maxSec ?? 30 },
+    maxResponseBytes: value.maxResponseBytes ?? 64 * 1024,
+    maxJsonDepth: value.maxJsonDepth ?? 16,
   };
 }
 
