@@ -505,6 +505,21 @@ describe('introspection.signedResponse (RFC 9701)', () => {
     expect([...auth.scopes]).toEqual(['read', 'write']);
   });
 
+  it('names a signing kid missing from the issuer key set as such, not as a bad signature', async () => {
+    const body = JSON.parse(active()) as Record<string, unknown>;
+    reply = async () =>
+      jwtReply(
+        await new SignJWT({ token_introspection: body })
+          .setProtectedHeader({ alg: 'ES256', kid: 'as-unknown', typ: 'token-introspection+jwt' })
+          .setIssuer(ISSUER)
+          .setAudience(CLIENT_ID)
+          .sign(privateKey),
+      );
+    const error = await failure(signedValidator().validate('opaque-token-23'));
+    expect(error).toMatchObject({ code: 'ERR_INTROSPECTION_MISCONFIGURED', status: 500 });
+    expect(error.message).toMatch(/not in the issuer key set/);
+  });
+
   it('refuses an answer signed with another key, or unsigned, as a server-side error', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const body = JSON.parse(active()) as Record<string, unknown>;

@@ -5,8 +5,8 @@ import { type AuthInfo, type AuthInfoFields, createAuthInfo, readClientId } from
 import { checkClaims, runClaimsValidator } from './claims.js';
 import type { IssuerMetadata } from './discovery.js';
 import { type ErrorCode, TokenGuardError } from './errors.js';
-import type { KeySource } from './jwks.js';
-import { decodeCompactJws, verifySignature } from './jws.js';
+import { findKeys, type KeySource } from './jwks.js';
+import { decodeCompactJws, verifyWithAny } from './jws.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { authenticateClient } from './lib/client-auth.js';
 import { describeUrl, type HttpClient, HttpFailure, type HttpResponse } from './lib/http.js';
@@ -267,7 +267,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
     let keys: Awaited<ReturnType<KeySource['resolve']>>;
     try {
-      keys = settings.keys.peek(kid, alg) ?? (await settings.keys.resolve(kid, alg));
+      keys = await findKeys(settings.keys, kid, alg);
     } catch (error) {
       if (error instanceof TokenGuardError && error.status === 503) {
         throw fault(
@@ -279,7 +279,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       }
       throw invalid('is signed with a key that is not in the issuer key set', error);
     }
-    if (!keys.some((key) => verifySignature(alg, key, jws.signingInput, jws.signature))) {
+    if (!verifyWithAny(alg, keys, jws.signingInput, jws.signature)) {
       throw invalid('has an invalid signature');
     }
     if (payload.iss !== config.issuer) throw invalid('is not from the configured issuer');

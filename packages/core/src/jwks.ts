@@ -111,6 +111,21 @@ export interface KeySource {
   state(): KeySetState;
 }
 
+/**
+ * The candidate keys for `kid`/`alg`: synchronously when the set already holds them (no await on the
+ * hot path), else through {@link KeySource.resolve}, which may fetch and throws `ERR_KEY_NOT_FOUND`
+ * or `ERR_KEYS_UNAVAILABLE`. An empty answer never comes back: no candidate is a rejection.
+ */
+export function findKeys(
+  source: KeySource,
+  kid: string | undefined,
+  alg: Algorithm,
+): readonly VerificationKey[] | Promise<readonly VerificationKey[]> {
+  const peeked = source.peek(kid, alg);
+  // An empty peek (a static set without that kid) must still end in ERR_KEY_NOT_FOUND.
+  return peeked !== undefined && peeked.length > 0 ? peeked : source.resolve(kid, alg);
+}
+
 interface Snapshot {
   readonly byKid: ReadonlyMap<string | undefined, readonly VerificationKey[]>;
   readonly keys: readonly VerificationKey[];

@@ -93,6 +93,17 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
   return header;
 }
 
+/** Whether any of `keys` verifies the signature (keys sharing a kid are all candidates, in order). */
+export function verifyWithAny(
+  alg: Algorithm,
+  keys: readonly VerificationKey[],
+  signingInput: string,
+  signature: Buffer,
+): boolean {
+  for (const key of keys) if (verifySignature(alg, key, signingInput, signature)) return true;
+  return false;
+}
+
 const PSS_OPTIONS = {
   padding: constants.RSA_PKCS1_PSS_PADDING,
   saltLength: constants.RSA_PSS_SALTLEN_DIGEST,

@@ -10,13 +10,14 @@ import {
   type IntrospectionState,
 } from './introspection.js';
 import {
+  findKeys,
   type KeySetEvent,
   type KeySetState,
   type KeySource,
   RemoteKeySource,
   StaticKeySource,
 } from './jwks.js';
-import { decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js';
+import { decodeCompactJws, looksLikeCompactJws, verifyWithAny } from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
@@ -179,12 +180,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     // One configured secret is the only key: a kid in the header is a hint it need not match.
     const lookupKid = config.secret === undefined ? kid : undefined;
-    const peeked = context.keys.peek(lookupKid, alg as Algorithm);
-    // An empty peek (a static set without that kid) must still end in ERR_KEY_NOT_FOUND, not a bad signature.
-    const keys =
-      peeked !== undefined && peeked.length > 0
-        ? peeked
-        : await context.keys.resolve(lookupKid, alg as Algorithm);
+    const found = findKeys(context.keys, lookupKid, alg as Algorithm);
+    const keys = isPromiseLike(found) ? await found : found;
     if (!verifyWithAny(alg as Algorithm, keys, jws.signingInput, jws.signature)) {
       throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     }
@@ -411,16 +408,6 @@ function createIssuerContext(
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown }).then === 'function';
-}
-
-function verifyWithAny(
-  alg: Algorithm,
-  keys: readonly VerificationKey[],
-  input: string,
-  signature: Buffer,
-): boolean {
-  for (const key of keys) if (verifySignature(alg, key, input, signature)) return true;
-  return false;
 }
 
 function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
