@@ -34,7 +34,8 @@ export type ErrorCode =
   | 'ERR_TENANT_MISMATCH'
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_INTROSPECTION_UNAVAILABLE'
-  | 'ERR_INTROSPECTION_MISCONFIGURED';
+  | 'ERR_INTROSPECTION_MISCONFIGURED'
+  | 'ERR_INTERNAL';
 
 /**
  * The OAuth 2.0 error codes of RFC 6750 §3.1.
@@ -144,6 +145,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
     oauthError: undefined,
     status: 500,
     message: "The introspection endpoint rejected this API's own credentials",
+  },
+  // A bug, or a callback (clock, listener) that threw: the server's fault, never blamed on the token.
+  ERR_INTERNAL: {
+    oauthError: undefined,
+    status: 500,
+    message: 'The token could not be validated because of an internal error',
   },
 };
 

@@ -163,7 +163,7 @@ describe('validate: input forms', () => {
     expect((await validator.validate(token)).token).toBe(token);
   });
 
-  it('rejects with a TokenGuardError carrying the realm when a callback throws, cached token or not', async () => {
+  it('rejects with ERR_INTERNAL (500, not a 401) carrying the realm when a callback throws, cached token or not', async () => {
     let broken = false;
     const clock = () => {
       if (broken) throw new Error('clock failure');
@@ -179,8 +179,9 @@ describe('validate: input forms', () => {
         (reason: unknown) => reason,
       );
       expect(error).toBeInstanceOf(TokenGuardError);
-      expect((error as TokenGuardError).realm).toBe('api');
+      expect(error).toMatchObject({ code: 'ERR_INTERNAL', status: 500, oauthError: undefined, realm: 'api' });
       expect((error as TokenGuardError).cause).toMatchObject({ message: 'clock failure' });
+      expect((error as TokenGuardError).headers['www-authenticate']).toBeUndefined();
     }
   });
 

@@ -315,14 +315,10 @@ export function createValidator(options: ValidatorOptions): Validator {
   }
 
   function withRealm(error: unknown): TokenGuardError {
-    // Anything unexpected is reported as a malformed token rather than escaping as a crash.
+    // Anything unexpected is a server fault (500), not the token's (a 401 would send clients to
+    // discard good tokens and hide the bug from 5xx monitoring); it never escapes as a bare Error.
     const wrapped =
-      error instanceof TokenGuardError
-        ? error
-        : new TokenGuardError('ERR_TOKEN_MALFORMED', {
-            message: 'The token could not be processed',
-            cause: error,
-          });
+      error instanceof TokenGuardError ? error : new TokenGuardError('ERR_INTERNAL', { cause: error });
     wrapped.realm = realm;
     return wrapped;
   }
