@@ -46,7 +46,8 @@ const SIGNATURE_CODES = new Set<ErrorCode>([
 export function signatureVerifiedBefore(error: TokenGuardError): boolean {
   if (BEFORE_SIGNATURE.has(error.code) || SIGNATURE_CODES.has(error.code)) return false;
   if (error.code === 'ERR_CLAIM_MISSING' && error.claim === 'iss') return false;
-  return !error.code.startsWith('ERR_INTROSPECTION');
+  // An internal failure or an introspection problem says nothing about the signature.
+  return !error.code.startsWith('ERR_INTROSPECTION') && error.code !== 'ERR_INTERNAL';
 }
 
 /**
