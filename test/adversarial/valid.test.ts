@@ -4,7 +4,7 @@
  * produce (Auth0, Entra ID, Cognito, Keycloak), each with the configuration it needs.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { Validator, ValidatorOptions } from '@tokenguard/core';
+import { createValidator, type Validator, type ValidatorOptions } from '@tokenguard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AsymmetricAlg, generateSigningKey, jwksOf } from '../support/keys.js';
 import { AUDIENCE, claims, expectRejection, forge, ISSUER, NOW_SEC, validatorFor } from './forge.js';
@@ -90,12 +90,16 @@ describe('every algorithm', () => {
     expect((await hs32.validate(forge({ alg: 'HS256', typ: 'at+jwt' }, claims(), short))).subject).toBe(
       'user-1',
     );
+    // A 32-byte secret defaults to HS256 only, and allowing HS384/512 with it is a configuration error.
     for (const alg of ['HS384', 'HS512']) {
       await expectRejection(
         hs32.validate(forge({ alg, typ: 'at+jwt' }, claims(), short)),
-        'ERR_SIGNATURE_INVALID',
+        'ERR_ALGORITHM_NOT_ALLOWED',
       );
     }
+    expect(() =>
+      createValidator({ issuer: ISSUER, audience: AUDIENCE, secret: short, algorithms: ['HS256', 'HS512'] }),
+    ).toThrow(/"algorithms": HS512 needs a secret of at least 64 bytes/);
   });
 });
 

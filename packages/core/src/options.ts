@@ -352,6 +352,17 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
       message: 'with a secret, only HS256/HS384/HS512 apply',
     });
   }
+  if (value.secret !== undefined) {
+    const allowed = new Set(hmacAlgorithmsFor(value.secret));
+    const tooLong = symmetric.find((alg) => !allowed.has(alg));
+    if (tooLong !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['algorithms'],
+        message: `${tooLong} needs a secret of at least ${Number(tooLong.slice(2)) / 8} bytes (RFC 7518 §3.2)`,
+      });
+    }
+  }
   if (value.jwks !== undefined && value.jwksUri !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'cannot be combined with jwksUri' });
   }
