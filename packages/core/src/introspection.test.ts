@@ -277,6 +277,18 @@ describe('validate (opaque tokens)', () => {
   });
 });
 
+describe('introspection answers for other kinds of token', () => {
+  it('rejects an active refresh token (token_type refresh_token) as ERR_TYPE_MISMATCH', async () => {
+    reply = () => ({ body: active({ token_type: 'refresh_token' }) });
+    const error = await failure(validator().validate('opaque-refresh-token'));
+    expect(error).toMatchObject({ code: 'ERR_TYPE_MISMATCH', status: 401, oauthError: 'invalid_token' });
+    reply = () => ({ body: active({ token_type: 'Bearer' }) });
+    await expect(validator().validate('opaque-access-token')).resolves.toMatchObject({
+      source: 'introspection',
+    });
+  });
+});
+
 describe('introspection cache', () => {
   it('coalesces concurrent validations of one token into one request', async () => {
     reply = () => ({ body: active() });

@@ -331,6 +331,12 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
         message: 'The introspection answer names another issuer',
       });
     }
+    // A refresh token is active too, but it is not an access token (some servers say so in token_type).
+    if (claims.token_type !== undefined && /refresh/i.test(claims.token_type)) {
+      throw new TokenGuardError('ERR_TYPE_MISMATCH', {
+        message: 'The introspection answer describes a refresh token, not an access token',
+      });
+    }
     // The same exp/nbf/iat/age/aud/required-claim checks as a JWT; exp may be absent (RFC 7662 §2.2).
     const checked = checkClaims(answer, {
       rules: resolved,
