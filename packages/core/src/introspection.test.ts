@@ -372,6 +372,15 @@ describe('introspection faults', () => {
     });
   });
 
+  it('answers a 400 for one token without a backoff for the others', async () => {
+    reply = (entry) => (entry.form.get('token') === 'opaque-hostile' ? { status: 400 } : { body: active() });
+    const v = validator({ retry: { minSec: 30, maxSec: 60 } });
+    const error = await failure(v.validate('opaque-hostile'));
+    expect(error).toMatchObject({ code: 'ERR_INTROSPECTION_MISCONFIGURED', status: 500 });
+    await expect(v.validate('opaque-innocent')).resolves.toMatchObject({ source: 'introspection' });
+    expect(requests(v)).toBe(2);
+  });
+
   it('doubles the backoff after consecutive failures, up to maxSec', async () => {
     reply = () => ({ status: 500 });
     const v = validator({ retry: { minSec: 1, maxSec: 3 } });

@@ -193,6 +193,9 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       return claims;
     } catch (error) {
       const failure = classify(error);
+      // A 400 is about this one request (e.g. a token the server finds malformed): no backoff, so a
+      // single hostile token cannot make every other opaque token fail for the backoff window.
+      if (error instanceof HttpFailure && error.kind === 'status' && error.status === 400) throw failure;
       consecutiveFailures++;
       const delaySec = Math.min(
         options.retry.maxSec,
