@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   accessTokenClaims,
   generateSigningKey,
@@ -14,6 +14,7 @@ import {
   createIssuerRegistry,
   isTenantSegment,
   matchIssuerTemplate,
+  RESOLVER_TIMEOUT_MS,
   readTokenTenant,
   type TenantResolver,
 } from './tenants.js';
@@ -367,6 +368,27 @@ describe('createIssuerRegistry', () => {
     expect(await registry.select('https://id.example/ok1')).toBe(first);
     expect(asked).toHaveLength(2);
     expect(created).toEqual(['https://id.example/ok1']);
+  });
+
+  it('fails a request with 503 when the resolver does not answer within RESOLVER_TIMEOUT_MS', async () => {
+    vi.useFakeTimers();
+    try {
+      const { registry } = registryOf(
+        [
+          {
+            issuer: 'https://id.example/{tenant}',
+            audience: AUD,
+            resolveTenant: () => new Promise<boolean>(() => {}),
+          },
+        ],
+        { ms: 0 },
+      );
+      const pending = rejectionOf(Promise.resolve().then(() => registry.select('https://id.example/slow')));
+      await vi.advanceTimersByTimeAsync(RESOLVER_TIMEOUT_MS);
+      expect(await pending).toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE', status: 503 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('remembers a refusal for tenantTtlSec, then asks again', async () => {

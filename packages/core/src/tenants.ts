@@ -43,6 +43,18 @@ export interface ResolvedIssuerTemplate {
 
 /** Default bound on the concrete issuers kept per template. */
 export const DEFAULT_MAX_TENANTS = 1000;
+/** A tenant resolver that has not answered by then fails the request with a 503 instead of hanging it. */
+export const RESOLVER_TIMEOUT_MS = 5_000;
+
+function withDeadline<T>(value: T | Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the tenant resolver did not answer within ${ms} ms`)), ms);
+    (timer as { unref?: () => void }).unref?.();
+  });
+  return Promise.race([Promise.resolve(value), deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Default time a resolver's answer is trusted. */
 export const DEFAULT_TENANT_TTL_SEC = 300;
 
@@ -283,7 +295,7 @@ export function createIssuerRegistry<C>(
     const resolver = entry.template.resolveTenant as TenantResolver;
     let verdict: unknown;
     try {
-      verdict = await resolver(tenant, { issuer });
+      verdict = await withDeadline(resolver(tenant, { issuer }), RESOLVER_TIMEOUT_MS);
     } catch (error) {
       throw new TokenGuardError('ERR_KEYS_UNAVAILABLE', {
         message: "The tenant resolver failed, so the token's issuer cannot be checked right now",
