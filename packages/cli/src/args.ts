@@ -84,6 +84,35 @@ const VERIFY_ONLY = [
   'introspection-endpoint',
 ];
 
+const TOKEN_LIKE = /^-[A-Za-z0-9\-._~+/]{15,}=*$/;
+
+/**
+ * Tokens are base64url, so one may begin with `-` (about one random opaque token in 32): such an
+ * argument is not an option we know and not the value of a preceding option, so it is set aside as a
+ * positional before `parseArgs` can mistake it for a cluster of short flags.
+ */
+function liftDashTokens(argv: readonly string[]): { args: string[]; lifted: Map<string, string> } {
+  const lifted = new Map<string, string>();
+  const args: string[] = [];
+  for (const arg of argv) {
+    const previous = args[args.length - 1];
+    const previousTakesValue =
+      previous !== undefined &&
+      previous.startsWith('--') &&
+      !previous.includes('=') &&
+      (OPTIONS as Record<string, { type: string }>)[previous.slice(2)]?.type === 'string';
+    const known = arg.startsWith('--') && Object.hasOwn(OPTIONS, arg.slice(2).split('=')[0] as string);
+    if (!previousTakesValue && !known && TOKEN_LIKE.test(arg)) {
+      const placeholder = `\u0000token${lifted.size}`;
+      lifted.set(placeholder, arg);
+      args.push(placeholder);
+    } else {
+      args.push(arg);
+    }
+  }
+  return { args, lifted };
+}
+
 function list(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((value) => value.split(/[\s,]+/)).filter((value) => value !== '');
 }
@@ -104,12 +133,14 @@ export function parseCliArgs(
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; args: string[] }>
   >;
+  const { args, lifted } = liftDashTokens(argv);
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { values } = parsed;
+  const positionals = parsed.positionals.map((value) => lifted.get(value) ?? value);
   const [command, token, ...extra] = positionals;
   if (values.help === true || command === undefined || command === 'help') return { command: 'help' };
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]?.slice(0, 20)}`);
