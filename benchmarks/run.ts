@@ -71,11 +71,11 @@ const SETTINGS = quick
       memory: { tokens: 20_000, tokenLength: 800 },
     }
   : {
-      validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 7 },
+      validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 5 },
       http: {
         rounds: 3,
         durationSec: 1.5,
-        poolSize: 4_000,
+        poolSize: 2_000,
         connections: 10,
         warmupRequests: 500,
         warmupRound: true,

@@ -237,7 +237,7 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
         columns: ['contender', ...algorithms],
         rows,
         notes: [
-          `ops/s are per CPU-second of the benchmark process (user + system time of all its threads, so garbage collection counts; wall time on a shared machine counts other people's work). Median of ${settings.rounds} interleaved rounds, each started after a full GC. Fresh-token rows validate ${settings.poolSize} distinct pre-signed tokens per round (a new tokenguard validator and fast-jwt verifier each round, so no cache hit); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
+          `Wall-clock ops/s, median of ${settings.rounds} interleaved rounds (the order rotates each round), each started after a full GC. Fresh-token rows validate ${settings.poolSize} distinct pre-signed tokens per round (a new tokenguard validator and fast-jwt verifier each round, so no cache hit); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
           'Every contender checks the signature, iss, aud and exp. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).',
           'tokenguard and jose are awaited (asynchronous API); fast-jwt, aws-jwt-verify (verifySync) and jsonwebtoken are synchronous calls.',
         ],
