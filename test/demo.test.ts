@@ -94,7 +94,7 @@ describe('README.md', () => {
     (path) => {
       const table =
         /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(readDoc(path))?.[1] ?? '';
-      const rows = [...table.matchAll(/^\| `(ERR_[A-Z_]+)` \| (?:`([a-z_]+)`|—) \| (\d{3}) \|/gm)].map(
+      const rows = [...table.matchAll(/^\| `(ERR_[A-Z_]+)` +\| (?:`([a-z_]+)`|—) +\| (\d{3}) +\|/gm)].map(
         (match) => ({
           code: match[1],
           oauthError: match[2],

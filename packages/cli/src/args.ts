@@ -97,8 +97,7 @@ function liftDashTokens(argv: readonly string[]): { args: string[]; lifted: Map<
   for (const arg of argv) {
     const previous = args[args.length - 1];
     const previousTakesValue =
-      previous !== undefined &&
-      previous.startsWith('--') &&
+      previous?.startsWith('--') &&
       !previous.includes('=') &&
       (OPTIONS as Record<string, { type: string }>)[previous.slice(2)]?.type === 'string';
     const known = arg.startsWith('--') && Object.hasOwn(OPTIONS, arg.slice(2).split('=')[0] as string);
