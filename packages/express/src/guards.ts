@@ -8,7 +8,18 @@ import {
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, handleError } from './context.js';
 
-/** A tenant, several, or a function of the request that names them (a route param, a header, the host). */
+/**
+ * A tenant, several, or a function of the request that names them (a route param, a header, the host).
+ *
+ * @example
+ * ```ts
+ * const fromParam: TenantSelector = (req) => req.params.tenant;
+ * const fromHeader: TenantSelector = (req) => req.get('x-tenant');
+ * app.get('/tenants/:tenant/orders', requireTenant(fromParam), listOrders);
+ * app.get('/orders', requireTenant(fromHeader), listOrders);
+ * app.get('/acme/orders', requireTenant(['acme', 'acme-eu']), listOrders);
+ * ```
+ */
 export type TenantSelector =
   | string
   | readonly string[]

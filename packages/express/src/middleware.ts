@@ -9,7 +9,17 @@ import {
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { handleError, setContext } from './context.js';
 
-/** The middleware `tokenguard()` returns, with the validator it uses (close it on shutdown). */
+/**
+ * The middleware `tokenguard()` returns, with the validator it uses (close it on shutdown).
+ *
+ * @example
+ * ```ts
+ * const auth: TokenguardMiddleware = tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' });
+ * app.use(auth);
+ * const server = app.listen(3000);
+ * process.on('SIGTERM', () => server.close(() => void auth.validator.close()));
+ * ```
+ */
 export type TokenguardMiddleware = RequestHandler & { readonly validator: Validator };
 
 /**

@@ -10,7 +10,15 @@ import { getContext } from './context.js';
 import { handleError } from './respond.js';
 import type { TenantSelector } from './route-config.js';
 
-/** A route guard for `preHandler` (also available as `app.requireScopes(...)` and friends). */
+/**
+ * A route guard for `preHandler` (also available as `app.requireScopes(...)` and friends).
+ *
+ * @example
+ * ```ts
+ * const canWrite: TokenguardGuard = requireScopes('orders:write'); // or app.requireScopes(...)
+ * app.post('/orders', { preHandler: [canWrite] }, createOrder);
+ * ```
+ */
 export type TokenguardGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 function guard(name: string, requirements: (request: FastifyRequest) => Requirements): TokenguardGuard {

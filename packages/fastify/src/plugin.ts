@@ -13,7 +13,21 @@ import { requireAnyScope, requireClaims, requireScopes, requireTenant } from './
 import { handleError } from './respond.js';
 import { compileRouteAuth, type RouteAuth } from './route-config.js';
 
-/** Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`, `onError`. */
+/**
+ * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`, `onError`.
+ *
+ * @example
+ * ```ts
+ * const options: TokenguardPluginOptions = {
+ *   issuer: 'https://id.example',
+ *   audience: 'https://api.example',
+ *   optional: true,
+ *   transport: { body: true },
+ * };
+ * await app.register(tokenguard, options);
+ * // or share a validator: await app.register(tokenguard, { validator, onError: 'next' });
+ * ```
+ */
 export type TokenguardPluginOptions = TokenguardOptions;
 
 const REGISTERED = Symbol.for('@tokenguard/fastify.registered');

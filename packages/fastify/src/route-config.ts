@@ -7,7 +7,16 @@ import {
 } from '@tokenguard/core';
 import type { FastifyRequest } from 'fastify';
 
-/** A tenant, several, or a function of the request that names them (a route param, a header, the host). */
+/**
+ * A tenant, several, or a function of the request that names them (a route param, a header, the host).
+ *
+ * @example
+ * ```ts
+ * const fromParam: TenantSelector = (request) => (request.params as { tenant: string }).tenant;
+ * app.get('/tenants/:tenant/orders', { config: { auth: { tenant: fromParam } } }, listOrders);
+ * app.get('/acme/orders', { preHandler: app.requireTenant(['acme', 'acme-eu']) }, listOrders);
+ * ```
+ */
 export type TenantSelector =
   | string
   | readonly string[]
@@ -29,6 +38,7 @@ export interface RouteAuthOptions {
   anyScopes?: readonly string[];
   /** The token's tenant must be this one. */
   tenant?: TenantSelector;
+  /** Every one of these claim requirements. */
   claims?: readonly ClaimRequirement[];
   /** Anonymous requests pass with `request.auth === null`; bad tokens still fail. */
   optional?: boolean;

@@ -9,13 +9,31 @@ import type { Context, MiddlewareHandler, Next } from 'hono';
 import { getContext, handleError } from './context.js';
 import type { OptionalTokenguardVariables } from './middleware.js';
 
-/** A tenant, several, or a function of the context that names them (a route param, a header, the host). */
+/**
+ * A tenant, several, or a function of the context that names them (a route param, a header, the host).
+ *
+ * @example
+ * ```ts
+ * const fromParam: TenantSelector = (c) => c.req.param('tenant');
+ * const fromHost: TenantSelector = (c) => new URL(c.req.url).hostname.split('.')[0];
+ * app.get('/api/tenants/:tenant/orders', requireTenant(fromParam), listOrders);
+ * app.get('/api/orders', requireTenant(fromHost), listOrders);
+ * ```
+ */
 export type TenantSelector =
   | string
   | readonly string[]
   | ((c: Context) => string | readonly string[] | undefined);
 
-/** A route guard; after it, `c.var.auth` is set. */
+/**
+ * A route guard; after it, `c.var.auth` is set.
+ *
+ * @example
+ * ```ts
+ * const canWrite: TokenguardGuard = requireScopes('orders:write');
+ * app.post('/api/orders', canWrite, (c) => c.json({ by: c.var.auth?.subject }, 201));
+ * ```
+ */
 export type TokenguardGuard = MiddlewareHandler<{ Variables: OptionalTokenguardVariables }>;
 
 function guard(name: string, requirements: (c: Context) => Requirements): TokenguardGuard {

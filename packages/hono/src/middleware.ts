@@ -11,12 +11,41 @@ import {
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { handleError, setContext } from './context.js';
 
-/** Context variables set by `tokenguard()`: `c.var.auth` is the verified caller. */
+/**
+ * Context variables set by `tokenguard()`: `c.var.auth` is the verified caller.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: TokenguardVariables }>();
+ * app.use('*', tokenguard(validator));
+ * app.get('/me', (c) => c.json({ caller: c.var.auth.subject }));
+ * ```
+ */
 export type TokenguardVariables = { auth: AuthInfo };
-/** Context variables set by `tokenguard({ optional: true })`: `auth` is `undefined` for anonymous requests. */
+/**
+ * Context variables set by `tokenguard({ optional: true })`: `auth` is `undefined` for anonymous requests.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: OptionalTokenguardVariables }>();
+ * app.use('*', tokenguard(validator, { optional: true }));
+ * app.get('/catalog', (c) => c.json({ personalised: c.var.auth !== undefined }));
+ * ```
+ */
 export type OptionalTokenguardVariables = { auth: AuthInfo | undefined };
 
-/** The middleware `tokenguard()` returns, with the validator it uses. */
+/**
+ * The middleware `tokenguard()` returns, with the validator it uses (close it on shutdown).
+ *
+ * @example
+ * ```ts
+ * const auth: TokenguardMiddleware = tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' });
+ * const maybe: TokenguardMiddleware<OptionalTokenguardVariables> = tokenguard(validator, { optional: true });
+ * app.use('/api/*', auth);
+ * app.get('/catalog', maybe, (c) => c.json({ personalised: c.var.auth !== undefined }));
+ * // on shutdown: await auth.validator.close();
+ * ```
+ */
 export type TokenguardMiddleware<V extends OptionalTokenguardVariables = TokenguardVariables> =
   MiddlewareHandler<{
     Variables: V;
