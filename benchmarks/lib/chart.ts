@@ -59,6 +59,7 @@ export function drawChart(title: string, subtitle: string, panels: readonly Pane
   const height = y + 10;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">`,
+    `<title>${escapeXml(title)}</title>`,
     '<style>',
     '.title{font-size:17px;font-weight:600;fill:#111}.subtitle{font-size:11px;fill:#555}',
     '.panel{font-size:13px;font-weight:600;fill:#222}.label{font-size:11px;fill:#333}',

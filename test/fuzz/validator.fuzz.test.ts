@@ -8,7 +8,7 @@
  * for a long campaign.
  */
 
-import { extractBearerToken, isB64Token, isTokenGuardError, type Validator } from '@tokenguard/core';
+import { extractBearerToken, isB64Token, isTokenGuardError } from '@tokenguard/core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -122,9 +122,8 @@ describe('extractBearerToken', () => {
       value,
       fc.record({ authorization: fc.oneof(value, fc.array(value, { maxLength: 3 })) }),
       fc.dictionary(fc.constantFrom('authorization', 'Authorization', 'AUTHORIZATION', 'x-other'), value),
-      value.map(
-        (v) => new Headers({ authorization: v.replace(/[\r\n\u0000]/g, '').replace(/[^\x20-\x7e\t]/g, '') }),
-      ),
+      // Headers refuses values outside visible ASCII and tab, so the generated value is narrowed to those.
+      value.map((v) => new Headers({ authorization: v.replace(/[^ -~\t]/g, '') })),
       fc.constantFrom(undefined, null, {}),
     );
     fc.assert(
