@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { parseAuthorizationValue } from './bearer.js';
-import { checkClaims, runClaimsValidator } from './claims.js';
+import { type CheckedClaims, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
 import {
@@ -17,7 +17,7 @@ import {
   RemoteKeySource,
   StaticKeySource,
 } from './jwks.js';
-import { decodeCompactJws, looksLikeCompactJws, verifyWithAny } from './jws.js';
+import { type DecodedJws, decodeCompactJws, looksLikeCompactJws, verifyWithAny } from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
@@ -87,6 +87,14 @@ interface IssuerContext {
   readonly introspection: IntrospectionClient | undefined;
 }
 
+interface VerifiedJwt {
+  readonly auth: AuthInfo;
+  /** After this instant (ms) the verification must not be reused. */
+  readonly notAfterMs: number;
+  /** The issuer context that verified it. */
+  readonly context: IssuerContext;
+}
+
 interface CacheEntry {
   readonly auth: AuthInfo;
   /** After this instant (ms) the cached answer is no longer valid. */
@@ -152,22 +160,34 @@ export function createValidator(options: ValidatorOptions): Validator {
       ? undefined
       : contexts.get(resolved.opaqueTokenIssuer)?.introspection;
 
-  async function verifyJwt(
-    token: string,
-  ): Promise<{ auth: AuthInfo; notAfterMs: number; context: IssuerContext }> {
+  /**
+   * Verifies a compact JWS. Synchronous while every step is (an exact issuer, keys already held, no
+   * `validateClaims`), so a fresh token costs no tick; a promise once a step has to wait.
+   */
+  function verifyJwt(token: string): VerifiedJwt | Promise<VerifiedJwt> {
     const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth);
-    const { header, payload } = jws;
-    const iss = payload.iss;
+    const iss = jws.payload.iss;
     if (typeof iss !== 'string') {
       throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
     }
     // The unverified iss only selects among trusted issuers: an unknown one costs no network request.
-    // Awaited only when the registry has to ask (a template tenant): a known issuer costs no tick.
+    // Waited for only when the registry has to ask (a template tenant): a known issuer costs no tick.
     const selected = contexts.select(iss);
-    const context = isPromiseLike(selected) ? await selected : selected;
+    return isPromiseLike(selected)
+      ? selected.then((context) => verifyWithContext(token, jws, iss, context))
+      : verifyWithContext(token, jws, iss, selected);
+  }
+
+  function verifyWithContext(
+    token: string,
+    jws: DecodedJws,
+    iss: string,
+    context: IssuerContext,
+  ): VerifiedJwt | Promise<VerifiedJwt> {
+    const { header } = jws;
     const { config } = context;
-    const alg = header.alg as string;
-    if (!config.algorithms.has(alg as Algorithm)) {
+    const alg = header.alg as Algorithm;
+    if (!config.algorithms.has(alg)) {
       throw new TokenGuardError('ERR_ALGORITHM_NOT_ALLOWED', {
         message: `The token algorithm ${safeName(alg)} is not allowed`,
         actual: safeName(alg),
@@ -180,42 +200,70 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     // One configured secret is the only key: a kid in the header is a hint it need not match.
     const lookupKid = config.secret === undefined ? kid : undefined;
-    const found = findKeys(context.keys, lookupKid, alg as Algorithm);
-    const keys = isPromiseLike(found) ? await found : found;
-    if (!verifyWithAny(alg as Algorithm, keys, jws.signingInput, jws.signature)) {
+    const found = findKeys(context.keys, lookupKid, alg);
+    return isPromiseLike(found)
+      ? found.then((keys) => verifyWithKeys(token, jws, iss, context, keys))
+      : verifyWithKeys(token, jws, iss, context, found);
+  }
+
+  function verifyWithKeys(
+    token: string,
+    jws: DecodedJws,
+    iss: string,
+    context: IssuerContext,
+    keys: readonly VerificationKey[],
+  ): VerifiedJwt | Promise<VerifiedJwt> {
+    const { header, payload } = jws;
+    if (!verifyWithAny(header.alg as Algorithm, keys, jws.signingInput, jws.signature)) {
       throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     }
-    const { audience, notAfterMs } = checkClaims(payload, {
+    const checked = checkClaims(payload, {
       rules: resolved,
-      audience: config.audience,
+      audience: context.config.audience,
       nowMs: now(),
       requireExp: true,
       source: 'token',
     });
-    if (resolved.validateClaims !== undefined) {
-      await runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header });
-    }
+    if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked);
+    return runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header }).then(() =>
+      verifiedJwt(token, payload, iss, context, checked),
+    );
+  }
+
+  function verifiedJwt(
+    token: string,
+    payload: Readonly<Record<string, unknown>>,
+    iss: string,
+    context: IssuerContext,
+    checked: CheckedClaims,
+  ): VerifiedJwt {
+    const { config } = context;
     const auth = createAuthInfo(token, {
       claims: payload,
       subject: typeof payload.sub === 'string' ? payload.sub : undefined,
       clientId: readClientId(payload),
       issuer: iss,
-      audience,
+      audience: checked.audience,
       scopes: readScopes(payload, config.scopeClaims),
       expiresAt: new Date((payload.exp as number) * 1000),
       tenant: readTokenTenant(payload, config),
       source: 'jwt',
     });
-    return { auth, notAfterMs, context };
+    return { auth, notAfterMs: checked.notAfterMs, context };
   }
 
-  async function validateToken(token: string, requirements: Requirements | undefined): Promise<AuthInfo> {
+  /** `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it. */
+  function validateToken(
+    token: string,
+    requirements: Requirements | undefined,
+    cacheChecked: boolean,
+  ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
       throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
         message: `The token is longer than ${resolved.maxTokenLength} characters`,
       });
     }
-    const hit = cachedAuth(token);
+    const hit = cacheChecked ? undefined : cachedAuth(token);
     if (hit !== undefined) {
       checkRequirements(hit, requirements);
       return hit;
@@ -223,21 +271,41 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
-      const auth = await opaqueIntrospection.validate(token);
-      checkRequirements(auth, requirements);
-      return auth;
+      return opaqueIntrospection.validate(token).then((auth) => {
+        checkRequirements(auth, requirements);
+        return auth;
+      });
     }
     const generation = keyGeneration;
-    const { auth, notAfterMs, context } = await verifyJwt(token);
+    const verified = verifyJwt(token);
+    return isPromiseLike(verified)
+      ? verified.then((result) => admitJwt(token, result, generation, requirements))
+      : admitJwt(token, verified, generation, requirements);
+  }
+
+  /** Caches a verified JWT (unless a key left a set meanwhile) and applies the route's requirements. */
+  function admitJwt(
+    token: string,
+    { auth, notAfterMs, context }: VerifiedJwt,
+    generation: number,
+    requirements: Requirements | undefined,
+  ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
     const introspection = context.introspection;
-    const activeUntilMs = introspection === undefined ? undefined : await introspection.confirmJwt(token);
-    if (generation === keyGeneration)
-      cache?.set(token, {
-        auth,
-        notAfterMs: Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY),
+    if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
+      return introspection.confirmJwt(token).then((activeUntilMs) => {
+        if (generation === keyGeneration) {
+          cache?.set(token, {
+            auth,
+            notAfterMs: Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY),
+          });
+        }
+        checkRequirements(auth, requirements);
+        return auth;
       });
+    }
+    if (generation === keyGeneration) cache?.set(token, { auth, notAfterMs });
     checkRequirements(auth, requirements);
     return auth;
   }
@@ -253,65 +321,62 @@ export function createValidator(options: ValidatorOptions): Validator {
     return undefined;
   }
 
+  /**
+   * Never throws: every failure is a rejection. A token verified before and still cached, or a fresh
+   * one whose issuer and keys are at hand, is answered without a tick; only what must wait (a key set
+   * fetch, a template tenant, introspection, an async `validateClaims`) goes through promises.
+   */
   function validate(
     tokenOrHeader: string | undefined | null,
     requirements?: Requirements,
   ): Promise<AuthInfo> {
-    // A token verified before and still cached is answered at once, with no parsing and no await.
-    // Only a bare compact JWS is ever a cache key, so headers and anything else take the full path.
-    if (
-      cache !== undefined &&
-      typeof tokenOrHeader === 'string' &&
-      tokenOrHeader.length <= resolved.maxTokenLength
-    ) {
-      let auth: AuthInfo | undefined;
-      try {
-        if (requirements !== undefined) assertRequirements(requirements);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      try {
-        auth = cachedAuth(tokenOrHeader);
-      } catch (error) {
-        // A throwing clock must not escape as a bare Error: the same TokenGuardError as the full path.
-        return Promise.reject(withRealm(error));
-      }
-      if (auth !== undefined) {
-        try {
-          checkRequirements(auth, requirements);
-          return Promise.resolve(auth);
-        } catch (error) {
-          return Promise.reject(withRealm(error));
-        }
-      }
+    // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
+    try {
+      if (requirements !== undefined) assertRequirements(requirements);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return validateFully(tokenOrHeader, requirements);
+    let result: AuthInfo | Promise<AuthInfo>;
+    try {
+      result = validateValue(tokenOrHeader, requirements);
+    } catch (error) {
+      // A throwing clock must not escape as a bare Error: withRealm makes it ERR_INTERNAL.
+      return Promise.reject(withRealm(error));
+    }
+    return isPromiseLike(result)
+      ? result.catch((error: unknown) => {
+          throw withRealm(error);
+        })
+      : Promise.resolve(result);
   }
 
-  async function validateFully(
+  function validateValue(
     tokenOrHeader: string | undefined | null,
-    requirements?: Requirements,
-  ): Promise<AuthInfo> {
-    // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
-    if (requirements !== undefined) assertRequirements(requirements);
-    try {
-      if (typeof tokenOrHeader !== 'string') throw new TokenGuardError('ERR_TOKEN_MISSING');
-      // Before any parsing: no acceptable value is longer than a token plus its scheme and spacing.
-      if (tokenOrHeader.length > resolved.maxTokenLength + AUTHORIZATION_OVERHEAD) {
-        throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
-          message: `The token is longer than ${resolved.maxTokenLength} characters`,
-        });
+    requirements: Requirements | undefined,
+  ): AuthInfo | Promise<AuthInfo> {
+    if (typeof tokenOrHeader !== 'string') throw new TokenGuardError('ERR_TOKEN_MISSING');
+    // Only a bare compact JWS is ever a cache key, so headers and anything else miss at once.
+    let cacheChecked = false;
+    if (cache !== undefined && tokenOrHeader.length <= resolved.maxTokenLength) {
+      const hit = cachedAuth(tokenOrHeader);
+      if (hit !== undefined) {
+        checkRequirements(hit, requirements);
+        return hit;
       }
-      if (tokenOrHeader.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
-      // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
-      const token =
-        BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())
-          ? parseAuthorizationValue(tokenOrHeader)
-          : tokenOrHeader;
-      return await validateToken(token, requirements);
-    } catch (error) {
-      throw withRealm(error);
+      cacheChecked = true;
     }
+    // Before any parsing: no acceptable value is longer than a token plus its scheme and spacing.
+    if (tokenOrHeader.length > resolved.maxTokenLength + AUTHORIZATION_OVERHEAD) {
+      throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
+        message: `The token is longer than ${resolved.maxTokenLength} characters`,
+      });
+    }
+    if (tokenOrHeader.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
+    // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
+    if (BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())) {
+      return validateToken(parseAuthorizationValue(tokenOrHeader), requirements, false);
+    }
+    return validateToken(tokenOrHeader, requirements, cacheChecked);
   }
 
   function withRealm(error: unknown): TokenGuardError {
