@@ -2,7 +2,7 @@ import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
 import { TokenGuardError } from './errors.js';
 import type { VerificationKey } from './keys.js';
 import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
-import { decodeCanonicalBase64url } from './lib/base64url.js';
+import { hasCanonicalEnd, isCanonicalBase64url } from './lib/base64url.js';
 import { parseJsonObject } from './lib/json.js';
 
 /** A compact JWS split and decoded, not yet verified. */
@@ -34,30 +34,48 @@ const malformed = (message: string): TokenGuardError =>
 const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
 const HEADER_CACHE_MAX_ENTRIES = 64;
 
+/** Any character that is neither in the base64url alphabet nor a dot. */
+const NOT_COMPACT_JWS_TEXT = /[^A-Za-z0-9_.-]/;
+
+/**
+ * Whether `token` holds only base64url characters and dots: one native search over the whole token,
+ * which spares {@link decodeCompactJws} a check per segment (pass it `textChecked`) and tells the
+ * validator a value cannot be an `Authorization` header (no whitespace).
+ */
+export function isCompactJwsText(token: string): boolean {
+  return !NOT_COMPACT_JWS_TEXT.test(token);
+}
+
 /**
  * Splits and decodes a compact JWS. Refuses, before any key is looked at: a segment that is not
  * canonical base64url, a header or payload that is not a JSON object (or is too deep, or has a
  * `__proto__` member), a header without a string `alg`, any `crit` (no extension is understood),
- * `b64` (RFC 7797 unencoded payloads), `zip`, and nested JWTs (`cty: JWT`).
+ * `b64` (RFC 7797 unencoded payloads), `zip`, and nested JWTs (`cty: JWT`). `textChecked`: the
+ * caller already knows {@link isCompactJwsText} holds.
  */
-export function decodeCompactJws(token: string, maxDepth: number): DecodedJws {
+export function decodeCompactJws(token: string, maxDepth: number, textChecked = false): DecodedJws {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) {
     throw malformed('The token is not a compact JWS (three dot-separated parts)');
   }
+  // Canonical base64url: the alphabet (one search over the whole token, or a loop per segment when a
+  // character is foreign, to say which part is wrong), a whole number of bytes, no stray trailing bits.
+  const alphabetChecked = textChecked || isCompactJwsText(token);
   const headerSegment = token.slice(0, first);
   let header = headerCache.get(headerSegment);
-  const headerBytes = header === undefined ? decodeCanonicalBase64url(headerSegment) : undefined;
-  const payloadBytes = decodeCanonicalBase64url(token.slice(first + 1, second));
-  if ((header === undefined && headerBytes === undefined) || payloadBytes === undefined) {
+  if (
+    (header === undefined && !isCanonicalRange(token, 0, first, alphabetChecked)) ||
+    !isCanonicalRange(token, first + 1, second, alphabetChecked)
+  ) {
     throw malformed('The token header or payload is not canonical base64url');
   }
-  const signature = decodeCanonicalBase64url(token.slice(second + 1));
-  if (signature === undefined || second + 1 === token.length) {
+  if (second + 1 === token.length || !isCanonicalRange(token, second + 1, token.length, alphabetChecked)) {
     throw malformed('The token signature is missing or not canonical base64url');
   }
-  if (header === undefined) header = decodeHeader(headerSegment, headerBytes as Buffer, maxDepth);
+  if (header === undefined)
+    header = decodeHeader(headerSegment, Buffer.from(headerSegment, 'base64url'), maxDepth);
+  const payloadBytes = Buffer.from(token.slice(first + 1, second), 'base64url');
   const payloadText = payloadBytes.toString('utf8');
   // Invalid UTF-8 decodes to U+FFFD; a round trip tells it from a genuine U+FFFD.
   if (payloadText.includes('\ufffd') && !Buffer.from(payloadText, 'utf8').equals(payloadBytes)) {
@@ -65,7 +83,12 @@ export function decodeCompactJws(token: string, maxDepth: number): DecodedJws {
   }
   const payload = parseJsonObject(payloadText, { maxDepth });
   if (payload === undefined) throw malformed('The token payload is not a JSON object');
+  const signature = Buffer.from(token.slice(second + 1), 'base64url');
   return { header, payload, signingInput: token.slice(0, second), signature };
+}
+
+function isCanonicalRange(token: string, start: number, end: number, alphabetChecked: boolean): boolean {
+  return alphabetChecked ? hasCanonicalEnd(token, start, end) : isCanonicalBase64url(token, start, end);
 }
 
 function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonly<Record<string, unknown>> {

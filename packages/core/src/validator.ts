@@ -17,7 +17,13 @@ import {
   RemoteKeySource,
   StaticKeySource,
 } from './jwks.js';
-import { type DecodedJws, decodeCompactJws, looksLikeCompactJws, verifyWithAny } from './jws.js';
+import {
+  type DecodedJws,
+  decodeCompactJws,
+  isCompactJwsText,
+  looksLikeCompactJws,
+  verifyWithAny,
+} from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
@@ -164,8 +170,8 @@ export function createValidator(options: ValidatorOptions): Validator {
    * Verifies a compact JWS. Synchronous while every step is (an exact issuer, keys already held, no
    * `validateClaims`), so a fresh token costs no tick; a promise once a step has to wait.
    */
-  function verifyJwt(token: string): VerifiedJwt | Promise<VerifiedJwt> {
-    const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth);
+  function verifyJwt(token: string, textChecked: boolean): VerifiedJwt | Promise<VerifiedJwt> {
+    const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth, textChecked);
     const iss = jws.payload.iss;
     if (typeof iss !== 'string') {
       throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
@@ -252,11 +258,15 @@ export function createValidator(options: ValidatorOptions): Validator {
     return { auth, notAfterMs: checked.notAfterMs, context };
   }
 
-  /** `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it. */
+  /**
+   * `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it,
+   * `textChecked` when it holds only base64url characters and dots.
+   */
   function validateToken(
     token: string,
     requirements: Requirements | undefined,
     cacheChecked: boolean,
+    textChecked: boolean,
   ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
       throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
@@ -277,7 +287,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       });
     }
     const generation = keyGeneration;
-    const verified = verifyJwt(token);
+    const verified = verifyJwt(token, textChecked);
     return isPromiseLike(verified)
       ? verified.then((result) => admitJwt(token, result, generation, requirements))
       : admitJwt(token, verified, generation, requirements);
@@ -371,12 +381,16 @@ export function createValidator(options: ValidatorOptions): Validator {
         message: `The token is longer than ${resolved.maxTokenLength} characters`,
       });
     }
+    // Base64url and dots only (a JWS, in one native search): no whitespace, so not a header.
+    if (tokenOrHeader !== '' && isCompactJwsText(tokenOrHeader) && !BEARER_PREFIX.test(tokenOrHeader)) {
+      return validateToken(tokenOrHeader, requirements, cacheChecked, true);
+    }
     if (tokenOrHeader.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
     // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
     if (BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())) {
-      return validateToken(parseAuthorizationValue(tokenOrHeader), requirements, false);
+      return validateToken(parseAuthorizationValue(tokenOrHeader), requirements, false, false);
     }
-    return validateToken(tokenOrHeader, requirements, cacheChecked);
+    return validateToken(tokenOrHeader, requirements, cacheChecked, false);
   }
 
   function withRealm(error: unknown): TokenGuardError {

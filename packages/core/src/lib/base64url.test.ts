@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBase64url, decodeCanonicalBase64url, isCanonicalBase64url } from './base64url.js';
+import {
+  decodeBase64url,
+  decodeCanonicalBase64url,
+  hasCanonicalEnd,
+  isCanonicalBase64url,
+} from './base64url.js';
 
 describe('isCanonicalBase64url', () => {
   it('accepts what Buffer encodes as base64url, for every length remainder', () => {
@@ -64,6 +69,34 @@ describe('decodeCanonicalBase64url', () => {
     for (const a of chars) for (const b of chars) samples.push(`AQ${a}${b}`, `${a}${b}`);
     for (const value of samples) {
       expect(decodeCanonicalBase64url(value) !== undefined, value).toBe(isCanonicalBase64url(value));
+    }
+  });
+});
+
+describe('canonical base64url against its definition', () => {
+  // Node's encoder emits exactly one string per byte sequence: canonical means "re-encodes to itself".
+  const definition = (value: string): boolean =>
+    Buffer.from(value, 'base64url').toString('base64url') === value;
+
+  it('decodeCanonicalBase64url and isCanonicalBase64url agree with it on every short string', () => {
+    // Foreign characters include ones whose low byte aliases an alphabet letter (U+0141, U+0161).
+    const chars = 'ABCDQRSTgwxyz0129-_+/= .\u0141\u0161\u00e9';
+    const samples: string[] = [];
+    for (const a of chars)
+      for (const b of chars) for (const c of chars) samples.push(`${a}${b}${c}`, `AQ${a}${b}${c}`);
+    for (const value of samples) {
+      expect(decodeCanonicalBase64url(value) !== undefined, value).toBe(definition(value));
+      expect(isCanonicalBase64url(value), value).toBe(definition(value));
+    }
+  });
+
+  it('hasCanonicalEnd judges the length and last character of an alphabet-only range', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const last of alphabet) {
+      for (const prefix of ['', 'A', 'AA', 'AAA']) {
+        const value = `${prefix}${last}`;
+        expect(hasCanonicalEnd(`.${value}.`, 1, value.length + 1), value).toBe(definition(value));
+      }
     }
   });
 });
