@@ -82,6 +82,31 @@ describe('readScopes', () => {
   });
 });
 
+describe('readScopes: repeated scope strings', () => {
+  it('gives each call its own Set: changing one changes no later answer', () => {
+    const claims = { scope: 'orders:read orders:write' };
+    const first = readScopes(claims, ['scope']);
+    first.add('admin');
+    first.delete('orders:read');
+    expect([...readScopes(claims, ['scope'])]).toEqual(['orders:read', 'orders:write']);
+  });
+
+  it('merges a repeated string with other claims in claim order, without duplicates', () => {
+    for (let i = 0; i < 3; i++) {
+      expect([...readScopes({ scope: 'a b a', scp: ['c', 'a'] }, ['scope', 'scp'])]).toEqual(['a', 'b', 'c']);
+      expect([...readScopes({ scp: ['c'], scope: 'a  b' }, ['scp', 'scope'])]).toEqual(['c', 'a', 'b']);
+    }
+  });
+
+  it('still drops parts that are not scope-tokens, for long and for many distinct strings', () => {
+    const long = `${'x'.repeat(2000)} ok bad"quote`;
+    expect([...readScopes({ scope: long }, ['scope'])]).toEqual(['x'.repeat(2000), 'ok']);
+    for (let i = 0; i < 600; i++) {
+      expect([...readScopes({ scope: `s${i} \u0001bad` }, ['scope'])]).toEqual([`s${i}`]);
+    }
+  });
+});
+
 describe('isScopeToken', () => {
   it('accepts RFC 6749 scope-tokens', () => {
     for (const scope of ['read', 'orders:read', 'a,b', 'https://api.example/x.read', '!#[]~']) {

@@ -64,22 +64,45 @@ export function readScopes(
   claims: Readonly<Record<string, unknown>>,
   scopeClaims: readonly string[],
 ): Set<string> {
-  const scopes = new Set<string>();
+  let scopes: Set<string> | undefined;
   for (const name of scopeClaims) {
     if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
     if (typeof value === 'string') {
-      // One scan of the whole claim: when every character may be in a scope-token, each non-empty
-      // part is one, so the parts need no check of their own (the common case, on every request).
-      const clean = SCOPE_LIST.test(value);
-      for (const scope of value.split(' ')) {
-        if (clean ? scope !== '' : isScopeToken(scope)) scopes.add(scope);
-      }
+      const list = splitScopes(value);
+      if (scopes === undefined) scopes = new Set(list);
+      else for (const scope of list) scopes.add(scope);
     } else if (Array.isArray(value)) {
+      scopes ??= new Set();
       for (const scope of value) if (isScopeToken(scope)) scopes.add(scope);
     }
   }
-  return scopes;
+  return scopes ?? new Set();
+}
+
+/**
+ * Scope strings already split, by their text: an issuer sends the same few on every token. Bounded
+ * (entries and length of each); cleared when full. The lists are frozen, as they are shared.
+ */
+const splitCache = new Map<string, readonly string[]>();
+const SPLIT_CACHE_MAX_ENTRIES = 256;
+const SPLIT_CACHE_MAX_LENGTH = 1024;
+
+/** The scope-tokens of a space-delimited scope string, in order (duplicates kept; the Set drops them). */
+function splitScopes(value: string): readonly string[] {
+  const cached = splitCache.get(value);
+  if (cached !== undefined) return cached;
+  // One scan of the whole claim: when every character may be in a scope-token, each non-empty
+  // part is one, so the parts need no check of their own (the common case).
+  const clean = SCOPE_LIST.test(value);
+  const list = Object.freeze(
+    value.split(' ').filter((scope) => (clean ? scope !== '' : isScopeToken(scope))),
+  );
+  if (value.length <= SPLIT_CACHE_MAX_LENGTH) {
+    if (splitCache.size >= SPLIT_CACHE_MAX_ENTRIES) splitCache.clear();
+    splitCache.set(value, list);
+  }
+  return list;
 }
 
 /**
