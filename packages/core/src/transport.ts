@@ -75,6 +75,7 @@ const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 /** Methods whose request body has defined semantics (RFC 6750 §2.2 forbids GET). */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const PARAMETER = 'access_token';
+const AUTHORIZATION = 'authorization';
 
 /**
  * Whether a form body may carry the token for this request: a method with body semantics and the
@@ -108,19 +109,26 @@ export function isFormTokenRequest(method: string, contentType: string | null | 
  * ```
  */
 export function extractAccessToken(source: TokenSource, options: TransportOptions = {}): ExtractedToken {
-  const found: ExtractedToken[] = [];
-  let missing: TokenGuardError | undefined;
-
   const header = readHeader(source);
+  let fromHeader: string | undefined;
+  let missing: TokenGuardError | undefined;
   if (header !== undefined && header.trim() !== '') {
     try {
-      found.push({ token: parseAuthorizationValue(header), transport: 'header' });
+      fromHeader = parseAuthorizationValue(header);
     } catch (error) {
       // Another scheme (Basic ...) is not a bearer token; a broken Bearer header is a 400 at once.
       if (!(error instanceof TokenGuardError) || error.code !== 'ERR_TOKEN_MISSING') throw error;
       missing = error;
     }
   }
+  // The common case, header only: no list of candidates to build.
+  if (options.body !== true && options.query !== true) {
+    if (fromHeader === undefined) throw missing ?? new TokenGuardError('ERR_TOKEN_MISSING');
+    return { token: fromHeader, transport: 'header' };
+  }
+
+  const found: ExtractedToken[] =
+    fromHeader === undefined ? [] : [{ token: fromHeader, transport: 'header' }];
   if (options.body === true) {
     const contentType = readHeaderValues(source.headers, 'content-type')[0];
     if (isFormTokenRequest(source.method, contentType)) {
@@ -186,23 +194,31 @@ export interface AuthenticateOptions {
  * });
  * ```
  */
-export async function authenticateRequest(
+export function authenticateRequest(
   validator: Validator,
   source: TokenSource,
   options: AuthenticateOptions = {},
 ): Promise<AuthenticationResult> {
+  // Not an async function: one promise per request (the validator's), not three. Every failure is
+  // still a rejection, never a synchronous throw.
   let extracted: ExtractedToken;
   try {
     extracted = extractAccessToken(source, options.transport);
   } catch (error) {
     if (options.optional === true && error instanceof TokenGuardError && error.code === 'ERR_TOKEN_MISSING') {
-      return { auth: undefined, transport: undefined };
+      return Promise.resolve({ auth: undefined, transport: undefined });
     }
     if (error instanceof TokenGuardError) error.realm = validator.realm;
-    throw error;
+    return Promise.reject(error);
   }
-  const auth = await validator.validate(extracted.token, options.requirements);
-  return { auth, transport: extracted.transport };
+  const { token, transport } = extracted;
+  let validated: Promise<AuthInfo>;
+  try {
+    validated = Promise.resolve(validator.validate(token, options.requirements));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return validated.then((auth) => ({ auth, transport }));
 }
 
 function readHeader(source: TokenSource): string | undefined {
@@ -210,7 +226,9 @@ function readHeader(source: TokenSource): string | undefined {
   if (raw !== undefined) {
     let count = 0;
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]?.toLowerCase() === 'authorization') count++;
+      const name = raw[i];
+      // Length first: most names are not 13 characters long, and toLowerCase() allocates.
+      if (name?.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION) count++;
     }
     if (count > 1) {
       throw new TokenGuardError('ERR_INVALID_REQUEST', {

@@ -2,15 +2,19 @@ import type { ResolvedAdapterOptions } from '@tokenguard/core';
 import { isTokenGuardError, type TokenGuardError } from '@tokenguard/core';
 import type { NextFunction, Request, Response } from 'express';
 
-/** The settings of the `tokenguard()` middleware that authenticated a request, for its guards. */
-const contexts = new WeakMap<Request, ResolvedAdapterOptions>();
+/**
+ * The settings of the `tokenguard()` middleware that authenticated a request, for its guards: a
+ * symbol-keyed property of the request (a `WeakMap` entry per request cost more than the lookup).
+ */
+const SETTINGS = Symbol('tokenguard.settings');
+type WithSettings = Request & { [SETTINGS]?: ResolvedAdapterOptions };
 
 export function setContext(req: Request, settings: ResolvedAdapterOptions): void {
-  contexts.set(req, settings);
+  (req as WithSettings)[SETTINGS] = settings;
 }
 
 export function getContext(req: Request): ResolvedAdapterOptions | undefined {
-  return contexts.get(req);
+  return (req as WithSettings)[SETTINGS];
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   type AdapterOptions,
+  type AuthenticationResult,
   authenticateRequest,
   isFormTokenRequest,
   resolveAdapterOptions,
@@ -50,23 +51,21 @@ export function tokenguard(
 ): TokenguardMiddleware {
   const settings = resolveAdapterOptions(validatorOrOptions, adapterOptions);
   const { validator, optional, transport, onError } = settings;
+  const authOptions = { transport, optional };
   let formParser: RequestHandler | undefined;
 
-  async function authenticate(req: Request, res: Response): Promise<void> {
-    if (
-      transport.body === true &&
-      req.body === undefined &&
-      isFormTokenRequest(req.method, req.get('content-type'))
-    ) {
-      // The app installed no urlencoded parser: parse the form here so `access_token` can be read.
-      formParser ??= express.urlencoded({ extended: false });
-      await new Promise<void>((resolve, reject) => {
-        (formParser as RequestHandler)(req, res, (error?: unknown) =>
-          error === undefined ? resolve() : reject(error),
-        );
-      });
-    }
-    const result = await authenticateRequest(
+  /** Parses a form body when the app installed no urlencoded parser, so `access_token` can be read. */
+  function parseForm(req: Request, res: Response): Promise<void> {
+    formParser ??= express.urlencoded({ extended: false });
+    return new Promise<void>((resolve, reject) => {
+      (formParser as RequestHandler)(req, res, (error?: unknown) =>
+        error === undefined ? resolve() : reject(error),
+      );
+    });
+  }
+
+  function authenticate(req: Request): Promise<AuthenticationResult> {
+    return authenticateRequest(
       validator,
       {
         method: req.method,
@@ -75,18 +74,37 @@ export function tokenguard(
         url: req.originalUrl,
         body: req.body,
       },
-      { transport, optional },
+      authOptions,
     );
-    req.auth = result.auth;
-    if (result.transport === 'query') res.set('cache-control', 'private');
   }
 
   const middleware = function tokenguard(req: Request, res: Response, next: NextFunction): void {
     setContext(req, settings);
-    authenticate(req, res).then(
-      () => next(),
-      (error: unknown) => handleError(error, res, next, onError),
-    );
+    const onSuccess = (result: AuthenticationResult): void => {
+      req.auth = result.auth;
+      if (result.transport === 'query') {
+        try {
+          res.set('cache-control', 'private');
+        } catch (error) {
+          handleError(error, res, next, onError);
+          return;
+        }
+      }
+      next();
+    };
+    const onFailure = (error: unknown): void => handleError(error, res, next, onError);
+    if (
+      transport.body === true &&
+      req.body === undefined &&
+      isFormTokenRequest(req.method, req.get('content-type'))
+    ) {
+      parseForm(req, res)
+        .then(() => authenticate(req))
+        .then(onSuccess, onFailure);
+      return;
+    }
+    // The usual request: one promise (the validator's) between the request and next().
+    authenticate(req).then(onSuccess, onFailure);
   };
   return Object.assign(middleware, { validator });
 }

@@ -8,7 +8,7 @@ import {
 } from '@tokenguard/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { setContext } from './context.js';
+import { SETTINGS, setContext } from './context.js';
 import { requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
 import { handleError } from './respond.js';
 import { compileRouteAuth, type RouteAuth } from './route-config.js';
@@ -47,6 +47,7 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
   if (settings.ownsValidator) fastify.addHook('onClose', async () => settings.validator.close());
 
   if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
+  if (!fastify.hasRequestDecorator(SETTINGS)) fastify.decorateRequest(SETTINGS, null);
   if (!fastify.hasDecorator('requireScopes')) {
     fastify.decorate('requireScopes', requireScopes);
     fastify.decorate('requireAnyScope', requireAnyScope);
@@ -83,6 +84,8 @@ function createHook(settings: ResolvedAdapterOptions) {
     }
     return route;
   };
+  const required = { transport, optional: false };
+  const optional = { transport, optional: true };
   return async function tokenguard(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     if (request.is404) return undefined;
     const route = routeAuth(request);
@@ -98,7 +101,7 @@ function createHook(settings: ResolvedAdapterOptions) {
           url: request.url,
           body: request.body,
         },
-        { transport, optional: route.optional ?? settings.optional },
+        (route.optional ?? settings.optional) ? optional : required,
       );
       request.auth = result.auth ?? null;
       if (result.transport === 'query') reply.header('cache-control', 'private');

@@ -1,15 +1,19 @@
 import { isTokenGuardError, type ResolvedAdapterOptions } from '@tokenguard/core';
 import type { Context } from 'hono';
 
-/** The middleware settings that authenticated a request, for the guards that run after. */
-const contexts = new WeakMap<Context, ResolvedAdapterOptions>();
+/**
+ * The middleware settings that authenticated a request, for the guards that run after: a
+ * symbol-keyed property of the context (a `WeakMap` entry per request cost more than the lookup).
+ */
+const SETTINGS = Symbol('tokenguard.settings');
+type WithSettings = Context & { [SETTINGS]?: ResolvedAdapterOptions };
 
 export function setContext(c: Context, settings: ResolvedAdapterOptions): void {
-  contexts.set(c, settings);
+  (c as WithSettings)[SETTINGS] = settings;
 }
 
 export function getContext(c: Context): ResolvedAdapterOptions | undefined {
-  return contexts.get(c);
+  return (c as WithSettings)[SETTINGS];
 }
 
 /**

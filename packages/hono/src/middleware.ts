@@ -84,6 +84,8 @@ export function tokenguard(
   const settings = resolveAdapterOptions(validatorOrOptions, adapterOptions);
   const { validator, optional, transport, onError } = settings;
 
+  const authOptions = { transport, optional };
+
   async function tokenguard(c: Context, next: Next): Promise<Response | undefined> {
     setContext(c, settings);
     let result: Awaited<ReturnType<typeof authenticateRequest>>;
@@ -92,17 +94,19 @@ export function tokenguard(
         transport.body === true && isFormTokenRequest(c.req.method, c.req.header('content-type'))
           ? await c.req.parseBody({ all: true })
           : undefined;
+      // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
+      // header, and its header record is read without building the fetch Request's Headers.
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
       result = await authenticateRequest(
         validator,
         {
           method: c.req.method,
-          headers: c.req.raw.headers,
-          // On @hono/node-server: Node's raw header list shows a second Authorization header.
-          rawHeaders: (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.rawHeaders,
-          url: c.req.url,
+          headers: incoming?.headers ?? c.req.raw.headers,
+          rawHeaders: incoming?.rawHeaders,
+          url: transport.query === true ? c.req.url : undefined,
           body,
         },
-        { transport, optional },
+        authOptions,
       );
     } catch (error) {
       return handleError(c, error, onError);
