@@ -6,18 +6,14 @@ export interface BenchIssuer {
   /** `http://127.0.0.1:<port>`: the tokens' `iss`. */
   readonly issuer: string;
   readonly jwksUri: string;
-  /** How many times the JWKS was fetched (Hono's `jwk` fetches it on every request). */
-  jwksFetches(): number;
   close(): Promise<void>;
 }
 
 export async function startBenchIssuer(jwks: { keys: readonly unknown[] }): Promise<BenchIssuer> {
-  let fetches = 0;
   let origin = '';
   const body = JSON.stringify(jwks);
   const server: Server = createServer((req, res) => {
     if (req.url === '/.well-known/jwks.json') {
-      fetches++;
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=600' });
       res.end(body);
     } else if (
@@ -35,7 +31,6 @@ export async function startBenchIssuer(jwks: { keys: readonly unknown[] }): Prom
   return {
     issuer: origin,
     jwksUri: `${origin}/.well-known/jwks.json`,
-    jwksFetches: () => fetches,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

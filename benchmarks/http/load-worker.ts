@@ -16,6 +16,8 @@ export interface LoadRequest {
   readonly authorization?: string;
   /** Send `Bearer <pool[i]>`, a different token for each request. */
   readonly freshTokens?: boolean;
+  /** With `freshTokens`: the index in the pool of the first token sent. Default 0. */
+  readonly tokenOffset?: number;
 }
 
 export interface LoadResult {
@@ -32,7 +34,7 @@ type Message = { type: 'tokens'; tokens: string[] } | { type: 'run'; request: Lo
 let pool: string[] = [];
 
 async function run(request: LoadRequest): Promise<LoadResult> {
-  let next = 0;
+  let next = request.tokenOffset ?? 0;
   const start = performance.now();
   let responses = 0;
   let lastResponseAt = start;

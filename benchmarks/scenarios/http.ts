@@ -1,5 +1,5 @@
 import { type AuthMode, FRAMEWORKS, type Framework, PEER_NAMES, startApp } from '../http/apps.js';
-import { startBenchIssuer } from '../http/issuer.js';
+import { startIssuerProcess } from '../http/issuer-process.js';
 import { LoadClient } from '../http/load-client.js';
 import type { LoadResult } from '../http/load-worker.js';
 import { median } from '../lib/measure.js';
@@ -27,6 +27,11 @@ interface Config {
 
 export interface HttpFigures {
   readonly requestsPerSec: number;
+  /**
+   * CPU time of the server's process per request (user + system, from `process.cpuUsage()`): what
+   * the auth layer costs, unlike req/s unaffected by how the loaded machine schedules the client.
+   */
+  readonly cpuUsPerRequest: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
 }
@@ -53,19 +58,25 @@ function configsFor(framework: Framework): Config[] {
   ];
 }
 
+const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`;
+
 /**
- * HTTP throughput and latency per framework: the server runs here, autocannon in a forked child.
+ * HTTP throughput and latency per framework: the server runs here, autocannon and the issuer in
+ * forked children.
  * Configurations alternate within each round; every run gets a new server (an empty token cache),
  * a short warm-up, then a load bounded by a duration (reused token) or by the pool (fresh tokens).
  */
 export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResult> {
   const key = generateBenchKey('RS256');
-  const issuer = await startBenchIssuer({ keys: [key.jwk] });
+  const issuer = await startIssuerProcess({ keys: [key.jwk] });
   const claimsIssuer = { iss: issuer.issuer };
-  const [reused, ...pool] = signPool(key, settings.poolSize + 1, 0, claimsIssuer);
+  const [reused, ...tokens] = signPool(key, settings.poolSize + 1 + settings.warmupRequests, 0, claimsIssuer);
   const authorization = `Bearer ${reused}`;
-  const load = await LoadClient.start(pool);
-  const samples = new Map<string, LoadResult[]>();
+  // Measured fresh-token runs send pool[0 .. poolSize); their warm-ups send the tokens after it, so
+  // the full verification path is as warm as the cached one before the measurement starts.
+  const pool = tokens.slice(0, settings.poolSize);
+  const load = await LoadClient.start(tokens);
+  const samples = new Map<string, (LoadResult & { cpuUsPerRequest: number })[]>();
   const configs = FRAMEWORKS.flatMap(configsFor);
   try {
     for (let round = settings.warmupRound ? -1 : 0; round < settings.rounds; round++) {
@@ -78,7 +89,9 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
             connections: settings.connections,
             amount: settings.warmupRequests,
             authorization,
+            ...(config.fresh ? { freshTokens: true, tokenOffset: settings.poolSize } : {}),
           });
+          const cpuBefore = process.cpuUsage();
           const result = await load.run({
             url: app.url,
             connections: settings.connections,
@@ -87,6 +100,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
               ? { freshTokens: true, amount: round < 0 ? Math.min(300, pool.length) : pool.length }
               : { durationSec: round < 0 ? Math.min(0.5, settings.durationSec) : settings.durationSec }),
           });
+          const cpu = process.cpuUsage(cpuBefore);
           if (result.non2xx > 0 || result.errors > 0) {
             throw new Error(
               `${config.framework} / ${config.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
@@ -94,7 +108,8 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
           }
           if (round >= 0) {
             const id = `${config.framework}\u0000${config.label}`;
-            samples.set(id, [...(samples.get(id) ?? []), result]);
+            const cpuUsPerRequest = (cpu.user + cpu.system) / result.total;
+            samples.set(id, [...(samples.get(id) ?? []), { ...result, cpuUsPerRequest }]);
           }
         } finally {
           await app.close();
@@ -111,6 +126,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     const byLabel = figures.get(config.framework) ?? new Map<string, HttpFigures>();
     byLabel.set(config.label, {
       requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
+      cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
       p50Ms: median(runs.map((r) => r.p50Ms)),
       p99Ms: median(runs.map((r) => r.p99Ms)),
     });
@@ -120,6 +136,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   for (const framework of FRAMEWORKS) {
     const byLabel = figures.get(framework) as Map<string, HttpFigures>;
     const ceiling = byLabel.get(CEILING)?.requestsPerSec ?? Number.NaN;
+    const ceilingCpu = byLabel.get(CEILING)?.cpuUsPerRequest ?? Number.NaN;
     const peer = (label: string) => byLabel.get(label.replace('tokenguard', 'peer'))?.requestsPerSec;
     for (const { label } of configsFor(framework)) {
       const f = byLabel.get(label) as HttpFigures;
@@ -134,6 +151,8 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         versusPeer === undefined ? '' : `${versusPeer.toFixed(2)}×`,
         f.p50Ms.toFixed(1),
         f.p99Ms.toFixed(1),
+        f.cpuUsPerRequest.toFixed(0),
+        label === CEILING ? '' : signed(f.cpuUsPerRequest - ceilingCpu),
       ]);
     }
   }
@@ -142,11 +161,22 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     tables: [
       {
         title: 'HTTP, RS256, req/s and latency (autocannon in a second process)',
-        columns: ['framework', 'auth', 'req/s', 'vs ceiling', 'vs peer', 'p50 ms', 'p99 ms'],
+        columns: [
+          'framework',
+          'auth',
+          'req/s',
+          'vs ceiling',
+          'vs peer',
+          'p50 ms',
+          'p99 ms',
+          'server CPU µs/req',
+          'µs over ceiling',
+        ],
         rows,
         notes: [
-          `Median of ${settings.rounds} interleaved rounds, ${settings.connections} connections, loopback. Reused-token runs last ${settings.durationSec} s; fresh-token runs send ${pool.length} distinct pre-signed tokens once each. Every run starts a new server (so tokenguard's cache of verified tokens starts empty) and warms it with ${settings.warmupRequests} requests first.`,
-          "Every configuration checks the signature, iss, aud and exp against the same JWKS served from 127.0.0.1. Hono's jwk middleware fetches the JWKS on every request (it has no key cache).",
+          `Median of ${settings.rounds} interleaved rounds, ${settings.connections} connections, loopback. Reused-token runs last ${settings.durationSec} s; fresh-token runs send ${pool.length} distinct pre-signed tokens once each. Every run starts a new server (so tokenguard's cache of verified tokens starts empty) and warms it with ${settings.warmupRequests} requests first (fresh-token runs: with ${settings.warmupRequests} other distinct tokens).`,
+          'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
+          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). Hono's jwk middleware fetches the JWKS on every request (it has no key cache). Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs.",
         ],
       },
     ],
