@@ -4,6 +4,7 @@ import {
   authenticateRequest,
   extractAccessToken,
   isFormTokenRequest,
+  routeGuardRequirements,
   type TokenSource,
 } from './transport.js';
 import { createValidator } from './validator.js';
@@ -179,5 +180,40 @@ describe('authenticateRequest', () => {
     }).catch((e: unknown) => e)) as TokenGuardError;
     expect(error.status).toBe(400);
     expect(error.wwwAuthenticate).toMatch(/^Bearer realm="orders", error="invalid_request"/);
+  });
+});
+
+describe('routeGuardRequirements', () => {
+  it('builds the requirements of each guard from its arguments', () => {
+    expect(routeGuardRequirements('requireScopes', ['a', 'b'])(undefined)).toEqual({ scopes: ['a', 'b'] });
+    expect(routeGuardRequirements('requireAnyScope', ['a', 'b'])(undefined)).toEqual({
+      scopes: { anyOf: ['a', 'b'] },
+    });
+    const claim = { claim: 'roles', includes: 'admin' };
+    expect(routeGuardRequirements('requireClaims', [claim])(undefined)).toEqual({ claims: [claim] });
+    expect(routeGuardRequirements('requireTenant', [['acme', 'beta']])(undefined)).toEqual({
+      tenant: ['acme', 'beta'],
+    });
+  });
+
+  it('reads the tenant from the request, keeping the key when the selector finds none (fails closed)', () => {
+    const requirements = routeGuardRequirements<{ tenant?: string }>('requireTenant', [
+      (request: { tenant?: string }) => request.tenant,
+    ]);
+    expect(requirements({ tenant: 'acme' })).toEqual({ tenant: 'acme' });
+    const none = requirements({});
+    expect(Object.hasOwn(none, 'tenant')).toBe(true);
+    expect(none.tenant).toBeUndefined();
+  });
+
+  it('rejects bad arguments when the route is declared, naming the guard', () => {
+    expect(() => routeGuardRequirements('requireScopes', [])).toThrow(/requireScopes\(\) needs at least one/);
+    expect(() => routeGuardRequirements('requireAnyScope', ['a b'])).toThrow(/requireAnyScope\(\)/);
+    expect(() => routeGuardRequirements('requireClaims', [{ claim: 'x' }])).toThrow(/requireClaims\(\)/);
+    expect(() => routeGuardRequirements('requireTenant', [42], 'context')).toThrow(
+      /requireTenant\(\) .* function of the context/,
+    );
+    expect(() => routeGuardRequirements('requireTenant', [[1, 2]])).toThrow(/"tenant"/);
+    expect(() => routeGuardRequirements('requireClaims', [{ claim: 'x', equals: {} }])).toThrow(/equals/);
   });
 });

@@ -3,7 +3,7 @@ import { type HeadersLike, isB64Token, parseAuthorizationValue, readAuthorizatio
 import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
-import type { ClaimRequirement, Requirements } from './requirements.js';
+import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
 import { createValidator, type Validator } from './validator.js';
 
 /**
@@ -474,4 +474,84 @@ export function assertClaimArguments(
       );
     }
   }
+}
+
+/**
+ * A tenant, several, or a function of the framework's request (`R`) that names them: what every
+ * adapter's `requireTenant()` takes.
+ *
+ * @example
+ * ```ts
+ * const fromParam: TenantSelectorOf<{ params: { tenant: string } }> = (req) => req.params.tenant;
+ * const fixed: TenantSelectorOf<unknown> = ['acme', 'acme-eu'];
+ * ```
+ */
+export type TenantSelectorOf<R> =
+  | string
+  | readonly string[]
+  | ((request: R) => string | readonly string[] | undefined);
+
+/**
+ * The route guards every adapter exports under these names.
+ *
+ * @example
+ * ```ts
+ * const name: RouteGuardName = 'requireScopes';
+ * ```
+ */
+export type RouteGuardName = 'requireScopes' | 'requireAnyScope' | 'requireTenant' | 'requireClaims';
+
+/**
+ * Builds the {@link Requirements} of a route guard from the arguments it was declared with,
+ * checked once, when the route is declared (a `TypeError` naming the guard), and returns them as a
+ * function of the request: fixed for scopes and claims, read from the request by a tenant selector.
+ * Adapters keep only their framework glue around it. `requestName` words the `requireTenant`
+ * error ("a function of the request", or of the `context` in Hono).
+ *
+ * @example
+ * ```ts
+ * const requirements = routeGuardRequirements<Request>('requireScopes', ['orders:read']);
+ * enforceRequirements(validator, req.auth, requirements(req));
+ * routeGuardRequirements<Request>('requireTenant', [(req: Request) => req.params.tenant]);
+ * ```
+ */
+export function routeGuardRequirements<R>(
+  guard: RouteGuardName,
+  args: readonly unknown[],
+  requestName = 'request',
+): (request: R) => Requirements {
+  let fixed: Requirements;
+  switch (guard) {
+    case 'requireScopes':
+      assertScopeArguments(guard, args);
+      fixed = { scopes: [...args] };
+      break;
+    case 'requireAnyScope':
+      assertScopeArguments(guard, args);
+      fixed = { scopes: { anyOf: [...args] } };
+      break;
+    case 'requireClaims':
+      assertClaimArguments(guard, args);
+      fixed = { claims: [...args] };
+      break;
+    case 'requireTenant': {
+      const tenant = args[0];
+      if (typeof tenant === 'function') {
+        const select = tenant as (request: R) => string | readonly string[] | undefined;
+        return (request) => ({ tenant: select(request) });
+      }
+      if (typeof tenant !== 'string' && !Array.isArray(tenant)) {
+        throw new TypeError(
+          `tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the ${requestName}`,
+        );
+      }
+      fixed = { tenant: tenant as string | readonly string[] };
+      break;
+    }
+    default:
+      throw new TypeError(`tokenguard: unknown route guard "${String(guard)}"`);
+  }
+  // A fixed tenant list of non-strings is a TypeError now, not a 500 on every request.
+  assertRequirements(fixed);
+  return () => fixed;
 }

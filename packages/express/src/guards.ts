@@ -1,9 +1,9 @@
 import {
-  assertClaimArguments,
-  assertScopeArguments,
   type ClaimRequirement,
   enforceRequirements,
   type Requirements,
+  routeGuardRequirements,
+  type TenantSelectorOf,
 } from '@tokenguard/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { getContext, handleError } from './context.js';
@@ -20,10 +20,7 @@ import { getContext, handleError } from './context.js';
  * app.get('/acme/orders', requireTenant(['acme', 'acme-eu']), listOrders);
  * ```
  */
-export type TenantSelector =
-  | string
-  | readonly string[]
-  | ((req: Request) => string | readonly string[] | undefined);
+export type TenantSelector = TenantSelectorOf<Request>;
 
 function guard(name: string, requirements: (req: Request) => Requirements): RequestHandler {
   const handler = (req: Request, res: Response, next: NextFunction): void => {
@@ -54,9 +51,7 @@ function guard(name: string, requirements: (req: Request) => Requirements): Requ
  * ```
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
-  assertScopeArguments('requireScopes', scopes);
-  const requirements: Requirements = { scopes };
-  return guard('requireScopes', () => requirements);
+  return guard('requireScopes', routeGuardRequirements<Request>('requireScopes', scopes));
 }
 
 /**
@@ -68,9 +63,7 @@ export function requireScopes(...scopes: string[]): RequestHandler {
  * ```
  */
 export function requireAnyScope(...scopes: string[]): RequestHandler {
-  assertScopeArguments('requireAnyScope', scopes);
-  const requirements: Requirements = { scopes: { anyOf: scopes } };
-  return guard('requireAnyScope', () => requirements);
+  return guard('requireAnyScope', routeGuardRequirements<Request>('requireAnyScope', scopes));
 }
 
 /**
@@ -83,14 +76,7 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
  * ```
  */
 export function requireTenant(tenant: TenantSelector): RequestHandler {
-  if (typeof tenant !== 'function' && typeof tenant !== 'string' && !Array.isArray(tenant)) {
-    throw new TypeError(
-      'tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the request',
-    );
-  }
-  return guard('requireTenant', (req) => ({
-    tenant: (typeof tenant === 'function' ? tenant(req) : tenant) ?? [],
-  }));
+  return guard('requireTenant', routeGuardRequirements<Request>('requireTenant', [tenant], 'request'));
 }
 
 /**
@@ -102,7 +88,5 @@ export function requireTenant(tenant: TenantSelector): RequestHandler {
  * ```
  */
 export function requireClaims(...claims: ClaimRequirement[]): RequestHandler {
-  assertClaimArguments('requireClaims', claims);
-  const requirements: Requirements = { claims };
-  return guard('requireClaims', () => requirements);
+  return guard('requireClaims', routeGuardRequirements<Request>('requireClaims', claims));
 }

@@ -1,9 +1,8 @@
 import {
-  assertClaimArguments,
-  assertScopeArguments,
   type ClaimRequirement,
   enforceRequirements,
   type Requirements,
+  routeGuardRequirements,
 } from '@tokenguard/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getContext } from './context.js';
@@ -49,9 +48,7 @@ function guard(name: string, requirements: (request: FastifyRequest) => Requirem
  * ```
  */
 export function requireScopes(...scopes: string[]): TokenguardGuard {
-  assertScopeArguments('requireScopes', scopes);
-  const requirements: Requirements = { scopes };
-  return guard('requireScopes', () => requirements);
+  return guard('requireScopes', routeGuardRequirements<FastifyRequest>('requireScopes', scopes));
 }
 
 /**
@@ -63,9 +60,7 @@ export function requireScopes(...scopes: string[]): TokenguardGuard {
  * ```
  */
 export function requireAnyScope(...scopes: string[]): TokenguardGuard {
-  assertScopeArguments('requireAnyScope', scopes);
-  const requirements: Requirements = { scopes: { anyOf: scopes } };
-  return guard('requireAnyScope', () => requirements);
+  return guard('requireAnyScope', routeGuardRequirements<FastifyRequest>('requireAnyScope', scopes));
 }
 
 /**
@@ -79,14 +74,7 @@ export function requireAnyScope(...scopes: string[]): TokenguardGuard {
  * ```
  */
 export function requireTenant(tenant: TenantSelector): TokenguardGuard {
-  if (typeof tenant !== 'function' && typeof tenant !== 'string' && !Array.isArray(tenant)) {
-    throw new TypeError(
-      'tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the request',
-    );
-  }
-  return guard('requireTenant', (request) => ({
-    tenant: typeof tenant === 'function' ? tenant(request) : tenant,
-  }));
+  return guard('requireTenant', routeGuardRequirements<FastifyRequest>('requireTenant', [tenant], 'request'));
 }
 
 /**
@@ -98,7 +86,5 @@ export function requireTenant(tenant: TenantSelector): TokenguardGuard {
  * ```
  */
 export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
-  assertClaimArguments('requireClaims', claims);
-  const requirements: Requirements = { claims };
-  return guard('requireClaims', () => requirements);
+  return guard('requireClaims', routeGuardRequirements<FastifyRequest>('requireClaims', claims));
 }

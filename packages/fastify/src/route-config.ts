@@ -4,6 +4,7 @@ import {
   type ClaimRequirement,
   type Requirements,
   type ScopeRule,
+  type TenantSelectorOf,
 } from '@tokenguard/core';
 import type { FastifyRequest } from 'fastify';
 
@@ -17,10 +18,7 @@ import type { FastifyRequest } from 'fastify';
  * app.get('/acme/orders', { preHandler: app.requireTenant(['acme', 'acme-eu']) }, listOrders);
  * ```
  */
-export type TenantSelector =
-  | string
-  | readonly string[]
-  | ((request: FastifyRequest) => string | readonly string[] | undefined);
+export type TenantSelector = TenantSelectorOf<FastifyRequest>;
 
 /**
  * What a route requires, declared in its `config.auth` (or `false` for a public route).

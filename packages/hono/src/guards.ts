@@ -1,9 +1,9 @@
 import {
-  assertClaimArguments,
-  assertScopeArguments,
   type ClaimRequirement,
   enforceRequirements,
   type Requirements,
+  routeGuardRequirements,
+  type TenantSelectorOf,
 } from '@tokenguard/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { getContext, handleError } from './context.js';
@@ -20,10 +20,7 @@ import type { OptionalTokenguardVariables } from './middleware.js';
  * app.get('/api/orders', requireTenant(fromHost), listOrders);
  * ```
  */
-export type TenantSelector =
-  | string
-  | readonly string[]
-  | ((c: Context) => string | readonly string[] | undefined);
+export type TenantSelector = TenantSelectorOf<Context>;
 
 /**
  * A route guard; after it, `c.var.auth` is set.
@@ -63,9 +60,7 @@ function guard(name: string, requirements: (c: Context) => Requirements): Tokeng
  * ```
  */
 export function requireScopes(...scopes: string[]): TokenguardGuard {
-  assertScopeArguments('requireScopes', scopes);
-  const requirements: Requirements = { scopes };
-  return guard('requireScopes', () => requirements);
+  return guard('requireScopes', routeGuardRequirements<Context>('requireScopes', scopes));
 }
 
 /**
@@ -77,9 +72,7 @@ export function requireScopes(...scopes: string[]): TokenguardGuard {
  * ```
  */
 export function requireAnyScope(...scopes: string[]): TokenguardGuard {
-  assertScopeArguments('requireAnyScope', scopes);
-  const requirements: Requirements = { scopes: { anyOf: scopes } };
-  return guard('requireAnyScope', () => requirements);
+  return guard('requireAnyScope', routeGuardRequirements<Context>('requireAnyScope', scopes));
 }
 
 /**
@@ -91,12 +84,7 @@ export function requireAnyScope(...scopes: string[]): TokenguardGuard {
  * ```
  */
 export function requireTenant(tenant: TenantSelector): TokenguardGuard {
-  if (typeof tenant !== 'function' && typeof tenant !== 'string' && !Array.isArray(tenant)) {
-    throw new TypeError(
-      'tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the context',
-    );
-  }
-  return guard('requireTenant', (c) => ({ tenant: typeof tenant === 'function' ? tenant(c) : tenant }));
+  return guard('requireTenant', routeGuardRequirements<Context>('requireTenant', [tenant], 'context'));
 }
 
 /**
@@ -108,7 +96,5 @@ export function requireTenant(tenant: TenantSelector): TokenguardGuard {
  * ```
  */
 export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
-  assertClaimArguments('requireClaims', claims);
-  const requirements: Requirements = { claims };
-  return guard('requireClaims', () => requirements);
+  return guard('requireClaims', routeGuardRequirements<Context>('requireClaims', claims));
 }
