@@ -8,6 +8,8 @@ export interface RequestSpec {
   authorization?: string | string[];
   /** Sent as an `application/x-www-form-urlencoded` body. */
   form?: Record<string, string>;
+  /** A body sent as is with this content type (a repeated parameter, JSON); ignored when `form` is set. */
+  body?: { contentType: string; text: string };
 }
 
 export interface RawResponse {
@@ -42,6 +44,10 @@ export function send(baseUrl: string, spec: RequestSpec): Promise<RawResponse> {
       req.setHeader('content-type', 'application/x-www-form-urlencoded');
       req.setHeader('content-length', Buffer.byteLength(body));
       req.end(body);
+    } else if (spec.body !== undefined) {
+      req.setHeader('content-type', spec.body.contentType);
+      req.setHeader('content-length', Buffer.byteLength(spec.body.text));
+      req.end(spec.body.text);
     } else req.end();
   });
 }

@@ -224,6 +224,41 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
     expect: { status: 200, challenge: null, body: { ...API_CALLER, scopes: ['read'] } },
   },
   {
+    name: 'optional-auth route with a scope guard, anonymous: 401 with a bare challenge',
+    request: () => ({ path: '/public/orders' }),
+    expect: { status: 401, challenge: {}, body: { error: 'unauthorized' } },
+  },
+  {
+    name: 'optional-auth route with a scope guard, scope missing: 403 insufficient_scope',
+    request: (t) => ({ path: '/public/orders', authorization: bearer(t.read) }),
+    expect: {
+      status: 403,
+      challenge: { error: 'insufficient_scope', scope: 'orders:read' },
+      body: { error: 'insufficient_scope' },
+    },
+  },
+  {
+    name: 'access_token twice in a urlencoded body: 400 invalid_request',
+    request: (t) => ({
+      method: 'POST',
+      path: '/orders',
+      body: {
+        contentType: 'application/x-www-form-urlencoded',
+        text: `access_token=${t.full}&access_token=${t.full}`,
+      },
+    }),
+    expect: { status: 400, challenge: { error: 'invalid_request' }, body: { error: 'invalid_request' } },
+  },
+  {
+    name: 'access_token in a JSON body: not a form, ignored, 401 bare',
+    request: (t) => ({
+      method: 'POST',
+      path: '/orders',
+      body: { contentType: 'application/json', text: JSON.stringify({ access_token: t.full }) },
+    }),
+    expect: { status: 401, challenge: {}, body: { error: 'unauthorized' } },
+  },
+  {
     name: 'optional-auth route, bad token: 401 invalid_token',
     request: (t) => ({ path: '/public', authorization: bearer(t.tampered) }),
     expect: { status: 401, challenge: { error: 'invalid_token' }, body: { error: 'invalid_token' } },

@@ -16,7 +16,9 @@ export const startExpressApp: StartApp = async ({ validator, transport }) => {
   const echo = (req: Request, res: Response) => {
     res.json(describeCaller(req.auth));
   };
-  app.get('/public', tokenguard(validator, { optional: true, transport }), echo);
+  const optional = tokenguard(validator, { optional: true, transport });
+  app.get('/public', optional, echo);
+  app.get('/public/orders', optional, requireScopes('orders:read'), echo);
   app.use(tokenguard(validator, { transport }));
   app.get('/me', echo);
   app.get('/orders', requireScopes('orders:read'), echo);

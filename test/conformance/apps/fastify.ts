@@ -8,6 +8,11 @@ export const startFastifyApp: StartApp = async ({ validator, transport }) => {
   await app.register(tokenguard, { validator, transport });
   const echo = async (request: FastifyRequest) => describeCaller(request.auth);
   app.get('/public', { config: { auth: { optional: true } } }, echo);
+  app.get(
+    '/public/orders',
+    { config: { auth: { optional: true } }, preHandler: app.requireScopes('orders:read') },
+    echo,
+  );
   app.get('/me', echo);
   app.get('/orders', { config: { auth: { scopes: ['orders:read'] } } }, echo);
   app.post('/orders', { preHandler: app.requireScopes('orders:write') }, echo);

@@ -8,7 +8,9 @@ import { ADMIN_CLAIM, describeCaller, type StartApp } from './types.js';
 export const startHonoApp: StartApp = async ({ validator, transport }) => {
   const app = new Hono();
   const echo = (c: Context) => c.json(describeCaller(c.get('auth')));
-  app.get('/public', tokenguard(validator, { optional: true, transport }), echo);
+  const optional = tokenguard(validator, { optional: true, transport });
+  app.get('/public', optional, echo);
+  app.get('/public/orders', optional, requireScopes('orders:read'), echo);
   app.use('*', tokenguard(validator, { transport }));
   app.get('/me', echo);
   app.get('/orders', requireScopes('orders:read'), echo);
