@@ -36,7 +36,15 @@ function guard(name: string, requirements: (request: FastifyRequest) => Requirem
     return undefined;
   };
   Object.defineProperty(hook, 'name', { value: name });
+  guards.add(hook);
   return hook;
+}
+
+const guards = new WeakSet<object>();
+
+/** Whether `value` is a guard made by `requireScopes()` and the other factories of this module. */
+export function isTokenguardGuard(value: unknown): value is TokenguardGuard {
+  return typeof value === 'function' && guards.has(value);
 }
 
 /**

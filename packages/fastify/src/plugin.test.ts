@@ -2,7 +2,7 @@ import { createValidator, isTokenGuardError } from '@tokenguard/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
-import tokenguard, { tokenguardPlugin } from './index.js';
+import tokenguard, { requireScopes, tokenguardPlugin } from './index.js';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'https://api.test';
@@ -29,6 +29,8 @@ beforeAll(async () => {
   readToken = await token({ scope: 'read', tid: 'acme', roles: ['admin'] });
   app = Fastify();
   app.get('/declared-before', async (request) => ({ subject: request.auth?.subject ?? null }));
+  // Declared before the plugin, so its onRoute check cannot see it: the guard must still never pass.
+  app.get('/decorated-open', { config: { auth: false }, preHandler: requireScopes('read') }, async () => 'x');
   await app.register(tokenguard, { validator, transport: { body: true } });
   const echo = async (request: { auth: { subject: string | undefined } | null }) => ({
     subject: request.auth?.subject ?? null,
@@ -47,7 +49,6 @@ beforeAll(async () => {
   app.get('/admin', { config: { auth: { claims: [{ claim: 'roles', includes: 'admin' }] } } }, echo);
   app.get('/decorated', { preHandler: app.requireScopes('write') }, echo);
   app.get('/decorated-any', { preHandler: app.requireAnyScope('write', 'read') }, echo);
-  app.get('/decorated-open', { config: { auth: false }, preHandler: app.requireScopes('read') }, echo);
   app.post('/form', echo);
   await app.ready();
 });
@@ -148,6 +149,24 @@ describe('tokenguard (fastify) registration', () => {
     expect(() => bad.get('/x', { config: { auth: { scopes: [] } } }, async () => 'x')).toThrow(
       /config\.auth\.scopes/,
     );
+    await bad.close();
+  });
+
+  it('rejects a guard on a route with config.auth: false when the route is added', async () => {
+    const bad = Fastify();
+    await bad.register(tokenguard, { validator });
+    expect(() =>
+      bad.get('/open', { config: { auth: false }, preHandler: [bad.requireTenant('acme')] }, async () => 'x'),
+    ).toThrow(/route \/open: config\.auth is false .* requireTenant\(\)/);
+    expect(() =>
+      bad.get(
+        '/open2',
+        { config: { auth: false }, onRequest: bad.requireClaims({ claim: 'a', equals: 1 }) },
+        async () => 'x',
+      ),
+    ).toThrow(TypeError);
+    bad.get('/open3', { config: { auth: false }, preHandler: async () => undefined }, async () => 'ok');
+    expect((await bad.inject({ url: '/open3' })).statusCode).toBe(200);
     await bad.close();
   });
 

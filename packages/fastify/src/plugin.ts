@@ -9,7 +9,7 @@ import {
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { SETTINGS, setContext } from './context.js';
-import { requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
+import { isTokenguardGuard, requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
 import { handleError } from './respond.js';
 import { compileRouteAuth, type RouteAuth } from './route-config.js';
 
@@ -67,7 +67,18 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
   // the plugin was registered.
   fastify.addHook('onRoute', (route) => {
     const config = (route.config as { auth?: unknown } | undefined)?.auth;
-    if (config !== false) compileRouteAuth(route.url, config);
+    if (config !== false) {
+      compileRouteAuth(route.url, config);
+      return;
+    }
+    // A public route never authenticates, so a guard on it could only fail every request (500).
+    const hooks = [route.onRequest, route.preParsing, route.preValidation, route.preHandler].flat();
+    const guard = hooks.find(isTokenguardGuard);
+    if (guard !== undefined) {
+      throw new TypeError(
+        `tokenguard: route ${route.url}: config.auth is false (a public route) but ${guard.name}() guards it`,
+      );
+    }
   });
   fastify.addHook(stage, createHook(settings));
 }
