@@ -302,22 +302,18 @@ export function createValidator(options: ValidatorOptions): Validator {
   ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
+    const admit = (usableUntilMs: number): AuthInfo => {
+      if (generation === keyGeneration) cache?.set(token, { auth, notAfterMs: usableUntilMs });
+      checkRequirements(auth, requirements);
+      return auth;
+    };
     const introspection = context.introspection;
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
-      return introspection.confirmJwt(token).then((activeUntilMs) => {
-        if (generation === keyGeneration) {
-          cache?.set(token, {
-            auth,
-            notAfterMs: Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY),
-          });
-        }
-        checkRequirements(auth, requirements);
-        return auth;
-      });
+      return introspection
+        .confirmJwt(token)
+        .then((activeUntilMs) => admit(Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY)));
     }
-    if (generation === keyGeneration) cache?.set(token, { auth, notAfterMs });
-    checkRequirements(auth, requirements);
-    return auth;
+    return admit(notAfterMs);
   }
 
   /** The cached verification of `token` while it may still be used; a stale entry is dropped. */
