@@ -1,3 +1,5 @@
+import { readScopes } from './scopes.js';
+
 /**
  * The claims of a verified access token (RFC 9068 §2.2), plus whatever else the issuer put in.
  *
@@ -54,29 +56,21 @@ export interface AuthInfo {
 /** Fields of an {@link AuthInfo} other than the token. */
 export type AuthInfoFields = Omit<AuthInfo, 'token'>;
 
-class VerifiedAuthInfo implements AuthInfo {
+/** What every {@link AuthInfo} shares: the hidden token, and how it prints and serialises. */
+abstract class BaseAuthInfo implements AuthInfo {
   readonly #token: string;
-  readonly claims: AccessTokenClaims;
-  readonly subject: string | undefined;
-  readonly clientId: string | undefined;
-  readonly issuer: string;
-  readonly audience: readonly string[];
-  readonly scopes: ReadonlySet<string>;
-  readonly expiresAt: Date | undefined;
-  readonly tenant: string | undefined;
-  readonly source: 'jwt' | 'introspection';
+  abstract readonly claims: AccessTokenClaims;
+  abstract readonly subject: string | undefined;
+  abstract readonly clientId: string | undefined;
+  abstract readonly issuer: string;
+  abstract readonly audience: readonly string[];
+  abstract readonly scopes: ReadonlySet<string>;
+  abstract readonly expiresAt: Date | undefined;
+  abstract readonly tenant: string | undefined;
+  abstract readonly source: 'jwt' | 'introspection';
 
-  constructor(token: string, fields: AuthInfoFields) {
+  constructor(token: string) {
     this.#token = token;
-    this.claims = fields.claims;
-    this.subject = fields.subject;
-    this.clientId = fields.clientId;
-    this.issuer = fields.issuer;
-    this.audience = fields.audience;
-    this.scopes = fields.scopes;
-    this.expiresAt = fields.expiresAt;
-    this.tenant = fields.tenant;
-    this.source = fields.source;
   }
 
   get token(): string {
@@ -96,9 +90,107 @@ class VerifiedAuthInfo implements AuthInfo {
       claims: this.claims,
     };
   }
+
+  /** `console.log(auth)` shows every field (some are computed on first use), never the token. */
+  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
+    return { ...this.toJSON(), scopes: this.scopes, expiresAt: this.expiresAt };
+  }
 }
 
-/** Builds an {@link AuthInfo} whose token is hidden from enumeration and serialisation. */
+/** An {@link AuthInfo} whose fields were all worked out when it was made (introspection answers). */
+class VerifiedAuthInfo extends BaseAuthInfo {
+  readonly claims: AccessTokenClaims;
+  readonly subject: string | undefined;
+  readonly clientId: string | undefined;
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly scopes: ReadonlySet<string>;
+  readonly expiresAt: Date | undefined;
+  readonly tenant: string | undefined;
+  readonly source: 'jwt' | 'introspection';
+
+  constructor(token: string, fields: AuthInfoFields) {
+    super(token);
+    this.claims = fields.claims;
+    this.subject = fields.subject;
+    this.clientId = fields.clientId;
+    this.issuer = fields.issuer;
+    this.audience = fields.audience;
+    this.scopes = fields.scopes;
+    this.expiresAt = fields.expiresAt;
+    this.tenant = fields.tenant;
+    this.source = fields.source;
+  }
+}
+
+/**
+ * The {@link AuthInfo} of a verified JWT, from its claims (whose `exp` was checked to be a
+ * NumericDate). The fields a route may never read (subject, client, scopes, expiry) are worked out
+ * from the claims on first read and then kept, so a token costs nothing for them until something asks.
+ *
+ * @example
+ * ```ts
+ * const auth = new JwtAuthInfo(token, payload, payload.iss, ['https://api.example.com'], undefined, ['scope']);
+ * auth.scopes; // read from payload.scope now
+ * ```
+ */
+export class JwtAuthInfo extends BaseAuthInfo {
+  readonly claims: AccessTokenClaims;
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly tenant: string | undefined;
+  readonly #scopeClaims: readonly string[];
+  #scopes: ReadonlySet<string> | undefined;
+  #expiresAt: Date | undefined;
+
+  constructor(
+    token: string,
+    claims: AccessTokenClaims,
+    issuer: string,
+    audience: readonly string[],
+    tenant: string | undefined,
+    scopeClaims: readonly string[],
+  ) {
+    super(token);
+    this.claims = claims;
+    this.issuer = issuer;
+    this.audience = audience;
+    this.tenant = tenant;
+    this.#scopeClaims = scopeClaims;
+  }
+
+  get subject(): string | undefined {
+    return typeof this.claims.sub === 'string' ? this.claims.sub : undefined;
+  }
+
+  get clientId(): string | undefined {
+    return readClientId(this.claims);
+  }
+
+  get scopes(): ReadonlySet<string> {
+    this.#scopes ??= readScopes(this.claims, this.#scopeClaims);
+    return this.#scopes;
+  }
+
+  get expiresAt(): Date {
+    this.#expiresAt ??= new Date((this.claims.exp as number) * 1000);
+    return this.#expiresAt;
+  }
+
+  get source(): 'jwt' {
+    return 'jwt';
+  }
+}
+
+/**
+ * Builds an {@link AuthInfo} whose token is hidden from enumeration and serialisation.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthInfo(token, { claims, subject: claims.sub, issuer, audience: [aud],
+ *   scopes: new Set(['a']), expiresAt: undefined, clientId: undefined, tenant: undefined, source: 'introspection' });
+ * ```
+ */
 export function createAuthInfo(token: string, fields: AuthInfoFields): AuthInfo {
   return new VerifiedAuthInfo(token, fields);
 }

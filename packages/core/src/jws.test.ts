@@ -2,7 +2,7 @@ import { sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey, signToken } from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
-import { decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js';
+import { decodeCanonicalJws, decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -173,5 +173,69 @@ describe('decodeCompactJws header reuse', () => {
     const header = b64({ alg: 'ES256', jwk: { kty: 'EC', x: { y: 1 } } });
     expect(decodeCompactJws(`${header}.${PAYLOAD}.AQID`, 5).header.alg).toBe('ES256');
     expect(() => decodeCompactJws(`${header}.${PAYLOAD}.AQID`, 2)).toThrow(TokenGuardError);
+  });
+});
+
+describe('decodeCanonicalJws', () => {
+  const SIGNATURE = 'AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA'; // 32 bytes
+  const segments = [HEADER, PAYLOAD, SIGNATURE] as const;
+
+  it('decodes a canonical token exactly as decodeCompactJws does', () => {
+    const token = segments.join('.');
+    expect(decodeCanonicalJws(token, 32)).toEqual(decodeCompactJws(token, 32));
+  });
+
+  // It proves the alphabet from decoded lengths: every foreign character, anywhere, must be caught.
+  it('returns undefined for every character outside the alphabet, in every segment and position', () => {
+    const foreign: string[] = [];
+    for (let code = 0; code < 128; code++) {
+      const c = String.fromCharCode(code);
+      if (!/[A-Za-z0-9_.-]/.test(c)) foreign.push(c);
+    }
+    // Characters the decoder would truncate or map into the alphabet: Latin-1, U+0141 (low byte 'A'), fullwidth 'a'.
+    foreign.push('\u00e9', '\u00ff', '\u0141', '\uff41', '\u2028');
+    let cases = 0;
+    for (const c of foreign) {
+      for (let part = 0; part < 3; part++) {
+        const segment = segments[part] as string;
+        for (const at of [0, 1, segment.length - 1, segment.length]) {
+          for (const mode of ['insert', 'replace'] as const) {
+            const changed =
+              mode === 'insert'
+                ? segment.slice(0, at) + c + segment.slice(at)
+                : segment.slice(0, at) + c + segment.slice(at + 1);
+            const parts = [...segments];
+            parts[part] = changed;
+            const token = parts.join('.');
+            cases++;
+            expect(decodeCanonicalJws(token, 32), JSON.stringify(token)).toBeUndefined();
+            expect(() => decodeCompactJws(token, 32), JSON.stringify(token)).toThrow(TokenGuardError);
+          }
+        }
+      }
+    }
+    expect(cases).toBeGreaterThan(1500);
+  });
+
+  it('returns undefined for padding, a stray length, stray trailing bits and the wrong number of segments', () => {
+    for (const token of [
+      `${HEADER}.${PAYLOAD}.${SIGNATURE}=`,
+      `${HEADER}=.${PAYLOAD}.${SIGNATURE}`,
+      `${HEADER}.${PAYLOAD}.${SIGNATURE}AA`,
+      `${HEADER}.${PAYLOAD}.${SIGNATURE.slice(0, -1)}B`,
+      `${HEADER}.${PAYLOAD}.`,
+      `${HEADER}.${PAYLOAD}`,
+      `${HEADER}..${SIGNATURE}`,
+      `.${PAYLOAD}.${SIGNATURE}`,
+      `${HEADER}.${PAYLOAD}.${SIGNATURE}.${SIGNATURE}`,
+    ]) {
+      expect(decodeCanonicalJws(token, 32), token).toBeUndefined();
+    }
+  });
+
+  it('throws what decodeCompactJws throws once the text is canonical', () => {
+    const token = `${HEADER}.${b64([1, 2])}.${SIGNATURE}`;
+    expect(() => decodeCanonicalJws(token, 32)).toThrow(/payload is not a JSON object/);
+    expect(() => decodeCompactJws(token, 32)).toThrow(/payload is not a JSON object/);
   });
 });

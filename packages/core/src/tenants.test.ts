@@ -798,7 +798,10 @@ describe('validator with several issuers', () => {
       }),
     );
     const cached = await token(keyA, 'https://login.example/acme');
+    // Twice: the cache of verified tokens keeps a token from its second verification on.
     expect((await validator.validate(cached)).tenant).toBe('acme');
+    expect((await validator.validate(cached)).tenant).toBe('acme');
+    expect(validator.state().tokenCache.entries).toBe(1);
     trusted = false;
     clockMs += 30_000;
     // Within the resolver's ttl the earlier answer stands.

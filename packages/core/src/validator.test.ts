@@ -15,7 +15,7 @@ import {
 import { type ErrorCode, TokenGuardError } from './errors.js';
 import type { KeySetEvent } from './jwks.js';
 import type { ValidatorOptions } from './options.js';
-import { createValidator } from './validator.js';
+import { createValidator, type Validator } from './validator.js';
 
 const ISS = 'https://id.example';
 const AUD = 'https://api.example';
@@ -72,6 +72,15 @@ async function tokenWith(overrides: Record<string, unknown> = {}, header: Record
 
 function b64(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** Validates `token` until the validator caches its verification (the second time: VerifiedCache). */
+async function cacheVerified(validator: Validator, token: string): Promise<void> {
+  const before = validator.state().tokenCache.entries;
+  await validator.validate(token);
+  expect(validator.state().tokenCache.entries).toBe(before);
+  await validator.validate(token);
+  expect(validator.state().tokenCache.entries).toBe(before + 1);
 }
 
 async function rejection(promise: Promise<unknown>, code: ErrorCode): Promise<TokenGuardError> {
@@ -171,7 +180,7 @@ describe('validate: input forms', () => {
     };
     const token = await tokenWith();
     const validator = validatorWith({ realm: 'api', now: clock });
-    await validator.validate(token);
+    await cacheVerified(validator, token);
     broken = true;
     for (const input of [token, `Bearer ${token}`, await tokenWith({ jti: 'another' })]) {
       const error = await validator.validate(input).then(
@@ -265,6 +274,48 @@ describe('validate: AuthInfo', () => {
     expect(Object.keys(auth)).not.toContain('token');
     expect(JSON.parse(JSON.stringify(auth)).subject).toBe('user-1');
   });
+
+  it('prints every field with util.inspect, the ones read on first use included', async () => {
+    const auth = await validatorWith().validate(await tokenWith({ scope: 'read' }));
+    const printed = inspect(auth, { depth: 10 });
+    for (const part of ['user-1', 'client-1', ISS, AUD, "'read'", 'jwt']) expect(printed).toContain(part);
+    expect(printed).toContain(new Date((NOW_SEC + 300) * 1000).toISOString());
+  });
+
+  it('gives the same scopes and expiresAt objects on every read', async () => {
+    const auth = await validatorWith().validate(await tokenWith({ scope: 'read' }));
+    expect(auth.scopes).toBe(auth.scopes);
+    expect(auth.expiresAt).toBe(auth.expiresAt);
+  });
+});
+
+describe('validate: cache of verified tokens', () => {
+  it('never answers a token with the verification of another that ends the same way', async () => {
+    const validator = validatorWith();
+    const token = await tokenWith({ scope: 'read' });
+    await cacheVerified(validator, token);
+    // Same signature (so the same last characters), other claims: a forgery the cache must not vouch for.
+    const [header, , signature] = token.split('.') as [string, string, string];
+    const forged = `${header}.${b64(claims({ sub: 'admin', scope: 'admin' }))}.${signature}`;
+    await rejection(validator.validate(forged), 'ERR_SIGNATURE_INVALID');
+    // The genuine token is still answered, from the cache or afresh.
+    expect((await validator.validate(token)).subject).toBe('user-1');
+  });
+
+  it('keeps the verification of whichever of two same-ending tokens came last, and verifies the other', async () => {
+    const validator = validatorWith();
+    const token = await tokenWith();
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    // A second genuine token whose signature ends like the first's cannot be made; a short token
+    // (its whole text is its cache key) next to a long one shows the lookup compares whole tokens.
+    await validator.validate(token);
+    await rejection(validator.validate(signature.slice(-32)), 'ERR_TOKEN_NOT_JWT');
+    await rejection(
+      validator.validate(`${header}.${payload}.x${signature.slice(-32)}`),
+      'ERR_TOKEN_MALFORMED',
+    );
+    expect((await validator.validate(token)).subject).toBe('user-1');
+  });
 });
 
 describe('validate: time', () => {
@@ -282,7 +333,7 @@ describe('validate: time', () => {
   it('stops answering from its cache once the token expires', async () => {
     const token = await tokenWith();
     const validator = validatorWith();
-    await validator.validate(token);
+    await cacheVerified(validator, token);
     clockMs = (NOW_SEC + 300 + 5) * 1000;
     await rejection(validator.validate(token), 'ERR_TOKEN_EXPIRED');
   });
@@ -332,7 +383,7 @@ describe('validate: time', () => {
   it('stops answering from its cache once the token is too old', async () => {
     const token = await tokenWith();
     const validator = validatorWith({ maxTokenAgeSec: 60 });
-    await validator.validate(token);
+    await cacheVerified(validator, token);
     clockMs = (NOW_SEC + 66) * 1000;
     await rejection(validator.validate(token), 'ERR_TOKEN_TOO_OLD');
   });
@@ -635,6 +686,7 @@ describe('validate: requirements', () => {
   it('checks requirements on a cached token too', async () => {
     const token = await tokenWith({ scope: 'read' });
     const validator = validatorWith();
+    await cacheVerified(validator, token);
     await validator.validate(token, { scopes: ['read'] });
     await rejection(validator.validate(token, { scopes: ['write'] }), 'ERR_INSUFFICIENT_SCOPE');
   });

@@ -1,5 +1,4 @@
-import { LRUCache } from 'lru-cache';
-import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
+import { type AuthInfo, JwtAuthInfo } from './auth-info.js';
 import { parseAuthorizationValue } from './bearer.js';
 import { type CheckedClaims, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
@@ -19,8 +18,8 @@ import {
 } from './jwks.js';
 import {
   type DecodedJws,
+  decodeCanonicalJws,
   decodeCompactJws,
-  isCompactJwsText,
   looksLikeCompactJws,
   verifyWithAny,
 } from './jws.js';
@@ -36,8 +35,8 @@ import {
   type ValidatorOptions,
 } from './options.js';
 import { assertRequirements, checkRequirements, type Requirements } from './requirements.js';
-import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
+import { createVerifiedCache } from './verified-cache.js';
 
 /**
  * The state of a validator's issuers and key sets, for health checks and metrics.
@@ -101,14 +100,9 @@ interface VerifiedJwt {
   readonly context: IssuerContext;
 }
 
-interface CacheEntry {
-  readonly auth: AuthInfo;
-  /** After this instant (ms) the cached answer is no longer valid. */
-  readonly notAfterMs: number;
-}
-
 /** Room for `Bearer` and surrounding whitespace in an Authorization value, beyond `maxTokenLength`. */
 const AUTHORIZATION_OVERHEAD = 256;
+
 const BEARER_PREFIX = /^\s*bearer(?:\s|$)/i;
 
 /**
@@ -133,9 +127,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   if (resolved.onEvent !== undefined) listeners.add(resolved.onEvent);
   const http: HttpClient = createHttpClient(resolved.http);
   const cache =
-    resolved.tokenCacheMaxEntries > 0
-      ? new LRUCache<string, CacheEntry>({ max: resolved.tokenCacheMaxEntries })
-      : undefined;
+    resolved.tokenCacheMaxEntries > 0 ? createVerifiedCache(resolved.tokenCacheMaxEntries) : undefined;
 
   // Bumped when a key leaves a set, so a verification that straddled the removal is not cached.
   let keyGeneration = 0;
@@ -170,8 +162,7 @@ export function createValidator(options: ValidatorOptions): Validator {
    * Verifies a compact JWS. Synchronous while every step is (an exact issuer, keys already held, no
    * `validateClaims`), so a fresh token costs no tick; a promise once a step has to wait.
    */
-  function verifyJwt(token: string, textChecked: boolean): VerifiedJwt | Promise<VerifiedJwt> {
-    const jws = decodeCompactJws(token, resolved.maxTokenJsonDepth, textChecked);
+  function verifyJwt(token: string, jws: DecodedJws): VerifiedJwt | Promise<VerifiedJwt> {
     const iss = jws.payload.iss;
     if (typeof iss !== 'string') {
       throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
@@ -244,29 +235,16 @@ export function createValidator(options: ValidatorOptions): Validator {
     checked: CheckedClaims,
   ): VerifiedJwt {
     const { config } = context;
-    const auth = createAuthInfo(token, {
-      claims: payload,
-      subject: typeof payload.sub === 'string' ? payload.sub : undefined,
-      clientId: readClientId(payload),
-      issuer: iss,
-      audience: checked.audience,
-      scopes: readScopes(payload, config.scopeClaims),
-      expiresAt: new Date((payload.exp as number) * 1000),
-      tenant: readTokenTenant(payload, config),
-      source: 'jwt',
-    });
+    const tenant = readTokenTenant(payload, config);
+    const auth = new JwtAuthInfo(token, payload, iss, checked.audience, tenant, config.scopeClaims);
     return { auth, notAfterMs: checked.notAfterMs, context };
   }
 
-  /**
-   * `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it,
-   * `textChecked` when it holds only base64url characters and dots.
-   */
+  /** `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it. */
   function validateToken(
     token: string,
     requirements: Requirements | undefined,
     cacheChecked: boolean,
-    textChecked: boolean,
   ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
       throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
@@ -278,6 +256,8 @@ export function createValidator(options: ValidatorOptions): Validator {
       checkRequirements(hit, requirements);
       return hit;
     }
+    const jws = decodeCanonicalJws(token, resolved.maxTokenJsonDepth);
+    if (jws !== undefined) return validateJws(token, jws, requirements);
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
@@ -286,8 +266,18 @@ export function createValidator(options: ValidatorOptions): Validator {
         return auth;
       });
     }
+    // Shaped like a JWS but not canonical: decodeCompactJws says precisely what is wrong.
+    return validateJws(token, decodeCompactJws(token, resolved.maxTokenJsonDepth), requirements);
+  }
+
+  /** Verifies a decoded JWS, caches the verification and applies the route's requirements. */
+  function validateJws(
+    token: string,
+    jws: DecodedJws,
+    requirements: Requirements | undefined,
+  ): AuthInfo | Promise<AuthInfo> {
     const generation = keyGeneration;
-    const verified = verifyJwt(token, textChecked);
+    const verified = verifyJwt(token, jws);
     return isPromiseLike(verified)
       ? verified.then((result) => admitJwt(token, result, generation, requirements))
       : admitJwt(token, verified, generation, requirements);
@@ -303,7 +293,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
     const admit = (usableUntilMs: number): AuthInfo => {
-      if (generation === keyGeneration) cache?.set(token, { auth, notAfterMs: usableUntilMs });
+      if (generation === keyGeneration) cache?.admit(token, { auth, notAfterMs: usableUntilMs });
       checkRequirements(auth, requirements);
       return auth;
     };
@@ -377,16 +367,17 @@ export function createValidator(options: ValidatorOptions): Validator {
         message: `The token is longer than ${resolved.maxTokenLength} characters`,
       });
     }
-    // Base64url and dots only (a JWS, in one native search): no whitespace, so not a header.
-    if (tokenOrHeader !== '' && isCompactJwsText(tokenOrHeader) && !BEARER_PREFIX.test(tokenOrHeader)) {
-      return validateToken(tokenOrHeader, requirements, cacheChecked, true);
+    // A canonical compact JWS has no whitespace, so it is a bare token, never a header.
+    if (tokenOrHeader.length <= resolved.maxTokenLength && !BEARER_PREFIX.test(tokenOrHeader)) {
+      const jws = decodeCanonicalJws(tokenOrHeader, resolved.maxTokenJsonDepth);
+      if (jws !== undefined) return validateJws(tokenOrHeader, jws, requirements);
     }
     if (tokenOrHeader.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
     // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
     if (BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())) {
-      return validateToken(parseAuthorizationValue(tokenOrHeader), requirements, false, false);
+      return validateToken(parseAuthorizationValue(tokenOrHeader), requirements, false);
     }
-    return validateToken(tokenOrHeader, requirements, cacheChecked, false);
+    return validateToken(tokenOrHeader, requirements, cacheChecked);
   }
 
   function withRealm(error: unknown): TokenGuardError {

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createAuthInfo } from './auth-info.js';
+import { createVerifiedCache, type VerifiedEntry } from './verified-cache.js';
+
+/** A token-shaped string with a random 43-character signature. */
+function tokenLike(): string {
+  return `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.${randomBytes(32).toString('base64url')}`;
+}
+
+function entryFor(token: string): VerifiedEntry {
+  const auth = createAuthInfo(token, {
+    claims: {},
+    subject: token.slice(-6),
+    clientId: undefined,
+    issuer: 'https://id.example',
+    audience: [],
+    scopes: new Set(),
+    expiresAt: undefined,
+    tenant: undefined,
+    source: 'jwt',
+  });
+  return { auth, notAfterMs: 1 };
+}
+
+describe('createVerifiedCache', () => {
+  it('stores a token the second time it is verified, not the first', () => {
+    const cache = createVerifiedCache(10);
+    const token = tokenLike();
+    cache.admit(token, entryFor(token));
+    expect(cache.get(token)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    cache.admit(token, entryFor(token));
+    expect(cache.get(token)?.auth.token).toBe(token);
+    expect(cache.size).toBe(1);
+  });
+
+  it('answers only the very token an entry was stored for', () => {
+    const cache = createVerifiedCache(10);
+    const token = tokenLike();
+    cache.admit(token, entryFor(token));
+    cache.admit(token, entryFor(token));
+    // Same last 32 characters (the index), another token: never its answer.
+    const sameEnd = `eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.${token.split('.')[2]}`;
+    expect(cache.get(sameEnd)).toBeUndefined();
+    expect(cache.get(`Bearer ${token}`)).toBeUndefined();
+    expect(cache.get(token.slice(1))).toBeUndefined();
+    // A token equal in text but built separately (as from a request header) is found.
+    expect(cache.get(Buffer.from(token).toString('latin1'))?.auth.token).toBe(token);
+    // Deleting another token with the same end leaves the entry alone.
+    cache.delete(sameEnd);
+    expect(cache.get(token)).toBeDefined();
+    cache.delete(token);
+    expect(cache.get(token)).toBeUndefined();
+  });
+
+  it('lets the later of two same-ending tokens take the place of the earlier one', () => {
+    const cache = createVerifiedCache(10);
+    const first = tokenLike();
+    const second = `eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJiIn0.${first.split('.')[2]}`;
+    for (const token of [first, first, second, second]) cache.admit(token, entryFor(token));
+    expect(cache.get(first)).toBeUndefined();
+    expect(cache.get(second)?.auth.token).toBe(second);
+    expect(cache.size).toBe(1);
+  });
+
+  it('keeps at most maxEntries entries, evicting the least recently used', () => {
+    const cache = createVerifiedCache(3);
+    const tokens = Array.from({ length: 5 }, tokenLike);
+    for (const token of tokens.slice(0, 3)) {
+      cache.admit(token, entryFor(token));
+      cache.admit(token, entryFor(token));
+    }
+    cache.get(tokens[0] as string);
+    for (const token of tokens.slice(3)) {
+      cache.admit(token, entryFor(token));
+      cache.admit(token, entryFor(token));
+    }
+    expect(cache.size).toBe(3);
+    expect(cache.get(tokens[0] as string)).toBeDefined();
+    expect(cache.get(tokens[1] as string)).toBeUndefined();
+    expect(cache.get(tokens[2] as string)).toBeUndefined();
+  });
+
+  it('forgets fingerprints once it has seen maxEntries tokens once, so memory stays bounded', () => {
+    const cache = createVerifiedCache(4);
+    const token = tokenLike();
+    cache.admit(token, entryFor(token));
+    // Four other one-off tokens fill the fingerprints; the next clears them, token's included.
+    for (const other of Array.from({ length: 4 }, tokenLike)) cache.admit(other, entryFor(other));
+    cache.admit(token, entryFor(token));
+    expect(cache.get(token)).toBeUndefined();
+    cache.admit(token, entryFor(token));
+    expect(cache.get(token)).toBeDefined();
+  });
+
+  it('clear() forgets entries and fingerprints', () => {
+    const cache = createVerifiedCache(10);
+    const token = tokenLike();
+    cache.admit(token, entryFor(token));
+    cache.admit(token, entryFor(token));
+    cache.clear();
+    expect(cache.get(token)).toBeUndefined();
+    cache.admit(token, entryFor(token));
+    expect(cache.get(token)).toBeUndefined();
+  });
+});

@@ -1,0 +1,101 @@
+import { LRUCache } from 'lru-cache';
+import type { AuthInfo } from './auth-info.js';
+import { BASE64URL_VALUES } from './lib/base64url.js';
+
+/** A verification kept for reuse. */
+export interface VerifiedEntry {
+  readonly auth: AuthInfo;
+  /** After this instant (ms) the verification must not be reused. */
+  readonly notAfterMs: number;
+}
+
+/**
+ * The cache of verified tokens: a repeated token is answered without verifying its signature again.
+ *
+ * - Keyed by the whole token: an entry answers only the very token it was stored for (compared
+ *   whole). It is indexed by the token's last 32 characters (its signature's), so a lookup hashes 32
+ *   characters instead of the whole token; two tokens ending alike can at worst take each other's
+ *   place, never each other's answer.
+ * - Admits a token the second time it is verified (a "doorkeeper", as in Caffeine's TinyLFU): a
+ *   token seen once is remembered only as a 30-bit fingerprint. Tokens that are never repeated (a
+ *   flood of one-off tokens, or a client fetching a token per call) then neither evict the tokens
+ *   that are, nor cost the memory and garbage collection of an entry each. A fingerprint that
+ *   collides only admits a verified token one verification early.
+ * - Bounded: `maxEntries` entries, least recently used evicted first; the doorkeeper holds at most
+ *   as many fingerprints and is cleared when full.
+ *
+ * @example
+ * ```ts
+ * const cache = createVerifiedCache(10_000);
+ * cache.admit(token, { auth, notAfterMs }); // remembered: seen once
+ * cache.admit(token, { auth, notAfterMs }); // stored: seen twice
+ * cache.get(token)?.auth;
+ * ```
+ */
+export interface VerifiedCache {
+  /** The entry stored for exactly `token`, if any (whether still usable is the caller's call). */
+  get(token: string): VerifiedEntry | undefined;
+  /** Stores the verification of `token` if it was verified before (or its fingerprint was seen). */
+  admit(token: string, entry: VerifiedEntry): void;
+  delete(token: string): void;
+  /** Forgets every entry and fingerprint (a key left a key set). */
+  clear(): void;
+  readonly size: number;
+}
+
+/** Characters of a token's end (its signature's) that index the cache. */
+const KEY_LENGTH = 32;
+
+interface StoredEntry extends VerifiedEntry {
+  readonly token: string;
+}
+
+/** See {@link VerifiedCache}. */
+export function createVerifiedCache(maxEntries: number): VerifiedCache {
+  const entries = new LRUCache<string, StoredEntry>({ max: maxEntries });
+  const seen = new Set<number>();
+  return {
+    get(token) {
+      const entry = entries.get(cacheKey(token));
+      return entry !== undefined && entry.token === token ? entry : undefined;
+    },
+    admit(token, entry) {
+      const fingerprint = fingerprintOf(token);
+      if (!seen.has(fingerprint)) {
+        if (seen.size >= maxEntries) seen.clear();
+        seen.add(fingerprint);
+        return;
+      }
+      entries.set(cacheKey(token), { token, auth: entry.auth, notAfterMs: entry.notAfterMs });
+    },
+    delete(token) {
+      const key = cacheKey(token);
+      if (entries.get(key)?.token === token) entries.delete(key);
+    },
+    clear() {
+      entries.clear();
+      seen.clear();
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+function cacheKey(token: string): string {
+  return token.length > KEY_LENGTH ? token.slice(-KEY_LENGTH) : token;
+}
+
+/**
+ * 30 bits (a small integer, so the set allocates nothing per token) from five base64url characters
+ * just before the token's last one (whose low bits may be fixed at zero). Any other character
+ * counts as 0: a collision only admits a token early.
+ */
+function fingerprintOf(token: string): number {
+  let value = 0;
+  const end = token.length - 1;
+  for (let i = Math.max(0, end - 5); i < end; i++) {
+    value = (value << 6) | ((BASE64URL_VALUES[token.charCodeAt(i)] ?? 0) & 63);
+  }
+  return value;
+}
