@@ -4,10 +4,10 @@ import { TokenGuardError } from './errors.js';
 
 const NOW_SEC = 1_800_000_000;
 const AUD = 'https://api.example';
+const NOW_MS = NOW_SEC * 1000;
 const check = (overrides: Partial<ClaimCheck> = {}): ClaimCheck => ({
   rules: { clockToleranceSec: 5, maxTokenAgeSec: undefined, requiredClaims: [] },
   audience: [AUD],
-  nowMs: NOW_SEC * 1000,
   requireExp: true,
   source: 'token',
   ...overrides,
@@ -25,53 +25,61 @@ function codeOf(run: () => unknown): string | undefined {
 
 describe('checkClaims', () => {
   it('accepts a valid claim set and says until when an answer may be reused (exp plus tolerance)', () => {
-    const result = checkClaims({ aud: [AUD, 'x'], exp: NOW_SEC + 60 }, check());
+    const result = checkClaims({ aud: [AUD, 'x'], exp: NOW_SEC + 60 }, check(), NOW_MS);
     expect(result).toEqual({ audience: [AUD, 'x'], exp: NOW_SEC + 60, notAfterMs: (NOW_SEC + 65) * 1000 });
   });
 
   it('rejects at exp plus tolerance, not before', () => {
-    expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC - 4 }, check()))).toBeUndefined();
-    expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC - 5 }, check()))).toBe('ERR_TOKEN_EXPIRED');
+    expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC - 4 }, check(), NOW_MS))).toBeUndefined();
+    expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC - 5 }, check(), NOW_MS))).toBe(
+      'ERR_TOKEN_EXPIRED',
+    );
   });
 
   it('requires exp only when asked to (JWT yes, introspection answer no)', () => {
-    expect(codeOf(() => checkClaims({ aud: AUD }, check()))).toBe('ERR_CLAIM_MISSING');
-    const answer = checkClaims({ aud: AUD }, check({ requireExp: false, source: 'introspection answer' }));
+    expect(codeOf(() => checkClaims({ aud: AUD }, check(), NOW_MS))).toBe('ERR_CLAIM_MISSING');
+    const answer = checkClaims(
+      { aud: AUD },
+      check({ requireExp: false, source: 'introspection answer' }),
+      NOW_MS,
+    );
     expect(answer.notAfterMs).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('rejects NumericDates no Date can hold, negative or non-numeric', () => {
     for (const exp of [1e13, -1, '1800000060', Number.NaN]) {
-      expect(codeOf(() => checkClaims({ aud: AUD, exp }, check()))).toBe('ERR_CLAIM_INVALID');
+      expect(codeOf(() => checkClaims({ aud: AUD, exp }, check(), NOW_MS))).toBe('ERR_CLAIM_INVALID');
     }
   });
 
   it('bounds the reuse by maxTokenAgeSec and requires iat for it', () => {
     const rules = { clockToleranceSec: 0, maxTokenAgeSec: 30, requiredClaims: [] };
-    const result = checkClaims({ aud: AUD, exp: NOW_SEC + 600, iat: NOW_SEC - 10 }, check({ rules }));
+    const result = checkClaims({ aud: AUD, exp: NOW_SEC + 600, iat: NOW_SEC - 10 }, check({ rules }), NOW_MS);
     expect(result.notAfterMs).toBe((NOW_SEC + 20) * 1000);
-    expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC + 600 }, check({ rules })))).toBe(
+    expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC + 600 }, check({ rules }), NOW_MS))).toBe(
       'ERR_CLAIM_MISSING',
     );
     expect(
-      codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC + 600, iat: NOW_SEC - 31 }, check({ rules }))),
+      codeOf(() =>
+        checkClaims({ aud: AUD, exp: NOW_SEC + 600, iat: NOW_SEC - 31 }, check({ rules }), NOW_MS),
+      ),
     ).toBe('ERR_TOKEN_TOO_OLD');
   });
 
   it('rejects an absent or foreign aud unless the check is opted out', () => {
-    expect(codeOf(() => checkClaims({ exp: NOW_SEC + 60 }, check()))).toBe('ERR_CLAIM_MISSING');
-    expect(codeOf(() => checkClaims({ aud: 'other', exp: NOW_SEC + 60 }, check()))).toBe(
+    expect(codeOf(() => checkClaims({ exp: NOW_SEC + 60 }, check(), NOW_MS))).toBe('ERR_CLAIM_MISSING');
+    expect(codeOf(() => checkClaims({ aud: 'other', exp: NOW_SEC + 60 }, check(), NOW_MS))).toBe(
       'ERR_AUDIENCE_MISMATCH',
     );
-    expect(codeOf(() => checkClaims({ aud: [AUD, 1], exp: NOW_SEC + 60 }, check()))).toBe(
+    expect(codeOf(() => checkClaims({ aud: [AUD, 1], exp: NOW_SEC + 60 }, check(), NOW_MS))).toBe(
       'ERR_CLAIM_INVALID',
     );
-    expect(checkClaims({ exp: NOW_SEC + 60 }, check({ audience: null })).audience).toEqual([]);
+    expect(checkClaims({ exp: NOW_SEC + 60 }, check({ audience: null }), NOW_MS).audience).toEqual([]);
   });
 
   it('names the source in messages', () => {
     try {
-      checkClaims({ exp: NOW_SEC + 60 }, check({ source: 'introspection answer' }));
+      checkClaims({ exp: NOW_SEC + 60 }, check({ source: 'introspection answer' }), NOW_MS);
     } catch (error) {
       expect((error as Error).message).toBe('The introspection answer has no aud claim');
     }

@@ -341,13 +341,11 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       });
     }
     // The same exp/nbf/iat/age/aud/required-claim checks as a JWT; exp may be absent (RFC 7662 §2.2).
-    const checked = checkClaims(answer, {
-      rules: resolved,
-      audience: config.audience,
+    const checked = checkClaims(
+      answer,
+      { rules: resolved, audience: config.audience, requireExp: false, source: 'introspection answer' },
       nowMs,
-      requireExp: false,
-      source: 'introspection answer',
-    });
+    );
     // Never reused past exp itself (RFC 7662 §4), nor past maxTtlSec, which bounds revocation latency.
     const notAfterMs = Math.min(
       checked.notAfterMs,

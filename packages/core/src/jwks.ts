@@ -145,7 +145,10 @@ interface Snapshot {
 function candidates(snapshot: Snapshot, kid: string | undefined, alg: Algorithm): readonly VerificationKey[] {
   const pool = kid === undefined ? snapshot.keys : snapshot.byKid.get(kid);
   if (pool === undefined) return [];
-  return pool.filter((key) => keyFitsAlgorithm(key, alg));
+  // Usually every candidate fits (one key per kid): the list itself, not a copy per token.
+  return pool.every((key) => keyFitsAlgorithm(key, alg))
+    ? pool
+    : pool.filter((key) => keyFitsAlgorithm(key, alg));
 }
 
 function buildSnapshot(

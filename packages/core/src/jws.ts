@@ -38,6 +38,8 @@ const malformed = (message: string): TokenGuardError =>
  */
 const headerCache = new Map<string, Readonly<Record<string, unknown>>>();
 const HEADER_CACHE_MAX_ENTRIES = 64;
+/** The header cache entry used last, with its segment. */
+let lastHeader: { readonly segment: string; readonly header: Readonly<Record<string, unknown>> } | undefined;
 
 /** Any character that is neither in the base64url alphabet nor a dot. */
 const NOT_COMPACT_JWS_TEXT = /[^A-Za-z0-9_.-]/;
@@ -81,17 +83,24 @@ export function decodeCanonicalJws(token: string, maxDepth: number): DecodedJws 
   ) {
     return undefined;
   }
-  const headerSegment = token.slice(0, first);
-  const header = headerCache.get(headerSegment);
   // A cached header was checked when it was first seen; its segment matched character for character.
+  // The last one used is compared in place: no slice, no hash (an issuer's tokens share one header).
+  const last = lastHeader;
+  const reused = last !== undefined && last.segment.length === first && token.startsWith(last.segment);
+  const headerSegment = reused ? last.segment : token.slice(0, first);
+  const header = reused ? last.header : headerCache.get(headerSegment);
   const headerBytes = header === undefined ? Buffer.from(headerSegment, 'base64url') : undefined;
   if (headerBytes !== undefined && headerBytes.length !== decodedByteLength(first)) return undefined;
   const payloadBytes = Buffer.from(token.slice(first + 1, second), 'base64url');
   if (payloadBytes.length !== decodedByteLength(second - first - 1)) return undefined;
   const signature = Buffer.from(token.slice(second + 1), 'base64url');
   if (signature.length !== decodedByteLength(token.length - second - 1)) return undefined;
+  const decodedHeader = header ?? decodeHeader(headerSegment, headerBytes as Buffer, maxDepth);
+  if (!reused && headerCache.get(headerSegment) === decodedHeader) {
+    lastHeader = { segment: headerSegment, header: decodedHeader };
+  }
   return {
-    header: header ?? decodeHeader(headerSegment, headerBytes as Buffer, maxDepth),
+    header: decodedHeader,
     payload: decodePayload(payloadBytes, maxDepth),
     signingInput: token.slice(0, second),
     signature,

@@ -341,10 +341,16 @@ export function createIssuerRegistry<C>(
     return pending;
   }
 
+  let lastExact: { readonly iss: string; readonly context: C } | undefined;
   return {
     select(iss) {
+      // The exact issuer used last, compared in place: a service usually trusts one issuer.
+      if (iss === lastExact?.iss) return lastExact.context;
       const context = exact.get(iss);
-      if (context !== undefined) return context;
+      if (context !== undefined) {
+        lastExact = { iss, context };
+        return context;
+      }
       for (const entry of templates) {
         const tenant = matchIssuerTemplate(entry.template, iss);
         // The first template with this shape decides; a refusal does not fall through to the next.

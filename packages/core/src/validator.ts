@@ -1,6 +1,6 @@
 import { type AuthInfo, JwtAuthInfo } from './auth-info.js';
 import { parseAuthorizationValue } from './bearer.js';
-import { type CheckedClaims, checkClaims, runClaimsValidator } from './claims.js';
+import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
 import {
@@ -87,6 +87,8 @@ export interface Validator {
 
 interface IssuerContext {
   readonly config: ResolvedIssuerOptions;
+  /** How a verified JWT's claims are checked (built once per issuer). */
+  readonly claimCheck: ClaimCheck;
   readonly keys: KeySource;
   readonly metadata: () => Promise<IssuerMetadata>;
   readonly introspection: IntrospectionClient | undefined;
@@ -214,13 +216,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!verifyWithAny(header.alg as Algorithm, keys, jws.signingInput, jws.signature)) {
       throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     }
-    const checked = checkClaims(payload, {
-      rules: resolved,
-      audience: context.config.audience,
-      nowMs: now(),
-      requireExp: true,
-      source: 'token',
-    });
+    const checked = checkClaims(payload, context.claimCheck, now());
     if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked);
     return runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header }).then(() =>
       verifiedJwt(token, payload, iss, context, checked),
@@ -286,24 +282,33 @@ export function createValidator(options: ValidatorOptions): Validator {
   /** Caches a verified JWT (unless a key left a set meanwhile) and applies the route's requirements. */
   function admitJwt(
     token: string,
-    { auth, notAfterMs, context }: VerifiedJwt,
+    verified: VerifiedJwt,
     generation: number,
     requirements: Requirements | undefined,
   ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
-    const admit = (usableUntilMs: number): AuthInfo => {
-      if (generation === keyGeneration) cache?.admit(token, { auth, notAfterMs: usableUntilMs });
-      checkRequirements(auth, requirements);
-      return auth;
-    };
+    const { context, notAfterMs } = verified;
     const introspection = context.introspection;
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
-      return introspection
-        .confirmJwt(token)
-        .then((activeUntilMs) => admit(Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY)));
+      return introspection.confirmJwt(token).then((activeUntilMs) => {
+        const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
+        return admitVerified(token, verified.auth, usableUntilMs, generation, requirements);
+      });
     }
-    return admit(notAfterMs);
+    return admitVerified(token, verified.auth, notAfterMs, generation, requirements);
+  }
+
+  function admitVerified(
+    token: string,
+    auth: AuthInfo,
+    usableUntilMs: number,
+    generation: number,
+    requirements: Requirements | undefined,
+  ): AuthInfo {
+    if (generation === keyGeneration) cache?.admit(token, auth, usableUntilMs);
+    checkRequirements(auth, requirements);
+    return auth;
   }
 
   /** The cached verification of `token` while it may still be used; a stale entry is dropped. */
@@ -465,7 +470,13 @@ function createIssuerContext(
     config.introspection === undefined
       ? undefined
       : createIntrospectionClient({ config, options: config.introspection, resolved, http, metadata, keys });
-  return { config, keys, metadata, introspection };
+  const claimCheck: ClaimCheck = {
+    rules: resolved,
+    audience: config.audience,
+    requireExp: true,
+    source: 'token',
+  };
+  return { config, claimCheck, keys, metadata, introspection };
 }
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
@@ -473,6 +484,8 @@ function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
 }
 
 function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
+  // Already in normal form (the usual `at+jwt`): no lower-casing per token.
+  if (typeof typ === 'string' && config.typ.has(typ) && !typ.startsWith('application/')) return;
   if (typ === undefined) {
     if (config.allowMissingTyp) return;
     throw new TokenGuardError('ERR_TYPE_MISMATCH', {

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAuthInfo } from './auth-info.js';
-import { createVerifiedCache, type VerifiedEntry } from './verified-cache.js';
+import { createVerifiedCache, type VerifiedCache } from './verified-cache.js';
 
 /** A token-shaped string with a random 43-character signature. */
 function tokenLike(): string {
   return `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.${randomBytes(32).toString('base64url')}`;
 }
 
-function entryFor(token: string): VerifiedEntry {
+function admit(cache: VerifiedCache, token: string): void {
   const auth = createAuthInfo(token, {
     claims: {},
     subject: token.slice(-6),
@@ -20,17 +20,17 @@ function entryFor(token: string): VerifiedEntry {
     tenant: undefined,
     source: 'jwt',
   });
-  return { auth, notAfterMs: 1 };
+  cache.admit(token, auth, 1);
 }
 
 describe('createVerifiedCache', () => {
   it('stores a token the second time it is verified, not the first', () => {
     const cache = createVerifiedCache(10);
     const token = tokenLike();
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
     expect(cache.get(token)).toBeUndefined();
     expect(cache.size).toBe(0);
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
     expect(cache.get(token)?.auth.token).toBe(token);
     expect(cache.size).toBe(1);
   });
@@ -38,8 +38,8 @@ describe('createVerifiedCache', () => {
   it('answers only the very token an entry was stored for', () => {
     const cache = createVerifiedCache(10);
     const token = tokenLike();
-    cache.admit(token, entryFor(token));
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
+    admit(cache, token);
     // Same last 32 characters (the index), another token: never its answer.
     const sameEnd = `eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.${token.split('.')[2]}`;
     expect(cache.get(sameEnd)).toBeUndefined();
@@ -58,7 +58,7 @@ describe('createVerifiedCache', () => {
     const cache = createVerifiedCache(10);
     const first = tokenLike();
     const second = `eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJiIn0.${first.split('.')[2]}`;
-    for (const token of [first, first, second, second]) cache.admit(token, entryFor(token));
+    for (const token of [first, first, second, second]) admit(cache, token);
     expect(cache.get(first)).toBeUndefined();
     expect(cache.get(second)?.auth.token).toBe(second);
     expect(cache.size).toBe(1);
@@ -68,13 +68,13 @@ describe('createVerifiedCache', () => {
     const cache = createVerifiedCache(3);
     const tokens = Array.from({ length: 5 }, tokenLike);
     for (const token of tokens.slice(0, 3)) {
-      cache.admit(token, entryFor(token));
-      cache.admit(token, entryFor(token));
+      admit(cache, token);
+      admit(cache, token);
     }
     cache.get(tokens[0] as string);
     for (const token of tokens.slice(3)) {
-      cache.admit(token, entryFor(token));
-      cache.admit(token, entryFor(token));
+      admit(cache, token);
+      admit(cache, token);
     }
     expect(cache.size).toBe(3);
     expect(cache.get(tokens[0] as string)).toBeDefined();
@@ -85,23 +85,23 @@ describe('createVerifiedCache', () => {
   it('forgets fingerprints once it has seen maxEntries tokens once, so memory stays bounded', () => {
     const cache = createVerifiedCache(4);
     const token = tokenLike();
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
     // Four other one-off tokens fill the fingerprints; the next clears them, token's included.
-    for (const other of Array.from({ length: 4 }, tokenLike)) cache.admit(other, entryFor(other));
-    cache.admit(token, entryFor(token));
+    for (const other of Array.from({ length: 4 }, tokenLike)) admit(cache, other);
+    admit(cache, token);
     expect(cache.get(token)).toBeUndefined();
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
     expect(cache.get(token)).toBeDefined();
   });
 
   it('clear() forgets entries and fingerprints', () => {
     const cache = createVerifiedCache(10);
     const token = tokenLike();
-    cache.admit(token, entryFor(token));
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
+    admit(cache, token);
     cache.clear();
     expect(cache.get(token)).toBeUndefined();
-    cache.admit(token, entryFor(token));
+    admit(cache, token);
     expect(cache.get(token)).toBeUndefined();
   });
 });

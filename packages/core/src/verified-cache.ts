@@ -27,8 +27,8 @@ export interface VerifiedEntry {
  * @example
  * ```ts
  * const cache = createVerifiedCache(10_000);
- * cache.admit(token, { auth, notAfterMs }); // remembered: seen once
- * cache.admit(token, { auth, notAfterMs }); // stored: seen twice
+ * cache.admit(token, auth, notAfterMs); // remembered: seen once
+ * cache.admit(token, auth, notAfterMs); // stored: seen twice
  * cache.get(token)?.auth;
  * ```
  */
@@ -36,7 +36,7 @@ export interface VerifiedCache {
   /** The entry stored for exactly `token`, if any (whether still usable is the caller's call). */
   get(token: string): VerifiedEntry | undefined;
   /** Stores the verification of `token` if it was verified before (or its fingerprint was seen). */
-  admit(token: string, entry: VerifiedEntry): void;
+  admit(token: string, auth: AuthInfo, notAfterMs: number): void;
   delete(token: string): void;
   /** Forgets every entry and fingerprint (a key left a key set). */
   clear(): void;
@@ -59,14 +59,14 @@ export function createVerifiedCache(maxEntries: number): VerifiedCache {
       const entry = entries.get(cacheKey(token));
       return entry !== undefined && entry.token === token ? entry : undefined;
     },
-    admit(token, entry) {
+    admit(token, auth, notAfterMs) {
       const fingerprint = fingerprintOf(token);
       if (!seen.has(fingerprint)) {
         if (seen.size >= maxEntries) seen.clear();
         seen.add(fingerprint);
         return;
       }
-      entries.set(cacheKey(token), { token, auth: entry.auth, notAfterMs: entry.notAfterMs });
+      entries.set(cacheKey(token), { token, auth, notAfterMs });
     },
     delete(token) {
       const key = cacheKey(token);
