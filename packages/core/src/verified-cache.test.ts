@@ -40,7 +40,7 @@ describe('createVerifiedCache', () => {
     const token = tokenLike();
     admit(cache, token);
     admit(cache, token);
-    // Same last 32 characters (the index), another token: never its answer.
+    // Same signature (so the same fingerprint, the index), another token: never its answer.
     const sameEnd = `eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.${token.split('.')[2]}`;
     expect(cache.get(sameEnd)).toBeUndefined();
     expect(cache.get(`Bearer ${token}`)).toBeUndefined();
