@@ -107,6 +107,12 @@ const AUTHORIZATION_OVERHEAD = 256;
 
 const BEARER_PREFIX = /^\s*bearer(?:\s|$)/i;
 
+/** {@link BEARER_PREFIX}, asked only when the first character could start it (`b`, `B`, a space). */
+function mayStartWithBearer(value: string): boolean {
+  const first = value.charCodeAt(0);
+  return (first <= 0x20 || first === 0x42 || first === 0x62 || first >= 0x80) && BEARER_PREFIX.test(value);
+}
+
 /**
  * Creates a validator. Options are checked here, once; a bad option throws a `TypeError` that names it.
  *
@@ -373,7 +379,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       });
     }
     // A canonical compact JWS has no whitespace, so it is a bare token, never a header.
-    if (tokenOrHeader.length <= resolved.maxTokenLength && !BEARER_PREFIX.test(tokenOrHeader)) {
+    if (tokenOrHeader.length <= resolved.maxTokenLength && !mayStartWithBearer(tokenOrHeader)) {
       const jws = decodeCanonicalJws(tokenOrHeader, resolved.maxTokenJsonDepth);
       if (jws !== undefined) return validateJws(tokenOrHeader, jws, requirements);
     }

@@ -21,8 +21,9 @@ export interface VerifiedEntry {
  *   flood of one-off tokens, or a client fetching a token per call) then neither evict the tokens
  *   that are, nor cost the memory and garbage collection of an entry each. A fingerprint that
  *   collides only admits a verified token one verification early.
- * - Bounded: `maxEntries` entries, least recently used evicted first; the doorkeeper holds at most
- *   as many fingerprints and is cleared when full.
+ * - Bounded: `maxEntries` entries, least recently used evicted first. The doorkeeper is a fixed
+ *   table of fingerprints (the power of two at or above `maxEntries`, at most 2^20 slots of 4 bytes),
+ *   where a newer fingerprint takes an older one's slot: no allocation, no growth.
  *
  * @example
  * ```ts
@@ -50,7 +51,9 @@ interface StoredEntry extends VerifiedEntry {
 /** See {@link VerifiedCache}. */
 export function createVerifiedCache(maxEntries: number): VerifiedCache {
   const entries = new LRUCache<number, StoredEntry>({ max: maxEntries });
-  const seen = new Set<number>();
+  // Slot `fingerprint & mask` holds `fingerprint + 1` of the last token seen there (0: empty).
+  const seen = new Int32Array(doorkeeperSlots(maxEntries));
+  const mask = seen.length - 1;
   return {
     get(token) {
       const entry = entries.get(fingerprintOf(token));
@@ -58,9 +61,9 @@ export function createVerifiedCache(maxEntries: number): VerifiedCache {
     },
     admit(token, auth, notAfterMs) {
       const fingerprint = fingerprintOf(token);
-      if (!seen.has(fingerprint)) {
-        if (seen.size >= maxEntries) seen.clear();
-        seen.add(fingerprint);
+      const slot = fingerprint & mask;
+      if (seen[slot] !== fingerprint + 1) {
+        seen[slot] = fingerprint + 1;
         return;
       }
       entries.set(fingerprint, { token, auth, notAfterMs });
@@ -71,7 +74,7 @@ export function createVerifiedCache(maxEntries: number): VerifiedCache {
     },
     clear() {
       entries.clear();
-      seen.clear();
+      seen.fill(0);
     },
     get size() {
       return entries.size;
@@ -84,6 +87,12 @@ export function createVerifiedCache(maxEntries: number): VerifiedCache {
  * just before the token's last one (whose low bits may be fixed at zero). Any other character
  * counts as 0: a collision only admits a token early.
  */
+function doorkeeperSlots(maxEntries: number): number {
+  let slots = 1;
+  while (slots < maxEntries && slots < 1 << 20) slots <<= 1;
+  return slots;
+}
+
 function fingerprintOf(token: string): number {
   let value = 0;
   const end = token.length - 1;

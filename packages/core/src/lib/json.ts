@@ -10,7 +10,10 @@ export interface JsonLimits {
  * Returns `undefined` for anything else; never throws.
  */
 export function parseJsonObject(text: string, limits: JsonLimits): Record<string, unknown> | undefined {
-  if (exceedsDepth(text, limits.maxDepth)) return undefined;
+  // Flat (no `{` after the first character, no `[`): one level deep, which every limit allows (it
+  // is at least 2), and a `__proto__` member can only be the top level's own. A claim set usually is.
+  const flat = text.indexOf('{', 1) === -1 && text.indexOf('[') === -1;
+  if (!flat && exceedsDepth(text, limits.maxDepth)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -18,7 +21,8 @@ export function parseJsonObject(text: string, limits: JsonLimits): Record<string
     return undefined;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  // The raw text is searched first so the common case pays no reviver cost.
+  if (flat) return Object.hasOwn(value, '__proto__') ? undefined : (value as Record<string, unknown>);
+  // The raw text is searched first so the common case pays no walk of the whole document.
   // A JSON escape (`"\u005f_proto__"`) spells the same member without the literal text.
   if ((text.includes('__proto__') || text.includes('\\u')) && hasProtoKey(value)) return undefined;
   return value as Record<string, unknown>;
