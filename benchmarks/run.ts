@@ -71,7 +71,7 @@ const SETTINGS = quick
       memory: { tokens: 20_000, tokenLength: 800 },
     }
   : {
-      validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 5 },
+      validate: { poolSize: 1_000, repeatOps: 200_000, rounds: 9 },
       http: {
         rounds: 3,
         durationSec: 1.5,

@@ -54,7 +54,7 @@ export async function runMemoryScenario(
       notes: [
         'Measured in a separate process started with --expose-gc; "before" is taken after a warm-up that already filled the cache twice over, so the growth is what a million more distinct tokens add.',
         `Tokens are HS256, signed on the fly (an HMAC is cheap; a million RS256 signatures would take ~15 minutes on this machine) and padded with a claim to the length of the RS256 tokens of the other tables (${settings.tokenLength} characters), so each cached entry is realistic in size. The validator path is the same for every algorithm after the signature check.`,
-        "What bounds memory: the verified-token cache (LRU, `tokenCache.maxEntries`, default 10,000, entries never outlive the token's exp), the decoded-header cache (64 entries, cleared when full), the key set (`keySet.maxKeys`, default 100) and its unknown-kid cooldown.",
+        "Each token is validated twice, so the cache, which admits a token on its second verification, stores every one (the worst case). What bounds memory: the verified-token cache (LRU, `tokenCache.maxEntries`, default 10,000, entries never outlive the token's exp; tokens seen once leave a 30-bit fingerprint in a fixed table of 16,384 slots), the decoded-header cache (64 entries, cleared when full), the key set (`keySet.maxKeys`, default 100) and its unknown-kid cooldown.",
       ],
     },
   };
