@@ -1,5 +1,3 @@
-import { readScopes } from './scopes.js';
-
 /**
  * The claims of a verified access token (RFC 9068 §2.2), plus whatever else the issuer put in.
  *
@@ -91,7 +89,7 @@ abstract class BaseAuthInfo implements AuthInfo {
     };
   }
 
-  /** `console.log(auth)` shows every field (some are computed on first use), never the token. */
+  /** `console.log(auth)` shows every field, never the token. */
   [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
     return { ...this.toJSON(), scopes: this.scopes, expiresAt: this.expiresAt };
   }
@@ -120,65 +118,6 @@ class VerifiedAuthInfo extends BaseAuthInfo {
     this.expiresAt = fields.expiresAt;
     this.tenant = fields.tenant;
     this.source = fields.source;
-  }
-}
-
-/**
- * The {@link AuthInfo} of a verified JWT, from its claims (whose `exp` was checked to be a
- * NumericDate). The fields a route may never read (subject, client, scopes, expiry) are worked out
- * from the claims on first read and then kept, so a token costs nothing for them until something asks.
- *
- * @example
- * ```ts
- * const auth = new JwtAuthInfo(token, payload, payload.iss, ['https://api.example.com'], undefined, ['scope']);
- * auth.scopes; // read from payload.scope now
- * ```
- */
-export class JwtAuthInfo extends BaseAuthInfo {
-  readonly claims: AccessTokenClaims;
-  readonly issuer: string;
-  readonly audience: readonly string[];
-  readonly tenant: string | undefined;
-  readonly #scopeClaims: readonly string[];
-  #scopes: ReadonlySet<string> | undefined;
-  #expiresAt: Date | undefined;
-
-  constructor(
-    token: string,
-    claims: AccessTokenClaims,
-    issuer: string,
-    audience: readonly string[],
-    tenant: string | undefined,
-    scopeClaims: readonly string[],
-  ) {
-    super(token);
-    this.claims = claims;
-    this.issuer = issuer;
-    this.audience = audience;
-    this.tenant = tenant;
-    this.#scopeClaims = scopeClaims;
-  }
-
-  get subject(): string | undefined {
-    return typeof this.claims.sub === 'string' ? this.claims.sub : undefined;
-  }
-
-  get clientId(): string | undefined {
-    return readClientId(this.claims);
-  }
-
-  get scopes(): ReadonlySet<string> {
-    this.#scopes ??= readScopes(this.claims, this.#scopeClaims);
-    return this.#scopes;
-  }
-
-  get expiresAt(): Date {
-    this.#expiresAt ??= new Date((this.claims.exp as number) * 1000);
-    return this.#expiresAt;
-  }
-
-  get source(): 'jwt' {
-    return 'jwt';
   }
 }
 

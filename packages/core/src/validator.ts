@@ -1,4 +1,4 @@
-import { type AuthInfo, JwtAuthInfo } from './auth-info.js';
+import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { parseAuthorizationValue } from './bearer.js';
 import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
@@ -35,6 +35,7 @@ import {
   type ValidatorOptions,
 } from './options.js';
 import { assertRequirements, checkRequirements, type Requirements } from './requirements.js';
+import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
 import { createVerifiedCache } from './verified-cache.js';
 
@@ -237,8 +238,18 @@ export function createValidator(options: ValidatorOptions): Validator {
     checked: CheckedClaims,
   ): VerifiedJwt {
     const { config } = context;
-    const tenant = readTokenTenant(payload, config);
-    const auth = new JwtAuthInfo(token, payload, iss, checked.audience, tenant, config.scopeClaims);
+    // Every field is an own property, worked out now: `{ ...auth }` and structuredClone keep them all.
+    const auth = createAuthInfo(token, {
+      claims: payload,
+      subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+      clientId: readClientId(payload),
+      issuer: iss,
+      audience: checked.audience,
+      scopes: readScopes(payload, config.scopeClaims),
+      expiresAt: new Date((payload.exp as number) * 1000),
+      tenant: readTokenTenant(payload, config),
+      source: 'jwt',
+    });
     return { auth, notAfterMs: checked.notAfterMs, context };
   }
 
