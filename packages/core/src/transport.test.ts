@@ -96,6 +96,15 @@ describe('extractAccessToken', () => {
     expect(codeOf(() => extractAccessToken(get, { body: true }))).toBe('ERR_TOKEN_MISSING');
     const json = post({ 'content-type': 'application/json' }, { access_token: TOKEN });
     expect(codeOf(() => extractAccessToken(json, { body: true }))).toBe('ERR_TOKEN_MISSING');
+    const noMethod: TokenSource = { headers: { 'content-type': FORM }, body: { access_token: TOKEN } };
+    expect(codeOf(() => extractAccessToken(noMethod, { body: true }))).toBe('ERR_TOKEN_MISSING');
+  });
+
+  it('counts Authorization in rawHeaders in any letter case, and reads a header-only source', () => {
+    const rawHeaders = ['AUTHORIZATION', `Bearer ${TOKEN}`, 'Authorization', `Bearer ${TOKEN}`];
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    expect(codeOf(() => extractAccessToken({ headers, rawHeaders }))).toBe('ERR_INVALID_REQUEST');
+    expect(extractAccessToken({ headers, rawHeaders: rawHeaders.slice(2) }).token).toBe(TOKEN);
   });
 
   it('rejects a repeated or malformed access_token parameter', () => {

@@ -45,7 +45,8 @@ export interface TransportOptions {
  * ```
  */
 export interface TokenSource {
-  method: string;
+  /** The request method; read only when `body` is enabled (a form body counts on POST, PUT, PATCH). */
+  method?: string | undefined;
   headers: HeadersLike;
   /**
    * Node's `IncomingMessage.rawHeaders`. Node keeps only the first of duplicate `Authorization`
@@ -131,7 +132,7 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
     fromHeader === undefined ? [] : [{ token: fromHeader, transport: 'header' }];
   if (options.body === true) {
     const contentType = readHeaderValues(source.headers, 'content-type')[0];
-    if (isFormTokenRequest(source.method, contentType)) {
+    if (source.method !== undefined && isFormTokenRequest(source.method, contentType)) {
       const token = readParameter(source.body, 'form body');
       if (token !== undefined) found.push({ token, transport: 'body' });
     }
@@ -227,8 +228,14 @@ function readHeader(source: TokenSource): string | undefined {
     let count = 0;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      // Length first: most names are not 13 characters long, and toLowerCase() allocates.
-      if (name?.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION) count++;
+      // Length first: most names are not 13 characters long. The usual spellings need no
+      // toLowerCase(), which allocates a string for every name with a capital letter.
+      if (
+        name?.length === AUTHORIZATION.length &&
+        (name === 'Authorization' || name === AUTHORIZATION || name.toLowerCase() === AUTHORIZATION)
+      ) {
+        count++;
+      }
     }
     if (count > 1) {
       throw new TokenGuardError('ERR_INVALID_REQUEST', {
