@@ -6,7 +6,8 @@ import {
   type TenantSelectorOf,
 } from '@tokenguard/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getContext, handleError } from './context.js';
+import { middlewareSettings } from './request-state.js';
+import { handleError } from './respond.js';
 
 /**
  * A tenant, several, or a function of the request that names them (a route param, a header, the host).
@@ -24,7 +25,7 @@ export type TenantSelector = TenantSelectorOf<Request>;
 
 function guard(name: string, requirements: (req: Request) => Requirements): RequestHandler {
   const handler = (req: Request, res: Response, next: NextFunction): void => {
-    const context = getContext(req);
+    const context = middlewareSettings(req);
     if (context === undefined) {
       next(new Error(`tokenguard: ${name}() runs after tokenguard() on the same request; it did not run`));
       return;

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createValidator, isTokenGuardError } from '@tokenguard/core';
+import { type AuthInfo, createValidator, isTokenGuardError } from '@tokenguard/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
@@ -51,6 +51,19 @@ beforeAll(async () => {
   );
   app.get('/api/admin', requireClaims({ claim: 'roles', includes: 'admin' }), echo);
   app.get('/api/root', requireClaims({ claim: 'roles', includes: 'root' }), echo);
+  app.get(
+    '/assigned',
+    (req, _res, next) => {
+      req.auth = { subject: 'assigned-by-app' } as AuthInfo;
+      next();
+    },
+    echo,
+  );
+  // A sub-app that authenticates and passes on: the parent's handler still sees req.auth.
+  const sub = express();
+  sub.use(tokenguard(validator));
+  app.use('/sub', sub);
+  app.get('/sub/after', echo);
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (isTokenGuardError(error)) res.status(418).json({ handledByApp: error.code });
     else res.status(500).json({ appError: (error as Error).message });
@@ -159,6 +172,18 @@ describe('tokenguard (express)', () => {
     const res = await get('/unguarded-guard', `Bearer ${readToken}`);
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ appError: expect.stringContaining('requireScopes()') });
+  });
+
+  it('keeps req.auth assignable by app code on requests tokenguard() never saw', async () => {
+    const res = await get('/assigned');
+    expect(await res.json()).toEqual({ subject: 'assigned-by-app', scopes: [] });
+  });
+
+  it('keeps req.auth after the request leaves a mounted sub-app that set it', async () => {
+    const res = await get('/sub/after', `Bearer ${readToken}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ subject: 'user-1', scopes: ['read'] });
+    expect((await get('/sub/after')).status).toBe(401);
   });
 
   it('exposes the validator it uses', () => {

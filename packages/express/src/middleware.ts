@@ -5,10 +5,12 @@ import {
   isFormTokenRequest,
   resolveAdapterOptions,
   type TokenguardOptions,
+  type TokenSource,
   type Validator,
 } from '@tokenguard/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { handleError, setContext } from './context.js';
+import { enterMiddleware, installAuthAccessor } from './request-state.js';
+import { handleError } from './respond.js';
 
 /**
  * The middleware `tokenguard()` returns, with the validator it uses (close it on shutdown).
@@ -52,7 +54,10 @@ export function tokenguard(
   const settings = resolveAdapterOptions(validatorOrOptions, adapterOptions);
   const { validator, optional, transport, onError } = settings;
   const authOptions = { transport, optional };
+  const readsBody = transport.body === true;
+  const readsQuery = transport.query === true;
   let formParser: RequestHandler | undefined;
+  installAuthAccessor();
 
   /** Parses a form body when the app installed no urlencoded parser, so `access_token` can be read. */
   function parseForm(req: Request, res: Response): Promise<void> {
@@ -64,22 +69,23 @@ export function tokenguard(
     });
   }
 
+  /**
+   * Reads only what the enabled transports need: every property read on an Express 5 request
+   * takes V8's slow path (each request has a hidden class of its own), and `req.body` without a
+   * body parser walks the whole prototype chain.
+   */
   function authenticate(req: Request): Promise<AuthenticationResult> {
-    return authenticateRequest(
-      validator,
-      {
-        method: req.method,
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        url: req.originalUrl,
-        body: req.body,
-      },
-      authOptions,
-    );
+    const source: TokenSource = { headers: req.headers, rawHeaders: req.rawHeaders };
+    if (readsBody) {
+      source.method = req.method;
+      source.body = req.body;
+    }
+    if (readsQuery) source.url = req.originalUrl;
+    return authenticateRequest(validator, source, authOptions);
   }
 
   const middleware = function tokenguard(req: Request, res: Response, next: NextFunction): void {
-    setContext(req, settings);
+    enterMiddleware(req, settings);
     const onSuccess = (result: AuthenticationResult): void => {
       req.auth = result.auth;
       if (result.transport === 'query') {
@@ -93,11 +99,7 @@ export function tokenguard(
       next();
     };
     const onFailure = (error: unknown): void => handleError(error, res, next, onError);
-    if (
-      transport.body === true &&
-      req.body === undefined &&
-      isFormTokenRequest(req.method, req.get('content-type'))
-    ) {
+    if (readsBody && req.body === undefined && isFormTokenRequest(req.method, req.get('content-type'))) {
       parseForm(req, res)
         .then(() => authenticate(req))
         .then(onSuccess, onFailure);
