@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
 import { startBenchIssuer } from './issuer.js';
 
+/** The repository root, cut from script URLs in the profile summary. */
+const REPOSITORY = new URL('../../', import.meta.url).href;
 const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flag = (name: string, fallback: string): string =>
   process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -159,8 +161,6 @@ function exchange(socket: Socket, authorization: string): Promise<void> {
     );
   });
 }
-
-const REPOSITORY = new URL('../../', import.meta.url).href;
 
 interface ProfileNode {
   id: number;
