@@ -50,43 +50,52 @@ interface StoredEntry extends VerifiedEntry {
 
 /** See {@link VerifiedCache}. */
 export function createVerifiedCache(maxEntries: number): VerifiedCache {
-  const entries = new LRUCache<number, StoredEntry>({ max: maxEntries });
-  // Slot `fingerprint & mask` holds `fingerprint + 1` of the last token seen there (0: empty).
-  const seen = new Int32Array(doorkeeperSlots(maxEntries));
-  const mask = seen.length - 1;
-  return {
-    get(token) {
-      const entry = entries.get(fingerprintOf(token));
-      return entry !== undefined && entry.token === token ? entry : undefined;
-    },
-    admit(token, auth, notAfterMs) {
-      const fingerprint = fingerprintOf(token);
-      const slot = fingerprint & mask;
-      if (seen[slot] !== fingerprint + 1) {
-        seen[slot] = fingerprint + 1;
-        return;
-      }
-      entries.set(fingerprint, { token, auth, notAfterMs });
-    },
-    delete(token) {
-      const key = fingerprintOf(token);
-      if (entries.get(key)?.token === token) entries.delete(key);
-    },
-    clear() {
-      entries.clear();
-      seen.fill(0);
-    },
-    get size() {
-      return entries.size;
-    },
-  };
+  return new FingerprintedCache(maxEntries);
 }
 
-/**
- * 30 bits (a small integer, so the set allocates nothing per token) from five base64url characters
- * just before the token's last one (whose low bits may be fixed at zero). Any other character
- * counts as 0: a collision only admits a token early.
- */
+/** A class, so every validator's cache has the same shape and its call sites stay monomorphic. */
+class FingerprintedCache implements VerifiedCache {
+  readonly #entries: LRUCache<number, StoredEntry>;
+  /** Slot `fingerprint & mask` holds `fingerprint + 1` of the last token seen there (0: empty). */
+  readonly #seen: Int32Array;
+  readonly #mask: number;
+
+  constructor(maxEntries: number) {
+    this.#entries = new LRUCache<number, StoredEntry>({ max: maxEntries });
+    this.#seen = new Int32Array(doorkeeperSlots(maxEntries));
+    this.#mask = this.#seen.length - 1;
+  }
+
+  get(token: string): VerifiedEntry | undefined {
+    const entry = this.#entries.get(fingerprintOf(token));
+    return entry !== undefined && entry.token === token ? entry : undefined;
+  }
+
+  admit(token: string, auth: AuthInfo, notAfterMs: number): void {
+    const fingerprint = fingerprintOf(token);
+    const slot = fingerprint & this.#mask;
+    if (this.#seen[slot] !== fingerprint + 1) {
+      this.#seen[slot] = fingerprint + 1;
+      return;
+    }
+    this.#entries.set(fingerprint, { token, auth, notAfterMs });
+  }
+
+  delete(token: string): void {
+    const key = fingerprintOf(token);
+    if (this.#entries.get(key)?.token === token) this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#seen.fill(0);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
 function doorkeeperSlots(maxEntries: number): number {
   let slots = 1;
   while (slots < maxEntries && slots < 1 << 20) slots <<= 1;
