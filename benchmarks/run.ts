@@ -71,7 +71,7 @@ const SETTINGS = quick
       memory: { tokens: 20_000, tokenLength: 800 },
     }
   : {
-      validate: { poolSize: 1_000, repeatOps: 200_000, rounds: 9 },
+      validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 5 },
       // Five shorter rounds rather than three longer ones: a median of five rides out the bursts in
       // which a shared machine runs one configuration slower than its neighbours.
       http: {
