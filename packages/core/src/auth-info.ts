@@ -54,21 +54,29 @@ export interface AuthInfo {
 /** Fields of an {@link AuthInfo} other than the token. */
 export type AuthInfoFields = Omit<AuthInfo, 'token'>;
 
-/** What every {@link AuthInfo} shares: the hidden token, and how it prints and serialises. */
-abstract class BaseAuthInfo implements AuthInfo {
+class VerifiedAuthInfo implements AuthInfo {
   readonly #token: string;
-  abstract readonly claims: AccessTokenClaims;
-  abstract readonly subject: string | undefined;
-  abstract readonly clientId: string | undefined;
-  abstract readonly issuer: string;
-  abstract readonly audience: readonly string[];
-  abstract readonly scopes: ReadonlySet<string>;
-  abstract readonly expiresAt: Date | undefined;
-  abstract readonly tenant: string | undefined;
-  abstract readonly source: 'jwt' | 'introspection';
+  readonly claims: AccessTokenClaims;
+  readonly subject: string | undefined;
+  readonly clientId: string | undefined;
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly scopes: ReadonlySet<string>;
+  readonly expiresAt: Date | undefined;
+  readonly tenant: string | undefined;
+  readonly source: 'jwt' | 'introspection';
 
-  constructor(token: string) {
+  constructor(token: string, fields: AuthInfoFields) {
     this.#token = token;
+    this.claims = fields.claims;
+    this.subject = fields.subject;
+    this.clientId = fields.clientId;
+    this.issuer = fields.issuer;
+    this.audience = fields.audience;
+    this.scopes = fields.scopes;
+    this.expiresAt = fields.expiresAt;
+    this.tenant = fields.tenant;
+    this.source = fields.source;
   }
 
   get token(): string {
@@ -87,37 +95,6 @@ abstract class BaseAuthInfo implements AuthInfo {
       source: this.source,
       claims: this.claims,
     };
-  }
-
-  /** `console.log(auth)` shows every field, never the token. */
-  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
-    return { ...this.toJSON(), scopes: this.scopes, expiresAt: this.expiresAt };
-  }
-}
-
-/** An {@link AuthInfo} whose fields were all worked out when it was made (introspection answers). */
-class VerifiedAuthInfo extends BaseAuthInfo {
-  readonly claims: AccessTokenClaims;
-  readonly subject: string | undefined;
-  readonly clientId: string | undefined;
-  readonly issuer: string;
-  readonly audience: readonly string[];
-  readonly scopes: ReadonlySet<string>;
-  readonly expiresAt: Date | undefined;
-  readonly tenant: string | undefined;
-  readonly source: 'jwt' | 'introspection';
-
-  constructor(token: string, fields: AuthInfoFields) {
-    super(token);
-    this.claims = fields.claims;
-    this.subject = fields.subject;
-    this.clientId = fields.clientId;
-    this.issuer = fields.issuer;
-    this.audience = fields.audience;
-    this.scopes = fields.scopes;
-    this.expiresAt = fields.expiresAt;
-    this.tenant = fields.tenant;
-    this.source = fields.source;
   }
 }
 
