@@ -12,83 +12,101 @@ import {
   satisfiesScopes,
 } from './scopes.js';
 
+/** The scopes read, in order (the set itself is a read-only Set subclass). */
+const listScopes = (...args: Parameters<typeof readScopes>): string[] => [...readScopes(...args)];
+const list = (...scopes: string[]): string[] => scopes;
 const set = (...scopes: string[]) => new Set(scopes);
 
 describe('readScopes', () => {
   it('reads a space-delimited scope string', () => {
-    expect(readScopes({ scope: 'read write' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('read', 'write'));
+    expect(listScopes({ scope: 'read write' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('read', 'write'));
   });
 
   it('ignores repeated, leading and trailing spaces', () => {
-    expect(readScopes({ scope: '  read   write ' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('read', 'write'));
+    expect(listScopes({ scope: '  read   write ' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('read', 'write'));
   });
 
   it('accepts an array-valued scope claim (aws-jwt-verify throws on it)', () => {
-    expect(readScopes({ scope: ['read', 'orders:write'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(
-      set('read', 'orders:write'),
+    expect(listScopes({ scope: ['read', 'orders:write'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(
+      list('read', 'orders:write'),
     );
   });
 
   it('reads scp as a string (Okta) and as an array (Entra ID)', () => {
-    expect(readScopes({ scp: 'a b' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a', 'b'));
-    expect(readScopes({ scp: ['a', 'b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a', 'b'));
+    expect(listScopes({ scp: 'a b' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a', 'b'));
+    expect(listScopes({ scp: ['a', 'b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a', 'b'));
   });
 
   it('merges scope and scp', () => {
-    expect(readScopes({ scope: 'a', scp: ['b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a', 'b'));
+    expect(listScopes({ scope: 'a', scp: ['b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a', 'b'));
   });
 
   it('does not read permissions by default', () => {
-    expect(readScopes({ permissions: ['read:orders'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set());
+    expect(listScopes({ permissions: ['read:orders'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(list());
   });
 
   it('reads Auth0 permissions when configured', () => {
     expect(
-      readScopes({ scope: 'openid', permissions: ['read:orders', 'write:orders'] }, ['scope', 'permissions']),
-    ).toEqual(set('openid', 'read:orders', 'write:orders'));
+      listScopes({ scope: 'openid', permissions: ['read:orders', 'write:orders'] }, ['scope', 'permissions']),
+    ).toEqual(list('openid', 'read:orders', 'write:orders'));
   });
 
   it('reads only the configured claims', () => {
-    expect(readScopes({ scope: 'a', scp: 'b', roles: ['c'] }, ['roles'])).toEqual(set('c'));
+    expect(listScopes({ scope: 'a', scp: 'b', roles: ['c'] }, ['roles'])).toEqual(list('c'));
   });
 
   it('does not split a comma list: "a,b" is one scope', () => {
-    expect(readScopes({ scope: 'a,b c' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a,b', 'c'));
-    expect(readScopes({ scp: ['a,b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('a,b'));
+    expect(listScopes({ scope: 'a,b c' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a,b', 'c'));
+    expect(listScopes({ scp: ['a,b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a,b'));
   });
 
   it('keeps case: READ and read are different scopes', () => {
-    expect(readScopes({ scope: 'READ read' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('READ', 'read'));
+    expect(listScopes({ scope: 'READ read' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('READ', 'read'));
   });
 
   it('ignores list entries that are not scope-tokens instead of splitting them', () => {
     const claims = { scope: ['ok', 'two words', '', 42, null, { a: 1 }, ['nested'], 'tab\tx', 'q"uote'] };
-    expect(readScopes(claims, DEFAULT_SCOPE_CLAIMS)).toEqual(set('ok'));
+    expect(listScopes(claims, DEFAULT_SCOPE_CLAIMS)).toEqual(list('ok'));
   });
 
   it('ignores string words with characters outside the scope-token grammar', () => {
-    expect(readScopes({ scope: 'a\tb c\\d é e' }, DEFAULT_SCOPE_CLAIMS)).toEqual(set('e'));
+    expect(listScopes({ scope: 'a\tb c\\d é e' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('e'));
   });
 
   it('yields no scopes for absent, null, numeric, boolean and object claims', () => {
     for (const scope of [undefined, null, 1, true, { read: true }]) {
-      expect(readScopes({ scope }, DEFAULT_SCOPE_CLAIMS)).toEqual(set());
+      expect(listScopes({ scope }, DEFAULT_SCOPE_CLAIMS)).toEqual(list());
     }
   });
 
   it('does not read inherited properties', () => {
     const claims = Object.create({ scope: 'inherited' }) as Record<string, unknown>;
-    expect(readScopes(claims, DEFAULT_SCOPE_CLAIMS)).toEqual(set());
+    expect(listScopes(claims, DEFAULT_SCOPE_CLAIMS)).toEqual(list());
   });
 });
 
 describe('readScopes: repeated scope strings', () => {
-  it('gives each call its own Set: changing one changes no later answer', () => {
+  it('is read-only: add, delete and clear throw, and no later answer changes', () => {
     const claims = { scope: 'orders:read orders:write' };
-    const first = readScopes(claims, ['scope']);
-    first.add('admin');
-    first.delete('orders:read');
+    const first = readScopes(claims, ['scope']) as Set<string>;
+    expect(() => first.add('admin')).toThrow(/read-only/);
+    expect(() => first.delete('orders:read')).toThrow(/read-only/);
+    expect(() => first.clear()).toThrow(/read-only/);
+    expect(readScopes(claims, ['scope'])).toBe(first);
     expect([...readScopes(claims, ['scope'])]).toEqual(['orders:read', 'orders:write']);
+    const merged = readScopes({ scope: 'a', scp: ['b'] }, DEFAULT_SCOPE_CLAIMS) as Set<string>;
+    expect(() => merged.add('admin')).toThrow(TypeError);
+    expect(() => (readScopes({}, DEFAULT_SCOPE_CLAIMS) as Set<string>).add('admin')).toThrow(TypeError);
+    expect(readScopes({}, DEFAULT_SCOPE_CLAIMS).size).toBe(0);
+  });
+
+  it('is still a Set: has, size, iteration, spread and structuredClone work', () => {
+    const scopes = readScopes({ scope: 'a b' }, ['scope']);
+    expect(scopes).toBeInstanceOf(Set);
+    expect(scopes.has('a') && scopes.has('b') && !scopes.has('c')).toBe(true);
+    expect(scopes.size).toBe(2);
+    expect(new Set(scopes).add('c').size).toBe(3);
+    expect([...structuredClone(scopes)]).toEqual(['a', 'b']);
   });
 
   it('merges a repeated string with other claims in claim order, without duplicates', () => {

@@ -54,6 +54,9 @@ export function isScopeToken(value: unknown): value is string {
  * (`"a,b"` is one scope), and entries that are not scope-tokens (non-strings, empty, containing
  * spaces or control characters) are ignored, never split or trimmed into something else.
  *
+ * The set is read-only (`add`, `delete` and `clear` throw a `TypeError`): tokens with the same
+ * scope string share one, as cached answers share theirs, so a change would reach other requests.
+ *
  * @example
  * ```ts
  * readScopes({ scope: 'a b', scp: ['c'] }, ['scope', 'scp']); // Set { 'a', 'b', 'c' }
@@ -63,46 +66,80 @@ export function isScopeToken(value: unknown): value is string {
 export function readScopes(
   claims: Readonly<Record<string, unknown>>,
   scopeClaims: readonly string[],
-): Set<string> {
-  let scopes: Set<string> | undefined;
+): ReadonlySet<string> {
+  // The usual token: one scope claim, a string. Its set is shared by every token that sends it.
+  let only: unknown;
+  let found = 0;
+  for (const name of scopeClaims) {
+    const value = claims[name];
+    if (value === undefined || !Object.hasOwn(claims, name)) continue;
+    only = value;
+    found++;
+  }
+  if (found === 0) return NO_SCOPES;
+  if (found === 1 && typeof only === 'string') return scopeSetOf(only);
+  const scopes: string[] = [];
   for (const name of scopeClaims) {
     if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
-    if (typeof value === 'string') {
-      const list = splitScopes(value);
-      if (scopes === undefined) scopes = new Set(list);
-      else for (const scope of list) scopes.add(scope);
-    } else if (Array.isArray(value)) {
-      scopes ??= new Set();
-      for (const scope of value) if (isScopeToken(scope)) scopes.add(scope);
-    }
+    if (typeof value === 'string') scopes.push(...scopeSetOf(value));
+    else if (Array.isArray(value)) for (const scope of value) if (isScopeToken(scope)) scopes.push(scope);
   }
-  return scopes ?? new Set();
+  return new ReadOnlyScopeSet(scopes);
 }
 
 /**
- * Scope strings already split, by their text: an issuer sends the same few on every token. Bounded
- * (entries and length of each); cleared when full. The lists are frozen, as they are shared.
+ * The set of scopes `auth.scopes` holds: a `Set` whose `add`, `delete` and `clear` throw, so
+ * a set shared between answers cannot be changed through one of them.
  */
-const splitCache = new Map<string, readonly string[]>();
-const SPLIT_CACHE_MAX_ENTRIES = 256;
-const SPLIT_CACHE_MAX_LENGTH = 1024;
+class ReadOnlyScopeSet extends Set<string> {
+  constructor(scopes: Iterable<string>) {
+    super();
+    for (const scope of scopes) super.add(scope);
+    Object.freeze(this);
+  }
 
-/** The scope-tokens of a space-delimited scope string, in order (duplicates kept; the Set drops them). */
-function splitScopes(value: string): readonly string[] {
-  const cached = splitCache.get(value);
+  override add(_scope: string): never {
+    throw readOnly();
+  }
+
+  override delete(_scope: string): never {
+    throw readOnly();
+  }
+
+  override clear(): never {
+    throw readOnly();
+  }
+}
+
+const readOnly = (): TypeError =>
+  new TypeError('tokenguard: auth.scopes is read-only (copy it with new Set(auth.scopes) to change it)');
+
+const NO_SCOPES: ReadonlySet<string> = new ReadOnlyScopeSet([]);
+
+/**
+ * Scope strings already split, by their text: an issuer sends the same few on every token. Bounded
+ * (entries and length of each); cleared when full. The sets are read-only, as they are shared.
+ */
+const scopeSets = new Map<string, ReadonlySet<string>>();
+const SCOPE_SETS_MAX_ENTRIES = 256;
+const SCOPE_SETS_MAX_LENGTH = 1024;
+
+/** The scope-tokens of a space-delimited scope string (duplicates dropped, first occurrence first). */
+function scopeSetOf(value: string): ReadonlySet<string> {
+  const cached = scopeSets.get(value);
   if (cached !== undefined) return cached;
   // One scan of the whole claim: when every character may be in a scope-token, each non-empty
   // part is one, so the parts need no check of their own (the common case).
   const clean = SCOPE_LIST.test(value);
-  const list = Object.freeze(
+  const set = new ReadOnlyScopeSet(
     value.split(' ').filter((scope) => (clean ? scope !== '' : isScopeToken(scope))),
   );
-  if (value.length <= SPLIT_CACHE_MAX_LENGTH) {
-    if (splitCache.size >= SPLIT_CACHE_MAX_ENTRIES) splitCache.clear();
-    splitCache.set(value, list);
+  if (value.length <= SCOPE_SETS_MAX_LENGTH) {
+    if (scopeSets.size >= SCOPE_SETS_MAX_ENTRIES) scopeSets.clear();
+    scopeSets.set(value, set);
   }
-  return list;
+  return set;
 }
 
 /**

@@ -496,8 +496,12 @@ function createIssuerContext(
   return { config, claimCheck, keys, metadata, introspection };
 }
 
+/**
+ * Whether an internal step went asynchronous. Every such step is a native promise (async functions),
+ * and `instanceof` stays cheap where a `then` lookup would see every kind of result and go megamorphic.
+ */
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown }).then === 'function';
+  return value instanceof Promise;
 }
 
 function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
