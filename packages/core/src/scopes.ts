@@ -68,6 +68,13 @@ export function readScopes(
   scopeClaims: readonly string[],
 ): ReadonlySet<string> {
   // The usual token: one scope claim, a string. Its set is shared by every token that sends it.
+  if (scopeClaims === DEFAULT_SCOPE_CLAIMS) {
+    // Read by name (no loop over names): the reads stay monomorphic per claim-set shape.
+    const { scope, scp } = claims;
+    if (scp === undefined && typeof scope === 'string' && Object.hasOwn(claims, 'scope')) {
+      return scopeSetOf(scope);
+    }
+  }
   let only: unknown;
   let found = 0;
   for (const name of scopeClaims) {
@@ -124,11 +131,18 @@ const NO_SCOPES: ReadonlySet<string> = new ReadOnlyScopeSet([]);
 const scopeSets = new Map<string, ReadonlySet<string>>();
 const SCOPE_SETS_MAX_ENTRIES = 256;
 const SCOPE_SETS_MAX_LENGTH = 1024;
+/** The scope string looked up last, with its set. */
+let lastScopes: { readonly value: string; readonly set: ReadonlySet<string> } | undefined;
 
 /** The scope-tokens of a space-delimited scope string (duplicates dropped, first occurrence first). */
 function scopeSetOf(value: string): ReadonlySet<string> {
+  // An issuer's tokens mostly repeat one scope string: compared in place, no hash of a new string.
+  if (value === lastScopes?.value) return lastScopes.set;
   const cached = scopeSets.get(value);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    lastScopes = { value, set: cached };
+    return cached;
+  }
   // One scan of the whole claim: when every character may be in a scope-token, each non-empty
   // part is one, so the parts need no check of their own (the common case).
   const clean = SCOPE_LIST.test(value);
@@ -138,6 +152,7 @@ function scopeSetOf(value: string): ReadonlySet<string> {
   if (value.length <= SCOPE_SETS_MAX_LENGTH) {
     if (scopeSets.size >= SCOPE_SETS_MAX_ENTRIES) scopeSets.clear();
     scopeSets.set(value, set);
+    lastScopes = { value, set };
   }
   return set;
 }
