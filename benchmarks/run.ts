@@ -139,7 +139,7 @@ if (!quick && only === undefined && algorithms === undefined) {
     '',
     `Produced by \`pnpm bench\` on ${date}: Node ${process.version}, ${cpu}, ${cpus().length} cores, ${process.platform}/${process.arch}. The whole run took ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')}).`,
     '',
-    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (alternating rounds, median of several).',
+    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (in-process contenders take turns in short slices within each round; HTTP configurations alternate; medians of several rounds).',
     '',
     '![headline ratios](results.svg)',
     '',

@@ -10,7 +10,8 @@ export interface Contender {
 
 export interface TimedWork {
   readonly ops: number;
-  run(): Promise<void> | void;
+  /** Performs operations `start` (inclusive) to `end` (exclusive) of the round's `ops`. */
+  run(start: number, end: number): Promise<void> | void;
 }
 
 /**
@@ -27,35 +28,57 @@ export function clock(): number {
 /** Median ops/s of each contender, by name. */
 export type Medians = Map<string, number>;
 
+/** Slices each contender's round is cut into; the contenders take turns slice by slice. */
+export const SLICES_PER_ROUND = 20;
+
 /**
- * Runs every contender `rounds` times, alternating between them (the order rotates each round so
- * none always runs first after a GC of another's garbage), after one untimed warm-up round, and
- * returns each contender's median ops/s. Every loop is bounded by the contenders' `ops`.
+ * Runs every contender `rounds` times after one untimed warm-up round and returns each
+ * contender's median ops/s. Within a round the contenders take turns in short slices (a
+ * twentieth of their work each, the order rotating every slice), so a burst of load from other
+ * work on a shared machine falls on all of them alike instead of on whoever was running; each
+ * round starts from a full collection and each slice from an empty young generation, so a
+ * contender pays for its own garbage. Every loop is bounded by the contenders' `ops`.
  */
 export async function interleave(contenders: readonly Contender[], rounds: number): Promise<Medians> {
   const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let round = -1; round < rounds; round++) {
-    for (let i = 0; i < contenders.length; i++) {
-      const contender = contenders[(i + Math.max(round, 0)) % contenders.length] as Contender;
-      const work = await contender.prepare();
-      // Each round starts from a collected heap, so no contender pays for another's garbage.
-      collectGarbage();
-      const start = clock();
-      await work.run();
-      const elapsedMs = clock() - start;
-      if (round >= 0) samples.get(contender.name)?.push((work.ops * 1000) / elapsedMs);
+    const works: TimedWork[] = [];
+    for (const contender of contenders) works.push(await contender.prepare());
+    const elapsedMs = works.map(() => 0);
+    collectGarbage();
+    for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
+      for (let turn = 0; turn < works.length; turn++) {
+        const index = (turn + slice + Math.max(round, 0)) % works.length;
+        const work = works[index] as TimedWork;
+        const start = Math.floor((work.ops * slice) / SLICES_PER_ROUND);
+        const end = Math.floor((work.ops * (slice + 1)) / SLICES_PER_ROUND);
+        collectYoungGarbage();
+        const begin = clock();
+        await work.run(start, end);
+        elapsedMs[index] = (elapsedMs[index] as number) + clock() - begin;
+      }
     }
+    if (round < 0) continue;
+    works.forEach((work, index) => {
+      const name = (contenders[index] as Contender).name;
+      samples.get(name)?.push((work.ops * 1000) / (elapsedMs[index] as number));
+    });
   }
   const medians: Medians = new Map();
   for (const [name, values] of samples) medians.set(name, median(values));
   return medians;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
+const gc = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;
 
 /** A full collection when the process runs with `--expose-gc` (as `pnpm bench` does). */
 export function collectGarbage(): void {
   gc?.();
+}
+
+/** A young-generation collection (a scavenge) when the process runs with `--expose-gc`. */
+export function collectYoungGarbage(): void {
+  gc?.({ type: 'minor' });
 }
 
 export function median(values: readonly number[]): number {
