@@ -1,7 +1,14 @@
-import { type AuthMode, FRAMEWORKS, type Framework, PEER_NAMES, startApp } from '../http/apps.js';
+import {
+  type AuthMode,
+  FRAMEWORKS,
+  type Framework,
+  PEER_NAMES,
+  type RunningApp,
+  startApp,
+} from '../http/apps.js';
+import type { BenchIssuer } from '../http/issuer.js';
 import { startIssuerProcess } from '../http/issuer-process.js';
 import { LoadClient } from '../http/load-client.js';
-import type { LoadResult } from '../http/load-worker.js';
 import { median } from '../lib/measure.js';
 import { formatNumber, type Table } from '../lib/report.js';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
@@ -58,13 +65,15 @@ function configsFor(framework: Framework): Config[] {
   ];
 }
 
+/** Slices each configuration's round is cut into; a framework's configurations take turns slice by slice. */
+const HTTP_SLICES = 10;
+
 const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`;
 
 /**
  * HTTP throughput and latency per framework: the server runs here, autocannon and the issuer in
- * forked children.
- * Configurations alternate within each round; every run gets a new server (an empty token cache),
- * a short warm-up, then a load bounded by a duration (reused token) or by the pool (fresh tokens).
+ * forked children. Each round starts a new server per configuration (an empty token cache) and
+ * the configurations of a framework take turns in slices ({@link runRound}).
  */
 export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResult> {
   const key = generateBenchKey('RS256');
@@ -76,43 +85,22 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   // the full verification path is as warm as the cached one before the measurement starts.
   const pool = tokens.slice(0, settings.poolSize);
   const load = await LoadClient.start(tokens);
-  const samples = new Map<string, (LoadResult & { cpuUsPerRequest: number })[]>();
+  const samples = new Map<string, RoundFigures[]>();
   const configs = FRAMEWORKS.flatMap(configsFor);
   try {
     for (let round = settings.warmupRound ? -1 : 0; round < settings.rounds; round++) {
-      for (let i = 0; i < configs.length; i++) {
-        const config = configs[(i + Math.max(round, 0)) % configs.length] as Config;
-        const app = await startApp(config.framework, config.mode, issuer);
-        try {
-          await load.run({
-            url: app.url,
-            connections: settings.connections,
-            amount: settings.warmupRequests,
-            authorization,
-            ...(config.fresh ? { freshTokens: true, tokenOffset: settings.poolSize } : {}),
-          });
-          const cpuBefore = process.cpuUsage();
-          const result = await load.run({
-            url: app.url,
-            connections: settings.connections,
-            authorization,
-            ...(config.fresh
-              ? { freshTokens: true, amount: round < 0 ? Math.min(300, pool.length) : pool.length }
-              : { durationSec: round < 0 ? Math.min(0.5, settings.durationSec) : settings.durationSec }),
-          });
-          const cpu = process.cpuUsage(cpuBefore);
-          if (result.non2xx > 0 || result.errors > 0) {
-            throw new Error(
-              `${config.framework} / ${config.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
-            );
-          }
-          if (round >= 0) {
-            const id = `${config.framework}\u0000${config.label}`;
-            const cpuUsPerRequest = (cpu.user + cpu.system) / result.total;
-            samples.set(id, [...(samples.get(id) ?? []), { ...result, cpuUsPerRequest }]);
-          }
-        } finally {
-          await app.close();
+      for (const framework of FRAMEWORKS) {
+        const figures = await runRound(configsFor(framework), round, {
+          settings,
+          issuer,
+          load,
+          authorization,
+          poolLength: pool.length,
+        });
+        if (round < 0) continue;
+        for (const [label, figure] of figures) {
+          const id = `${framework}\u0000${label}`;
+          samples.set(id, [...(samples.get(id) ?? []), figure]);
         }
       }
     }
@@ -174,11 +162,106 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         ],
         rows,
         notes: [
-          `Median of ${settings.rounds} interleaved rounds, ${settings.connections} connections, loopback. Reused-token runs last ${settings.durationSec} s; fresh-token runs send ${pool.length} distinct pre-signed tokens once each. Every run starts a new server (so tokenguard's cache of verified tokens starts empty) and warms it with ${settings.warmupRequests} requests first (fresh-token runs: with ${settings.warmupRequests} other distinct tokens).`,
+          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. In each round a framework's configurations run side by side, each on a new server (so tokenguard's cache of verified tokens starts empty) warmed with ${settings.warmupRequests} requests (fresh-token runs: ${settings.warmupRequests} other distinct tokens), then take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the warm-up's rate), fresh-token slices send a tenth of ${pool.length} distinct pre-signed tokens, once each. req/s: requests over the time autocannon measured for them; p50/p99: medians over the slices.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
           "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). Hono's jwk middleware fetches the JWKS on every request (it has no key cache). Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs.",
         ],
       },
     ],
   };
+}
+
+/** What one round measured of one configuration. */
+type RoundFigures = HttpFigures;
+
+interface RoundContext {
+  readonly settings: HttpSettings;
+  readonly issuer: BenchIssuer;
+  readonly load: LoadClient;
+  readonly authorization: string;
+  /** Fresh-token runs send pool[0 .. poolLength) across the round's slices. */
+  readonly poolLength: number;
+}
+
+/**
+ * One round of one framework: a new server per configuration (an empty token cache), all started
+ * side by side and warmed, then measured in slices that take turns (the order rotating each
+ * slice), so a burst of other work on the machine falls on every configuration alike. A
+ * reused-token slice is sized from the warm-up's rate to last about `durationSec / slices`; a
+ * fresh-token slice sends its share of the pool.
+ */
+async function runRound(
+  group: readonly Config[],
+  round: number,
+  context: RoundContext,
+): Promise<Map<string, RoundFigures>> {
+  const { settings, issuer, load, authorization, poolLength } = context;
+  const slices = round < 0 ? 2 : HTTP_SLICES;
+  const apps: RunningApp[] = [];
+  try {
+    for (const config of group) apps.push(await startApp(config.framework, config.mode, issuer));
+    const sliceAmounts: number[] = [];
+    for (const [index, config] of group.entries()) {
+      const warm = await load.run({
+        url: (apps[index] as RunningApp).url,
+        connections: settings.connections,
+        amount: settings.warmupRequests,
+        authorization,
+        ...(config.fresh ? { freshTokens: true, tokenOffset: settings.poolSize } : {}),
+      });
+      const sliceSec = settings.durationSec / HTTP_SLICES;
+      sliceAmounts.push(Math.max(settings.connections * 5, Math.round(warm.requestsPerSec * sliceSec)));
+    }
+    const totals = group.map(() => ({
+      requests: 0,
+      seconds: 0,
+      cpuUs: 0,
+      p50: [] as number[],
+      p99: [] as number[],
+    }));
+    const freshPerSlice = Math.floor((round < 0 ? Math.min(300, poolLength) : poolLength) / slices);
+    for (let slice = 0; slice < slices; slice++) {
+      for (let turn = 0; turn < group.length; turn++) {
+        const index = (turn + slice + Math.max(round, 0)) % group.length;
+        const config = group[index] as Config;
+        const cpuBefore = process.cpuUsage();
+        const result = await load.run({
+          url: (apps[index] as RunningApp).url,
+          connections: settings.connections,
+          authorization,
+          ...(config.fresh
+            ? { freshTokens: true, tokenOffset: slice * freshPerSlice, amount: freshPerSlice }
+            : { amount: sliceAmounts[index] as number }),
+        });
+        const cpu = process.cpuUsage(cpuBefore);
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(
+            `${config.framework} / ${config.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
+          );
+        }
+        const total = totals[index] as (typeof totals)[number];
+        total.requests += result.total;
+        total.seconds += result.total / result.requestsPerSec;
+        total.cpuUs += cpu.user + cpu.system;
+        total.p50.push(result.p50Ms);
+        total.p99.push(result.p99Ms);
+      }
+    }
+    return new Map(
+      group.map((config, index) => {
+        const total = totals[index] as (typeof totals)[number];
+        return [
+          config.label,
+          {
+            requestsPerSec: total.requests / total.seconds,
+            cpuUsPerRequest: total.cpuUs / total.requests,
+            p50Ms: median(total.p50),
+            p99Ms: median(total.p99),
+          },
+        ];
+      }),
+    );
+  } finally {
+    for (const app of apps) await app.close();
+  }
 }
