@@ -145,4 +145,20 @@ describe('isB64Token', () => {
     expect(isB64Token('a b')).toBe(false);
     expect(isB64Token('==')).toBe(false);
   });
+
+  it('takes padding only at the end, and nothing after the last character', () => {
+    expect(isB64Token('a=')).toBe(true);
+    expect(isB64Token('a=b')).toBe(false);
+    expect(isB64Token('a==b=')).toBe(false);
+    expect(isB64Token('=')).toBe(false);
+    for (const ending of ['\n', '\r\n', ' ', '\t', '\u2028']) {
+      expect(isB64Token(`abc${ending}`)).toBe(false);
+      expect(isB64Token(`abc==${ending}`)).toBe(false);
+    }
+  });
+
+  it('answers a long value that fails only at its last character', () => {
+    expect(isB64Token(`${'a'.repeat(100_000)}!`)).toBe(false);
+    expect(isB64Token(`${'a'.repeat(100_000)}=`)).toBe(true);
+  });
 });
