@@ -15,7 +15,7 @@ import {
 import { type ErrorCode, TokenGuardError } from './errors.js';
 import type { KeySetEvent } from './jwks.js';
 import type { ValidatorOptions } from './options.js';
-import { createValidator, type Validator } from './validator.js';
+import { createValidator, lookupVerified, type Validator } from './validator.js';
 
 const ISS = 'https://id.example';
 const AUD = 'https://api.example';
@@ -799,5 +799,71 @@ describe('errors never contain the token', () => {
         }
       }
     }
+  });
+});
+
+describe('lookupVerified (internal)', () => {
+  const hsOptions = (extra: Partial<ValidatorOptions> = {}): ValidatorOptions =>
+    ({
+      issuer: ISS,
+      audience: AUD,
+      secret: SECRET,
+      now: () => NOW_SEC * 1000,
+      realm: 'r',
+      ...extra,
+    }) as ValidatorOptions;
+  const hsToken = () =>
+    signToken(secretSigningKey(SECRET), accessTokenClaims({ iss: ISS, aud: AUD, nowSec: NOW_SEC }));
+
+  it('answers exactly a token the cache holds, without verifying anything', async () => {
+    const validator = createValidator(hsOptions());
+    const token = await hsToken();
+    const auth = await validator.validate(token);
+    expect(lookupVerified(validator, token)).toBeUndefined(); // seen once: not stored yet
+    await validator.validate(token);
+    expect(lookupVerified(validator, token)?.subject).toBe(auth.subject);
+    expect(lookupVerified(validator, `${token}x`)).toBeUndefined();
+    expect(lookupVerified(validator, `Bearer ${token}`)).toBeUndefined();
+    expect(lookupVerified(validator, 'not a token at all!')).toBeUndefined();
+    expect(lookupVerified(createValidator(hsOptions()), token)).toBeUndefined();
+  });
+
+  it('holds nothing with the cache off, and nothing past a token expiry', async () => {
+    const off = createValidator(hsOptions({ tokenCache: false }));
+    const token = await hsToken();
+    await off.validate(token);
+    await off.validate(token);
+    expect(lookupVerified(off, token)).toBeUndefined();
+    let nowMs = NOW_SEC * 1000;
+    const validator = createValidator(hsOptions({ now: () => nowMs }));
+    await validator.validate(token);
+    await validator.validate(token);
+    nowMs += 3_600_000;
+    expect(lookupVerified(validator, token)).toBeUndefined();
+  });
+
+  it('throws what validate rejects with when the clock fails: ERR_INTERNAL with the realm', async () => {
+    let fail = false;
+    const validator = createValidator(
+      hsOptions({
+        now: () => {
+          if (fail) throw new Error('clock');
+          return NOW_SEC * 1000;
+        },
+      }),
+    );
+    const token = await hsToken();
+    await validator.validate(token);
+    await validator.validate(token);
+    fail = true;
+    const error = (() => {
+      try {
+        lookupVerified(validator, token);
+      } catch (e) {
+        return e;
+      }
+    })() as TokenGuardError;
+    expect(error.code).toBe('ERR_INTERNAL');
+    expect(error.realm).toBe('r');
   });
 });

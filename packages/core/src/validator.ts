@@ -411,7 +411,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     return wrapped;
   }
 
-  return {
+  const validator: Validator = {
     validate,
     check(auth, requirements) {
       assertRequirements(requirements);
@@ -445,6 +445,29 @@ export function createValidator(options: ValidatorOptions): Validator {
     options: Object.freeze(resolved),
     close: () => http.close(),
   };
+  cachedLookups.set(validator, (token) => {
+    if (cache === undefined || token.length > resolved.maxTokenLength) return undefined;
+    try {
+      return cachedAuth(token);
+    } catch (error) {
+      throw withRealm(error);
+    }
+  });
+  return validator;
+}
+
+/** Each validator's cache lookup, for {@link lookupVerified}. */
+const cachedLookups = new WeakMap<Validator, (token: string) => AuthInfo | undefined>();
+
+/**
+ * Internal (not exported by the package): the cached verification of exactly `token`, a bare
+ * token, while it may be reused; `undefined` when the validator has none (it never verifies, never
+ * waits). Every cached token is a canonical compact JWS, so a hit is also an RFC 6750 `b64token`:
+ * callers may ask before checking the token's syntax. Throws what `validate` would reject with
+ * (a failing clock: `ERR_INTERNAL`, realm set). Requirements are not applied.
+ */
+export function lookupVerified(validator: Validator, token: string): AuthInfo | undefined {
+  return cachedLookups.get(validator)?.(token);
 }
 
 function createIssuerContext(
