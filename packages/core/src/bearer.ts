@@ -93,6 +93,18 @@ export function extractBearerToken(headersOrValue: HeadersLike | string | undefi
  * ```
  */
 export function parseAuthorizationValue(value: string): string {
+  const token = readBearerCredentials(value);
+  assertB64Credentials(token);
+  return token;
+}
+
+/**
+ * Internal (not exported by the package): the credentials of a `Bearer` header value, their syntax
+ * not checked yet, for a caller that first looks the token up among verified tokens (each of which
+ * has the syntax). Throws as {@link parseAuthorizationValue} does for another scheme or empty
+ * credentials; {@link assertB64Credentials} completes the parse.
+ */
+export function readBearerCredentials(value: string): string {
   const trimmed = value.trim();
   const space = trimmed.indexOf(' ');
   const scheme = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
@@ -106,13 +118,16 @@ export function parseAuthorizationValue(value: string): string {
   }
   let start = space + 1;
   while (trimmed.charCodeAt(start) === 32) start++;
-  const token = trimmed.slice(start);
+  return trimmed.slice(start);
+}
+
+/** Internal: throws what {@link parseAuthorizationValue} throws for credentials outside the grammar. */
+export function assertB64Credentials(token: string): void {
   if (!matchesB64Token(token)) {
     throw new TokenGuardError('ERR_INVALID_REQUEST', {
       message: 'The Bearer credentials do not match the RFC 6750 token syntax',
     });
   }
-  return token;
 }
 
 /**

@@ -54,6 +54,7 @@ export {
   assertClaimArguments,
   assertScopeArguments,
   authenticateRequest,
+  authenticateRequestNow,
   type ExtractedToken,
   enforceRequirements,
   extractAccessToken,

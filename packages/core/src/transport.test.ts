@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
 import {
   authenticateRequest,
+  authenticateRequestNow,
   extractAccessToken,
   isFormTokenRequest,
   routeGuardRequirements,
@@ -189,6 +191,114 @@ describe('authenticateRequest', () => {
     }).catch((e: unknown) => e)) as TokenGuardError;
     expect(error.status).toBe(400);
     expect(error.wwwAuthenticate).toMatch(/^Bearer realm="orders", error="invalid_request"/);
+  });
+});
+
+describe('authenticateRequestNow', () => {
+  const NOW_SEC = 1_700_000_000;
+  const key = secretSigningKey('k'.repeat(32));
+  const options = {
+    issuer: 'https://issuer.test',
+    audience: 'https://api.test',
+    secret: 'k'.repeat(32),
+    realm: 'orders',
+    now: () => NOW_SEC * 1000,
+  };
+  const sign = (scope = 'read') =>
+    signToken(
+      key,
+      accessTokenClaims({ iss: options.issuer, aud: options.audience, nowSec: NOW_SEC }, { scope }),
+    );
+  const bearer = (value: string): TokenSource => ({ headers: { authorization: value } });
+  /** Validates twice: the verified-token cache stores a token from its second verification on. */
+  async function cached(validator: ReturnType<typeof createValidator>, token: string): Promise<void> {
+    await validator.validate(token);
+    await validator.validate(token);
+  }
+
+  it('answers a token verified before at once, with the same auth as the first time', async () => {
+    const validator = createValidator(options);
+    const token = await sign();
+    const first = authenticateRequestNow(validator, bearer(`Bearer ${token}`));
+    expect(first).toBeInstanceOf(Promise);
+    const { auth } = await first;
+    await cached(validator, token);
+    const again = authenticateRequestNow(validator, bearer(`bearer   ${token}  `));
+    expect(again).toEqual({ auth, transport: 'header' });
+    await expect(authenticateRequest(validator, bearer(`Bearer ${token}`))).resolves.toEqual({
+      auth,
+      transport: 'header',
+    });
+  });
+
+  it('answers an anonymous request on an optional route at once', () => {
+    const validator = createValidator(options);
+    expect(authenticateRequestNow(validator, { headers: {} }, { optional: true })).toEqual({
+      auth: undefined,
+      transport: undefined,
+    });
+  });
+
+  it('keeps every header error of a cached token: syntax, scheme, duplicates', async () => {
+    const validator = createValidator(options);
+    const token = await sign();
+    await cached(validator, token);
+    const codeOfRejection = async (source: TokenSource): Promise<unknown> => {
+      const result = authenticateRequestNow(validator, source);
+      expect(result).toBeInstanceOf(Promise);
+      return ((await (result as Promise<unknown>).catch((e: unknown) => e)) as TokenGuardError).code;
+    };
+    for (const value of [
+      `Bearer ${token},x`,
+      `Bearer ${token} x`,
+      `Bearer "${token}"`,
+      `Bearer ${token}=a`,
+    ]) {
+      expect(await codeOfRejection(bearer(value))).toBe('ERR_INVALID_REQUEST');
+    }
+    expect(await codeOfRejection(bearer(`Basic ${token}`))).toBe('ERR_TOKEN_MISSING');
+    expect(
+      await codeOfRejection({
+        headers: { authorization: `Bearer ${token}` },
+        rawHeaders: ['authorization', `Bearer ${token}`, 'Authorization', `Bearer ${token}`],
+      }),
+    ).toBe('ERR_INVALID_REQUEST');
+  });
+
+  it('still refuses a cached token sent in the header and the query at once', async () => {
+    const validator = createValidator(options);
+    const token = await sign();
+    await cached(validator, token);
+    const result = authenticateRequestNow(
+      validator,
+      { headers: { authorization: `Bearer ${token}` }, url: `/x?access_token=${token}` },
+      { transport: { query: true } },
+    );
+    const error = (await (result as Promise<unknown>).catch((e: unknown) => e)) as TokenGuardError;
+    expect(error.code).toBe('ERR_INVALID_REQUEST');
+    expect(error.realm).toBe('orders');
+  });
+
+  it('applies route requirements to a cached token through the validator', async () => {
+    const validator = createValidator(options);
+    const token = await sign('read');
+    await cached(validator, token);
+    const result = authenticateRequestNow(validator, bearer(`Bearer ${token}`), {
+      requirements: { scopes: ['write'] },
+    });
+    const error = (await (result as Promise<unknown>).catch((e: unknown) => e)) as TokenGuardError;
+    expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE');
+  });
+
+  it('re-verifies a cached token once it expired', async () => {
+    let nowMs = NOW_SEC * 1000;
+    const validator = createValidator({ ...options, now: () => nowMs });
+    const token = await sign();
+    await cached(validator, token);
+    nowMs += 3_600_000;
+    const result = authenticateRequestNow(validator, bearer(`Bearer ${token}`));
+    const error = (await (result as Promise<unknown>).catch((e: unknown) => e)) as TokenGuardError;
+    expect(error.code).toBe('ERR_TOKEN_EXPIRED');
   });
 });
 

@@ -1,10 +1,16 @@
 import type { AuthInfo } from './auth-info.js';
-import { type HeadersLike, isB64Token, parseAuthorizationValue, readAuthorizationHeader } from './bearer.js';
+import {
+  assertB64Credentials,
+  type HeadersLike,
+  isB64Token,
+  readAuthorizationHeader,
+  readBearerCredentials,
+} from './bearer.js';
 import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
 import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
-import { createValidator, type Validator } from './validator.js';
+import { createValidator, lookupVerified, type Validator } from './validator.js';
 
 /**
  * Where a request may carry its access token (RFC 6750 §2).
@@ -110,20 +116,46 @@ export function isFormTokenRequest(method: string, contentType: string | null | 
  * ```
  */
 export function extractAccessToken(source: TokenSource, options: TransportOptions = {}): ExtractedToken {
+  const found = findAccessToken(source, options, undefined);
+  return found.auth === undefined ? found : { token: found.token, transport: found.transport };
+}
+
+/** What {@link findAccessToken} found; `auth` when the header's token was answered from the cache. */
+interface FoundToken extends ExtractedToken {
+  auth?: AuthInfo;
+}
+
+/**
+ * {@link extractAccessToken}; with `validator`, a header-only token verified before is looked up
+ * before its syntax is checked (every cached token has it) and comes back with its `auth`.
+ */
+function findAccessToken(
+  source: TokenSource,
+  options: TransportOptions,
+  validator: Validator | undefined,
+): FoundToken {
   const header = readHeader(source);
+  const headerOnly = options.body !== true && options.query !== true;
   let fromHeader: string | undefined;
   let missing: TokenGuardError | undefined;
   if (header !== undefined && header.trim() !== '') {
     try {
-      fromHeader = parseAuthorizationValue(header);
+      fromHeader = readBearerCredentials(header);
     } catch (error) {
       // Another scheme (Basic ...) is not a bearer token; a broken Bearer header is a 400 at once.
       if (!(error instanceof TokenGuardError) || error.code !== 'ERR_TOKEN_MISSING') throw error;
       missing = error;
     }
+    if (fromHeader !== undefined) {
+      if (validator !== undefined && headerOnly) {
+        const auth = lookupVerified(validator, fromHeader);
+        if (auth !== undefined) return { token: fromHeader, transport: 'header', auth };
+      }
+      assertB64Credentials(fromHeader);
+    }
   }
   // The common case, header only: no list of candidates to build.
-  if (options.body !== true && options.query !== true) {
+  if (headerOnly) {
     if (fromHeader === undefined) throw missing ?? new TokenGuardError('ERR_TOKEN_MISSING');
     return { token: fromHeader, transport: 'header' };
   }
@@ -200,26 +232,52 @@ export function authenticateRequest(
   source: TokenSource,
   options: AuthenticateOptions = {},
 ): Promise<AuthenticationResult> {
-  // Not an async function: one promise per request (the validator's), not three. Every failure is
-  // still a rejection, never a synchronous throw.
-  let extracted: ExtractedToken;
+  const result = authenticateRequestNow(validator, source, options);
+  return result instanceof Promise ? result : Promise.resolve(result);
+}
+
+/**
+ * {@link authenticateRequest}, answered at once when nothing has to wait: a token the validator
+ * verified before and still holds in its cache (with no `requirements`), or an anonymous request on
+ * an optional route, gives the result itself, so an adapter can go on in the same tick; anything
+ * else gives a promise. Never throws: every failure is a rejection.
+ *
+ * @example
+ * ```ts
+ * const result = authenticateRequestNow(validator, { headers: req.headers, rawHeaders: req.rawHeaders });
+ * if (result instanceof Promise) result.then(proceed, fail);
+ * else proceed(result);
+ * ```
+ */
+export function authenticateRequestNow(
+  validator: Validator,
+  source: TokenSource,
+  options: AuthenticateOptions = {},
+): AuthenticationResult | Promise<AuthenticationResult> {
+  let extracted: FoundToken;
   try {
-    extracted = extractAccessToken(source, options.transport);
+    // With route requirements, validate() applies them: no cache answer here.
+    extracted = findAccessToken(
+      source,
+      options.transport ?? {},
+      options.requirements === undefined ? validator : undefined,
+    );
   } catch (error) {
     if (options.optional === true && error instanceof TokenGuardError && error.code === 'ERR_TOKEN_MISSING') {
-      return Promise.resolve({ auth: undefined, transport: undefined });
+      return { auth: undefined, transport: undefined };
     }
     if (error instanceof TokenGuardError) error.realm = validator.realm;
     return Promise.reject(error);
   }
-  const { token, transport } = extracted;
+  const { token, transport, auth } = extracted;
+  if (auth !== undefined) return { auth, transport };
   let validated: Promise<AuthInfo>;
   try {
     validated = Promise.resolve(validator.validate(token, options.requirements));
   } catch (error) {
     return Promise.reject(error);
   }
-  return validated.then((auth) => ({ auth, transport }));
+  return validated.then((verified) => ({ auth: verified, transport }));
 }
 
 function readHeader(source: TokenSource): string | undefined {

@@ -1,7 +1,7 @@
 import {
   type AdapterOptions,
   type AuthenticationResult,
-  authenticateRequest,
+  authenticateRequestNow,
   isFormTokenRequest,
   resolveAdapterOptions,
   type TokenguardOptions,
@@ -74,14 +74,14 @@ export function tokenguard(
    * takes V8's slow path (each request has a hidden class of its own), and `req.body` without a
    * body parser walks the whole prototype chain.
    */
-  function authenticate(req: Request): Promise<AuthenticationResult> {
+  function authenticate(req: Request): AuthenticationResult | Promise<AuthenticationResult> {
     const source: TokenSource = { headers: req.headers, rawHeaders: req.rawHeaders };
     if (readsBody) {
       source.method = req.method;
       source.body = req.body;
     }
     if (readsQuery) source.url = req.originalUrl;
-    return authenticateRequest(validator, source, authOptions);
+    return authenticateRequestNow(validator, source, authOptions);
   }
 
   const middleware = function tokenguard(req: Request, res: Response, next: NextFunction): void {
@@ -105,8 +105,11 @@ export function tokenguard(
         .then(onSuccess, onFailure);
       return;
     }
-    // The usual request: one promise (the validator's) between the request and next().
-    authenticate(req).then(onSuccess, onFailure);
+    // A token verified before: next() at once. Otherwise one promise (the validator's) between
+    // the request and next().
+    const result = authenticate(req);
+    if (result instanceof Promise) result.then(onSuccess, onFailure);
+    else onSuccess(result);
   };
   return Object.assign(middleware, { validator });
 }

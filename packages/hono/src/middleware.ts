@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import {
   type AdapterOptions,
+  type AuthenticationResult,
   type AuthInfo,
-  authenticateRequest,
+  authenticateRequestNow,
   isFormTokenRequest,
   resolveAdapterOptions,
   type TokenguardOptions,
+  type TokenSource,
   type Validator,
 } from '@tokenguard/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
@@ -86,35 +88,55 @@ export function tokenguard(
 
   const authOptions = { transport, optional };
 
-  async function tokenguard(c: Context, next: Next): Promise<Response | undefined> {
-    setContext(c, settings);
-    let result: Awaited<ReturnType<typeof authenticateRequest>>;
-    try {
-      const body =
-        transport.body === true && isFormTokenRequest(c.req.method, c.req.header('content-type'))
-          ? await c.req.parseBody({ all: true })
-          : undefined;
-      // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
-      // header, and its header record is read without building the fetch Request's Headers.
-      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-      result = await authenticateRequest(
-        validator,
-        {
-          method: c.req.method,
-          headers: incoming?.headers ?? c.req.raw.headers,
-          rawHeaders: incoming?.rawHeaders,
-          url: transport.query === true ? c.req.url : undefined,
-          body,
-        },
-        authOptions,
-      );
-    } catch (error) {
-      return handleError(c, error, onError);
-    }
+  /** Sets `c.var.auth`, then runs the rest of the chain. */
+  async function proceed(c: Context, next: Next, result: AuthenticationResult): Promise<undefined> {
     c.set('auth', result.auth);
     if (result.transport === 'query') c.header('cache-control', 'private');
     await next();
     return undefined;
+  }
+
+  /** The request's token source: on @hono/node-server, Node's own request (see below). */
+  function sourceOf(c: Context, body: unknown): TokenSource {
+    // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
+    // header, and its header record is read without building the fetch Request's Headers.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    return {
+      method: c.req.method,
+      headers: incoming?.headers ?? c.req.raw.headers,
+      rawHeaders: incoming?.rawHeaders,
+      url: transport.query === true ? c.req.url : undefined,
+      body,
+    };
+  }
+
+  /** With form bodies enabled: the body may have to be parsed first, so always asynchronous. */
+  async function authenticateWithBody(c: Context, next: Next): Promise<Response | undefined> {
+    let result: AuthenticationResult;
+    try {
+      const body = isFormTokenRequest(c.req.method, c.req.header('content-type'))
+        ? await c.req.parseBody({ all: true })
+        : undefined;
+      result = await authenticateRequestNow(validator, sourceOf(c, body), authOptions);
+    } catch (error) {
+      return handleError(c, error, onError);
+    }
+    return proceed(c, next, result);
+  }
+
+  /**
+   * Not an async function: a token verified before is answered at once, and the chain goes on in
+   * the same tick; only a token that must be verified (or a form body) waits.
+   */
+  function tokenguard(c: Context, next: Next): Promise<Response | undefined> {
+    setContext(c, settings);
+    if (transport.body === true) return authenticateWithBody(c, next);
+    const result = authenticateRequestNow(validator, sourceOf(c, undefined), authOptions);
+    if (!(result instanceof Promise)) return proceed(c, next, result);
+    return result.then(
+      (verified) => proceed(c, next, verified),
+      (error: unknown) => handleError(c, error, onError),
+    );
   }
   return Object.assign(tokenguard, { validator }) as TokenguardMiddleware<OptionalTokenguardVariables>;
 }
