@@ -290,6 +290,26 @@ describe('authenticateRequestNow', () => {
     expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE');
   });
 
+  it('goes through a validate replaced on the validator (a wrapper, a spy), even for a cached token', async () => {
+    const validator = createValidator(options);
+    const token = await sign();
+    await cached(validator, token);
+    // A denylist check wrapped around the validator's own validate, in place.
+    const verify = validator.validate;
+    validator.validate = async (value, requirements) => {
+      await verify(value, requirements);
+      throw new TokenGuardError('ERR_TOKEN_INACTIVE', { message: 'revoked' });
+    };
+    for (const result of [
+      authenticateRequestNow(validator, bearer(`Bearer ${token}`)),
+      authenticateRequest(validator, bearer(`Bearer ${token}`)),
+    ]) {
+      expect(result).toBeInstanceOf(Promise);
+      const error = (await (result as Promise<unknown>).catch((e: unknown) => e)) as TokenGuardError;
+      expect(error.code).toBe('ERR_TOKEN_INACTIVE');
+    }
+  });
+
   it('re-verifies a cached token once it expired', async () => {
     let nowMs = NOW_SEC * 1000;
     const validator = createValidator({ ...options, now: () => nowMs });

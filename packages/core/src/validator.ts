@@ -445,29 +445,38 @@ export function createValidator(options: ValidatorOptions): Validator {
     options: Object.freeze(resolved),
     close: () => http.close(),
   };
-  cachedLookups.set(validator, (token) => {
-    if (cache === undefined || token.length > resolved.maxTokenLength) return undefined;
-    try {
-      return cachedAuth(token);
-    } catch (error) {
-      throw withRealm(error);
-    }
+  cachedLookups.set(validator, {
+    validate,
+    lookup(token) {
+      if (cache === undefined || token.length > resolved.maxTokenLength) return undefined;
+      try {
+        return cachedAuth(token);
+      } catch (error) {
+        throw withRealm(error);
+      }
+    },
   });
   return validator;
 }
 
-/** Each validator's cache lookup, for {@link lookupVerified}. */
-const cachedLookups = new WeakMap<Validator, (token: string) => AuthInfo | undefined>();
+/** Each validator's cache lookup, with the `validate` it answers for, for {@link lookupVerified}. */
+const cachedLookups = new WeakMap<
+  Validator,
+  { readonly validate: Validator['validate']; lookup(token: string): AuthInfo | undefined }
+>();
 
 /**
  * Internal (not exported by the package): the cached verification of exactly `token`, a bare
- * token, while it may be reused; `undefined` when the validator has none (it never verifies, never
- * waits). Every cached token is a canonical compact JWS, so a hit is also an RFC 6750 `b64token`:
+ * token, while it may be reused; `undefined` when the validator has none, or when its `validate` was
+ * replaced (it never verifies, never waits). Every cached token is a canonical compact JWS, so a hit is also an RFC 6750 `b64token`:
  * callers may ask before checking the token's syntax. Throws what `validate` would reject with
  * (a failing clock: `ERR_INTERNAL`, realm set). Requirements are not applied.
  */
 export function lookupVerified(validator: Validator, token: string): AuthInfo | undefined {
-  return cachedLookups.get(validator)?.(token);
+  const entry = cachedLookups.get(validator);
+  // A validate replaced on the object (a wrapper with checks of its own, a test spy) must see every
+  // token: the cache answers only for the validator's own validate.
+  return entry === undefined || validator.validate !== entry.validate ? undefined : entry.lookup(token);
 }
 
 function createIssuerContext(
