@@ -100,6 +100,18 @@ describe('readScopes: repeated scope strings', () => {
     expect(readScopes({}, DEFAULT_SCOPE_CLAIMS).size).toBe(0);
   });
 
+  it('can be deep-cloned the way lodash does it: an empty set from its constructor, then add', () => {
+    const scopes = readScopes({ scope: 'a b' }, ['scope']);
+    const Ctor = scopes.constructor as new () => Set<string>;
+    const copy = new Ctor();
+    for (const scope of scopes) copy.add(scope);
+    copy.add('c');
+    copy.delete('a');
+    expect([...copy]).toEqual(['b', 'c']);
+    expect([...readScopes({ scope: 'a b' }, ['scope'])]).toEqual(['a', 'b']);
+    expect(() => (scopes as Set<string>).add('c')).toThrow(/read-only/);
+  });
+
   it('is still a Set: has, size, iteration, spread and structuredClone work', () => {
     const scopes = readScopes({ scope: 'a b' }, ['scope']);
     expect(scopes).toBeInstanceOf(Set);

@@ -100,22 +100,30 @@ export function readScopes(
  * a set shared between answers cannot be changed through one of them.
  */
 class ReadOnlyScopeSet extends Set<string> {
-  constructor(scopes: Iterable<string>) {
+  /** Set once the scopes are in; a set built empty (`new set.constructor()`, as deep-clone helpers do) stays writable. */
+  readonly #sealed: boolean = false;
+
+  constructor(scopes?: Iterable<string>) {
     super();
+    if (scopes === undefined) return;
     for (const scope of scopes) super.add(scope);
+    this.#sealed = true;
     Object.freeze(this);
   }
 
-  override add(_scope: string): never {
-    throw readOnly();
+  override add(scope: string): this {
+    if (this.#sealed) throw readOnly();
+    return super.add(scope);
   }
 
-  override delete(_scope: string): never {
-    throw readOnly();
+  override delete(scope: string): boolean {
+    if (this.#sealed) throw readOnly();
+    return super.delete(scope);
   }
 
-  override clear(): never {
-    throw readOnly();
+  override clear(): void {
+    if (this.#sealed) throw readOnly();
+    super.clear();
   }
 }
 
