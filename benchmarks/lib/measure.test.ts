@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Contender, interleave, median, SLICES_PER_ROUND } from './measure.js';
+import { type Contender, interleave, median, ratioRange, SLICES_PER_ROUND } from './measure.js';
 
 /** A contender that records every slice it is asked to run, in the order asked. */
 function recording(name: string, ops: number, log: string[], ranges: [number, number][]): Contender {
@@ -58,5 +58,13 @@ describe('median', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeNaN();
+  });
+});
+
+describe('ratioRange', () => {
+  it('gives the lowest and highest per-round ratio of two contenders measured in the same rounds', () => {
+    expect(ratioRange([90, 50, 80], [100, 100, 80])).toEqual([0.5, 1]);
+    expect(ratioRange([], [])).toEqual([Number.NaN, Number.NaN]);
+    expect(ratioRange(undefined, [1])).toEqual([Number.NaN, Number.NaN]);
   });
 });

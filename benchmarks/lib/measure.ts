@@ -40,7 +40,20 @@ export const SLICES_PER_ROUND = 20;
  * contender pays for its own garbage. Every loop is bounded by the contenders' `ops`.
  */
 export async function interleave(contenders: readonly Contender[], rounds: number): Promise<Medians> {
-  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const medians: Medians = new Map();
+  for (const [name, values] of await interleaveRounds(contenders, rounds)) medians.set(name, median(values));
+  return medians;
+}
+
+/** Ops/s of each contender in each measured round, by name, in round order (see {@link interleave}). */
+export type RoundSamples = Map<string, number[]>;
+
+/** {@link interleave}, keeping every round's ops/s instead of their median. */
+export async function interleaveRounds(
+  contenders: readonly Contender[],
+  rounds: number,
+): Promise<RoundSamples> {
+  const samples: RoundSamples = new Map(contenders.map((c) => [c.name, []]));
   for (let round = -1; round < rounds; round++) {
     const works: TimedWork[] = [];
     for (const contender of contenders) works.push(await contender.prepare());
@@ -64,9 +77,19 @@ export async function interleave(contenders: readonly Contender[], rounds: numbe
       samples.get(name)?.push((work.ops * 1000) / (elapsedMs[index] as number));
     });
   }
-  const medians: Medians = new Map();
-  for (const [name, values] of samples) medians.set(name, median(values));
-  return medians;
+  return samples;
+}
+
+/**
+ * The lowest and highest of `numerator[i] / denominator[i]` over the rounds: two contenders measured
+ * in the same round share its conditions, so the spread of their per-round ratio shows the noise.
+ */
+export function ratioRange(
+  numerator: readonly number[] | undefined,
+  denominator: readonly number[] | undefined,
+): [number, number] {
+  const ratios = (numerator ?? []).map((value, i) => value / (denominator?.[i] ?? Number.NaN));
+  return ratios.length === 0 ? [Number.NaN, Number.NaN] : [Math.min(...ratios), Math.max(...ratios)];
 }
 
 const gc = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;

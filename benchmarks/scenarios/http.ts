@@ -47,6 +47,8 @@ export interface HttpResult {
   readonly tables: Table[];
   /** By framework, then by config label. */
   readonly figures: Map<Framework, Map<string, HttpFigures>>;
+  /** Every round's figures, by framework, then by config label (round order). */
+  readonly rounds: Map<Framework, Map<string, readonly HttpFigures[]>>;
 }
 
 export const CEILING = 'no auth (ceiling)';
@@ -109,9 +111,11 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     await issuer.close();
   }
   const figures = new Map<Framework, Map<string, HttpFigures>>();
+  const rounds = new Map<Framework, Map<string, readonly HttpFigures[]>>();
   for (const config of configs) {
     const runs = samples.get(`${config.framework}\u0000${config.label}`) ?? [];
     const byLabel = figures.get(config.framework) ?? new Map<string, HttpFigures>();
+    rounds.set(config.framework, (rounds.get(config.framework) ?? new Map()).set(config.label, runs));
     byLabel.set(config.label, {
       requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
       cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
@@ -146,6 +150,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   }
   return {
     figures,
+    rounds,
     tables: [
       {
         title: 'HTTP, RS256, req/s and latency (autocannon in a second process)',

@@ -4,7 +4,14 @@ import { JwtVerifier } from 'aws-jwt-verify';
 import { createVerifier } from 'fast-jwt';
 import { importJWK, jwtVerify } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { type Contender, interleave, type Medians, SLICES_PER_ROUND } from '../lib/measure.js';
+import {
+  type Contender,
+  interleaveRounds,
+  type Medians,
+  median,
+  type RoundSamples,
+  SLICES_PER_ROUND,
+} from '../lib/measure.js';
 import { type Table, withRatio } from '../lib/report.js';
 import {
   AUDIENCE,
@@ -30,6 +37,8 @@ export interface ValidateResult {
   readonly tables: Table[];
   /** Median ops/s by algorithm, then by contender name. */
   readonly medians: Map<BenchAlgorithm, Medians>;
+  /** Every round's ops/s by algorithm, then by contender name (round order). */
+  readonly rounds: Map<BenchAlgorithm, RoundSamples>;
 }
 
 export const FLOOR = 'floor: node:crypto verify + claims decode';
@@ -211,6 +220,7 @@ async function contendersFor(
 /** In-process validations per second for each algorithm and contender, as ratios of the floor. */
 export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
   const medians = new Map<BenchAlgorithm, Medians>();
+  const rounds = new Map<BenchAlgorithm, RoundSamples>();
   const algorithms = settings.algorithms ?? BENCH_ALGORITHMS;
   for (const alg of algorithms) {
     const key = generateBenchKey(alg);
@@ -221,7 +231,9 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
       const work = await contender.prepare();
       if (work.ops === 0) throw new Error(`${contender.name}: no work`);
     }
-    medians.set(alg, await interleave(contenders, settings.rounds));
+    const samples = await interleaveRounds(contenders, settings.rounds);
+    rounds.set(alg, samples);
+    medians.set(alg, new Map([...samples].map(([name, values]) => [name, median(values)])));
   }
   const rows = ROW_ORDER.map((name) => [
     name,
@@ -232,6 +244,7 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
   ]);
   return {
     medians,
+    rounds,
     tables: [
       {
         title: 'In-process validation, ops/s (ratio to the floor)',
