@@ -231,6 +231,33 @@ describe('authenticateRequestNow', () => {
     });
   });
 
+  it('validates a token the cache does not hold as validate() would, and caches it as validate() does', async () => {
+    const validator = createValidator(options);
+    const reference = createValidator(options);
+    const token = await sign();
+    const [header, payload] = token.split('.');
+    const verdict = (result: Promise<unknown>) =>
+      result.then(
+        (value) =>
+          (value as { auth?: { subject?: string } }).auth?.subject ?? (value as { subject?: string }).subject,
+        (error: TokenGuardError) => `${error.code} ${error.realm}`,
+      );
+    for (const credentials of [
+      token,
+      `${header}.${payload}.AAAA`,
+      `${header}.${payload}`,
+      'bearer',
+      'opaque-value',
+    ]) {
+      expect(
+        await verdict(Promise.resolve(authenticateRequestNow(validator, bearer(`Bearer ${credentials}`)))),
+      ).toBe(await verdict(reference.validate(credentials)));
+    }
+    // Two verifications through the header (each a cache miss) store the token, as two validate() calls do.
+    await authenticateRequest(validator, bearer(`Bearer ${token}`));
+    expect(authenticateRequestNow(validator, bearer(`Bearer ${token}`))).not.toBeInstanceOf(Promise);
+  });
+
   it('answers an anonymous request on an optional route at once', () => {
     const validator = createValidator(options);
     expect(authenticateRequestNow(validator, { headers: {} }, { optional: true })).toEqual({

@@ -10,7 +10,7 @@ import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
 import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
-import { createValidator, lookupVerified, type Validator } from './validator.js';
+import { createValidator, lookupVerified, type Validator, validateMissed } from './validator.js';
 
 /**
  * Where a request may carry its access token (RFC 6750 §2).
@@ -120,9 +120,13 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
   return found.auth === undefined ? found : { token: found.token, transport: found.transport };
 }
 
-/** What {@link findAccessToken} found; `auth` when the header's token was answered from the cache. */
+/**
+ * What {@link findAccessToken} found; `auth` when the header's token was answered from the cache,
+ * `cacheMissed` when the cache was asked and holds none (the validator need not ask again).
+ */
 interface FoundToken extends ExtractedToken {
   auth?: AuthInfo;
+  cacheMissed?: boolean;
 }
 
 /**
@@ -147,11 +151,11 @@ function findAccessToken(
       missing = error;
     }
     if (fromHeader !== undefined) {
-      if (validator !== undefined && headerOnly) {
-        const auth = lookupVerified(validator, fromHeader);
-        if (auth !== undefined) return { token: fromHeader, transport: 'header', auth };
-      }
+      const cached =
+        validator !== undefined && headerOnly ? lookupVerified(validator, fromHeader) : undefined;
+      if (cached) return { token: fromHeader, transport: 'header', auth: cached };
       assertB64Credentials(fromHeader);
+      if (cached === false) return { token: fromHeader, transport: 'header', cacheMissed: true };
     }
   }
   // The common case, header only: no list of candidates to build.
@@ -273,7 +277,10 @@ export function authenticateRequestNow(
   if (auth !== undefined) return { auth, transport };
   let validated: Promise<AuthInfo>;
   try {
-    validated = Promise.resolve(validator.validate(token, options.requirements));
+    // Asked of the cache already (only ever without requirements): not asked twice.
+    validated = extracted.cacheMissed
+      ? validateMissed(validator, token)
+      : Promise.resolve(validator.validate(token, options.requirements));
   } catch (error) {
     return Promise.reject(error);
   }

@@ -348,6 +348,15 @@ export function createValidator(options: ValidatorOptions): Validator {
     tokenOrHeader: string | undefined | null,
     requirements?: Requirements,
   ): Promise<AuthInfo> {
+    return settle(tokenOrHeader, requirements, false);
+  }
+
+  /** {@link validate}; `cacheMissed` when the caller already looked the bare value up in the cache. */
+  function settle(
+    tokenOrHeader: string | undefined | null,
+    requirements: Requirements | undefined,
+    cacheMissed: boolean,
+  ): Promise<AuthInfo> {
     // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
     try {
       if (requirements !== undefined) assertRequirements(requirements);
@@ -356,7 +365,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     let result: AuthInfo | Promise<AuthInfo>;
     try {
-      result = validateValue(tokenOrHeader, requirements);
+      result = validateValue(tokenOrHeader, requirements, cacheMissed);
     } catch (error) {
       // A throwing clock must not escape as a bare Error: withRealm makes it ERR_INTERNAL.
       return Promise.reject(withRealm(error));
@@ -371,11 +380,12 @@ export function createValidator(options: ValidatorOptions): Validator {
   function validateValue(
     tokenOrHeader: string | undefined | null,
     requirements: Requirements | undefined,
+    cacheMissed: boolean,
   ): AuthInfo | Promise<AuthInfo> {
     if (typeof tokenOrHeader !== 'string') throw new TokenGuardError('ERR_TOKEN_MISSING');
     // Only a bare compact JWS is ever a cache key, so headers and anything else miss at once.
-    let cacheChecked = false;
-    if (cache !== undefined && tokenOrHeader.length <= resolved.maxTokenLength) {
+    let cacheChecked = cacheMissed;
+    if (!cacheMissed && cache !== undefined && tokenOrHeader.length <= resolved.maxTokenLength) {
       const hit = cachedAuth(tokenOrHeader);
       if (hit !== undefined) {
         checkRequirements(hit, requirements);
@@ -450,33 +460,46 @@ export function createValidator(options: ValidatorOptions): Validator {
     lookup(token) {
       if (cache === undefined || token.length > resolved.maxTokenLength) return undefined;
       try {
-        return cachedAuth(token);
+        return cachedAuth(token) ?? false;
       } catch (error) {
         throw withRealm(error);
       }
     },
+    validateMissed: (token) => settle(token, undefined, true),
   });
   return validator;
 }
 
-/** Each validator's cache lookup, with the `validate` it answers for, for {@link lookupVerified}. */
-const cachedLookups = new WeakMap<
-  Validator,
-  { readonly validate: Validator['validate']; lookup(token: string): AuthInfo | undefined }
->();
+/** A validator's own cache lookup and `validate`, for {@link lookupVerified} and {@link validateMissed}. */
+interface CachedLookup {
+  readonly validate: Validator['validate'];
+  lookup(token: string): AuthInfo | false | undefined;
+  validateMissed(token: string): Promise<AuthInfo>;
+}
+
+const cachedLookups = new WeakMap<Validator, CachedLookup>();
 
 /**
- * Internal (not exported by the package): the cached verification of exactly `token`, a bare
- * token, while it may be reused; `undefined` when the validator has none, or when its `validate` was
- * replaced (it never verifies, never waits). Every cached token is a canonical compact JWS, so a hit is also an RFC 6750 `b64token`:
- * callers may ask before checking the token's syntax. Throws what `validate` would reject with
- * (a failing clock: `ERR_INTERNAL`, realm set). Requirements are not applied.
+ * Internal (not exported by the package): the cached verification of exactly `token`, a bare token,
+ * while it may be reused; `false` when the cache holds none (then {@link validateMissed} validates
+ * without asking the cache again); `undefined` when nothing was looked up (no cache, a token longer
+ * than the limit, or a `validate` replaced on the validator: a wrapper or a spy must see every token).
+ * It never verifies, never waits. Every cached token is a canonical compact JWS, so a hit is also an
+ * RFC 6750 `b64token`: callers may ask before checking the token's syntax. Throws what `validate`
+ * would reject with (a failing clock: `ERR_INTERNAL`, realm set). Requirements are not applied.
  */
-export function lookupVerified(validator: Validator, token: string): AuthInfo | undefined {
+export function lookupVerified(validator: Validator, token: string): AuthInfo | false | undefined {
   const entry = cachedLookups.get(validator);
-  // A validate replaced on the object (a wrapper with checks of its own, a test spy) must see every
-  // token: the cache answers only for the validator's own validate.
   return entry === undefined || validator.validate !== entry.validate ? undefined : entry.lookup(token);
+}
+
+/**
+ * Internal: `validator.validate(token)` for a token {@link lookupVerified} just answered `false` for,
+ * without looking it up again.
+ */
+export function validateMissed(validator: Validator, token: string): Promise<AuthInfo> {
+  const entry = cachedLookups.get(validator);
+  return entry === undefined ? validator.validate(token) : entry.validateMissed(token);
 }
 
 function createIssuerContext(
