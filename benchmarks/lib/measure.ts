@@ -40,9 +40,22 @@ export const SLICES_PER_ROUND = 20;
  * contender pays for its own garbage. Every loop is bounded by the contenders' `ops`.
  */
 export async function interleave(contenders: readonly Contender[], rounds: number): Promise<Medians> {
+  return mediansOf(await interleaveRounds(contenders, rounds));
+}
+
+/** The median of each contender's rounds. */
+export function mediansOf(samples: RoundSamples): Medians {
   const medians: Medians = new Map();
-  for (const [name, values] of await interleaveRounds(contenders, rounds)) medians.set(name, median(values));
+  for (const [name, values] of samples) medians.set(name, median(values));
   return medians;
+}
+
+/**
+ * Which of `count` contenders runs at `turn` of `slice` in `round`: the order rotates every slice
+ * and every round (the warm-up round, -1, as round 0), so none always follows the same one.
+ */
+export function turnOrder(turn: number, slice: number, round: number, count: number): number {
+  return (turn + slice + Math.max(round, 0)) % count;
 }
 
 /** Ops/s of each contender in each measured round, by name, in round order (see {@link interleave}). */
@@ -61,7 +74,7 @@ export async function interleaveRounds(
     collectGarbage();
     for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
       for (let turn = 0; turn < works.length; turn++) {
-        const index = (turn + slice + Math.max(round, 0)) % works.length;
+        const index = turnOrder(turn, slice, round, works.length);
         const work = works[index] as TimedWork;
         const start = Math.floor((work.ops * slice) / SLICES_PER_ROUND);
         const end = Math.floor((work.ops * (slice + 1)) / SLICES_PER_ROUND);

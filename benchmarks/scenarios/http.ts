@@ -9,7 +9,7 @@ import {
 import type { BenchIssuer } from '../http/issuer.js';
 import { startIssuerProcess } from '../http/issuer-process.js';
 import { LoadClient } from '../http/load-client.js';
-import { median } from '../lib/measure.js';
+import { median, turnOrder } from '../lib/measure.js';
 import { formatNumber, type Table } from '../lib/report.js';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
 
@@ -87,7 +87,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   // the full verification path is as warm as the cached one before the measurement starts.
   const pool = tokens.slice(0, settings.poolSize);
   const load = await LoadClient.start(tokens);
-  const samples = new Map<string, RoundFigures[]>();
+  const samples = new Map<string, HttpFigures[]>();
   const configs = FRAMEWORKS.flatMap(configsFor);
   try {
     for (let round = settings.warmupRound ? -1 : 0; round < settings.rounds; round++) {
@@ -176,9 +176,6 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   };
 }
 
-/** What one round measured of one configuration. */
-type RoundFigures = HttpFigures;
-
 interface RoundContext {
   readonly settings: HttpSettings;
   readonly issuer: BenchIssuer;
@@ -199,7 +196,7 @@ async function runRound(
   group: readonly Config[],
   round: number,
   context: RoundContext,
-): Promise<Map<string, RoundFigures>> {
+): Promise<Map<string, HttpFigures>> {
   const { settings, issuer, load, authorization, poolLength } = context;
   const slices = round < 0 ? 2 : HTTP_SLICES;
   const apps: RunningApp[] = [];
@@ -227,7 +224,7 @@ async function runRound(
     const freshPerSlice = Math.floor((round < 0 ? Math.min(300, poolLength) : poolLength) / slices);
     for (let slice = 0; slice < slices; slice++) {
       for (let turn = 0; turn < group.length; turn++) {
-        const index = (turn + slice + Math.max(round, 0)) % group.length;
+        const index = turnOrder(turn, slice, round, group.length);
         const config = group[index] as Config;
         const cpuBefore = process.cpuUsage();
         const result = await load.run({

@@ -8,7 +8,7 @@ import {
   type Contender,
   interleaveRounds,
   type Medians,
-  median,
+  mediansOf,
   type RoundSamples,
   SLICES_PER_ROUND,
 } from '../lib/measure.js';
@@ -233,7 +233,7 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
     }
     const samples = await interleaveRounds(contenders, settings.rounds);
     rounds.set(alg, samples);
-    medians.set(alg, new Map([...samples].map(([name, values]) => [name, median(values)])));
+    medians.set(alg, mediansOf(samples));
   }
   const rows = ROW_ORDER.map((name) => [
     name,
