@@ -90,7 +90,8 @@ export function decodeCanonicalJws(token: string, maxDepth: number): DecodedJws 
   const signature = Buffer.from(token.slice(second + 1), 'base64url');
   if (signature.length !== decodedByteLength(token.length - second - 1)) return undefined;
   const decodedHeader = header ?? decodeHeader(headerSegment, headerBytes as Buffer, maxDepth);
-  if (!reused && headerCache.get(headerSegment) === decodedHeader) {
+  // Remembered when it is in the header cache: found there, or just stored there by decodeHeader.
+  if (!reused && (header !== undefined || headerCache.get(headerSegment) === decodedHeader)) {
     lastHeader = { segment: headerSegment, header: decodedHeader };
   }
   return {
