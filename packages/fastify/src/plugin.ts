@@ -1,12 +1,19 @@
 import { parse as parseQueryString } from 'node:querystring';
 import {
-  authenticateRequest,
+  type AuthenticationResult,
+  authenticateRequestNow,
   enforceRequirements,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   type TokenguardOptions,
 } from '@tokenguard/core';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { SETTINGS, setContext } from './context.js';
 import { isTokenguardGuard, requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
@@ -97,32 +104,73 @@ function createHook(settings: ResolvedAdapterOptions) {
   };
   const required = { transport, optional: false };
   const optional = { transport, optional: true };
-  return async function tokenguard(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-    if (request.is404) return undefined;
-    const route = routeAuth(request);
-    if (route === false) return undefined;
-    setContext(request, settings);
-    try {
-      const result = await authenticateRequest(
-        validator,
-        {
-          method: request.method,
-          headers: request.headers,
-          rawHeaders: request.raw.rawHeaders,
-          url: request.url,
-          body: request.body,
-        },
-        (route.optional ?? settings.optional) ? optional : required,
-      );
-      request.auth = result.auth ?? null;
-      if (result.transport === 'query') reply.header('cache-control', 'private');
-      if (route.requirements !== undefined) {
-        enforceRequirements(validator, request.auth, route.requirements(request));
-      }
-    } catch (error) {
-      return handleError(error, reply, onError);
+
+  /** Sets `request.auth` and applies the route's requirements (throws a TokenGuardError). */
+  const admit = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: RouteAuth,
+    result: AuthenticationResult,
+  ) => {
+    request.auth = result.auth ?? null;
+    if (result.transport === 'query') reply.header('cache-control', 'private');
+    if (route.requirements !== undefined) {
+      enforceRequirements(validator, request.auth, route.requirements(request));
     }
-    return undefined;
+  };
+  /** Goes on with the hook chain, or answers the error (not calling `done`: the reply is sent). */
+  const proceed = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: RouteAuth,
+    result: AuthenticationResult,
+    done: HookHandlerDoneFunction,
+  ): void => {
+    try {
+      admit(request, reply, route, result);
+    } catch (error) {
+      fail(error, reply, done);
+      return;
+    }
+    done();
+  };
+  const fail = (error: unknown, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    try {
+      handleError(error, reply, onError);
+    } catch (rethrown) {
+      done(rethrown as Error);
+    }
+  };
+
+  /**
+   * A callback hook, not an async one: a token verified before is answered at once and the chain
+   * goes on in the same tick; only a token that must be verified waits.
+   */
+  return function tokenguard(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
+    if (request.is404) return done();
+    const route = routeAuth(request);
+    if (route === false) return done();
+    setContext(request, settings);
+    const result = authenticateRequestNow(
+      validator,
+      {
+        method: request.method,
+        headers: request.headers,
+        rawHeaders: request.raw.rawHeaders,
+        url: request.url,
+        body: request.body,
+      },
+      (route.optional ?? settings.optional) ? optional : required,
+    );
+    if (!(result instanceof Promise)) return proceed(request, reply, route, result, done);
+    result.then(
+      (verified) => proceed(request, reply, route, verified, done),
+      (error: unknown) => fail(error, reply, done),
+    );
   };
 }
 
