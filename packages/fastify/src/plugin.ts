@@ -151,9 +151,11 @@ function createHook(settings: ResolvedAdapterOptions) {
     reply: FastifyReply,
     done: HookHandlerDoneFunction,
   ): void {
-    if (request.is404) return done();
-    const route = routeAuth(request);
-    if (route === false) return done();
+    const route = request.is404 ? false : routeAuth(request);
+    if (route === false) {
+      done();
+      return;
+    }
     setContext(request, settings);
     const result = authenticateRequestNow(
       validator,
@@ -166,7 +168,10 @@ function createHook(settings: ResolvedAdapterOptions) {
       },
       (route.optional ?? settings.optional) ? optional : required,
     );
-    if (!(result instanceof Promise)) return proceed(request, reply, route, result, done);
+    if (!(result instanceof Promise)) {
+      proceed(request, reply, route, result, done);
+      return;
+    }
     result.then(
       (verified) => proceed(request, reply, route, verified, done),
       (error: unknown) => fail(error, reply, done),
