@@ -16,8 +16,12 @@ import type { BenchIssuer } from './issuer.js';
 
 export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
-/** none: the framework alone (the ceiling); tokenguard: our adapter; peer: what users of it pick. */
-export type AuthMode = 'none' | 'tokenguard' | 'peer';
+/**
+ * none: the framework alone (the ceiling); tokenguard: our adapter with default options;
+ * tokenguard-off-thread: the same with `verifyOffThread: true`; peer: what users of it pick.
+ */
+export type AuthMode = 'none' | 'tokenguard' | 'tokenguard-off-thread' | 'peer';
+export const AUTH_MODES: readonly AuthMode[] = ['none', 'tokenguard', 'tokenguard-off-thread', 'peer'];
 
 export const PEER_NAMES: Readonly<Record<Framework, string>> = {
   express: 'express-oauth2-jwt-bearer',
@@ -65,11 +69,17 @@ export async function startApp(
 
 /** Builds `framework`'s app with one GET route protected by `mode`, checking iss, aud and exp. */
 export async function buildApp(framework: Framework, mode: AuthMode, issuer: BenchIssuer): Promise<BuiltApp> {
-  const options = { issuer: issuer.issuer, audience: AUDIENCE, jwksUri: issuer.jwksUri };
+  const options = {
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    jwksUri: issuer.jwksUri,
+    verifyOffThread: mode === 'tokenguard-off-thread',
+  };
+  const ours = mode === 'tokenguard' || mode === 'tokenguard-off-thread';
   switch (framework) {
     case 'express': {
       const app = express();
-      if (mode === 'tokenguard') {
+      if (ours) {
         const middleware = tokenguardExpress(options);
         await middleware.validator.warm();
         app.use(middleware);
@@ -84,10 +94,9 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         );
       }
       app.get(PATH, (req, res) => {
-        const subject =
-          mode === 'tokenguard'
-            ? req.auth?.subject
-            : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
+        const subject = ours
+          ? req.auth?.subject
+          : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
         res.json(reply(subject));
       });
       return { listener: app, close: async () => {} };
@@ -102,7 +111,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
           return createServer();
         },
       });
-      if (mode === 'tokenguard') {
+      if (ours) {
         await app.register(tokenguardFastify, options);
       } else if (mode === 'peer') {
         const getJwks = buildGetJwks({ issuersWhitelist: [issuer.issuer] });
@@ -124,10 +133,9 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         });
       }
       app.get(PATH, async (request) => {
-        const subject =
-          mode === 'tokenguard'
-            ? (request as { auth?: { subject?: string } | null }).auth?.subject
-            : (request as { user?: { sub?: string } }).user?.sub;
+        const subject = ours
+          ? (request as { auth?: { subject?: string } | null }).auth?.subject
+          : (request as { user?: { sub?: string } }).user?.sub;
         return reply(subject);
       });
       await app.ready();
@@ -135,7 +143,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
     }
     case 'hono': {
       const app = new Hono();
-      if (mode === 'tokenguard') {
+      if (ours) {
         const middleware = tokenguardHono(options);
         await middleware.validator.warm();
         app.use(PATH, middleware);
@@ -153,7 +161,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         // c.get, not c.var: c.var copies every variable into a new object on each read, a cost that
         // would land on the authenticated runs only (the ceiling sets no variable).
         const get = c.get as (key: string) => { subject?: string; sub?: string } | undefined;
-        return c.json(reply(mode === 'tokenguard' ? get('auth')?.subject : get('jwtPayload')?.sub));
+        return c.json(reply(ours ? get('auth')?.subject : get('jwtPayload')?.sub));
       });
       return { listener: getRequestListener(app.fetch), close: async () => {} };
     }

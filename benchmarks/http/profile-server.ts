@@ -11,14 +11,14 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { type AuthMode, buildApp, FRAMEWORKS, type Framework } from './apps.js';
+import { AUTH_MODES, type AuthMode, buildApp, FRAMEWORKS, type Framework } from './apps.js';
 
 type Message = { type: 'gc' } | { type: 'start' } | { type: 'stop' };
 
 const [framework = 'express', mode = 'none', issuerUrl = '', jwksUri = '', profileOut = ''] =
   process.argv.slice(2);
 if (!(FRAMEWORKS as readonly string[]).includes(framework)) throw new TypeError(`framework: ${framework}`);
-if (!['none', 'tokenguard', 'peer'].includes(mode)) throw new TypeError(`mode: ${mode}`);
+if (!AUTH_MODES.includes(mode as AuthMode)) throw new TypeError(`mode: ${mode}`);
 
 const app = await buildApp(framework as Framework, mode as AuthMode, {
   issuer: issuerUrl,

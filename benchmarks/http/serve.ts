@@ -6,12 +6,12 @@
  */
 
 import { generateBenchKey, signPool } from '../lib/tokens.js';
-import { type AuthMode, FRAMEWORKS, type Framework, startApp } from './apps.js';
+import { AUTH_MODES, type AuthMode, FRAMEWORKS, type Framework, startApp } from './apps.js';
 import { startBenchIssuer } from './issuer.js';
 
 const [framework = 'express', mode = 'none'] = process.argv.slice(2);
 if (!(FRAMEWORKS as readonly string[]).includes(framework)) throw new TypeError(`framework: ${framework}`);
-if (!['none', 'tokenguard', 'peer'].includes(mode)) throw new TypeError(`mode: ${mode}`);
+if (!AUTH_MODES.includes(mode as AuthMode)) throw new TypeError(`mode: ${mode}`);
 const key = generateBenchKey('RS256');
 const issuer = await startBenchIssuer({ keys: [key.jwk] });
 const [token] = signPool(key, 1, 0, { iss: issuer.issuer });

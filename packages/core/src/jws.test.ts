@@ -2,7 +2,13 @@ import { sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey, signToken } from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
-import { decodeCanonicalJws, decodeCompactJws, looksLikeCompactJws, verifySignature } from './jws.js';
+import {
+  decodeCanonicalJws,
+  decodeCompactJws,
+  looksLikeCompactJws,
+  verifySignature,
+  verifyWithAnyOffThread,
+} from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -147,6 +153,71 @@ describe('verifySignature', () => {
 
   it('returns false instead of throwing for an empty signature', () => {
     expect(verifySignature('RS256', es256Key, 'a.b', Buffer.alloc(0))).toBe(false);
+  });
+});
+
+describe('verifyWithAnyOffThread', () => {
+  async function parts(key: SigningKey) {
+    const decoded = decodeCompactJws(await signToken(key, { sub: 'a' }), 32);
+    return { input: decoded.signingInput, signature: decoded.signature };
+  }
+
+  it.each(['RS256', 'PS256', 'ES256', 'ES512', 'EdDSA'] as const)(
+    'gives the inline verdict for %s: a genuine signature, a changed input, a changed signature',
+    async (alg) => {
+      const key = generateSigningKey(alg);
+      const { input, signature } = await parts(key);
+      const keys = [publicKey(key)];
+      await expect(verifyWithAnyOffThread(alg, keys, input, signature)).resolves.toBe(true);
+      await expect(verifyWithAnyOffThread(alg, keys, `${input}x`, signature)).resolves.toBe(false);
+      const flipped = Buffer.from(signature);
+      flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+      await expect(verifyWithAnyOffThread(alg, keys, input, flipped)).resolves.toBe(false);
+    },
+  );
+
+  it('tries every key sharing a kid, in order, and is false when none verifies', async () => {
+    const signer = generateSigningKey('RS256');
+    const other = generateSigningKey('RS256');
+    const { input, signature } = await parts(signer);
+    await expect(
+      verifyWithAnyOffThread('RS256', [publicKey(other), publicKey(signer)], input, signature),
+    ).resolves.toBe(true);
+    await expect(verifyWithAnyOffThread('RS256', [publicKey(other)], input, signature)).resolves.toBe(false);
+    await expect(verifyWithAnyOffThread('RS256', [], input, signature)).resolves.toBe(false);
+  });
+
+  it('refuses an ECDSA signature of the wrong length or in DER form, and an empty one, without throwing', async () => {
+    const key = generateSigningKey('ES256');
+    const { input, signature } = await parts(key);
+    const keys = [publicKey(key)];
+    const der = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'der' });
+    await expect(verifyWithAnyOffThread('ES256', keys, input, der)).resolves.toBe(false);
+    await expect(verifyWithAnyOffThread('ES256', keys, input, signature.subarray(0, 63))).resolves.toBe(
+      false,
+    );
+    await expect(verifyWithAnyOffThread('RS256', keys, input, Buffer.alloc(0))).resolves.toBe(false);
+  });
+
+  it('verifies HMAC inline, with the same checks as verifySignature', async () => {
+    const { createHmac } = await import('node:crypto');
+    const mac = createHmac('sha256', 'k'.repeat(32)).update('a.b').digest();
+    const keys = [importSecret('k'.repeat(32))];
+    await expect(verifyWithAnyOffThread('HS256', keys, 'a.b', mac)).resolves.toBe(true);
+    await expect(verifyWithAnyOffThread('HS256', keys, 'a.b', mac.subarray(0, 16))).resolves.toBe(false);
+  });
+
+  it('leaves the event loop before the verdict: microtasks alone never settle it', async () => {
+    const key = generateSigningKey('ES256');
+    const { input, signature } = await parts(key);
+    let verdict: boolean | undefined;
+    const pending = verifyWithAnyOffThread('ES256', [publicKey(key)], input, signature).then((valid) => {
+      verdict = valid;
+    });
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    expect(verdict).toBeUndefined();
+    await pending;
+    expect(verdict).toBe(true);
   });
 });
 

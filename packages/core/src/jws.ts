@@ -181,6 +181,46 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
   return header;
 }
 
+/**
+ * {@link verifyWithAny} with the public-key operation run on libuv's thread pool (node:crypto's
+ * callback `verify`), leaving the event loop free; HMAC, which costs less than the hop, stays inline.
+ */
+export async function verifyWithAnyOffThread(
+  alg: Algorithm,
+  keys: readonly VerificationKey[],
+  signingInput: string,
+  signature: Buffer,
+): Promise<boolean> {
+  for (const key of keys) if (await verifySignatureOffThread(alg, key, signingInput, signature)) return true;
+  return false;
+}
+
+function verifySignatureOffThread(
+  alg: Algorithm,
+  key: VerificationKey,
+  signingInput: string,
+  signature: Buffer,
+): boolean | Promise<boolean> {
+  const spec = ALGORITHM_SPECS[alg];
+  if (spec.kty === 'oct') return verifySignature(alg, key, signingInput, signature);
+  if (spec.kty === 'EC' && signature.length !== spec.signatureLength) return false;
+  const keyInput =
+    spec.kty === 'EC'
+      ? { key: key.keyObject, dsaEncoding: 'ieee-p1363' as const }
+      : spec.pss
+        ? { key: key.keyObject, ...PSS_OPTIONS }
+        : key.keyObject;
+  return new Promise((resolve) => {
+    try {
+      verify(spec.hash, Buffer.from(signingInput, 'latin1'), keyInput, signature, (error, ok) =>
+        resolve(error === null && ok),
+      );
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 /** Whether any of `keys` verifies the signature (keys sharing a kid are all candidates, in order). */
 export function verifyWithAny(
   alg: Algorithm,

@@ -24,6 +24,13 @@ describe('resolveOptions', () => {
     expect(rejection('https://id.example')).toMatch(/options must be an object/);
   });
 
+  it('takes verifyOffThread as a boolean, false by default, and names it when it is not one', () => {
+    const keys = { jwks: { keys: [] } };
+    expect(resolveOptions({ ...base, ...keys }).verifyOffThread).toBe(false);
+    expect(resolveOptions({ ...base, ...keys, verifyOffThread: true }).verifyOffThread).toBe(true);
+    expect(rejection({ ...base, ...keys, verifyOffThread: 'yes' })).toMatch(/"verifyOffThread"/);
+  });
+
   it('rejects a missing issuer, naming it', () => {
     expect(rejection({ audience: AUDIENCE })).toMatch(/"issuer": is required/);
   });

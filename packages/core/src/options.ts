@@ -189,6 +189,12 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   maxTokenLength?: number;
   /** Deepest JSON nesting accepted in a token. Default 32. */
   maxTokenJsonDepth?: number;
+  /**
+   * Verify RSA, ECDSA and EdDSA signatures on libuv's thread pool instead of the event loop
+   * (node:crypto's callback `verify`). Default false. See the core README's "Signatures off the
+   * event loop" for when it pays.
+   */
+  verifyOffThread?: boolean;
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
   /** `realm` of the `WWW-Authenticate` challenges. */
@@ -390,6 +396,7 @@ const commonShape = {
   validateClaims: fn<ClaimsValidator>('claims validator').optional(),
   maxTokenLength: z.number().int().min(64).max(1_048_576).optional(),
   maxTokenJsonDepth: z.number().int().min(2).max(1000).optional(),
+  verifyOffThread: z.boolean().optional(),
   now: fn<() => number>('clock').optional(),
   realm: z.string().optional(),
   http: z
@@ -483,6 +490,7 @@ export interface ResolvedValidatorOptions {
   validateClaims: ClaimsValidator | undefined;
   maxTokenLength: number;
   maxTokenJsonDepth: number;
+  verifyOffThread: boolean;
   now: () => number;
   realm: string | undefined;
   http: {
@@ -671,6 +679,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     validateClaims: value.validateClaims,
     maxTokenLength: value.maxTokenLength ?? 8192,
     maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
+    verifyOffThread: value.verifyOffThread ?? false,
     now: value.now ?? Date.now,
     realm: value.realm,
     http: {

@@ -321,6 +321,77 @@ describe('validate: cache of verified tokens', () => {
   });
 });
 
+describe('validate: verifyOffThread', () => {
+  /** Whether `promise` settles while only microtasks run (no turn of the event loop). */
+  async function settlesInMicrotasks(promise: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    const done = promise.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    const early = settled;
+    await done;
+    return early;
+  }
+
+  it.each(['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const)(
+    'accepts a %s token verified off the event loop, with the AuthInfo the inline path gives',
+    async (alg) => {
+      const token = await signToken(keys[alg], claims({ scope: 'orders:read profile' }));
+      const offThread = await validatorWith({ verifyOffThread: true }).validate(token);
+      const inline = await validatorWith().validate(token);
+      expect(offThread.subject).toBe('user-1');
+      expect([...offThread.scopes]).toEqual(['orders:read', 'profile']);
+      expect({ ...offThread, scopes: [...offThread.scopes] }).toEqual({
+        ...inline,
+        scopes: [...inline.scopes],
+      });
+    },
+  );
+
+  it('refuses a forged signature, then checks the claims of a genuine one', async () => {
+    const validator = validatorWith({ verifyOffThread: true });
+    const [header, , signature] = (await tokenWith()).split('.') as [string, string, string];
+    await rejection(
+      validator.validate(`${header}.${b64(claims({ sub: 'admin' }))}.${signature}`),
+      'ERR_SIGNATURE_INVALID',
+    );
+    await rejection(
+      validator.validate(await signToken({ ...ecOther, kid: keys.ES256.kid }, claims())),
+      'ERR_SIGNATURE_INVALID',
+    );
+    await rejection(validator.validate(await tokenWith({ exp: NOW_SEC - 3600 })), 'ERR_TOKEN_EXPIRED');
+  });
+
+  it('leaves the event loop for a fresh token only; a cached one and an HS256 one settle at once', async () => {
+    const validator = validatorWith({ verifyOffThread: true });
+    const token = await tokenWith();
+    expect(await settlesInMicrotasks(validator.validate(token))).toBe(false);
+    expect(await settlesInMicrotasks(validator.validate(token))).toBe(false);
+    // Verified twice: cached, answered without the thread pool.
+    expect(await settlesInMicrotasks(validator.validate(token))).toBe(true);
+    // The default verifies inline: a fresh token settles in microtasks.
+    expect(await settlesInMicrotasks(validatorWith().validate(await tokenWith({ sub: 'other' })))).toBe(true);
+    const hmac = createValidator({ issuer: ISS, audience: AUD, secret: SECRET, now, verifyOffThread: true });
+    const hs256 = await signToken(secretSigningKey(SECRET), claims());
+    expect(await settlesInMicrotasks(hmac.validate(hs256))).toBe(true);
+  });
+
+  it('answers many fresh tokens in flight at once, each with its own claims', async () => {
+    const validator = validatorWith({ verifyOffThread: true });
+    const tokens = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => signToken(keys.RS256, claims({ sub: `user-${i}` }))),
+    );
+    const results = await Promise.all(tokens.map((token) => validator.validate(token)));
+    expect(results.map((auth) => auth.subject)).toEqual(tokens.map((_, i) => `user-${i}`));
+  });
+});
+
 describe('validate: time', () => {
   it('accepts a token until exp + tolerance and rejects it from then on', async () => {
     const token = await tokenWith();

@@ -22,6 +22,7 @@ import {
   decodeCompactJws,
   looksLikeCompactJws,
   verifyWithAny,
+  verifyWithAnyOffThread,
 } from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import type { Algorithm } from './lib/algorithms.js';
@@ -219,10 +220,31 @@ export function createValidator(options: ValidatorOptions): Validator {
     context: IssuerContext,
     keys: readonly VerificationKey[],
   ): VerifiedJwt | Promise<VerifiedJwt> {
-    const { header, payload } = jws;
-    if (!verifyWithAny(header.alg as Algorithm, keys, jws.signingInput, jws.signature)) {
-      throw new TokenGuardError('ERR_SIGNATURE_INVALID');
+    const alg = jws.header.alg as Algorithm;
+    if (resolved.verifyOffThread) {
+      return verifyWithAnyOffThread(alg, keys, jws.signingInput, jws.signature).then((valid) =>
+        verifiedClaims(token, jws, iss, context, valid),
+      );
     }
+    return verifiedClaims(
+      token,
+      jws,
+      iss,
+      context,
+      verifyWithAny(alg, keys, jws.signingInput, jws.signature),
+    );
+  }
+
+  /** Checks the claims of a JWS whose signature check gave `signatureValid`. */
+  function verifiedClaims(
+    token: string,
+    jws: DecodedJws,
+    iss: string,
+    context: IssuerContext,
+    signatureValid: boolean,
+  ): VerifiedJwt | Promise<VerifiedJwt> {
+    if (!signatureValid) throw new TokenGuardError('ERR_SIGNATURE_INVALID');
+    const { header, payload } = jws;
     const checked = checkClaims(payload, context.claimCheck, now());
     if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked);
     return runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header }).then(() =>
