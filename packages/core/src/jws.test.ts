@@ -6,6 +6,7 @@ import {
   decodeCanonicalJws,
   decodeCompactJws,
   looksLikeCompactJws,
+  OFF_THREAD_MAX_IN_FLIGHT,
   verifySignature,
   verifyWithAnyOffThread,
 } from './jws.js';
@@ -205,6 +206,32 @@ describe('verifyWithAnyOffThread', () => {
     const keys = [importSecret('k'.repeat(32))];
     await expect(verifyWithAnyOffThread('HS256', keys, 'a.b', mac)).resolves.toBe(true);
     await expect(verifyWithAnyOffThread('HS256', keys, 'a.b', mac.subarray(0, 16))).resolves.toBe(false);
+  });
+
+  it('verifies inline once OFF_THREAD_MAX_IN_FLIGHT verifications wait for the thread pool', async () => {
+    const key = generateSigningKey('ES256');
+    const { input, signature } = await parts(key);
+    const keys = [publicKey(key)];
+    const settled: boolean[] = [];
+    const all = Array.from({ length: OFF_THREAD_MAX_IN_FLIGHT + 2 }, (_, i) =>
+      verifyWithAnyOffThread('ES256', keys, input, signature).then((valid) => {
+        settled[i] = valid;
+      }),
+    );
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    // The ones beyond the bound were verified inline: settled before the event loop turned.
+    expect(settled.filter((valid) => valid === true)).toHaveLength(2);
+    expect(settled.slice(0, OFF_THREAD_MAX_IN_FLIGHT).every((valid) => valid === undefined)).toBe(true);
+    await Promise.all(all);
+    expect(settled.every((valid) => valid === true)).toBe(true);
+    // Every slot is free again: the next verification leaves the event loop.
+    let next: boolean | undefined;
+    const pending = verifyWithAnyOffThread('ES256', keys, input, signature).then((valid) => {
+      next = valid;
+    });
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    expect(next).toBeUndefined();
+    await pending;
   });
 
   it('leaves the event loop before the verdict: microtasks alone never settle it', async () => {

@@ -182,8 +182,23 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
 }
 
 /**
+ * Most verifications that wait for libuv's thread pool at once, process-wide: four per thread
+ * (`UV_THREADPOOL_SIZE`, default 4). Beyond it a verification runs inline, so an overload never
+ * queues unbounded work where file system and DNS requests wait too, and the event loop slows the
+ * intake of requests as it would without the option.
+ */
+export const OFF_THREAD_MAX_IN_FLIGHT = 4 * threadPoolSize(process.env.UV_THREADPOOL_SIZE);
+let offThreadInFlight = 0;
+
+function threadPoolSize(configured: string | undefined): number {
+  const size = Number(configured);
+  return Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
+}
+
+/**
  * {@link verifyWithAny} with the public-key operation run on libuv's thread pool (node:crypto's
- * callback `verify`), leaving the event loop free; HMAC, which costs less than the hop, stays inline.
+ * callback `verify`), leaving the event loop free; HMAC, which costs less than the hop, stays inline,
+ * and so does any verification beyond {@link OFF_THREAD_MAX_IN_FLIGHT}.
  */
 export async function verifyWithAnyOffThread(
   alg: Algorithm,
@@ -202,7 +217,9 @@ function verifySignatureOffThread(
   signature: Buffer,
 ): boolean | Promise<boolean> {
   const spec = ALGORITHM_SPECS[alg];
-  if (spec.kty === 'oct') return verifySignature(alg, key, signingInput, signature);
+  if (spec.kty === 'oct' || offThreadInFlight >= OFF_THREAD_MAX_IN_FLIGHT) {
+    return verifySignature(alg, key, signingInput, signature);
+  }
   if (spec.kty === 'EC' && signature.length !== spec.signatureLength) return false;
   const keyInput =
     spec.kty === 'EC'
@@ -211,11 +228,14 @@ function verifySignatureOffThread(
         ? { key: key.keyObject, ...PSS_OPTIONS }
         : key.keyObject;
   return new Promise((resolve) => {
+    offThreadInFlight++;
     try {
-      verify(spec.hash, Buffer.from(signingInput, 'latin1'), keyInput, signature, (error, ok) =>
-        resolve(error === null && ok),
-      );
+      verify(spec.hash, Buffer.from(signingInput, 'latin1'), keyInput, signature, (error, ok) => {
+        offThreadInFlight--;
+        resolve(error === null && ok);
+      });
     } catch {
+      offThreadInFlight--;
       resolve(false);
     }
   });
