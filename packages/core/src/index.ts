@@ -18,6 +18,7 @@ export {
 } from './errors.js';
 export type { IntrospectionState } from './introspection.js';
 export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks.js';
+export { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
 export type { Algorithm } from './lib/algorithms.js';
 export {
   type ClaimsValidator,

@@ -186,6 +186,12 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
  * (`UV_THREADPOOL_SIZE`, default 4). Beyond it a verification runs inline, so an overload never
  * queues unbounded work where file system and DNS requests wait too, and the event loop slows the
  * intake of requests as it would without the option.
+ *
+ * @example
+ * ```ts
+ * import { OFF_THREAD_MAX_IN_FLIGHT } from '@tokenguard/core';
+ * metrics.gauge('tokenguard.off_thread_max', OFF_THREAD_MAX_IN_FLIGHT); // 16 with UV_THREADPOOL_SIZE unset
+ * ```
  */
 export const OFF_THREAD_MAX_IN_FLIGHT = 4 * threadPoolSize(process.env.UV_THREADPOOL_SIZE);
 let offThreadInFlight = 0;
