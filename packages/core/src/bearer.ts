@@ -21,6 +21,8 @@ export type HeadersLike =
  */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const SCHEME = 'bearer';
+/** The scheme as clients usually spell it, with the space after it. */
+const USUAL_PREFIX = 'Bearer ';
 
 /**
  * Whether `value` has the RFC 6750 `b64token` grammar. Cheap; says nothing of validity.
@@ -106,15 +108,19 @@ export function parseAuthorizationValue(value: string): string {
  */
 export function readBearerCredentials(value: string): string {
   const trimmed = value.trim();
-  const space = trimmed.indexOf(' ');
-  const scheme = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
-  if (scheme !== SCHEME) {
-    throw new TokenGuardError('ERR_TOKEN_MISSING', {
-      message: 'The Authorization header does not use the Bearer scheme',
-    });
-  }
-  if (space === -1) {
-    throw new TokenGuardError('ERR_INVALID_REQUEST', { message: 'The Bearer credentials are empty' });
+  // The usual spelling needs no lower-cased copy of the scheme.
+  let space = USUAL_PREFIX.length - 1;
+  if (!trimmed.startsWith(USUAL_PREFIX)) {
+    space = trimmed.indexOf(' ');
+    const scheme = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
+    if (scheme !== SCHEME) {
+      throw new TokenGuardError('ERR_TOKEN_MISSING', {
+        message: 'The Authorization header does not use the Bearer scheme',
+      });
+    }
+    if (space === -1) {
+      throw new TokenGuardError('ERR_INVALID_REQUEST', { message: 'The Bearer credentials are empty' });
+    }
   }
   let start = space + 1;
   while (trimmed.charCodeAt(start) === 32) start++;

@@ -109,6 +109,50 @@ describe('extractAccessToken', () => {
     expect(extractAccessToken({ headers, rawHeaders: rawHeaders.slice(2) }).token).toBe(TOKEN);
   });
 
+  it('reads the header record, not rawHeaders, when a middleware replaced or added the header', () => {
+    const other = `${TOKEN}x`;
+    const rawHeaders = ['Host', 'x', 'Authorization', `Bearer ${TOKEN}`];
+    expect(extractAccessToken({ headers: { authorization: `Bearer ${other}` }, rawHeaders }).token).toBe(
+      other,
+    );
+    expect(
+      extractAccessToken({ headers: { authorization: `Bearer ${other}` }, rawHeaders: ['Host', 'x'] }).token,
+    ).toBe(other);
+    // Removed from the record: no token, whatever rawHeaders saw.
+    expect(codeOf(() => extractAccessToken({ headers: {}, rawHeaders }))).toBe('ERR_TOKEN_MISSING');
+    // A record holding the header under two spellings is two headers, even if rawHeaders shows one.
+    const twice = { Authorization: `Bearer ${TOKEN}`, authorization: `Bearer ${TOKEN}` };
+    expect(codeOf(() => extractAccessToken({ headers: twice, rawHeaders: rawHeaders.slice(0, 2) }))).toBe(
+      'ERR_INVALID_REQUEST',
+    );
+    // fetch Headers with Node's raw list.
+    const fetchHeaders = new Headers({ authorization: `Bearer ${TOKEN}` });
+    expect(extractAccessToken({ headers: fetchHeaders, rawHeaders }).token).toBe(TOKEN);
+  });
+
+  it('parses the scheme the same in every spelling and spacing', () => {
+    for (const value of [
+      `Bearer ${TOKEN}`,
+      `bearer ${TOKEN}`,
+      `BEARER ${TOKEN}`,
+      `Bearer   ${TOKEN}`,
+      `  Bearer ${TOKEN}  `,
+    ]) {
+      expect(extractAccessToken({ headers: { authorization: value } }).token).toBe(TOKEN);
+    }
+    for (const value of ['Bearer ', 'Bearer', 'Bearerx y', `Bearer\t${TOKEN}`]) {
+      expect(codeOf(() => extractAccessToken({ headers: { authorization: value } }))).toMatch(
+        /ERR_(INVALID_REQUEST|TOKEN_MISSING)/,
+      );
+    }
+    expect(codeOf(() => extractAccessToken({ headers: { authorization: 'Bearerx y' } }))).toBe(
+      'ERR_TOKEN_MISSING',
+    );
+    expect(codeOf(() => extractAccessToken({ headers: { authorization: 'Bearer ' } }))).toBe(
+      'ERR_INVALID_REQUEST',
+    );
+  });
+
   it('rejects a repeated or malformed access_token parameter', () => {
     const twice = post({}, { access_token: [TOKEN, TOKEN] });
     expect(codeOf(() => extractAccessToken(twice, { body: true }))).toBe('ERR_INVALID_REQUEST');

@@ -291,6 +291,7 @@ function readHeader(source: TokenSource): string | undefined {
   const raw = source.rawHeaders;
   if (raw !== undefined) {
     let count = 0;
+    let rawValue: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
       // Length first: most names are not 13 characters long. The usual spellings need no
@@ -300,12 +301,21 @@ function readHeader(source: TokenSource): string | undefined {
         (name === 'Authorization' || name === AUTHORIZATION || name.toLowerCase() === AUTHORIZATION)
       ) {
         count++;
+        rawValue = raw[i + 1];
       }
     }
     if (count > 1) {
       throw new TokenGuardError('ERR_INVALID_REQUEST', {
         message: 'More than one Authorization header was sent',
       });
+    }
+    // Node's header record (lower-case keys) holding the one header as sent: no walk over its keys.
+    // A value a middleware put there instead is read the long way below.
+    if (
+      count === 1 &&
+      (source.headers as { authorization?: unknown } | null | undefined)?.authorization === rawValue
+    ) {
+      return rawValue;
     }
   }
   return readAuthorizationHeader(source.headers);
