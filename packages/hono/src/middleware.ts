@@ -13,6 +13,9 @@ import {
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { handleError, setContext } from './context.js';
 
+/** What the middleware's promise resolves to once the chain has run. */
+const nothing = (): undefined => undefined;
+
 /**
  * Context variables set by `tokenguard()`: `c.var.auth` is the verified caller.
  *
@@ -87,13 +90,16 @@ export function tokenguard(
   const { validator, optional, transport, onError } = settings;
 
   const authOptions = { transport, optional };
+  const headerOnly = transport.body !== true && transport.query !== true;
 
-  /** Sets `c.var.auth`, then runs the rest of the chain. */
-  async function proceed(c: Context, next: Next, result: AuthenticationResult): Promise<undefined> {
+  /**
+   * Sets `c.var.auth`, then runs the rest of the chain. Not an async function: the chain's promise
+   * is passed on with its value dropped (compose would take a returned context for a response).
+   */
+  function proceed(c: Context, next: Next, result: AuthenticationResult): Promise<undefined> {
     c.set('auth', result.auth);
     if (result.transport === 'query') c.header('cache-control', 'private');
-    await next();
-    return undefined;
+    return next().then(nothing);
   }
 
   /** The request's token source: on @hono/node-server, Node's own request (see below). */
@@ -101,9 +107,12 @@ export function tokenguard(
     // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
     // header, and its header record is read without building the fetch Request's Headers.
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const headers = incoming?.headers ?? c.req.raw.headers;
+    // The method and URL matter only to body and query transport.
+    if (headerOnly) return { headers, rawHeaders: incoming?.rawHeaders };
     return {
       method: c.req.method,
-      headers: incoming?.headers ?? c.req.raw.headers,
+      headers,
       rawHeaders: incoming?.rawHeaders,
       url: transport.query === true ? c.req.url : undefined,
       body,
