@@ -1,5 +1,5 @@
-import { createValidator, isTokenGuardError } from '@tokenguard/core';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { authenticateRequestNow, createValidator, isTokenGuardError } from '@tokenguard/core';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
 import tokenguard, { requireScopes, tokenguardPlugin } from './index.js';
@@ -202,5 +202,136 @@ describe('tokenguard (fastify) registration', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('private');
     await own.close();
+  });
+});
+
+describe('tokenguard (fastify) hook: a token verified before (answered at once) and a fresh one', () => {
+  /** Sends `request` three times: verified twice (cached the second time), then answered from the cache. */
+  async function thrice(app: FastifyInstance, options: InjectOptions) {
+    const responses = [];
+    for (let i = 0; i < 3; i++) responses.push(await app.inject(options));
+    return responses;
+  }
+  /** Whether `validator` answers `headers` at once, from its cache of verified tokens. */
+  const answeredAtOnce = (own: ReturnType<typeof createValidator>, headers: Record<string, string>) =>
+    !(authenticateRequestNow(own, { headers }) instanceof Promise);
+
+  for (const onError of ['respond', 'next'] as const) {
+    it(`goes on exactly once or stops the chain, on both paths (onError: '${onError}')`, async () => {
+      const own = createValidator(coreOptions);
+      const app = Fastify();
+      const calls = { later: 0, handler: 0 };
+      await app.register(tokenguard, { validator: own, onError });
+      // A hook after tokenguard's: it runs once per request that tokenguard lets through, never twice.
+      app.addHook('onRequest', (_request, _reply, done) => {
+        calls.later++;
+        done();
+      });
+      // Waiting hooks and handlers: the reply is not sent the moment tokenguard answers or hands on an
+      // error, so a second done() would run the rest of the chain.
+      app.addHook('onSend', async (_request, _reply, payload) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return payload;
+      });
+      if (onError === 'next') {
+        app.setErrorHandler(async (error, _request, reply) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          return isTokenGuardError(error)
+            ? reply.code(error.status).headers(error.headers).send({ handled: error.code })
+            : reply.code(500).send({ handled: 'other' });
+        });
+      }
+      const echo = async (request: { auth: { subject: string | undefined } | null }) => {
+        calls.handler++;
+        return { subject: request.auth?.subject ?? null };
+      };
+      app.get('/read', { config: { auth: { scopes: ['read'] } } }, echo);
+      app.get('/write', { config: { auth: { scopes: ['write'] } } }, echo);
+      app.get<{ Params: { tenant: string } }>(
+        '/broken/:tenant',
+        {
+          config: {
+            auth: {
+              tenant: () => {
+                throw new Error('tenant lookup failed');
+              },
+            },
+          },
+        },
+        echo,
+      );
+      try {
+        const headers = { authorization: `Bearer ${await token({ scope: 'read', sub: `user-${onError}` })}` };
+        const read = await thrice(app, { url: '/read', headers });
+        expect(answeredAtOnce(own, headers)).toBe(true);
+        expect(read.map((res) => res.statusCode)).toEqual([200, 200, 200]);
+        expect(read[2]?.json()).toEqual({ subject: `user-${onError}` });
+        expect(calls).toEqual({ later: 3, handler: 3 });
+
+        // A 403 from config.auth: answered by tokenguard ('respond') or by the error handler ('next').
+        const write = await thrice(app, { url: '/write', headers });
+        expect(write.map((res) => res.statusCode)).toEqual([403, 403, 403]);
+        for (const res of write) {
+          expect(res.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+          if (onError === 'next') expect(res.json()).toEqual({ handled: 'ERR_INSUFFICIENT_SCOPE' });
+          else expect(res.json()).toMatchObject({ error: 'insufficient_scope' });
+        }
+        expect(calls).toEqual({ later: 3, handler: 3 });
+
+        // A route's own function that throws: Fastify's error handling, a 500, on both paths.
+        const fresh = { authorization: `Bearer ${await token({ scope: 'read', sub: 'user-broken' })}` };
+        const broken = await thrice(app, { url: '/broken/acme', headers: fresh });
+        expect(answeredAtOnce(own, fresh)).toBe(true);
+        expect(broken.map((res) => res.statusCode)).toEqual([500, 500, 500]);
+        if (onError === 'next') for (const res of broken) expect(res.json()).toEqual({ handled: 'other' });
+        expect(calls).toEqual({ later: 3, handler: 3 });
+
+        // A missing token (answered without a promise on an optional route only) and a bad one.
+        expect((await app.inject({ url: '/read' })).statusCode).toBe(401);
+        const bad = await thrice(app, { url: '/read', headers: { authorization: 'Bearer a.b.c' } });
+        expect(bad.map((res) => res.statusCode)).toEqual([401, 401, 401]);
+        expect(calls).toEqual({ later: 3, handler: 3 });
+      } finally {
+        await app.close();
+        await own.close();
+      }
+    });
+  }
+
+  it('authenticates at preValidation from a form body token, from the cache too, and skips 404s and public routes', async () => {
+    const own = createValidator(coreOptions);
+    const app = Fastify();
+    let handled = 0;
+    await app.register(tokenguard, { validator: own, transport: { body: true } });
+    app.post('/form', { config: { auth: { scopes: ['read'] } } }, async (request) => {
+      handled++;
+      return { subject: request.auth?.subject ?? null };
+    });
+    app.post('/form-write', { config: { auth: { scopes: ['write'] } } }, async () => 'never');
+    app.post('/open', { config: { auth: false } }, async (request) => ({ auth: request.auth }));
+    try {
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const body = new URLSearchParams({
+        access_token: await token({ scope: 'read', sub: 'form' }),
+      }).toString();
+      const ok = await thrice(app, { method: 'POST', url: '/form', headers: form, body });
+      expect(ok.map((res) => res.json())).toEqual([
+        { subject: 'form' },
+        { subject: 'form' },
+        { subject: 'form' },
+      ]);
+      expect(handled).toBe(3);
+      const denied = await app.inject({ method: 'POST', url: '/form-write', headers: form, body });
+      expect(denied.statusCode).toBe(403);
+      expect((await app.inject({ method: 'POST', url: '/open', headers: form, body })).json()).toEqual({
+        auth: null,
+      });
+      expect((await app.inject({ method: 'POST', url: '/nowhere', headers: form, body })).statusCode).toBe(
+        404,
+      );
+    } finally {
+      await app.close();
+      await own.close();
+    }
   });
 });
