@@ -1,4 +1,4 @@
-import { sign } from 'node:crypto';
+import { constants, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey, signToken } from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
@@ -245,6 +245,97 @@ describe('verifyWithAnyOffThread', () => {
     expect(verdict).toBeUndefined();
     await pending;
     expect(verdict).toBe(true);
+  });
+});
+
+describe('verifyWithAnyOffThread: same verdict as verifySignature, slots always freed', () => {
+  /** Whether `promise` settles while only microtasks run, i.e. it was verified on the event loop. */
+  async function settledInline(promise: Promise<boolean>): Promise<boolean> {
+    let settled = false;
+    const done = promise.then(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    const early = settled;
+    await done;
+    return early;
+  }
+
+  it('agrees with verifySignature on PS256 salt lengths and on RSA signatures of the wrong length', async () => {
+    const key = generateSigningKey('PS256');
+    const verifier = publicKey(key);
+    const input = 'eyJhbGciOiJQUzI1NiJ9.eyJzdWIiOiJhIn0';
+    const data = Buffer.from(input, 'latin1');
+    const pss = (saltLength: number) =>
+      sign('sha256', data, { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+    const cases: [string, Buffer][] = [
+      ['salt 0', pss(0)],
+      ['salt 20', pss(20)],
+      ['salt 32 (the digest length)', pss(32)],
+      ['salt 64', pss(64)],
+      ['salt max', pss(constants.RSA_PSS_SALTLEN_MAX_SIGN)],
+      ['truncated', pss(32).subarray(0, 255)],
+      ['extended', Buffer.concat([pss(32), Buffer.alloc(1)])],
+      ['PKCS#1 v1.5', sign('sha256', data, key.privateKey)],
+    ];
+    for (const [label, signature] of cases) {
+      const inline = verifySignature('PS256', verifier, input, signature);
+      const offThread = await verifyWithAnyOffThread('PS256', [verifier], input, signature);
+      expect({ label, offThread }).toEqual({ label, offThread: inline });
+    }
+    expect(verifySignature('PS256', verifier, input, pss(32))).toBe(true);
+    expect(verifySignature('PS256', verifier, input, pss(0))).toBe(false);
+  });
+
+  it('agrees with verifySignature on ES256/ES384/ES512 raw, DER and wrong-length signatures', async () => {
+    for (const [alg, hash] of [
+      ['ES256', 'sha256'],
+      ['ES384', 'sha384'],
+      ['ES512', 'sha512'],
+    ] as const) {
+      const key = generateSigningKey(alg);
+      const verifier = publicKey(key);
+      const input = 'eyJhbGciOiJFUyJ9.eyJzdWIiOiJhIn0';
+      const data = Buffer.from(input, 'latin1');
+      const raw = sign(hash, data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      const cases = [
+        raw,
+        sign(hash, data, { key: key.privateKey, dsaEncoding: 'der' }),
+        raw.subarray(0, raw.length - 1),
+        Buffer.concat([raw, Buffer.alloc(1)]),
+        Buffer.concat([Buffer.alloc(1), raw]),
+        Buffer.alloc(raw.length),
+      ];
+      for (const [index, signature] of cases.entries()) {
+        const inline = verifySignature(alg, verifier, input, signature);
+        const offThread = await verifyWithAnyOffThread(alg, [verifier], input, signature);
+        expect({ alg, index, offThread }).toEqual({ alg, index, offThread: inline });
+      }
+      expect(verifySignature(alg, verifier, input, raw)).toBe(true);
+    }
+  });
+
+  it('frees its slot when node:crypto throws at once or reports an error: later ones still leave the event loop', async () => {
+    const key = generateSigningKey('ES256');
+    const decoded = decodeCompactJws(await signToken(key, { sub: 'a' }), 32);
+    const genuine = () =>
+      verifyWithAnyOffThread('ES256', [publicKey(key)], decoded.signingInput, decoded.signature);
+    // Keys that do not fit the algorithm (the validator never pairs them; here they reach node:crypto):
+    // a secret key makes verify throw at once, an Ed25519 key with a digest makes it call back an error.
+    const secret = importSecret('k'.repeat(32));
+    const ed25519 = publicKey(generateSigningKey('EdDSA'));
+    for (let i = 0; i <= OFF_THREAD_MAX_IN_FLIGHT; i++) {
+      await expect(verifyWithAnyOffThread('RS256', [secret], 'a.b', Buffer.alloc(256))).resolves.toBe(false);
+      await expect(verifyWithAnyOffThread('RS256', [ed25519], 'a.b', Buffer.alloc(256))).resolves.toBe(false);
+    }
+    expect(await settledInline(genuine())).toBe(false);
+    // Many at once, a failing key first: every slot comes back.
+    await Promise.all(
+      Array.from({ length: 2 * OFF_THREAD_MAX_IN_FLIGHT }, () =>
+        verifyWithAnyOffThread('ES256', [ed25519, publicKey(key)], decoded.signingInput, decoded.signature),
+      ),
+    );
+    expect(await settledInline(genuine())).toBe(false);
   });
 });
 

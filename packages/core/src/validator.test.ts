@@ -1,8 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { sign } from 'node:crypto';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   type AsymmetricAlg,
   accessTokenClaims,
@@ -14,6 +19,7 @@ import {
 } from '../../../test/support/keys.js';
 import { type ErrorCode, TokenGuardError } from './errors.js';
 import type { KeySetEvent } from './jwks.js';
+import { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
 import type { ValidatorOptions } from './options.js';
 import { createValidator, lookupVerified, type Validator } from './validator.js';
 
@@ -81,6 +87,40 @@ async function cacheVerified(validator: Validator, token: string): Promise<void>
   expect(validator.state().tokenCache.entries).toBe(before);
   await validator.validate(token);
   expect(validator.state().tokenCache.entries).toBe(before + 1);
+}
+
+/**
+ * Holds every thread of libuv's pool: each opens a FIFO for reading, which blocks until a writer
+ * opens it. Work queued meanwhile (an off-thread verification) waits until `release()`.
+ */
+async function occupyThreadPool(): Promise<{ release(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tokenguard-pool-'));
+  const fifos = Array.from({ length: OFF_THREAD_MAX_IN_FLIGHT / 4 }, (_, i) => join(dir, `fifo-${i}`));
+  execFileSync('mkfifo', fifos);
+  const readers = fifos.map((fifo) => open(fifo, 'r'));
+  let released: Promise<void> | undefined;
+  const release = async () => {
+    for (const fifo of fifos) {
+      // A writer that does not block: ENXIO until the reader's open has reached the FIFO.
+      for (;;) {
+        try {
+          closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    }
+    for (const reader of await Promise.all(readers)) await reader.close();
+    await rm(dir, { recursive: true });
+  };
+  return {
+    release: () => {
+      released ??= release();
+      return released;
+    },
+  };
 }
 
 async function rejection(promise: Promise<unknown>, code: ErrorCode): Promise<TokenGuardError> {
@@ -802,6 +842,45 @@ describe('validate: remote key set', () => {
       await validator.close();
     }
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'does not cache a verification that was on the thread pool while a key left the set (verifyOffThread)',
+    async () => {
+      const events: KeySetEvent[] = [];
+      const validator = validatorWith({
+        jwks: undefined,
+        jwksUri,
+        verifyOffThread: true,
+        onEvent: (event) => events.push(event),
+      });
+      try {
+        await validator.warm();
+        // Signed before the pool is held: signing uses it too.
+        const token = await tokenWith({ sub: 'straddles' });
+        const pool = await occupyThreadPool();
+        // Released even when the test fails or times out: later tests need the pool.
+        onTestFinished(() => pool.release());
+        let settled = false;
+        const pending = validator.validate(token).finally(() => {
+          settled = true;
+        });
+        // The ES256 verification waits for a thread; meanwhile the RSA key leaves the set.
+        body = JSON.stringify(jwksOf(keys.ES256));
+        await validator.refreshKeys();
+        expect(events).toContainEqual(expect.objectContaining({ type: 'key_removed', kid: keys.RS256.kid }));
+        expect(settled).toBe(false);
+        await pool.release();
+        // Verified with a key still in the set: accepted, but not remembered, not even as seen once.
+        expect((await pending).subject).toBe('straddles');
+        await validator.validate(token);
+        expect(validator.state().tokenCache.entries).toBe(0);
+        await validator.validate(token);
+        expect(validator.state().tokenCache.entries).toBe(1);
+      } finally {
+        await validator.close();
+      }
+    },
+  );
 
   it('answers 503 with Retry-After and no challenge when the key set cannot be had', async () => {
     status = 500;
