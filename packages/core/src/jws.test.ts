@@ -7,6 +7,7 @@ import {
   decodeCompactJws,
   looksLikeCompactJws,
   OFF_THREAD_MAX_IN_FLIGHT,
+  threadPoolSize,
   verifySignature,
   verifyWithAnyOffThread,
 } from './jws.js';
@@ -154,6 +155,20 @@ describe('verifySignature', () => {
 
   it('returns false instead of throwing for an empty signature', () => {
     expect(verifySignature('RS256', es256Key, 'a.b', Buffer.alloc(0))).toBe(false);
+  });
+});
+
+describe('threadPoolSize', () => {
+  it('reads UV_THREADPOOL_SIZE as libuv does: the leading integer, 1 to 1024, else 4', () => {
+    expect(threadPoolSize(undefined)).toBe(4);
+    expect(threadPoolSize('')).toBe(4);
+    expect(threadPoolSize('eight')).toBe(4);
+    expect(threadPoolSize('8')).toBe(8);
+    expect(threadPoolSize('8x')).toBe(8);
+    expect(threadPoolSize('0')).toBe(1);
+    expect(threadPoolSize('-3')).toBe(1);
+    expect(threadPoolSize('5000')).toBe(1024);
+    expect(OFF_THREAD_MAX_IN_FLIGHT).toBe(4 * threadPoolSize(process.env.UV_THREADPOOL_SIZE));
   });
 });
 

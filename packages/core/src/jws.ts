@@ -196,9 +196,11 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
 export const OFF_THREAD_MAX_IN_FLIGHT = 4 * threadPoolSize(process.env.UV_THREADPOOL_SIZE);
 let offThreadInFlight = 0;
 
-function threadPoolSize(configured: string | undefined): number {
-  const size = Number(configured);
-  return Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
+/** The thread count libuv takes from `UV_THREADPOOL_SIZE` (internal; exported for its test). */
+export function threadPoolSize(configured: string | undefined): number {
+  // Read as libuv reads it: the leading integer, at least 1 and at most 1024; 4 when unset.
+  const size = Number.parseInt(configured ?? '', 10);
+  return Number.isNaN(size) ? 4 : Math.min(Math.max(size, 1), 1024);
 }
 
 /**
