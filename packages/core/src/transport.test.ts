@@ -302,6 +302,40 @@ describe('authenticateRequestNow', () => {
     expect(authenticateRequestNow(validator, bearer(`Bearer ${token}`))).not.toBeInstanceOf(Promise);
   });
 
+  it('holds header credentials the cache misses to the b64token grammar first, as extraction does', async () => {
+    const validator = createValidator(options);
+    const reference = createValidator(options);
+    const token = await sign();
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const outcome = async (credentials: string) => {
+      const error = (await Promise.resolve(
+        authenticateRequestNow(validator, bearer(`Bearer ${credentials}`)),
+      ).catch((e: unknown) => e)) as TokenGuardError;
+      return `${error.code} ${error.status} ${error.realm}`;
+    };
+    // Outside the grammar: the 400 of extraction (extractAccessToken says the same), with the realm.
+    for (const credentials of [
+      `${token},x`,
+      `"${token}"`,
+      `${token}=a`,
+      `${header}.${payload}.${signature}\u0141`,
+      `${header}.${payload}.${signature.slice(0, -1)}Ł`,
+      `${'x'.repeat(9000)},`,
+    ]) {
+      expect(codeOf(() => extractAccessToken(bearer(`Bearer ${credentials}`)))).toBe('ERR_INVALID_REQUEST');
+      expect(await outcome(credentials)).toBe('ERR_INVALID_REQUEST 400 orders');
+    }
+    // Within the grammar but not a canonical compact JWS: what validate() says of it.
+    for (const credentials of [
+      `${token}=`,
+      `${header}.${payload}.${signature.slice(0, -2)}+/`,
+      'x'.repeat(9000),
+    ]) {
+      const expected = (await reference.validate(credentials).catch((e: unknown) => e)) as TokenGuardError;
+      expect(await outcome(credentials)).toBe(`${expected.code} ${expected.status} orders`);
+    }
+  });
+
   it('answers an anonymous request on an optional route at once', () => {
     const validator = createValidator(options);
     expect(authenticateRequestNow(validator, { headers: {} }, { optional: true })).toEqual({

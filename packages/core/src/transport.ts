@@ -122,7 +122,8 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
 
 /**
  * What {@link findAccessToken} found; `auth` when the header's token was answered from the cache,
- * `cacheMissed` when the cache was asked and holds none (the validator need not ask again).
+ * `cacheMissed` when the cache was asked and holds none (the validator need not ask again; the
+ * token's b64token grammar is then left to {@link validateMissed}).
  */
 interface FoundToken extends ExtractedToken {
   auth?: AuthInfo;
@@ -154,8 +155,9 @@ function findAccessToken(
       const cached =
         validator !== undefined && headerOnly ? lookupVerified(validator, fromHeader) : undefined;
       if (cached) return { token: fromHeader, transport: 'header', auth: cached };
-      assertB64Credentials(fromHeader);
+      // A miss: validateMissed checks the token's grammar, cheaply for a canonical compact JWS.
       if (cached === false) return { token: fromHeader, transport: 'header', cacheMissed: true };
+      assertB64Credentials(fromHeader);
     }
   }
   // The common case, header only: no list of candidates to build.

@@ -1,5 +1,5 @@
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
-import { parseAuthorizationValue } from './bearer.js';
+import { assertB64Credentials, parseAuthorizationValue } from './bearer.js';
 import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
@@ -373,11 +373,15 @@ export function createValidator(options: ValidatorOptions): Validator {
     return settle(tokenOrHeader, requirements, false);
   }
 
-  /** {@link validate}; `cacheMissed` when the caller already looked the bare value up in the cache. */
+  /**
+   * {@link validate}; `cacheMissed` when the caller already looked the bare value up in the cache,
+   * `grammarUnchecked` when it is a header's credentials not yet held to RFC 6750's b64token grammar.
+   */
   function settle(
     tokenOrHeader: string | undefined | null,
     requirements: Requirements | undefined,
     cacheMissed: boolean,
+    grammarUnchecked = false,
   ): Promise<AuthInfo> {
     // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
     try {
@@ -387,7 +391,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     let result: AuthInfo | Promise<AuthInfo>;
     try {
-      result = validateValue(tokenOrHeader, requirements, cacheMissed);
+      result =
+        grammarUnchecked && typeof tokenOrHeader === 'string'
+          ? validateCredentials(tokenOrHeader)
+          : validateValue(tokenOrHeader, requirements, cacheMissed);
     } catch (error) {
       // A throwing clock must not escape as a bare Error: withRealm makes it ERR_INTERNAL.
       return Promise.reject(withRealm(error));
@@ -397,6 +404,21 @@ export function createValidator(options: ValidatorOptions): Validator {
           throw withRealm(error);
         })
       : Promise.resolve(result);
+  }
+
+  /**
+   * A header's credentials the cache has just missed. A canonical compact JWS is b64token text (its
+   * decoding proves the alphabet), so only another token pays for the grammar's regular expression,
+   * which costs more than the decoding; outcomes are those of checking the grammar first.
+   */
+  function validateCredentials(token: string): AuthInfo | Promise<AuthInfo> {
+    const jws =
+      token.length <= resolved.maxTokenLength
+        ? decodeCanonicalJws(token, resolved.maxTokenJsonDepth)
+        : undefined;
+    if (jws !== undefined) return validateJws(token, jws, undefined);
+    assertB64Credentials(token);
+    return validateValue(token, undefined, true);
   }
 
   function validateValue(
@@ -487,7 +509,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withRealm(error);
       }
     },
-    validateMissed: (token) => settle(token, undefined, true),
+    validateMissed: (token) => settle(token, undefined, true, true),
   });
   return validator;
 }
@@ -516,12 +538,20 @@ export function lookupVerified(validator: Validator, token: string): AuthInfo | 
 }
 
 /**
- * Internal: `validator.validate(token)` for a token {@link lookupVerified} just answered `false` for,
- * without looking it up again.
+ * Internal: `validator.validate(token)` for a header's credentials {@link lookupVerified} just
+ * answered `false` for, without looking them up again, and checking their RFC 6750 b64token grammar
+ * (ERR_INVALID_REQUEST) only when they are not a canonical compact JWS.
  */
 export function validateMissed(validator: Validator, token: string): Promise<AuthInfo> {
   const entry = cachedLookups.get(validator);
-  return entry === undefined ? validator.validate(token) : entry.validateMissed(token);
+  if (entry !== undefined) return entry.validateMissed(token);
+  try {
+    assertB64Credentials(token);
+  } catch (error) {
+    if (error instanceof TokenGuardError) error.realm = validator.realm;
+    return Promise.reject(error);
+  }
+  return validator.validate(token);
 }
 
 function createIssuerContext(
