@@ -295,7 +295,7 @@ describe('authenticateRequestNow', () => {
     ]) {
       expect(
         await verdict(Promise.resolve(authenticateRequestNow(validator, bearer(`Bearer ${credentials}`)))),
-      ).toBe(await verdict(reference.validate(credentials)));
+      ).toBe(await verdict(reference.validate(`Bearer ${credentials}`)));
     }
     // Two verifications through the header (each a cache miss) store the token, as two validate() calls do.
     await authenticateRequest(validator, bearer(`Bearer ${token}`));

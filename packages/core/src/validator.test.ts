@@ -243,6 +243,42 @@ describe('validate: input forms', () => {
     }
   });
 
+  it('holds a header value to the b64token grammar before anything else, for every kind of token', async () => {
+    const validator = validatorWith({ realm: 'api' });
+    const token = await tokenWith();
+    await cacheVerified(validator, token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    // Outside the grammar (a cached token, a fresh one, longer than a token, opaque): a 400 with the realm.
+    for (const credentials of [
+      `${token},x`,
+      `"${token}"`,
+      `${token}=a`,
+      `${header}.${payload}.${signature.slice(0, -1)}\u0141`,
+      `${'x'.repeat(8192)},`,
+      'opaque,value',
+    ]) {
+      const error = await rejection(validator.validate(`Bearer ${credentials}`), 'ERR_INVALID_REQUEST');
+      expect(error.status).toBe(400);
+      expect(error.realm).toBe('api');
+    }
+    // Within the grammar: what the bare token gets.
+    for (const credentials of [
+      `${token}=`,
+      `${header}.${payload}.${signature.slice(0, -2)}+/`,
+      'x'.repeat(9000),
+      'opaque',
+    ]) {
+      const bare = (await validator.validate(credentials).catch((e: unknown) => e)) as TokenGuardError;
+      const viaHeader = (await validator
+        .validate(`Bearer ${credentials}`)
+        .catch((e: unknown) => e)) as TokenGuardError;
+      expect(bare).toBeInstanceOf(TokenGuardError);
+      expect(viaHeader.code).toBe(bare.code);
+    }
+    expect((await validator.validate(`Bearer ${token}`)).subject).toBe('user-1');
+    expect((await validator.validate(`Bearer ${await tokenWith({ sub: 'fresh' })}`)).subject).toBe('fresh');
+  });
+
   it('rejects Bearer with no token as invalid_request', async () => {
     const error = await rejection(validatorWith().validate('Bearer '), 'ERR_INVALID_REQUEST');
     expect(error.status).toBe(400);

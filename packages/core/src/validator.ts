@@ -1,5 +1,5 @@
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
-import { assertB64Credentials, parseAuthorizationValue } from './bearer.js';
+import { assertB64Credentials, readBearerCredentials } from './bearer.js';
 import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
@@ -275,13 +275,22 @@ export function createValidator(options: ValidatorOptions): Validator {
     return { auth, notAfterMs: checked.notAfterMs, context };
   }
 
-  /** `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it. */
+  /**
+   * `validate` for a bare token; `cacheChecked` when the caller already missed the cache with it;
+   * `grammarUnchecked` for a header's credentials not yet held to RFC 6750's b64token grammar. A
+   * canonical compact JWS (its decoding proves the alphabet) and a cached token (always one) are
+   * b64token text, so only another token pays for the grammar's regular expression, which costs more
+   * than the decoding; it is checked before anything could tell that token apart, so every outcome is
+   * that of checking the grammar first.
+   */
   function validateToken(
     token: string,
     requirements: Requirements | undefined,
     cacheChecked: boolean,
+    grammarUnchecked: boolean,
   ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
+      if (grammarUnchecked) assertB64Credentials(token);
       throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
         message: `The token is longer than ${resolved.maxTokenLength} characters`,
       });
@@ -293,6 +302,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     const jws = decodeCanonicalJws(token, resolved.maxTokenJsonDepth);
     if (jws !== undefined) return validateJws(token, jws, requirements);
+    if (grammarUnchecked) assertB64Credentials(token);
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
@@ -393,7 +403,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     try {
       result =
         grammarUnchecked && typeof tokenOrHeader === 'string'
-          ? validateCredentials(tokenOrHeader)
+          ? validateToken(tokenOrHeader, requirements, cacheMissed, true)
           : validateValue(tokenOrHeader, requirements, cacheMissed);
     } catch (error) {
       // A throwing clock must not escape as a bare Error: withRealm makes it ERR_INTERNAL.
@@ -404,21 +414,6 @@ export function createValidator(options: ValidatorOptions): Validator {
           throw withRealm(error);
         })
       : Promise.resolve(result);
-  }
-
-  /**
-   * A header's credentials the cache has just missed. A canonical compact JWS is b64token text (its
-   * decoding proves the alphabet), so only another token pays for the grammar's regular expression,
-   * which costs more than the decoding; outcomes are those of checking the grammar first.
-   */
-  function validateCredentials(token: string): AuthInfo | Promise<AuthInfo> {
-    const jws =
-      token.length <= resolved.maxTokenLength
-        ? decodeCanonicalJws(token, resolved.maxTokenJsonDepth)
-        : undefined;
-    if (jws !== undefined) return validateJws(token, jws, undefined);
-    assertB64Credentials(token);
-    return validateValue(token, undefined, true);
   }
 
   function validateValue(
@@ -451,9 +446,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (tokenOrHeader.trim() === '') throw new TokenGuardError('ERR_TOKEN_MISSING');
     // A b64token has no whitespace: a value with some is a header (`Basic ...` -> ERR_TOKEN_MISSING).
     if (BEARER_PREFIX.test(tokenOrHeader) || /\s/.test(tokenOrHeader.trim())) {
-      return validateToken(parseAuthorizationValue(tokenOrHeader), requirements, false);
+      return validateToken(readBearerCredentials(tokenOrHeader), requirements, false, true);
     }
-    return validateToken(tokenOrHeader, requirements, cacheChecked);
+    return validateToken(tokenOrHeader, requirements, cacheChecked, false);
   }
 
   function withRealm(error: unknown): TokenGuardError {
