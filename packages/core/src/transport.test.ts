@@ -336,9 +336,7 @@ describe('authenticateRequestNow', () => {
     }
   });
 
-  // Known bug (review of 33ce165): only the cache-miss path validates `bearer` as a token; flip
-  // `it.fails` to `it` with the fix.
-  it.fails('validates the credentials `bearer` as a token however the request is authenticated', async () => {
+  it('validates the credentials `bearer` as a token however the request is authenticated', async () => {
     const outcome = async (result: unknown) => {
       const error = (await Promise.resolve(result).catch((e: unknown) => e)) as TokenGuardError;
       return `${error.code} ${error.status} ${error.realm}`;
@@ -349,8 +347,8 @@ describe('authenticateRequestNow', () => {
     expect(await outcome(authenticateRequestNow(createValidator(options), bearer('Bearer bearer')))).toBe(
       reference,
     );
-    // The cache not asked (no cache, a form body or query string allowed, route requirements):
-    // validate('bearer') re-reads the credentials as a header, a 400 "The Bearer credentials are empty".
+    // The cache not asked (no cache, a form body or query string allowed, route requirements): the
+    // same, never validate('bearer'), which would read the credentials as a header (a 400).
     for (const [validatorOptions, authenticateOptions] of [
       [{ ...options, tokenCache: false }, {}],
       [options, { transport: { body: true } }],

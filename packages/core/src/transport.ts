@@ -10,7 +10,13 @@ import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
 import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
-import { createValidator, lookupVerified, type Validator, validateMissed } from './validator.js';
+import {
+  createValidator,
+  lookupVerified,
+  type Validator,
+  validateFound,
+  validateMissed,
+} from './validator.js';
 
 /**
  * Where a request may carry its access token (RFC 6750 §2).
@@ -282,7 +288,7 @@ export function authenticateRequestNow(
     // Asked of the cache already (only ever without requirements): not asked twice.
     validated = extracted.cacheMissed
       ? validateMissed(validator, token)
-      : Promise.resolve(validator.validate(token, options.requirements));
+      : validateFound(validator, token, options.requirements);
   } catch (error) {
     return Promise.reject(error);
   }

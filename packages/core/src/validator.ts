@@ -505,6 +505,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
     },
     validateMissed: (token) => settle(token, undefined, true, true),
+    validateFound: (token, requirements) => settle(token, requirements, false, true),
   });
   return validator;
 }
@@ -514,6 +515,7 @@ interface CachedLookup {
   readonly validate: Validator['validate'];
   lookup(token: string): AuthInfo | false | undefined;
   validateMissed(token: string): Promise<AuthInfo>;
+  validateFound(token: string, requirements: Requirements | undefined): Promise<AuthInfo>;
 }
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
@@ -547,6 +549,24 @@ export function validateMissed(validator: Validator, token: string): Promise<Aut
     return Promise.reject(error);
   }
   return validator.validate(token);
+}
+
+/**
+ * Internal: `validator.validate(token, requirements)` for a token found in a request (a header's
+ * credentials, a form body's or query string's `access_token`): always validated as a token, never
+ * read again as an `Authorization` value (the credentials `bearer` are the token `bearer`). A
+ * `validate` replaced on the validator (a wrapper, a spy) is called with the token as it is.
+ */
+export function validateFound(
+  validator: Validator,
+  token: string,
+  requirements: Requirements | undefined,
+): Promise<AuthInfo> {
+  const entry = cachedLookups.get(validator);
+  if (entry !== undefined && validator.validate === entry.validate) {
+    return entry.validateFound(token, requirements);
+  }
+  return Promise.resolve(validator.validate(token, requirements));
 }
 
 function createIssuerContext(
