@@ -1,7 +1,14 @@
-import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
+import {
+  constants,
+  createHmac,
+  type KeyObject,
+  timingSafeEqual,
+  type VerifyKeyObjectInput,
+  verify,
+} from 'node:crypto';
 import { TokenGuardError } from './errors.js';
 import type { VerificationKey } from './keys.js';
-import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+import { ALGORITHM_SPECS, type Algorithm, type AlgorithmSpec } from './lib/algorithms.js';
 import {
   decodedByteLength,
   hasCanonicalEnd,
@@ -228,13 +235,8 @@ function verifySignatureOffThread(
   if (spec.kty === 'oct' || offThreadInFlight >= OFF_THREAD_MAX_IN_FLIGHT) {
     return verifySignature(alg, key, signingInput, signature);
   }
-  if (spec.kty === 'EC' && signature.length !== spec.signatureLength) return false;
-  const keyInput =
-    spec.kty === 'EC'
-      ? { key: key.keyObject, dsaEncoding: 'ieee-p1363' as const }
-      : spec.pss
-        ? { key: key.keyObject, ...PSS_OPTIONS }
-        : key.keyObject;
+  if (!hasAcceptedLength(spec, signature)) return false;
+  const keyInput = asymmetricKeyInput(spec, key);
   return new Promise((resolve) => {
     offThreadInFlight++;
     try {
@@ -279,30 +281,29 @@ export function verifySignature(
   const spec = ALGORITHM_SPECS[alg];
   const data = Buffer.from(signingInput, 'latin1');
   try {
-    switch (spec.kty) {
-      case 'RSA':
-        return verify(
-          spec.hash,
-          data,
-          spec.pss ? { key: key.keyObject, ...PSS_OPTIONS } : key.keyObject,
-          signature,
-        );
-      case 'EC':
-        // Raw r||s of the exact length only: DER signatures and truncated or padded ones are refused.
-        if (signature.length !== spec.signatureLength) return false;
-        return verify(spec.hash, data, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, signature);
-      case 'OKP':
-        return verify(null, data, key.keyObject, signature);
-      case 'oct': {
-        const expected = createHmac(spec.hash as string, key.keyObject)
-          .update(data)
-          .digest();
-        // RFC 7518 §3.2: a key shorter than the hash output MUST NOT be used (HS384 needs 48 bytes).
-        if ((key.keyObject.symmetricKeySize ?? 0) < expected.length) return false;
-        return expected.length === signature.length && timingSafeEqual(expected, signature);
-      }
+    if (spec.kty === 'oct') {
+      const expected = createHmac(spec.hash as string, key.keyObject)
+        .update(data)
+        .digest();
+      // RFC 7518 §3.2: a key shorter than the hash output MUST NOT be used (HS384 needs 48 bytes).
+      if ((key.keyObject.symmetricKeySize ?? 0) < expected.length) return false;
+      return expected.length === signature.length && timingSafeEqual(expected, signature);
     }
+    return (
+      hasAcceptedLength(spec, signature) && verify(spec.hash, data, asymmetricKeyInput(spec, key), signature)
+    );
   } catch {
     return false;
   }
+}
+
+/** ECDSA: raw r||s of the exact length only, so DER signatures and truncated or padded ones are refused. */
+function hasAcceptedLength(spec: AlgorithmSpec, signature: Buffer): boolean {
+  return spec.kty !== 'EC' || signature.length === spec.signatureLength;
+}
+
+/** node:crypto's key argument for an RSA, EC or OKP spec: RSA-PSS and ECDSA carry their options with it. */
+function asymmetricKeyInput(spec: AlgorithmSpec, key: VerificationKey): KeyObject | VerifyKeyObjectInput {
+  if (spec.kty === 'EC') return { key: key.keyObject, dsaEncoding: 'ieee-p1363' };
+  return spec.pss ? { key: key.keyObject, ...PSS_OPTIONS } : key.keyObject;
 }

@@ -10,13 +10,7 @@ import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
 import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
-import {
-  createValidator,
-  lookupVerified,
-  type Validator,
-  validateFound,
-  validateMissed,
-} from './validator.js';
+import { createValidator, lookupVerified, type Validator, validateFound } from './validator.js';
 
 /**
  * Where a request may carry its access token (RFC 6750 §2).
@@ -129,7 +123,7 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
 /**
  * What {@link findAccessToken} found; `auth` when the header's token was answered from the cache,
  * `cacheMissed` when the cache was asked and holds none (the validator need not ask again; the
- * token's b64token grammar is then left to {@link validateMissed}).
+ * token's b64token grammar is then left to {@link validateFound}).
  */
 interface FoundToken extends ExtractedToken {
   auth?: AuthInfo;
@@ -161,7 +155,7 @@ function findAccessToken(
       const cached =
         validator !== undefined && headerOnly ? lookupVerified(validator, fromHeader) : undefined;
       if (cached) return { token: fromHeader, transport: 'header', auth: cached };
-      // A miss: validateMissed checks the token's grammar, cheaply for a canonical compact JWS.
+      // A miss: validateFound checks the token's grammar, cheaply for a canonical compact JWS.
       if (cached === false) return { token: fromHeader, transport: 'header', cacheMissed: true };
       assertB64Credentials(fromHeader);
     }
@@ -286,9 +280,7 @@ export function authenticateRequestNow(
   let validated: Promise<AuthInfo>;
   try {
     // Asked of the cache already (only ever without requirements): not asked twice.
-    validated = extracted.cacheMissed
-      ? validateMissed(validator, token)
-      : validateFound(validator, token, options.requirements);
+    validated = validateFound(validator, token, options.requirements, extracted.cacheMissed === true);
   } catch (error) {
     return Promise.reject(error);
   }

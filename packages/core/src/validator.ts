@@ -504,25 +504,27 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withRealm(error);
       }
     },
-    validateMissed: (token) => settle(token, undefined, true, true),
-    validateFound: (token, requirements) => settle(token, requirements, false, true),
+    validateFound: (token, requirements, cacheMissed) => settle(token, requirements, cacheMissed, true),
   });
   return validator;
 }
 
-/** A validator's own cache lookup and `validate`, for {@link lookupVerified} and {@link validateMissed}. */
+/** A validator's own cache lookup and `validate`, for {@link lookupVerified} and {@link validateFound}. */
 interface CachedLookup {
   readonly validate: Validator['validate'];
   lookup(token: string): AuthInfo | false | undefined;
-  validateMissed(token: string): Promise<AuthInfo>;
-  validateFound(token: string, requirements: Requirements | undefined): Promise<AuthInfo>;
+  validateFound(
+    token: string,
+    requirements: Requirements | undefined,
+    cacheMissed: boolean,
+  ): Promise<AuthInfo>;
 }
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
 
 /**
  * Internal (not exported by the package): the cached verification of exactly `token`, a bare token,
- * while it may be reused; `false` when the cache holds none (then {@link validateMissed} validates
+ * while it may be reused; `false` when the cache holds none (then {@link validateFound} validates
  * without asking the cache again); `undefined` when nothing was looked up (no cache, a token longer
  * than the limit, or a `validate` replaced on the validator: a wrapper or a spy must see every token).
  * It never verifies, never waits. Every cached token is a canonical compact JWS, so a hit is also an
@@ -535,36 +537,22 @@ export function lookupVerified(validator: Validator, token: string): AuthInfo | 
 }
 
 /**
- * Internal: `validator.validate(token)` for a header's credentials {@link lookupVerified} just
- * answered `false` for, without looking them up again, and checking their RFC 6750 b64token grammar
- * (ERR_INVALID_REQUEST) only when they are not a canonical compact JWS.
- */
-export function validateMissed(validator: Validator, token: string): Promise<AuthInfo> {
-  const entry = cachedLookups.get(validator);
-  if (entry !== undefined) return entry.validateMissed(token);
-  try {
-    assertB64Credentials(token);
-  } catch (error) {
-    if (error instanceof TokenGuardError) error.realm = validator.realm;
-    return Promise.reject(error);
-  }
-  return validator.validate(token);
-}
-
-/**
  * Internal: `validator.validate(token, requirements)` for a token found in a request (a header's
  * credentials, a form body's or query string's `access_token`): always validated as a token, never
- * read again as an `Authorization` value (the credentials `bearer` are the token `bearer`). A
+ * read again as an `Authorization` value (the credentials `bearer` are the token `bearer`), its
+ * RFC 6750 b64token grammar checked only when it is not a canonical compact JWS; `cacheMissed` when
+ * {@link lookupVerified} has just answered `false` for it, so the cache is not asked again. A
  * `validate` replaced on the validator (a wrapper, a spy) is called with the token as it is.
  */
 export function validateFound(
   validator: Validator,
   token: string,
   requirements: Requirements | undefined,
+  cacheMissed: boolean,
 ): Promise<AuthInfo> {
   const entry = cachedLookups.get(validator);
   if (entry !== undefined && validator.validate === entry.validate) {
-    return entry.validateFound(token, requirements);
+    return entry.validateFound(token, requirements, cacheMissed);
   }
   return Promise.resolve(validator.validate(token, requirements));
 }
