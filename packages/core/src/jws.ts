@@ -1,13 +1,6 @@
-import {
-  constants,
-  createHmac,
-  type KeyObject,
-  timingSafeEqual,
-  type VerifyKeyObjectInput,
-  verify,
-} from 'node:crypto';
+import { createHmac, type KeyObject, timingSafeEqual, type VerifyKeyObjectInput, verify } from 'node:crypto';
 import { TokenGuardError } from './errors.js';
-import type { VerificationKey } from './keys.js';
+import { ecdsaInputOf, pssInputOf, type VerificationKey } from './keys.js';
 import { ALGORITHM_SPECS, type Algorithm, type AlgorithmSpec } from './lib/algorithms.js';
 import {
   decodedByteLength,
@@ -262,11 +255,6 @@ export function verifyWithAny(
   return false;
 }
 
-const PSS_OPTIONS = {
-  padding: constants.RSA_PKCS1_PSS_PADDING,
-  saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-};
-
 /**
  * Verifies a JWS signature with node:crypto's synchronous one-shot `verify`: the fastest path Node
  * has, and the floor the benchmarks compare against. The caller has already checked that `key`
@@ -302,8 +290,11 @@ function hasAcceptedLength(spec: AlgorithmSpec, signature: Buffer): boolean {
   return spec.kty !== 'EC' || signature.length === spec.signatureLength;
 }
 
-/** node:crypto's key argument for an RSA, EC or OKP spec: RSA-PSS and ECDSA carry their options with it. */
+/**
+ * node:crypto's key argument for an RSA, EC or OKP spec: RSA-PSS and ECDSA carry their options with
+ * it, built once with the key (built here only for a key made by hand, as tests do).
+ */
 function asymmetricKeyInput(spec: AlgorithmSpec, key: VerificationKey): KeyObject | VerifyKeyObjectInput {
-  if (spec.kty === 'EC') return { key: key.keyObject, dsaEncoding: 'ieee-p1363' };
-  return spec.pss ? { key: key.keyObject, ...PSS_OPTIONS } : key.keyObject;
+  if (spec.kty === 'EC') return key.ecdsaInput ?? ecdsaInputOf(key.keyObject);
+  return spec.pss ? (key.pssInput ?? pssInputOf(key.keyObject)) : key.keyObject;
 }

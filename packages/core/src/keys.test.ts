@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
 import {
@@ -40,6 +41,32 @@ describe('importPublicJwk', () => {
     expect(key.keyObject.type).toBe('public');
     expect(imported(ec.publicJwk).curve).toBe('P-256');
     expect(imported(ed.publicJwk).curve).toBe('Ed25519');
+  });
+
+  it('keeps the public key exactly, and builds the PSS and raw-ECDSA key arguments once per key', () => {
+    for (const source of [rsa, ec, ed]) {
+      const { keyObject } = imported(source.publicJwk);
+      const { kty, n, e, crv, x, y } = keyObject.export({ format: 'jwk' });
+      expect({ kty, n, e, crv, x, y }).toEqual({
+        kty: source.publicJwk.kty,
+        n: source.publicJwk.n,
+        e: source.publicJwk.e,
+        crv: source.publicJwk.crv,
+        x: source.publicJwk.x,
+        y: source.publicJwk.y,
+      });
+    }
+    const rsaKey = imported(rsa.publicJwk);
+    expect(rsaKey.pssInput).toEqual({
+      key: rsaKey.keyObject,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    });
+    expect(rsaKey.ecdsaInput).toBeUndefined();
+    const ecKey = imported(ec.publicJwk);
+    expect(ecKey.ecdsaInput).toEqual({ key: ecKey.keyObject, dsaEncoding: 'ieee-p1363' });
+    expect(ecKey.pssInput).toBeUndefined();
+    expect(imported(ed.publicJwk)).not.toHaveProperty('pssInput');
   });
 
   it('imports only the public members of a JWK that carries private ones', () => {

@@ -1,4 +1,10 @@
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createPublicKey,
+  createSecretKey,
+  type KeyObject,
+  type VerifyKeyObjectInput,
+} from 'node:crypto';
 import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
 
 /** A key ready to verify signatures, with the JWK metadata that limits what it may verify. */
@@ -12,6 +18,12 @@ export interface VerificationKey {
   /** `crv` of EC and OKP keys. */
   readonly curve: string | undefined;
   readonly keyObject: KeyObject;
+  /**
+   * node:crypto's key argument for the signatures that need options with the key, built once per
+   * key instead of once per token: RSASSA-PSS (RSA keys) and raw `r || s` ECDSA (EC keys).
+   */
+  readonly pssInput?: VerifyKeyObjectInput;
+  readonly ecdsaInput?: VerifyKeyObjectInput;
 }
 
 /** Why a JWK was not imported. */
@@ -57,7 +69,14 @@ export function importPublicJwk(jwk: unknown): ImportResult {
     const publicJwk: Record<string, unknown> = { kty };
     for (const member of ['n', 'e', 'crv', 'x', 'y'])
       if (record[member] !== undefined) publicJwk[member] = record[member];
-    keyObject = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    const fromJwk = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    // Imported again from its SPKI encoding, the form PEM keys have: node:crypto builds a key from a
+    // JWK's numbers in OpenSSL's legacy form, which costs every RS256 verification ~0.6 µs (2%) more.
+    keyObject = createPublicKey({
+      key: fromJwk.export({ format: 'der', type: 'spki' }),
+      format: 'der',
+      type: 'spki',
+    });
   } catch {
     return fail('node:crypto could not import it');
   }
@@ -86,8 +105,24 @@ export function importPublicJwk(jwk: unknown): ImportResult {
       keyOps: keyOps as string[] | undefined,
       curve: typeof crv === 'string' ? crv : undefined,
       keyObject,
+      ...(kty === 'RSA' ? { pssInput: pssInputOf(keyObject) } : {}),
+      ...(kty === 'EC' ? { ecdsaInput: ecdsaInputOf(keyObject) } : {}),
     },
   };
+}
+
+/** The options RFC 7518 §3.5 fixes for PS256/384/512: MGF1 with the JWS hash, a salt as long as the hash. */
+export function pssInputOf(keyObject: KeyObject): VerifyKeyObjectInput {
+  return {
+    key: keyObject,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  };
+}
+
+/** JWS ECDSA signatures are raw `r || s` (RFC 7518 §3.4), not DER. */
+export function ecdsaInputOf(keyObject: KeyObject): VerifyKeyObjectInput {
+  return { key: keyObject, dsaEncoding: 'ieee-p1363' };
 }
 
 /** Wraps a configured shared secret for HS* verification. */
