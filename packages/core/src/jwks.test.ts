@@ -220,6 +220,43 @@ describe('RemoteKeySource', () => {
     expect(keys.state().lastError).toMatch(/lists 3 keys, over 2/);
   });
 
+  it('reuses a key a refetch finds unchanged, and imports again one whose members changed', async () => {
+    server.keys = [k1.jwk, k2.jwk];
+    const keys = source();
+    await keys.warm();
+    const first = keys.peek('k1', 'RS256')?.[0];
+    expect(first).toBeDefined();
+    await keys.refresh();
+    expect(keys.peek('k1', 'RS256')?.[0]).toBe(first);
+    expect(keys.peek('k2', 'ES256')).toHaveLength(1);
+    server.keys = [{ ...k1.jwk, key_ops: ['verify'] }];
+    await keys.refresh();
+    const changed = keys.peek('k1', 'RS256')?.[0];
+    expect(changed).not.toBe(first);
+    expect(changed?.keyOps).toEqual(['verify']);
+    server.keys = [{ ...k1.jwk, use: 'enc' }];
+    await keys.refresh();
+    expect(keys.peek('k1', 'RS256')).toBeUndefined();
+    expect(events.filter((event) => event.type === 'key_skipped')).toHaveLength(1);
+  });
+
+  it('never takes a member that is null for one that is absent when it reuses a key', async () => {
+    const { kid: _, ...withoutKid } = k1.jwk;
+    server.keys = [withoutKid];
+    const keys = source();
+    await keys.warm();
+    expect(keys.peek(undefined, 'RS256')).toHaveLength(1);
+    server.keys = [{ ...withoutKid, kid: null } as never];
+    await keys.refresh();
+    expect(keys.peek(undefined, 'RS256')).toBeUndefined();
+    expect(events).toContainEqual({
+      type: 'key_skipped',
+      uri: server.url,
+      kid: undefined,
+      reason: 'kid is not a string',
+    });
+  });
+
   it('reports a removed key and stops offering it after the next refresh', async () => {
     server.keys = [k1.jwk, k2.jwk];
     const keys = source();

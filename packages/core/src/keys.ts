@@ -34,6 +34,20 @@ export type ImportResult =
 /** RSA keys shorter than this are refused (RFC 8725 §3.5, NIST SP 800-131A). */
 export const MIN_RSA_BITS = 2048;
 
+/** Every JWK member {@link importPublicJwk} reads: a JWK's key and verdict depend on these alone. */
+export const IMPORTED_JWK_MEMBERS = [
+  'kid',
+  'kty',
+  'alg',
+  'use',
+  'key_ops',
+  'crv',
+  'n',
+  'e',
+  'x',
+  'y',
+] as const;
+
 /**
  * Imports one JWK from a key set as a public verification key. Symmetric keys, encryption-only keys,
  * weak RSA keys and keys node:crypto cannot parse are refused with a reason; nothing throws.
@@ -45,6 +59,7 @@ export function importPublicJwk(jwk: unknown): ImportResult {
   const record = jwk as Record<string, unknown>;
   const kid = typeof record.kid === 'string' ? record.kid : undefined;
   const fail = (reason: string): ImportResult => ({ ok: false, kid, reason });
+  // Only IMPORTED_JWK_MEMBERS are read: a key set's refetch reuses a key whose members are unchanged.
   const { kty, alg, use, key_ops: keyOps, crv } = record;
   if (record.kid !== undefined && kid === undefined) return fail('kid is not a string');
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') {
