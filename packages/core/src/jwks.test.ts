@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createSigningKey,
@@ -255,6 +256,57 @@ describe('RemoteKeySource', () => {
       kid: undefined,
       reason: 'kid is not a string',
     });
+  });
+
+  it('imports again a key whose kid stays while its material changes, never reusing the old key', async () => {
+    const keys = source();
+    await keys.warm();
+    const before = keys.peek('k1', 'RS256')?.[0];
+    const rotated = createSigningKey('k1');
+    server.keys = [{ ...rotated.jwk, x5t: 'ignored' }];
+    await keys.refresh();
+    const after = keys.peek('k1', 'RS256');
+    expect(after).toHaveLength(1);
+    expect(after?.[0]).not.toBe(before);
+    expect(after?.[0]?.keyObject.equals(createPublicKey(rotated.privateKey))).toBe(true);
+    expect(after?.[0]?.keyObject.equals(createPublicKey(k1.privateKey))).toBe(false);
+    // A member the import does not read (x5t) may change: the key is the same.
+    server.keys = [{ ...rotated.jwk, x5t: 'changed' }];
+    await keys.refresh();
+    expect(keys.peek('k1', 'RS256')?.[0]).toBe(after?.[0]);
+  });
+
+  it('tells JSON types apart when it reuses a key: key_ops "verify" is not ["verify"]', async () => {
+    server.keys = [{ ...k1.jwk, key_ops: ['verify'] }];
+    const keys = source();
+    await keys.warm();
+    expect(keys.peek('k1', 'RS256')).toHaveLength(1);
+    server.keys = [{ ...k1.jwk, key_ops: 'verify' }];
+    await keys.refresh();
+    expect(keys.peek('k1', 'RS256')).toBeUndefined();
+    expect(events).toContainEqual({
+      type: 'key_skipped',
+      uri: server.url,
+      kid: 'k1',
+      reason: 'key_ops is not a list of strings',
+    });
+  });
+
+  it('keeps only the last set for reuse, and reports a refused key on every refetch', async () => {
+    const refused = { ...k2.jwk, kid: 'enc', use: 'enc' };
+    server.keys = [k1.jwk, refused];
+    const keys = source();
+    await keys.warm();
+    const first = keys.peek('k1', 'RS256')?.[0];
+    server.keys = [k2.jwk, refused];
+    await keys.refresh();
+    expect(keys.peek('k1', 'RS256')).toBeUndefined();
+    server.keys = [k1.jwk, refused];
+    await keys.refresh();
+    const again = keys.peek('k1', 'RS256')?.[0];
+    expect(again).toBeDefined();
+    expect(again).not.toBe(first);
+    expect(events.filter((event) => event.type === 'key_skipped' && event.kid === 'enc')).toHaveLength(3);
   });
 
   it('reports a removed key and stops offering it after the next refresh', async () => {

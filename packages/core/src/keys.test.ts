@@ -1,7 +1,9 @@
-import { constants } from 'node:crypto';
+import { constants, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
+import { verifySignature } from './jws.js';
 import {
+  IMPORTED_JWK_MEMBERS,
   type ImportResult,
   importPublicJwk,
   importSecret,
@@ -67,6 +69,63 @@ describe('importPublicJwk', () => {
     expect(ecKey.ecdsaInput).toEqual({ key: ecKey.keyObject, dsaEncoding: 'ieee-p1363' });
     expect(ecKey.pssInput).toBeUndefined();
     expect(imported(ed.publicJwk)).not.toHaveProperty('pssInput');
+  });
+
+  it('reads no member outside IMPORTED_JWK_MEMBERS, which a key set refetch compares to reuse a key', () => {
+    const read = new Set<PropertyKey>();
+    const watched = (jwk: object): object =>
+      new Proxy(jwk, {
+        get(target, name, receiver) {
+          read.add(name);
+          return Reflect.get(target, name, receiver);
+        },
+        has(target, name) {
+          read.add(name);
+          return Reflect.has(target, name);
+        },
+        getOwnPropertyDescriptor(target, name) {
+          read.add(name);
+          return Reflect.getOwnPropertyDescriptor(target, name);
+        },
+        ownKeys(target) {
+          read.add('(every member)');
+          return Reflect.ownKeys(target);
+        },
+      });
+    const privateRsa = { ...rsa.publicJwk, d: 'AQAB', p: 'AQAB', q: 'AQAB', x5t: 'AA' };
+    for (const jwk of [
+      privateRsa,
+      { ...ec.publicJwk, key_ops: ['verify'], x5c: ['AA'] },
+      ed.publicJwk,
+      { ...rsa.publicJwk, use: 'enc' },
+      { ...ec.publicJwk, alg: 'ES384', key_ops: ['verify'] },
+      { kty: 'OKP', crv: 'X25519', x: ed.publicJwk.x },
+      { kty: 'oct', k: 'c2VjcmV0' },
+    ]) {
+      importPublicJwk(watched(jwk));
+    }
+    expect(
+      [...read].filter((name) => !(IMPORTED_JWK_MEMBERS as readonly PropertyKey[]).includes(name)),
+    ).toEqual([]);
+    expect(read).toContain('n');
+  });
+
+  it('verifies with a key made without its prebuilt PSS and ECDSA arguments as with an imported one', () => {
+    const input = 'eyJhbGciOiJQUzI1NiJ9.eyJzdWIiOiJhIn0';
+    const data = Buffer.from(input, 'latin1');
+    const { pssInput: _p, ...rsaByHand } = imported(rsa.publicJwk);
+    const pss = sign('sha256', data, {
+      key: rsa.privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    });
+    expect(verifySignature('PS256', rsaByHand, input, pss)).toBe(true);
+    expect(verifySignature('PS256', rsaByHand, input, sign('sha256', data, rsa.privateKey))).toBe(false);
+    expect(verifySignature('RS256', rsaByHand, input, sign('sha256', data, rsa.privateKey))).toBe(true);
+    const { ecdsaInput: _e, ...ecByHand } = imported(ec.publicJwk);
+    const raw = sign('sha256', data, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+    expect(verifySignature('ES256', ecByHand, input, raw)).toBe(true);
+    expect(verifySignature('ES256', ecByHand, input, sign('sha256', data, ec.privateKey))).toBe(false);
   });
 
   it('imports only the public members of a JWK that carries private ones', () => {
