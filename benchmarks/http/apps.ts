@@ -17,11 +17,19 @@ import type { BenchIssuer } from './issuer.js';
 export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 /**
- * none: the framework alone (the ceiling); tokenguard: our adapter with default options;
- * tokenguard-off-thread: the same with `verifyOffThread: true`; peer: what users of it pick.
+ * none: the framework alone (the ceiling); noop: a middleware that attaches a fixed caller and does
+ * nothing else, the way the framework runs any middleware (what an auth layer cannot go under);
+ * tokenguard: our adapter with default options; tokenguard-off-thread: the same with
+ * `verifyOffThread: true`; peer: what users of it pick.
  */
-export type AuthMode = 'none' | 'tokenguard' | 'tokenguard-off-thread' | 'peer';
-export const AUTH_MODES: readonly AuthMode[] = ['none', 'tokenguard', 'tokenguard-off-thread', 'peer'];
+export type AuthMode = 'none' | 'noop' | 'tokenguard' | 'tokenguard-off-thread' | 'peer';
+export const AUTH_MODES: readonly AuthMode[] = [
+  'none',
+  'noop',
+  'tokenguard',
+  'tokenguard-off-thread',
+  'peer',
+];
 
 export const PEER_NAMES: Readonly<Record<Framework, string>> = {
   express: 'express-oauth2-jwt-bearer',
@@ -36,6 +44,8 @@ export interface RunningApp {
 
 const PATH = '/orders';
 const reply = (subject: unknown) => ({ ok: true, sub: subject ?? null });
+/** What the no-op middleware attaches: read by the handler as tokenguard's `auth` is. */
+const FIXED_CALLER = Object.freeze({ subject: 'noop' });
 
 /** An app before it listens: Node's request listener, and what frees the app's own resources. */
 export interface BuiltApp {
@@ -83,6 +93,11 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         const middleware = tokenguardExpress(options);
         await middleware.validator.warm();
         app.use(middleware);
+      } else if (mode === 'noop') {
+        app.use((req, _res, next) => {
+          (req as { auth?: unknown }).auth = FIXED_CALLER;
+          next();
+        });
       } else if (mode === 'peer') {
         app.use(
           auth0({
@@ -94,9 +109,10 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         );
       }
       app.get(PATH, (req, res) => {
-        const subject = ours
-          ? req.auth?.subject
-          : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
+        const subject =
+          ours || mode === 'noop'
+            ? req.auth?.subject
+            : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
         res.json(reply(subject));
       });
       return { listener: app, close: async () => {} };
@@ -113,6 +129,12 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       });
       if (ours) {
         await app.register(tokenguardFastify, options);
+      } else if (mode === 'noop') {
+        app.decorateRequest('auth', null);
+        app.addHook('onRequest', (request, _reply, done) => {
+          (request as { auth?: unknown }).auth = FIXED_CALLER;
+          done();
+        });
       } else if (mode === 'peer') {
         const getJwks = buildGetJwks({ issuersWhitelist: [issuer.issuer] });
         await app.register(fastifyJwt, {
@@ -133,9 +155,10 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         });
       }
       app.get(PATH, async (request) => {
-        const subject = ours
-          ? (request as { auth?: { subject?: string } | null }).auth?.subject
-          : (request as { user?: { sub?: string } }).user?.sub;
+        const subject =
+          ours || mode === 'noop'
+            ? (request as { auth?: { subject?: string } | null }).auth?.subject
+            : (request as { user?: { sub?: string } }).user?.sub;
         return reply(subject);
       });
       await app.ready();
@@ -147,6 +170,11 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         const middleware = tokenguardHono(options);
         await middleware.validator.warm();
         app.use(PATH, middleware);
+      } else if (mode === 'noop') {
+        app.use(PATH, async (c, next) => {
+          c.set('auth' as never, FIXED_CALLER as never);
+          await next();
+        });
       } else if (mode === 'peer') {
         app.use(
           PATH,
@@ -161,7 +189,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         // c.get, not c.var: c.var copies every variable into a new object on each read, a cost that
         // would land on the authenticated runs only (the ceiling sets no variable).
         const get = c.get as (key: string) => { subject?: string; sub?: string } | undefined;
-        return c.json(reply(ours ? get('auth')?.subject : get('jwtPayload')?.sub));
+        return c.json(reply(ours || mode === 'noop' ? get('auth')?.subject : get('jwtPayload')?.sub));
       });
       return { listener: getRequestListener(app.fetch), close: async () => {} };
     }

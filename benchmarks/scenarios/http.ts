@@ -52,6 +52,8 @@ export interface HttpResult {
 }
 
 export const CEILING = 'no auth (ceiling)';
+/** The framework's own cost of running a middleware: the floor an auth layer cannot go under. */
+export const NOOP = 'a middleware that does nothing';
 export const TG_REUSED = 'tokenguard, reused token';
 export const TG_FRESH_HTTP = 'tokenguard, fresh token per request';
 export const PEER_REUSED = 'peer, reused token';
@@ -67,6 +69,7 @@ const PEER_OF: Readonly<Record<string, string>> = {
 function configsFor(framework: Framework): Config[] {
   return [
     { framework, mode: 'none', fresh: false, label: CEILING },
+    { framework, mode: 'noop', fresh: false, label: NOOP },
     { framework, mode: 'tokenguard', fresh: false, label: TG_REUSED },
     { framework, mode: 'tokenguard', fresh: true, label: TG_FRESH_HTTP },
     { framework, mode: 'tokenguard-off-thread', fresh: true, label: TG_FRESH_OFF_THREAD },
@@ -175,7 +178,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         notes: [
           `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. In each round a framework's configurations run side by side, each on a new server (so tokenguard's cache of verified tokens starts empty) warmed with ${settings.warmupRequests} requests (fresh-token runs: ${settings.warmupRequests} other distinct tokens), then take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the warm-up's rate), fresh-token slices send a tenth of ${pool.length} distinct pre-signed tokens, once each. req/s: requests over the time autocannon measured for them; p50/p99: medians over the slices.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
-          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). Hono's jwk middleware fetches the JWKS on every request (it has no key cache). verifyOffThread: the same tokenguard adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) and tokenguard by default verify on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs.",
+          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). Hono's jwk middleware fetches the JWKS on every request (it has no key cache). verifyOffThread: the same tokenguard adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) and tokenguard by default verify on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer.",
         ],
       },
     ],
