@@ -382,6 +382,25 @@ describe('validate: cache of verified tokens', () => {
     expect((await validator.validate(token)).subject).toBe('user-1');
   });
 
+  it('answers a repeated token with the promise made when it was cached, and only while the entry may be used', async () => {
+    const validator = validatorWith();
+    const token = await tokenWith({ scope: 'read' });
+    await cacheVerified(validator, token);
+    const first = validator.validate(token);
+    expect(validator.validate(token)).toBe(first);
+    const auth = await first;
+    expect(auth.subject).toBe('user-1');
+    // With requirements, the cached verification is checked against them: a promise of its own.
+    const required = validator.validate(token, { scopes: ['read'] });
+    expect(required).not.toBe(first);
+    expect(await required).toBe(auth);
+    await rejection(validator.validate(token, { scopes: ['write'] }), 'ERR_INSUFFICIENT_SCOPE');
+    // Past the token's expiry the entry is dropped and the token is judged afresh.
+    clockMs = (NOW_SEC + 300 + 5) * 1000;
+    await rejection(validator.validate(token), 'ERR_TOKEN_EXPIRED');
+    expect(validator.state().tokenCache.entries).toBe(0);
+  });
+
   it('answers nothing else that ends like a cached token (the cache is indexed by the end, matched whole)', async () => {
     const validator = validatorWith();
     const token = await tokenWith();

@@ -38,7 +38,7 @@ import {
 import { assertRequirements, checkRequirements, type Requirements } from './requirements.js';
 import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
-import { createVerifiedCache } from './verified-cache.js';
+import { createVerifiedCache, type VerifiedEntry } from './verified-cache.js';
 
 /**
  * The state of a validator's issuers and key sets, for health checks and metrics.
@@ -361,14 +361,18 @@ export function createValidator(options: ValidatorOptions): Validator {
   }
 
   /** The cached verification of `token` while it may still be used; a stale entry is dropped. */
-  function cachedAuth(token: string): AuthInfo | undefined {
+  function cachedEntry(token: string): VerifiedEntry | undefined {
     const hit = cache?.get(token);
     if (hit === undefined) return undefined;
     // Past the key set's max age, a cached answer is re-verified against the revalidated set.
     // No context: a template tenant evicted or due for its resolver's verdict, so verify afresh.
-    if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? false)) return hit.auth;
+    if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? false)) return hit;
     cache?.delete(token);
     return undefined;
+  }
+
+  function cachedAuth(token: string): AuthInfo | undefined {
+    return cachedEntry(token)?.auth;
   }
 
   /**
@@ -380,6 +384,22 @@ export function createValidator(options: ValidatorOptions): Validator {
     tokenOrHeader: string | undefined | null,
     requirements?: Requirements,
   ): Promise<AuthInfo> {
+    // A repeated token with no requirements to apply: the promise made when it was cached, so the
+    // answer allocates nothing. Only a bare token within the limit is ever a cache key.
+    if (
+      requirements === undefined &&
+      cache !== undefined &&
+      typeof tokenOrHeader === 'string' &&
+      tokenOrHeader.length <= resolved.maxTokenLength
+    ) {
+      let entry: VerifiedEntry | undefined;
+      try {
+        entry = cachedEntry(tokenOrHeader);
+      } catch (error) {
+        return Promise.reject(withRealm(error));
+      }
+      return entry?.answer ?? settle(tokenOrHeader, undefined, true);
+    }
     return settle(tokenOrHeader, requirements, false);
   }
 

@@ -7,6 +7,8 @@ export interface VerifiedEntry {
   readonly auth: AuthInfo;
   /** After this instant (ms) the verification must not be reused. */
   readonly notAfterMs: number;
+  /** `auth` as a promise already fulfilled, made once when the entry is stored: what `validate` returns for the token. */
+  readonly answer: Promise<AuthInfo>;
 }
 
 /**
@@ -78,7 +80,7 @@ class FingerprintedCache implements VerifiedCache {
       this.#seen[slot] = fingerprint + 1;
       return;
     }
-    this.#entries.set(fingerprint, { token, auth, notAfterMs });
+    this.#entries.set(fingerprint, { token, auth, notAfterMs, answer: Promise.resolve(auth) });
   }
 
   delete(token: string): void {
