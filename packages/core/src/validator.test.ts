@@ -401,6 +401,39 @@ describe('validate: cache of verified tokens', () => {
     expect(validator.state().tokenCache.entries).toBe(0);
   });
 
+  it("gives the entry's promise to the bare token only: a header, a failing clock or no cache answer with their own", async () => {
+    let broken = false;
+    const validator = validatorWith({
+      now: () => {
+        if (broken) throw new Error('clock failure');
+        return clockMs;
+      },
+      realm: 'api',
+    });
+    const token = await tokenWith();
+    await cacheVerified(validator, token);
+    const shared = validator.validate(token);
+    const auth = await shared;
+    // A header holding the cached token: its credentials are answered from the cache, in a promise of their own.
+    const viaHeader = validator.validate(`Bearer ${token}`);
+    expect(viaHeader).not.toBe(shared);
+    expect(await viaHeader).toBe(auth);
+    // A clock failing on a hit: a rejection of its own (ERR_INTERNAL, realm), the entry kept as it was.
+    broken = true;
+    const failed = validator.validate(token);
+    expect(failed).not.toBe(shared);
+    expect(await rejection(failed, 'ERR_INTERNAL')).toMatchObject({ status: 500, realm: 'api' });
+    broken = false;
+    expect(validator.validate(token)).toBe(shared);
+    expect(validator.state().tokenCache.entries).toBe(1);
+    // Without a cache of verified tokens, every call makes its own promise.
+    const uncached = validatorWith({ tokenCache: false });
+    const first = uncached.validate(token);
+    const second = uncached.validate(token);
+    expect(second).not.toBe(first);
+    expect((await first).subject).toBe((await second).subject);
+  });
+
   it('answers nothing else that ends like a cached token (the cache is indexed by the end, matched whole)', async () => {
     const validator = validatorWith();
     const token = await tokenWith();
