@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createAuthInfo } from './auth-info.js';
 import { createVerifiedCache, type VerifiedCache } from './verified-cache.js';
@@ -104,5 +107,37 @@ describe('createVerifiedCache', () => {
     expect(cache.get(token)).toBeUndefined();
     admit(cache, token);
     expect(cache.get(token)).toBeUndefined();
+  });
+});
+
+describe('the answer a cached entry keeps', () => {
+  it('is one frozen promise of the verification, the same for every caller', async () => {
+    const cache = createVerifiedCache(10);
+    const token = tokenLike();
+    admit(cache, token);
+    admit(cache, token);
+    const entry = cache.get(token);
+    const answer = entry?.answer as Promise<unknown>;
+    expect(cache.get(token)?.answer).toBe(answer);
+    expect(await answer).toBe(entry?.auth);
+    // No caller can hand the others a `then` (or anything else) of its own.
+    expect(Reflect.set(answer, 'then', () => 'hijacked')).toBe(false);
+    expect(() => {
+      (answer as unknown as { tag: string }).tag = 'mine';
+    }).toThrow(TypeError);
+    expect(Object.hasOwn(answer, 'then')).toBe(false);
+    expect(await Promise.all([answer])).toEqual([entry?.auth]);
+  });
+
+  it('does not keep the async context of the request that admitted the token', async () => {
+    // A child process, for --expose-gc: the probe caches a verification inside an AsyncLocalStorage
+    // store holding 1 MiB, leaves it, collects garbage and says whether the store is still reachable.
+    const probe = fileURLToPath(new URL('./__fixtures__/context-retention-probe.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--conditions=source', '--import', 'tsx', probe],
+      { timeout: 30_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual({ cached: 1, retained: false });
   });
 });

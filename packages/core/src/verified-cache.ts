@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { AuthInfo } from './auth-info.js';
 import { BASE64URL_VALUES } from './lib/base64url.js';
@@ -7,7 +8,11 @@ export interface VerifiedEntry {
   readonly auth: AuthInfo;
   /** After this instant (ms) the verification must not be reused. */
   readonly notAfterMs: number;
-  /** `auth` as a promise already fulfilled, made once when the entry is stored: what `validate` returns for the token. */
+  /**
+   * `auth` as a promise already fulfilled, made once when the entry is stored: what `validate`
+   * returns for the token. Shared by every caller, so it is frozen and made outside any request's
+   * async context (see {@link answerOf}).
+   */
   readonly answer: Promise<AuthInfo>;
 }
 
@@ -80,7 +85,7 @@ class FingerprintedCache implements VerifiedCache {
       this.#seen[slot] = fingerprint + 1;
       return;
     }
-    this.#entries.set(fingerprint, { token, auth, notAfterMs, answer: Promise.resolve(auth) });
+    this.#entries.set(fingerprint, { token, auth, notAfterMs, answer: answerOf(auth) });
   }
 
   delete(token: string): void {
@@ -96,6 +101,22 @@ class FingerprintedCache implements VerifiedCache {
   get size(): number {
     return this.#entries.size;
   }
+}
+
+/**
+ * The async context cached answers are made in: the one this module was loaded in, no request's.
+ * A promise keeps the AsyncLocalStorage stores current where it is made (Node 20 and 22 attach them
+ * to it), so an answer made in the request that admitted the token would keep that request's
+ * context (its request, response, logger, trace) reachable for as long as the entry lives.
+ */
+const NEUTRAL_CONTEXT = new AsyncResource('tokenguard.verified-cache');
+
+/**
+ * A frozen promise of `auth`, made in {@link NEUTRAL_CONTEXT}: frozen, so no caller can give the
+ * others a `then` of its own or any other property.
+ */
+function answerOf(auth: AuthInfo): Promise<AuthInfo> {
+  return NEUTRAL_CONTEXT.runInAsyncScope(() => Object.freeze(Promise.resolve(auth)));
 }
 
 function doorkeeperSlots(maxEntries: number): number {
