@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { outsideRequestContext } from './lib/async-context.js';
 import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
 
@@ -94,10 +95,13 @@ export async function fetchIssuerMetadata(
 export function createMetadataLoader(load: () => Promise<IssuerMetadata>): () => Promise<IssuerMetadata> {
   let cached: Promise<IssuerMetadata> | undefined;
   return () => {
-    cached ??= load().catch((error: unknown) => {
-      cached = undefined;
-      throw error;
-    });
+    // Kept for the validator's life: made outside the async context of the request that asked first.
+    cached ??= outsideRequestContext(() =>
+      load().catch((error: unknown) => {
+        cached = undefined;
+        throw error;
+      }),
+    );
     return cached;
   };
 }

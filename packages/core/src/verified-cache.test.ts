@@ -135,7 +135,7 @@ describe('the answer a cached entry keeps', () => {
     const probe = fileURLToPath(new URL('./__fixtures__/context-retention-probe.ts', import.meta.url));
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--expose-gc', '--conditions=source', '--import', 'tsx', probe],
+      ['--expose-gc', '--conditions=source', '--import', 'tsx', probe, 'verified-cache'],
       { timeout: 30_000 },
     );
     expect(JSON.parse(stdout)).toEqual({ cached: 1, retained: false });

@@ -1,6 +1,6 @@
-import { AsyncResource } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { AuthInfo } from './auth-info.js';
+import { outsideRequestContext } from './lib/async-context.js';
 import { BASE64URL_VALUES } from './lib/base64url.js';
 
 /** A verification kept for reuse. */
@@ -104,19 +104,12 @@ class FingerprintedCache implements VerifiedCache {
 }
 
 /**
- * The async context cached answers are made in: the one this module was loaded in, no request's.
- * A promise keeps the AsyncLocalStorage stores current where it is made (Node 20 and 22 attach them
- * to it), so an answer made in the request that admitted the token would keep that request's
- * context (its request, response, logger, trace) reachable for as long as the entry lives.
- */
-const NEUTRAL_CONTEXT = new AsyncResource('tokenguard.verified-cache');
-
-/**
- * A frozen promise of `auth`, made in {@link NEUTRAL_CONTEXT}: frozen, so no caller can give the
- * others a `then` of its own or any other property.
+ * A frozen promise of `auth`, made outside the admitting request's async context (see
+ * {@link outsideRequestContext}): frozen, so no caller can give the others a `then` of its own or
+ * any other property.
  */
 function answerOf(auth: AuthInfo): Promise<AuthInfo> {
-  return NEUTRAL_CONTEXT.runInAsyncScope(() => Object.freeze(Promise.resolve(auth)));
+  return outsideRequestContext(() => Object.freeze(Promise.resolve(auth)));
 }
 
 function doorkeeperSlots(maxEntries: number): number {
