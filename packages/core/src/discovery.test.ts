@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   accessTokenClaims,
@@ -11,6 +8,7 @@ import {
   type SigningKey,
   signToken,
 } from '../../../test/support/keys.js';
+import { probeContextRetention } from './__fixtures__/context-retention.js';
 import {
   createMetadataLoader,
   discoveryUrls,
@@ -134,15 +132,7 @@ describe('fetchIssuerMetadata', () => {
 
 describe('createMetadataLoader', () => {
   it('does not keep the async context of the request that asked first', async () => {
-    // A child process, for --expose-gc: the probe loads the document inside an AsyncLocalStorage
-    // store holding 1 MiB, leaves it, collects garbage and says whether the store is still reachable.
-    const probe = fileURLToPath(new URL('./__fixtures__/context-retention-probe.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--expose-gc', '--conditions=source', '--import', 'tsx', probe, 'metadata'],
-      { timeout: 30_000 },
-    );
-    expect(JSON.parse(stdout)).toEqual({ loads: 1, retained: false });
+    expect(await probeContextRetention('metadata')).toEqual({ loads: 1, retained: false });
   });
 
   it('loads once and shares one request in flight', async () => {

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { probeContextRetention } from './__fixtures__/context-retention.js';
 import { createAuthInfo } from './auth-info.js';
 import { createVerifiedCache, type VerifiedCache } from './verified-cache.js';
 
@@ -130,14 +128,6 @@ describe('the answer a cached entry keeps', () => {
   });
 
   it('does not keep the async context of the request that admitted the token', async () => {
-    // A child process, for --expose-gc: the probe caches a verification inside an AsyncLocalStorage
-    // store holding 1 MiB, leaves it, collects garbage and says whether the store is still reachable.
-    const probe = fileURLToPath(new URL('./__fixtures__/context-retention-probe.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--expose-gc', '--conditions=source', '--import', 'tsx', probe, 'verified-cache'],
-      { timeout: 30_000 },
-    );
-    expect(JSON.parse(stdout)).toEqual({ cached: 1, retained: false });
+    expect(await probeContextRetention('verified-cache')).toEqual({ cached: 1, retained: false });
   });
 });
