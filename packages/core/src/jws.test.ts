@@ -108,6 +108,12 @@ describe('decodeCompactJws', () => {
   });
 });
 
+/** The signing input and signature of a freshly signed token. */
+async function parts(key: SigningKey) {
+  const decoded = decodeCompactJws(await signToken(key, { sub: 'a' }), 32);
+  return { input: decoded.signingInput, signature: decoded.signature };
+}
+
 describe('verifySignature', () => {
   let es256: SigningKey;
   let es256Key: VerificationKey;
@@ -116,12 +122,6 @@ describe('verifySignature', () => {
     es256 = generateSigningKey('ES256');
     es256Key = publicKey(es256);
   });
-
-  async function parts(key: SigningKey) {
-    const token = await signToken(key, { sub: 'a' });
-    const decoded = decodeCompactJws(token, 32);
-    return { input: decoded.signingInput, signature: decoded.signature };
-  }
 
   it.each(['RS256', 'PS384', 'ES384', 'ES512', 'EdDSA'] as const)(
     'verifies %s and refuses a changed input',
@@ -173,11 +173,6 @@ describe('threadPoolSize', () => {
 });
 
 describe('verifyWithAnyOffThread', () => {
-  async function parts(key: SigningKey) {
-    const decoded = decodeCompactJws(await signToken(key, { sub: 'a' }), 32);
-    return { input: decoded.signingInput, signature: decoded.signature };
-  }
-
   it.each(['RS256', 'PS256', 'ES256', 'ES512', 'EdDSA'] as const)(
     'gives the inline verdict for %s: a genuine signature, a changed input, a changed signature',
     async (alg) => {

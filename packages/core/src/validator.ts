@@ -360,6 +360,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     return auth;
   }
 
+  /**
+   * Whether the cache is worth asking for `value`: only a bare compact JWS within the length limit is
+   * ever a cache key, so with no cache, or for a longer value, there is nothing to ask.
+   */
+  function mayBeCached(value: string): boolean {
+    return cache !== undefined && value.length <= resolved.maxTokenLength;
+  }
+
   /** The cached verification of `token` while it may still be used; a stale entry is dropped. */
   function cachedEntry(token: string): VerifiedEntry | undefined {
     const hit = cache?.get(token);
@@ -385,13 +393,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements?: Requirements,
   ): Promise<AuthInfo> {
     // A repeated token with no requirements to apply: the promise made when it was cached, so the
-    // answer allocates nothing. Only a bare token within the limit is ever a cache key.
-    if (
-      requirements === undefined &&
-      cache !== undefined &&
-      typeof tokenOrHeader === 'string' &&
-      tokenOrHeader.length <= resolved.maxTokenLength
-    ) {
+    // answer allocates nothing.
+    if (requirements === undefined && typeof tokenOrHeader === 'string' && mayBeCached(tokenOrHeader)) {
       let entry: VerifiedEntry | undefined;
       try {
         entry = cachedEntry(tokenOrHeader);
@@ -442,9 +445,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     cacheMissed: boolean,
   ): AuthInfo | Promise<AuthInfo> {
     if (typeof tokenOrHeader !== 'string') throw new TokenGuardError('ERR_TOKEN_MISSING');
-    // Only a bare compact JWS is ever a cache key, so headers and anything else miss at once.
     let cacheChecked = cacheMissed;
-    if (!cacheMissed && cache !== undefined && tokenOrHeader.length <= resolved.maxTokenLength) {
+    if (!cacheMissed && mayBeCached(tokenOrHeader)) {
       const hit = cachedAuth(tokenOrHeader);
       if (hit !== undefined) {
         checkRequirements(hit, requirements);
@@ -517,7 +519,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   cachedLookups.set(validator, {
     validate,
     lookup(token) {
-      if (cache === undefined || token.length > resolved.maxTokenLength) return undefined;
+      if (!mayBeCached(token)) return undefined;
       try {
         return cachedAuth(token) ?? false;
       } catch (error) {
