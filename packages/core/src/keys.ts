@@ -6,6 +6,7 @@ import {
   type VerifyKeyObjectInput,
 } from 'node:crypto';
 import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+import { type Pkcs1Key, pkcs1KeyOf } from './rsassa-pkcs1.js';
 
 /** A key ready to verify signatures, with the JWK metadata that limits what it may verify. */
 export interface VerificationKey {
@@ -24,6 +25,8 @@ export interface VerificationKey {
    */
   readonly pssInput?: VerifyKeyObjectInput;
   readonly ecdsaInput?: VerifyKeyObjectInput;
+  /** RSA keys: what RS256/384/512 verification needs, built once per key. */
+  readonly pkcs1?: Pkcs1Key;
 }
 
 /** Why a JWK was not imported. */
@@ -126,7 +129,7 @@ export function importPublicJwk(jwk: unknown): ImportResult {
       keyOps: keyOps as string[] | undefined,
       curve: typeof crv === 'string' ? crv : undefined,
       keyObject,
-      ...(kty === 'RSA' ? { pssInput: pssInputOf(keyObject) } : {}),
+      ...(kty === 'RSA' ? { pssInput: pssInputOf(keyObject), pkcs1: pkcs1KeyOf(keyObject) } : {}),
       ...(kty === 'EC' ? { ecdsaInput: ecdsaInputOf(keyObject) } : {}),
     },
   };
