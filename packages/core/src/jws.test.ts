@@ -1,4 +1,4 @@
-import { constants, sign } from 'node:crypto';
+import { constants, createHmac, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey, signToken } from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
@@ -323,6 +323,53 @@ describe('verifyWithAnyOffThread: same verdict as verifySignature, slots always 
       }
       expect(verifySignature(alg, verifier, input, raw)).toBe(true);
     }
+  });
+
+  it('hashes a signing input that is not ASCII as UTF-8, inline and off the thread alike', async () => {
+    // The decoders never let one through; were one to reach verification, every path must hash the
+    // same bytes (UTF-8 and Latin-1 differ here, and U+0141 in Latin-1 would be 'A').
+    const rsa = generateSigningKey('RS256');
+    const es256 = generateSigningKey('ES256');
+    const ed25519 = generateSigningKey('EdDSA');
+    const signers = [
+      ['RS256', rsa, (data: Buffer) => sign('sha256', data, rsa.privateKey)],
+      [
+        'PS256',
+        rsa,
+        (data: Buffer) =>
+          sign('sha256', data, {
+            key: rsa.privateKey,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: 32,
+          }),
+      ],
+      [
+        'ES256',
+        es256,
+        (data: Buffer) => sign('sha256', data, { key: es256.privateKey, dsaEncoding: 'ieee-p1363' }),
+      ],
+      ['EdDSA', ed25519, (data: Buffer) => sign(null, data, ed25519.privateKey)],
+    ] as const;
+    for (const input of ['\u00e9.x', '\u0141.x']) {
+      for (const [alg, signer, signWith] of signers) {
+        const verifier = publicKey(signer);
+        for (const encoding of ['utf8', 'latin1'] as const) {
+          const signature = signWith(Buffer.from(input, encoding));
+          const inline = verifySignature(alg, verifier, input, signature);
+          const offThread = await verifyWithAnyOffThread(alg, [verifier], input, signature);
+          expect({ alg, input, encoding, inline, offThread }).toEqual({
+            alg,
+            input,
+            encoding,
+            inline: encoding === 'utf8',
+            offThread: encoding === 'utf8',
+          });
+        }
+      }
+    }
+    const secret = importSecret('k'.repeat(32));
+    const mac = createHmac('sha256', 'k'.repeat(32)).update(Buffer.from('\u00e9.x', 'utf8')).digest();
+    expect(verifySignature('HS256', secret, '\u00e9.x', mac)).toBe(true);
   });
 
   it('frees its slot when node:crypto throws at once or reports an error: later ones still leave the event loop', async () => {

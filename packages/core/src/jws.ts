@@ -234,7 +234,7 @@ function verifySignatureOffThread(
   return new Promise((resolve) => {
     offThreadInFlight++;
     try {
-      verify(spec.hash, Buffer.from(signingInput, 'latin1'), keyInput, signature, (error, ok) => {
+      verify(spec.hash, signedBytes(signingInput), keyInput, signature, (error, ok) => {
         offThreadInFlight--;
         resolve(error === null && ok);
       });
@@ -272,7 +272,7 @@ export function verifySignature(
   const spec = ALGORITHM_SPECS[alg];
   try {
     if (spec.kty === 'oct') {
-      // The signing input is ASCII (both decoders prove it), so its UTF-8 form is its bytes.
+      // Hashed as its UTF-8 form, as on every path (see signedBytes).
       const expected = createHmac(spec.hash as string, key.keyObject)
         .update(signingInput)
         .digest();
@@ -286,11 +286,21 @@ export function verifySignature(
     }
     return (
       hasAcceptedLength(spec, signature) &&
-      verify(spec.hash, Buffer.from(signingInput, 'latin1'), asymmetricKeyInput(spec, key), signature)
+      verify(spec.hash, signedBytes(signingInput), asymmetricKeyInput(spec, key), signature)
     );
   } catch {
     return false;
   }
+}
+
+/**
+ * The bytes a signature covers: the signing input's UTF-8 form, the form `hash` and `Hmac.update`
+ * take a string in, so every algorithm, inline or off the thread, hashes the same bytes. Both decoders
+ * prove the signing input ASCII, where UTF-8 and Latin-1 agree; for any other string they would not,
+ * and the inline and off-thread verdicts would differ.
+ */
+function signedBytes(signingInput: string): Buffer {
+  return Buffer.from(signingInput, 'utf8');
 }
 
 /** ECDSA: raw r||s of the exact length only, so DER signatures and truncated or padded ones are refused. */
@@ -299,10 +309,15 @@ function hasAcceptedLength(spec: AlgorithmSpec, signature: Buffer): boolean {
 }
 
 /**
- * node:crypto's key argument for an RSA, EC or OKP spec: RSA-PSS and ECDSA carry their options with
- * it, built once with the key (built here only for a key made by hand, as tests do).
+ * node:crypto's key argument for an RSA, EC or OKP spec: RSASSA-PSS, RSASSA-PKCS1-v1_5 and ECDSA carry
+ * their options with it, built once with the key (built here only for a key made by hand, as tests
+ * do). RS256/384/512 name their padding: node:crypto's default follows the key's type, and for an
+ * `rsa-pss` key it is PSS, which would verify a PSS signature as RS256.
  */
 function asymmetricKeyInput(spec: AlgorithmSpec, key: VerificationKey): KeyObject | VerifyKeyObjectInput {
   if (spec.kty === 'EC') return key.ecdsaInput ?? ecdsaInputOf(key.keyObject);
-  return spec.pss ? (key.pssInput ?? pssInputOf(key.keyObject)) : key.keyObject;
+  if (spec.kty !== 'RSA') return key.keyObject;
+  return spec.pss
+    ? (key.pssInput ?? pssInputOf(key.keyObject))
+    : (key.pkcs1 ?? pkcs1KeyOf(key.keyObject)).input;
 }

@@ -1,4 +1,4 @@
-import { constants, hash, type KeyObject, publicDecrypt, type RsaPublicKey } from 'node:crypto';
+import { constants, hash, type KeyObject, publicDecrypt } from 'node:crypto';
 
 /**
  * The DER `DigestInfo` that precedes the hash in an RSASSA-PKCS1-v1_5 signature (RFC 8017 §9.2,
@@ -14,8 +14,15 @@ const HASH_LENGTHS = { sha256: 32, sha384: 48, sha512: 64 } as const;
 
 /** An RSA public key ready for {@link verifyRsassaPkcs1}: node:crypto's argument and `k`, built once. */
 export interface Pkcs1Key {
-  readonly input: RsaPublicKey;
-  /** `k` of RFC 8017: the modulus length in bytes, the only length a signature may have. */
+  /**
+   * The key with PKCS#1 v1.5 padding named, for `publicDecrypt` and for `verify` (the off-thread
+   * path): node:crypto's default padding follows the key's type, and is PSS for an `rsa-pss` key.
+   */
+  readonly input: { readonly key: KeyObject; readonly padding: number };
+  /**
+   * `k` of RFC 8017: the modulus length in bytes, the only length a signature may have. The key's
+   * `modulusLength` is the exact bit length of `n`, so this is OpenSSL's `RSA_size` (257 for 2049 bits).
+   */
   readonly modulusBytes: number;
 }
 
@@ -35,17 +42,20 @@ export function pkcs1KeyOf(keyObject: KeyObject): Pkcs1Key {
 }
 
 /**
- * RSASSA-PKCS1-v1_5 verification (RS256/384/512) as RFC 8017 §8.2.2 states it, with node:crypto
- * doing the arithmetic: the signature must be exactly `k` bytes; OpenSSL's `publicDecrypt` raises it
- * to `e` mod `n` (refusing a representative not below `n`) and checks the type-1 padding (`00 01`,
- * at least eight `ff`, `00`); what is left must be byte for byte the `DigestInfo` of the hash of
- * `signingInput`. With every length fixed this compares the whole encoded message, which is what
- * OpenSSL's own `RSA_verify` does; it is ~2 µs (6-8%) cheaper per RS256 token than node:crypto's
- * `verify`, which also sets up a digest context per call.
+ * RSASSA-PKCS1-v1_5 verification (RS256/384/512), RFC 8017 §8.2.2, with node:crypto doing the
+ * arithmetic: the signature must be exactly `k` bytes (step 1); node:crypto's `publicDecrypt`
+ * (OpenSSL's `RSA_public_decrypt`) raises it to `e` mod `n`, refusing a representative not below `n`
+ * (step 2), and checks the type-1 padding (`00 01`, at least eight `ff`, `00`); what is left must be
+ * byte for byte the `DigestInfo` (NULL parameters) and hash of `signingInput`. That fixes the
+ * padding's length too, so it is the whole-message comparison of steps 3-4, and what OpenSSL's own
+ * `RSA_verify` (node:crypto's `verify`) does: for an `rsa` key the verdict is `verify`'s, as the
+ * differential tests hold it. ~2 µs (6-8%) cheaper per RS256 token than `verify`, which also sets up
+ * a digest context per call.
  *
- * `signingInput` is the JWS signing input, ASCII by construction (both decoders prove the base64url
- * alphabet), so hashing its UTF-8 form hashes its bytes. Throws when node:crypto refuses the
- * signature (bad padding, a representative not below `n`); the caller turns that into `false`.
+ * `signingInput` is hashed as UTF-8, as every verification path in jws.ts hashes it; the JWS
+ * decoders prove it ASCII. Throws when node:crypto refuses the signature (bad padding, a
+ * representative not below `n`) or the key (an `rsa-pss` key refuses PKCS#1 v1.5 padding); the
+ * caller turns that into `false`.
  *
  * @example
  * ```ts
