@@ -9,7 +9,7 @@ import {
   isDecoderSafeText,
 } from './lib/base64url.js';
 import { parseJsonObject } from './lib/json.js';
-import { pkcs1KeyOf, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
+import { pkcs1KeyOf, rsassaPkcs1Available, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
 
 /** A compact JWS split and decoded, not yet verified. */
 export interface DecodedJws {
@@ -259,7 +259,8 @@ export function verifyWithAny(
 /**
  * Verifies a JWS signature with node:crypto's synchronous operations: the fastest path Node has.
  * RS256/384/512 take {@link verifyRsassaPkcs1} (public-key decryption and a hash, ~2 µs cheaper than
- * `verify`); the other asymmetric algorithms node:crypto's one-shot `verify`, the floor the
+ * `verify`) where its known answer passes ({@link rsassaPkcs1Available}), else `verify`; the other
+ * asymmetric algorithms node:crypto's one-shot `verify`, the floor the
  * benchmarks compare against; HMAC a constant-time comparison. The caller has already checked that
  * `key` fits `alg`. Never throws for a bad signature; returns false.
  */
@@ -280,7 +281,7 @@ export function verifySignature(
       if ((key.keyObject.symmetricKeySize ?? 0) < expected.length) return false;
       return expected.length === signature.length && timingSafeEqual(expected, signature);
     }
-    if (spec.kty === 'RSA' && spec.pss !== true) {
+    if (spec.kty === 'RSA' && spec.pss !== true && rsassaPkcs1Available()) {
       const digest = spec.hash as 'sha256' | 'sha384' | 'sha512';
       return verifyRsassaPkcs1(digest, key.pkcs1 ?? pkcs1KeyOf(key.keyObject), signingInput, signature);
     }

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
 import { verifySignature, verifyWithAnyOffThread } from './jws.js';
 import { importPublicJwk, type VerificationKey } from './keys.js';
-import { pkcs1KeyOf, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
+import { passesKnownAnswer, pkcs1KeyOf, rsassaPkcs1Available, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
 
 const DIGEST_INFO = {
   sha256: '3031300d060960864801650304020105000420',
@@ -421,5 +421,30 @@ describe('RS256 with an RSA-PSS key object', () => {
     expect(verifySignature('RS256', key, INPUT, pss)).toBe(false);
     await expect(verifyWithAnyOffThread('RS256', [key], INPUT, pss)).resolves.toBe(false);
     expect(verifySignature('PS256', key, INPUT, pss)).toBe(true);
+  });
+});
+
+describe('rsassaPkcs1Available: the known answer', () => {
+  it('passes on this Node, with the verifier the validator uses', () => {
+    expect(passesKnownAnswer(verifyRsassaPkcs1)).toBe(true);
+    expect(rsassaPkcs1Available()).toBe(true);
+  });
+
+  it('fails for a verifier that throws, as one would on a runtime without node:crypto hash', () => {
+    const missingHash: typeof verifyRsassaPkcs1 = () => {
+      throw new TypeError('hash is not a function');
+    };
+    expect(passesKnownAnswer(missingHash)).toBe(false);
+  });
+
+  it('fails for a verifier that accepts every signature, or refuses every one', () => {
+    expect(passesKnownAnswer(() => true)).toBe(false);
+    expect(passesKnownAnswer(() => false)).toBe(false);
+  });
+
+  it('fails for a verifier that hashes other bytes than the known input', () => {
+    const otherInput: typeof verifyRsassaPkcs1 = (digest, key, input, signature) =>
+      verifyRsassaPkcs1(digest, key, `${input} `, signature);
+    expect(passesKnownAnswer(otherInput)).toBe(false);
   });
 });

@@ -1,4 +1,12 @@
-import { constants, hash, type KeyObject, publicDecrypt } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { constants, createPublicKey, type KeyObject, publicDecrypt } from 'node:crypto';
+
+/**
+ * node:crypto's one-shot `hash` (Node 20.12+), read when the module runs rather than imported by
+ * name: on a runtime without it the module still loads, the known answer fails, and jws.ts keeps to
+ * `verify` ({@link rsassaPkcs1Available}).
+ */
+const oneShotHash: typeof nodeCrypto.hash | undefined = nodeCrypto.hash;
 
 /**
  * The DER `DigestInfo` that precedes the hash in an RSASSA-PKCS1-v1_5 signature (RFC 8017 §9.2,
@@ -77,5 +85,60 @@ export function verifyRsassaPkcs1(
   ) {
     return false;
   }
-  return hash(digest, signingInput, 'buffer').compare(recovered, prefix.length) === 0;
+  const digestOf = oneShotHash as typeof nodeCrypto.hash;
+  return digestOf(digest, signingInput, 'buffer').compare(recovered, prefix.length) === 0;
+}
+
+/**
+ * A known answer: an RS256 signature over `input` by the 2048-bit key `spki` (DER, base64), made once
+ * with node:crypto `sign`; its private key was discarded.
+ */
+const KNOWN_ANSWER = {
+  spki: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuy+bvckiLuihFyDEg5g8AqlFD7EAJ/O5nLxcdzPCzaKfVSFjKXo4L5BPsl2m6/TKjwZk/6QYd5JRyBvWCud2LuDcMTneNdSJWi5hjA+4luGkE+e97P0I52gTK/nEdkJ841qN0IIqWu27kP4ywmPmFsGHPxpkLkyVEZO2bhJhD8tV4H7igSBp0urVrBNuq2D6Fe6gTNICJ6XJgoaaepW2TQEPsdDV9vAZ4py8KT8IQR22s4/h/AmmupYczsujY7VixitwBSw3kvH4imSQqSSqMOnwpUEGmFjGtjWFAE6PApWe90vQOBR9H+di9fyOEzZpnHECCcBNETkdjJSzEItu0QIDAQAB',
+  input: 'tokenguard RSASSA-PKCS1-v1_5 known answer',
+  signature:
+    'D9Mr8pQTh8y2+43VeM0wqyLwvbQUDxdL9fRLWGExyxUEkVMfKzrLHymVXJ9RtFDXvyd3lnvlpfj0C3eSEZarAvz1Z44FWr7ERltC/vHLLu6GhdYiQd+BrVkDw+ZrWe80DQrGq3vNBBNEKuqTR9Hesifi4xhhVFhfysC7Ut4pygZwG05zIMVSNwHIFHC79NoSx9IUTtxykAqhqOi4/wqEfyrY1b2A5XrO42rpTF4mBoaL7dfi5l/5/RdU580y7kcFwk9NvYcTvTRkYnsGsHKwEEClmv/vmXzWr3D+IKF4cjiA8mjxGmx1WruUfFARZhW08zhGSpzB3LqBupfdtDbi4g==',
+} as const;
+
+let available: boolean | undefined;
+
+/**
+ * Whether {@link verifyRsassaPkcs1} works on this runtime: checked once, on first use, against
+ * {@link KNOWN_ANSWER} (the signature must verify, the same signature with one bit changed must
+ * not). When it fails (a runtime whose node:crypto lacks `hash` or whose `publicDecrypt` differs),
+ * jws.ts verifies RS256/384/512 with node:crypto `verify`, as it verifies every other algorithm, so
+ * an unusual runtime costs speed, never every RS* token.
+ *
+ * @example
+ * ```ts
+ * const ok = rsassaPkcs1Available() ? verifyRsassaPkcs1('sha256', k, input, sig) : verify('sha256', data, key, sig);
+ * ```
+ */
+export function rsassaPkcs1Available(): boolean {
+  available ??= passesKnownAnswer(verifyRsassaPkcs1);
+  return available;
+}
+
+/** Internal (exported for its tests): whether `verifier` gives the known answer's two verdicts. */
+export function passesKnownAnswer(verifier: typeof verifyRsassaPkcs1): boolean {
+  try {
+    const key = pkcs1KeyOf(
+      createPublicKey({ key: Buffer.from(KNOWN_ANSWER.spki, 'base64'), format: 'der', type: 'spki' }),
+    );
+    const signature = Buffer.from(KNOWN_ANSWER.signature, 'base64');
+    const changed = Buffer.from(signature);
+    changed[changed.length - 1] = (changed[changed.length - 1] as number) ^ 1;
+    return verifier('sha256', key, KNOWN_ANSWER.input, signature) && refuses(verifier, key, changed);
+  } catch {
+    return false;
+  }
+}
+
+function refuses(verifier: typeof verifyRsassaPkcs1, key: Pkcs1Key, signature: Buffer): boolean {
+  try {
+    return !verifier('sha256', key, KNOWN_ANSWER.input, signature);
+  } catch {
+    // node:crypto refusing the changed signature outright (its padding no longer checks) is a refusal.
+    return true;
+  }
 }
