@@ -6,6 +6,7 @@ import {
   type JsonWebKey,
   type KeyObject,
   privateEncrypt,
+  publicDecrypt,
   hash as sha,
   sign,
   verify,
@@ -446,5 +447,24 @@ describe('rsassaPkcs1Available: the known answer', () => {
     const otherInput: typeof verifyRsassaPkcs1 = (digest, key, input, signature) =>
       verifyRsassaPkcs1(digest, key, `${input} `, signature);
     expect(passesKnownAnswer(otherInput)).toBe(false);
+  });
+
+  it('fails for a verifier that never compares the hash, which would take a signature over any token', () => {
+    const noHash: typeof verifyRsassaPkcs1 = (_digest, key, _input, signature) => {
+      publicDecrypt(key.input, signature);
+      return true;
+    };
+    expect(passesKnownAnswer(noHash)).toBe(false);
+  });
+
+  it('fails for a publicDecrypt that skips the padding bytes to the first 00, which with e = 3 admits forgeries', () => {
+    const lenient: typeof verifyRsassaPkcs1 = (digest, key, input, signature) => {
+      const em = publicDecrypt({ key: key.input.key, padding: constants.RSA_NO_PADDING }, signature);
+      const separator = em.indexOf(0, 2);
+      if (em[0] !== 0 || em[1] !== 1 || separator < 0) throw new Error('padding');
+      const expected = Buffer.concat([Buffer.from(DIGEST_INFO.sha256, 'hex'), sha(digest, input, 'buffer')]);
+      return em.subarray(separator + 1).equals(expected);
+    };
+    expect(passesKnownAnswer(lenient)).toBe(false);
   });
 });

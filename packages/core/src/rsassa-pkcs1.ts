@@ -90,24 +90,31 @@ export function verifyRsassaPkcs1(
 }
 
 /**
- * A known answer: an RS256 signature over `input` by the 2048-bit key `spki` (DER, base64), made once
- * with node:crypto `sign`; its private key was discarded.
+ * A known answer for the 2048-bit key `spki` (DER, base64), whose private key was discarded:
+ * `signature`, made with node:crypto `sign`, is a genuine RS256 signature over `input`; `badPadding`
+ * is the same encoded message with one padding byte `fe` instead of `ff` (its DigestInfo and hash
+ * intact), raised to `d` without padding, which `verify` refuses. A `publicDecrypt` that skipped the
+ * padding bytes would accept it, and with `e = 3` such a check lets signatures be forged.
  */
 const KNOWN_ANSWER = {
-  spki: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuy+bvckiLuihFyDEg5g8AqlFD7EAJ/O5nLxcdzPCzaKfVSFjKXo4L5BPsl2m6/TKjwZk/6QYd5JRyBvWCud2LuDcMTneNdSJWi5hjA+4luGkE+e97P0I52gTK/nEdkJ841qN0IIqWu27kP4ywmPmFsGHPxpkLkyVEZO2bhJhD8tV4H7igSBp0urVrBNuq2D6Fe6gTNICJ6XJgoaaepW2TQEPsdDV9vAZ4py8KT8IQR22s4/h/AmmupYczsujY7VixitwBSw3kvH4imSQqSSqMOnwpUEGmFjGtjWFAE6PApWe90vQOBR9H+di9fyOEzZpnHECCcBNETkdjJSzEItu0QIDAQAB',
+  spki: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsNOlbyJ8oNrDeUX62XBPhVufJARKX2lOZEzo4g089BhY+71s1ItKDnyP0b4H7Yy32thoXmejRx64F6nI/14G9EIO1GQ2t3HMjTGAnKR4lm3tDZ3roQD/me/g+LShRuS4/c/IUqJdsHEK2vGP9p+oZHeW3dHGPnlPQt24NhTyPiWtPZdR8R0F6/UgCBHrZR5xog++EI02MJ3r5HcdL/3lrG9bZ2+lgp6Ism0nntKyR075jXdxDKA2AnSdH+d8WbdJbjuJCTKPo7DGlH4Svwnuxnfy9GdGjXuaiD1zo7jyspDkIYvEte1Mk54/F3i6x0hzHJQP2A79tc0UqLY6svi5YQIDAQAB',
   input: 'tokenguard RSASSA-PKCS1-v1_5 known answer',
   signature:
-    'D9Mr8pQTh8y2+43VeM0wqyLwvbQUDxdL9fRLWGExyxUEkVMfKzrLHymVXJ9RtFDXvyd3lnvlpfj0C3eSEZarAvz1Z44FWr7ERltC/vHLLu6GhdYiQd+BrVkDw+ZrWe80DQrGq3vNBBNEKuqTR9Hesifi4xhhVFhfysC7Ut4pygZwG05zIMVSNwHIFHC79NoSx9IUTtxykAqhqOi4/wqEfyrY1b2A5XrO42rpTF4mBoaL7dfi5l/5/RdU580y7kcFwk9NvYcTvTRkYnsGsHKwEEClmv/vmXzWr3D+IKF4cjiA8mjxGmx1WruUfFARZhW08zhGSpzB3LqBupfdtDbi4g==',
+    'aR6krRGjnirzZ/We6XIQsOKMQn5r7BvZXti/ubzmfXALWvfn/I7t39q1bDinSWH0Xre5kruHe+87ZrXNJXwuPevaWFze5NAbYbxp7vWzSgtG2f+3d3D5ggC6VzhYk4YRwFoweJKMb74fMB36YI4PPL9ORenmZxbLD/M+Mgtd+GhNEkmPvl+KYctUFyq7A4mRI76sb1jEhhFL7x0kHcz1ZNkPZHvGOzjeCMbLbPGSmtqrkEbdoZuJ2xwoRDVvA47Fu+UKC2w5WDHaihf1dGwDz3oOYyJ9qb32NhtMHtLNVX1mfmuOX7l3CAgZjN7lQ5dk8jVAutoPHtzgULd8BZStAw==',
+  badPadding:
+    'JAZvZGloNg2CEokduVnnQ/XKkLngXWkhR3hrbaGY3MldMYWOvbY2B3W7B7XIx65lVnWXV2vEaRUFqHMwzgAzPnAqpSmmOe1RzkOzPNGIFgxBPz0BM6q4TBw7dTPHiuw48Nqff6SWlqNQ3tj9/aO6Ybfmv8FNwj20D2NaHnWtlYAlqG+xS5fdr90GWvSkQD+mHmQA4Badh05+/iKEVGScTWuiMqivGe3U5+qu5GRUFWvEhh9rED7J68FVHG7BbhmXsCO7bjCw5ySbzNaLrUa2sdgzWI32bptq1Mxs8n+KvWCqX0BQX3/YRTax3ee/yelV33GA2CoYJYF68ph8OmZeSA==',
 } as const;
 
 let available: boolean | undefined;
 
 /**
- * Whether {@link verifyRsassaPkcs1} works on this runtime: checked once, on first use, against
- * {@link KNOWN_ANSWER} (the signature must verify, the same signature with one bit changed must
- * not). When it fails (a runtime whose node:crypto lacks `hash` or whose `publicDecrypt` differs),
- * jws.ts verifies RS256/384/512 with node:crypto `verify`, as it verifies every other algorithm, so
- * an unusual runtime costs speed, never every RS* token.
+ * Whether {@link verifyRsassaPkcs1} gives node:crypto `verify`'s verdicts on {@link KNOWN_ANSWER} here:
+ * checked once, on first use (the genuine signature must verify; it over another input, it with one
+ * bit changed, and the signature with one padding byte wrong must not). When it fails (a runtime
+ * whose node:crypto lacks `hash` or whose `publicDecrypt` checks less), jws.ts verifies
+ * RS256/384/512 inline with node:crypto `verify`, as it verifies the other asymmetric algorithms
+ * (off the thread they always take `verify`), so an unusual runtime costs speed, never every RS*
+ * token.
  *
  * @example
  * ```ts
@@ -119,7 +126,11 @@ export function rsassaPkcs1Available(): boolean {
   return available;
 }
 
-/** Internal (exported for its tests): whether `verifier` gives the known answer's two verdicts. */
+/**
+ * Internal (exported for its tests): whether `verifier` gives the known answer's four verdicts: the
+ * genuine signature accepted; refused over another input (the hash is compared), with one bit changed
+ * (the padding is checked), and as `badPadding` (every padding byte is checked).
+ */
 export function passesKnownAnswer(verifier: typeof verifyRsassaPkcs1): boolean {
   try {
     const key = pkcs1KeyOf(
@@ -128,17 +139,27 @@ export function passesKnownAnswer(verifier: typeof verifyRsassaPkcs1): boolean {
     const signature = Buffer.from(KNOWN_ANSWER.signature, 'base64');
     const changed = Buffer.from(signature);
     changed[changed.length - 1] = (changed[changed.length - 1] as number) ^ 1;
-    return verifier('sha256', key, KNOWN_ANSWER.input, signature) && refuses(verifier, key, changed);
+    return (
+      verifier('sha256', key, KNOWN_ANSWER.input, signature) &&
+      refuses(verifier, key, `${KNOWN_ANSWER.input}.`, signature) &&
+      refuses(verifier, key, KNOWN_ANSWER.input, changed) &&
+      refuses(verifier, key, KNOWN_ANSWER.input, Buffer.from(KNOWN_ANSWER.badPadding, 'base64'))
+    );
   } catch {
     return false;
   }
 }
 
-function refuses(verifier: typeof verifyRsassaPkcs1, key: Pkcs1Key, signature: Buffer): boolean {
+function refuses(
+  verifier: typeof verifyRsassaPkcs1,
+  key: Pkcs1Key,
+  input: string,
+  signature: Buffer,
+): boolean {
   try {
-    return !verifier('sha256', key, KNOWN_ANSWER.input, signature);
+    return !verifier('sha256', key, input, signature);
   } catch {
-    // node:crypto refusing the changed signature outright (its padding no longer checks) is a refusal.
+    // node:crypto refusing the signature outright (its padding does not check) is a refusal.
     return true;
   }
 }
