@@ -9,7 +9,7 @@ import {
   isDecoderSafeText,
 } from './lib/base64url.js';
 import { parseJsonObject } from './lib/json.js';
-import { pkcs1KeyOf, rsassaPkcs1Available, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
+import { type Pkcs1Key, pkcs1KeyOf, rsassaPkcs1Available, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
 
 /** A compact JWS split and decoded, not yet verified. */
 export interface DecodedJws {
@@ -260,9 +260,9 @@ export function verifyWithAny(
  * Verifies a JWS signature with node:crypto's synchronous operations: the fastest path Node has.
  * RS256/384/512 take {@link verifyRsassaPkcs1} (public-key decryption and a hash, ~2 µs cheaper than
  * `verify`) where its known answer passes ({@link rsassaPkcs1Available}), else `verify`; the other
- * asymmetric algorithms node:crypto's one-shot `verify`, the floor the
- * benchmarks compare against; HMAC a constant-time comparison. The caller has already checked that
- * `key` fits `alg`. Never throws for a bad signature; returns false.
+ * asymmetric algorithms node:crypto's one-shot `verify`, the floor the benchmarks compare against;
+ * HMAC a constant-time comparison. The caller has already checked that `key` fits `alg`. Never
+ * throws for a bad signature; returns false.
  */
 export function verifySignature(
   alg: Algorithm,
@@ -283,7 +283,7 @@ export function verifySignature(
     }
     if (spec.kty === 'RSA' && spec.pss !== true && rsassaPkcs1Available()) {
       const digest = spec.hash as 'sha256' | 'sha384' | 'sha512';
-      return verifyRsassaPkcs1(digest, key.pkcs1 ?? pkcs1KeyOf(key.keyObject), signingInput, signature);
+      return verifyRsassaPkcs1(digest, pkcs1Of(key), signingInput, signature);
     }
     return (
       hasAcceptedLength(spec, signature) &&
@@ -318,7 +318,10 @@ function hasAcceptedLength(spec: AlgorithmSpec, signature: Buffer): boolean {
 function asymmetricKeyInput(spec: AlgorithmSpec, key: VerificationKey): KeyObject | VerifyKeyObjectInput {
   if (spec.kty === 'EC') return key.ecdsaInput ?? ecdsaInputOf(key.keyObject);
   if (spec.kty !== 'RSA') return key.keyObject;
-  return spec.pss
-    ? (key.pssInput ?? pssInputOf(key.keyObject))
-    : (key.pkcs1 ?? pkcs1KeyOf(key.keyObject)).input;
+  return spec.pss ? (key.pssInput ?? pssInputOf(key.keyObject)) : pkcs1Of(key).input;
+}
+
+/** An RSA key's PKCS#1 v1.5 argument, built once with the key (here only for a key made by hand). */
+function pkcs1Of(key: VerificationKey): Pkcs1Key {
+  return key.pkcs1 ?? pkcs1KeyOf(key.keyObject);
 }

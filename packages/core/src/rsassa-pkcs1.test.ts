@@ -147,7 +147,7 @@ describe('verifyRsassaPkcs1', () => {
       () =>
         encodedMessage(
           k,
-          Buffer.concat([Buffer.from('302f300b0609608648016503040201' + '0420', 'hex'), hashOnly()]),
+          Buffer.concat([Buffer.from('302f300b06096086480165030402010420', 'hex'), hashOnly()]),
         ),
     ],
     ['the bare hash without a DigestInfo', () => encodedMessage(k, hashOnly())],
