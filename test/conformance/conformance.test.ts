@@ -11,7 +11,7 @@ import { startFastifyApp } from './apps/fastify.js';
 import { startHonoApp } from './apps/hono.js';
 import type { RunningApp, StartApp } from './apps/types.js';
 import { parseChallenge } from './challenge.js';
-import { type RawResponse, send } from './http.js';
+import { type RawResponse, send, sendPipelined } from './http.js';
 import { type AppKind, CONFORMANCE_TABLE, type ConformanceRow, type Tokens } from './table.js';
 
 const REALM = 'conformance';
@@ -24,6 +24,8 @@ const ADAPTERS: Record<string, StartApp> = {
 let issuer: DevIssuer;
 let foreign: DevIssuer;
 let tokens: Tokens;
+/** Tokens no validator has seen before the concurrency test: full scopes, and `read` only. */
+let unseen: { full: string[]; read: string[] };
 const validators: Validator[] = [];
 const apps: RunningApp[] = [];
 const urls = new Map<string, string>();
@@ -64,6 +66,13 @@ beforeAll(async () => {
     foreignIssuer: await foreign.getToken({ resource: 'https://api.test' }),
     opaque: await issuer.getToken({ resource: 'https://opaque.test', scope: 'read write' }),
   };
+  const issue = (count: number, scope?: string) =>
+    Promise.all(
+      Array.from({ length: count }, () =>
+        issuer.getToken({ resource: 'https://api.test', ...(scope === undefined ? {} : { scope }) }),
+      ),
+    );
+  unseen = { full: await issue(6), read: await issue(6, 'read') };
   for (const [adapter, start] of Object.entries(ADAPTERS)) {
     for (const kind of ['main', 'expired', 'keysDown', 'query'] as const) {
       const app = await start({
@@ -154,5 +163,34 @@ describe('HTTP conformance: all adapters agree', () => {
       );
       for (const answer of answers.slice(1)) expect(answer, row.name).toEqual(answers[0]);
     }
+  });
+});
+
+describe.each(Object.keys(ADAPTERS))('requests that arrive together: %s', (adapter) => {
+  it('each is answered for its own token (fresh tokens are verified together, at the end of the phase)', async () => {
+    // Pipelined on one connection in one write: the server reads them in one phase, so their fresh
+    // tokens wait in one batch of verifications, mixed: a full token (twice: both copies miss the
+    // cache), a read-only one, a tampered one.
+    const cases = unseen.full.flatMap((full, i) => [
+      { token: full, status: 200 },
+      { token: unseen.read[i] as string, status: 403 },
+      { token: tamper(full), status: 401 },
+      { token: full, status: 200 },
+    ]);
+    const url = urls.get(`${adapter}:main`) as string;
+    // Keys at hand first: a verification that had to wait for them runs at once, not in a batch.
+    expect((await send(url, { path: '/me', authorization: `Bearer ${tokens.full}` })).status).toBe(200);
+    const responses = await sendPipelined(
+      url,
+      cases.map(({ token }) => ({ path: '/orders', authorization: `Bearer ${token}` })),
+    );
+    responses.forEach((response, i) => {
+      const expected = cases[i] as { token: string; status: number };
+      expect(response.status, response.text).toBe(expected.status);
+      const body = JSON.parse(response.text) as Record<string, unknown>;
+      if (expected.status === 200) expect(body.scopes).toContain('orders:read');
+      else expect(body.error).toBe(expected.status === 401 ? 'invalid_token' : 'insufficient_scope');
+      expect(response.text).not.toContain(expected.token);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 /** One request of the conformance table. */
 export interface RequestSpec {
@@ -50,4 +51,66 @@ export function send(baseUrl: string, spec: RequestSpec): Promise<RawResponse> {
       req.end(spec.body.text);
     } else req.end();
   });
+}
+
+/**
+ * Sends GET requests pipelined on one connection, all in one write, so the server reads them
+ * together (in one phase of its event loop), and returns the responses in order. Every response must
+ * carry a `Content-Length`, as the adapters' JSON answers do. Bounded by `timeoutMs`.
+ */
+export function sendPipelined(
+  baseUrl: string,
+  requests: readonly { path: string; authorization: string }[],
+  timeoutMs = 10_000,
+): Promise<RawResponse[]> {
+  const { hostname, port } = new URL(baseUrl);
+  const text = requests
+    .map(
+      ({ path, authorization }, i) =>
+        `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: ${authorization}\r\n` +
+        `Connection: ${i === requests.length - 1 ? 'close' : 'keep-alive'}\r\n\r\n`,
+    )
+    .join('');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    // Written, not ended: a half-closed connection would abort the requests not yet answered. The
+    // last asks the server to close it.
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('pipelined requests timed out')));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      try {
+        resolve(splitResponses(Buffer.concat(chunks), requests.length));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/** Splits `count` HTTP/1.1 responses with a `Content-Length` each out of `bytes`. */
+function splitResponses(bytes: Buffer, count: number): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let offset = 0;
+  while (responses.length < count) {
+    const headerEnd = bytes.indexOf('\r\n\r\n', offset);
+    if (headerEnd === -1) throw new Error(`only ${responses.length} of ${count} responses arrived`);
+    const [statusLine = '', ...lines] = bytes.subarray(offset, headerEnd).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`a response without Content-Length: ${statusLine}`);
+    const bodyStart = headerEnd + 4;
+    responses.push({
+      status: Number(statusLine.split(' ')[1]),
+      headers,
+      text: bytes.subarray(bodyStart, bodyStart + length).toString('utf8'),
+    });
+    offset = bodyStart + length;
+  }
+  return responses;
 }

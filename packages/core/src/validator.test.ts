@@ -21,7 +21,7 @@ import { type ErrorCode, TokenGuardError } from './errors.js';
 import type { KeySetEvent } from './jwks.js';
 import { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
 import type { ValidatorOptions } from './options.js';
-import { createValidator, lookupVerified, type Validator } from './validator.js';
+import { createValidator, lookupVerified, type Validator, validateFound } from './validator.js';
 
 const ISS = 'https://id.example';
 const AUD = 'https://api.example';
@@ -1103,5 +1103,94 @@ describe('lookupVerified (internal)', () => {
     })() as TokenGuardError;
     expect(error.code).toBe('ERR_INTERNAL');
     expect(error.realm).toBe('r');
+  });
+});
+
+describe('tokens found in a request (validateFound, internal): verified at the end of the phase', () => {
+  /** Records when each promise settles, and when an immediate queued after the asking runs. */
+  function recordSettling(entries: Record<string, Promise<unknown>>): {
+    order: string[];
+    done: Promise<unknown>;
+  } {
+    const order: string[] = [];
+    const settled = Promise.allSettled(
+      Object.entries(entries).map(([name, promise]) =>
+        promise.then(
+          () => order.push(name),
+          (error: TokenGuardError) => order.push(`${name}: ${error.code}`),
+        ),
+      ),
+    );
+    const immediate = new Promise((resolve) =>
+      setImmediate(() => resolve(order.push('an immediate queued after them'))),
+    );
+    return { order, done: Promise.all([settled, immediate]) };
+  }
+
+  function tampered(token: string): string {
+    const at = token.lastIndexOf('.') + 5;
+    return `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+  }
+
+  it.each(['RS256', 'PS256', 'ES256', 'EdDSA'] as const)(
+    '%s: found tokens are verified together once the phase ends, each with its own verdict; validate() does not wait',
+    async (alg) => {
+      const validator = validatorWith();
+      const [first, second, third, direct] = await Promise.all(
+        ['first', 'second', 'third', 'direct'].map((sub) => signToken(keys[alg], claims({ sub }))),
+      );
+      const found = (token: string) => validateFound(validator, token, undefined, false);
+      const answers = {
+        first: found(first as string),
+        tampered: found(tampered(second as string)),
+        third: found(third as string),
+        direct: validator.validate(direct as string),
+      };
+      const { order, done } = recordSettling(answers);
+      await done;
+      expect((await answers.first).subject).toBe('first');
+      expect((await answers.third).subject).toBe('third');
+      expect(order).toEqual([
+        'direct',
+        'first',
+        'tampered: ERR_SIGNATURE_INVALID',
+        'third',
+        'an immediate queued after them',
+      ]);
+    },
+  );
+
+  it('HMAC, the cache and verifyOffThread do not wait for the phase', async () => {
+    const hs = createValidator({ issuer: ISS, audience: AUD, secret: SECRET, now });
+    const hsToken = await signToken(secretSigningKey(SECRET), claims());
+    const cachedValidator = validatorWith();
+    const cached = await signToken(keys.RS256, claims({ sub: 'cached' }));
+    await cacheVerified(cachedValidator, cached);
+    const offThread = validatorWith({ verifyOffThread: true });
+    const { order, done } = recordSettling({
+      hmac: validateFound(hs, hsToken, undefined, false),
+      cached: validateFound(cachedValidator, cached, undefined, false),
+      batched: validateFound(validatorWith(), await signToken(keys.RS256, claims()), undefined, false),
+    });
+    await done;
+    expect(order).toEqual(['hmac', 'cached', 'batched', 'an immediate queued after them']);
+    // Off the thread: on libuv's pool, as before (its answer comes after a poll, not in this phase).
+    await expect(
+      validateFound(offThread, await signToken(keys.ES256, claims()), undefined, false),
+    ).resolves.toMatchObject({ source: 'jwt' });
+  });
+
+  it("the route's requirements are applied to each found token once it is verified", async () => {
+    const validator = validatorWith();
+    const token = await signToken(keys.RS256, claims({ scope: 'orders:read' }));
+    const other = await signToken(keys.RS256, claims({ scope: 'orders:read' }));
+    const [allowed, refused] = await Promise.allSettled([
+      validateFound(validator, token, { scopes: ['orders:read'] }, false),
+      validateFound(validator, other, { scopes: ['orders:write'] }, false),
+    ]);
+    expect(allowed.status).toBe('fulfilled');
+    expect(refused.status === 'rejected' && (refused.reason as TokenGuardError).code).toBe(
+      'ERR_INSUFFICIENT_SCOPE',
+    );
   });
 });

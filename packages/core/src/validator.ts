@@ -25,7 +25,7 @@ import {
   verifyWithAnyOffThread,
 } from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
-import type { Algorithm } from './lib/algorithms.js';
+import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
 import { safeName } from './lib/safe-name.js';
 import {
@@ -39,6 +39,7 @@ import { assertRequirements, checkRequirements, type Requirements } from './requ
 import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
 import { createVerifiedCache, type VerifiedEntry } from './verified-cache.js';
+import { verifyInPhaseBatch } from './verify-batch.js';
 
 /**
  * The state of a validator's issuers and key sets, for health checks and metrics.
@@ -141,6 +142,13 @@ export function createValidator(options: ValidatorOptions): Validator {
 
   // Bumped when a key leaves a set, so a verification that straddled the removal is not cached.
   let keyGeneration = 0;
+  /**
+   * True while {@link validateFound} runs (synchronously): a signature verified now is for a token
+   * found in a request, and waits for the end of the event loop's phase to be verified with the
+   * others found in it ({@link verifyInPhaseBatch}). `validate` called directly verifies at once; so
+   * does a verification that waited for keys or a tenant (the phase it was asked in is over).
+   */
+  let validatingFoundToken = false;
   const emit = (event: KeySetEvent): void => {
     // A key that leaves the set stops being trusted everywhere, including cached verifications.
     if (event.type === 'key_removed') {
@@ -225,6 +233,14 @@ export function createValidator(options: ValidatorOptions): Validator {
       return verifyWithAnyOffThread(alg, keys, jws.signingInput, jws.signature).then((valid) =>
         verifiedClaims(token, jws, iss, context, valid),
       );
+    }
+    // A token found in a request, with keys at hand: verified with the others found in this phase.
+    // HMAC costs less than the wait.
+    if (validatingFoundToken && ALGORITHM_SPECS[alg].kty !== 'oct') {
+      const verified = verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
+      return isPromiseLike(verified)
+        ? verified.then((valid) => verifiedClaims(token, jws, iss, context, valid))
+        : verifiedClaims(token, jws, iss, context, verified);
     }
     return verifiedClaims(
       token,
@@ -526,7 +542,15 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withRealm(error);
       }
     },
-    validateFound: (token, requirements, cacheMissed) => settle(token, requirements, cacheMissed, true),
+    validateFound(token, requirements, cacheMissed) {
+      const outer = validatingFoundToken;
+      validatingFoundToken = true;
+      try {
+        return settle(token, requirements, cacheMissed, true);
+      } finally {
+        validatingFoundToken = outer;
+      }
+    },
   });
   return validator;
 }
