@@ -1,4 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { VERIFY_BATCH_MAX_SIZE, verifyInPhaseBatch } from './verify-batch.js';
 
@@ -97,4 +100,28 @@ describe('verifyInPhaseBatch', () => {
       vi.useRealTimers();
     }
   });
+
+  it.each(['while they are on', 'once they are reset'] as const)(
+    'answers when fake timers were on as it first loaded (node:test mock.timers), %s',
+    async (when) => {
+      // node:timers' ES module takes the CommonJS module's exports when it is first imported; mock
+      // timers (and @sinonjs/fake-timers) replace those, so a module first loaded under them binds the
+      // fake for good, and an immediate it schedules never runs. A fresh process shows it: without an
+      // answer its top-level await never settles and it exits with 13.
+      const script = `
+        import { mock } from 'node:test';
+        mock.timers.enable({ apis: ['setImmediate'] });
+        const { verifyInPhaseBatch } = await import(process.argv[1]);
+        if (process.argv[2] === 'once they are reset') mock.timers.reset();
+        const answers = await Promise.all([verifyInPhaseBatch(() => true), verifyInPhaseBatch(() => false)]);
+        process.stdout.write(JSON.stringify(answers));`;
+      const module = fileURLToPath(new URL('./verify-batch.ts', import.meta.url));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', '--input-type=module', '--eval', script, module, when],
+        { timeout: 30_000 },
+      );
+      expect(JSON.parse(stdout)).toEqual([true, false]);
+    },
+  );
 });

@@ -14,6 +14,11 @@ interface PendingVerification {
 }
 
 let pending: PendingVerification[] = [];
+/**
+ * False once the `setImmediate` this module bound turned out not to be Node's (a fake timer that was
+ * on when it loaded): a batch it holds might never run, so nothing waits for one any more.
+ */
+let immediatesRun = true;
 
 /**
  * Runs `verify` (a signature verification, never waiting) at the end of the event loop's current
@@ -28,7 +33,10 @@ let pending: PendingVerification[] = [];
  * block in the poll while one is pending), so a lone request waits one turn of the loop, not for I/O.
  * The callback runs outside any request's async context; each caller's continuation keeps its own.
  * `setImmediate` is node:timers' own, bound when this module loads: fake timers in an app's tests
- * replace the global one, and a request waiting for a faked immediate would never be answered.
+ * replace the global one, and a request waiting for a faked immediate would never be answered. Fake
+ * timers already on when this module first loads (node:test's `mock.timers`, @sinonjs/fake-timers)
+ * are what it binds, for good: then the handle scheduled is not an `Immediate`, and from there on
+ * every verification runs at once, inline, as `validate` does.
  *
  * @example
  * ```ts
@@ -36,11 +44,28 @@ let pending: PendingVerification[] = [];
  * ```
  */
 export function verifyInPhaseBatch(verify: () => boolean): boolean | Promise<boolean> {
-  if (pending.length >= VERIFY_BATCH_MAX_SIZE) return verify();
+  if (!immediatesRun || pending.length >= VERIFY_BATCH_MAX_SIZE) return verify();
+  if (pending.length === 0 && !scheduleBatch()) return verify();
   return new Promise((resolve, reject) => {
-    if (pending.length === 0) outsideRequestContext(() => setImmediate(runBatch));
     pending.push({ verify, resolve, reject });
   });
+}
+
+/** Schedules {@link runBatch}; false, and batching off for good, when no real immediate was made. */
+function scheduleBatch(): boolean {
+  let handle: unknown;
+  try {
+    handle = outsideRequestContext(() => setImmediate(runBatch));
+  } catch {
+    handle = undefined;
+  }
+  immediatesRun = isNodeImmediate(handle);
+  return immediatesRun;
+}
+
+/** Node's `setImmediate` answers an `Immediate`; a fake, its own timer object, run when its clock is. */
+function isNodeImmediate(handle: unknown): boolean {
+  return (handle as { constructor?: { name?: unknown } } | undefined)?.constructor?.name === 'Immediate';
 }
 
 /** Verifies the waiting batch in the order it was asked for; a verification that throws rejects alone. */
