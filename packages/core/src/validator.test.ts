@@ -970,6 +970,40 @@ describe('validate: remote key set', () => {
     },
   );
 
+  it('does not cache a found token verified in the phase batch while a key left the set', async () => {
+    const token = await tokenWith({ sub: 'straddles' });
+    let refreshing = false;
+    let found: Promise<unknown> | undefined;
+    let settled = false;
+    const validator = validatorWith({
+      jwks: undefined,
+      jwksUri,
+      // The refreshed set is in place; its removals are announced next, in the same turn.
+      onEvent: (event) => {
+        if (!refreshing || event.type !== 'fetched' || found !== undefined) return;
+        found = validateFound(validator, token, undefined, false).finally(() => {
+          settled = true;
+        });
+      },
+    });
+    try {
+      await validator.warm();
+      body = JSON.stringify(jwksOf(keys.ES256));
+      refreshing = true;
+      await validator.refreshKeys();
+      expect(found).toBeDefined();
+      expect(settled).toBe(false); // still waiting for the end of the phase: it straddles the removal
+      expect(await found).toMatchObject({ subject: 'straddles' });
+      // Verified with a key still in the set: accepted, but not remembered, not even as seen once.
+      await validator.validate(token);
+      expect(validator.state().tokenCache.entries).toBe(0);
+      await validator.validate(token);
+      expect(validator.state().tokenCache.entries).toBe(1);
+    } finally {
+      await validator.close();
+    }
+  });
+
   it('answers 503 with Retry-After and no challenge when the key set cannot be had', async () => {
     status = 500;
     body = 'oops';
@@ -1191,6 +1225,63 @@ describe('tokens found in a request (validateFound, internal): verified at the e
     expect(allowed.status).toBe('fulfilled');
     expect(refused.status === 'rejected' && (refused.reason as TokenGuardError).code).toBe(
       'ERR_INSUFFICIENT_SCOPE',
+    );
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'verifyOffThread: a found token waits for a thread of the pool, not for the phase',
+    async () => {
+      const validator = validatorWith({ verifyOffThread: true });
+      // Signed before the pool is held: signing uses it too.
+      const token = await signToken(keys.ES256, claims({ sub: 'off-thread' }));
+      const pool = await occupyThreadPool();
+      onTestFinished(() => pool.release());
+      let settled = false;
+      const answer = validateFound(validator, token, undefined, false).finally(() => {
+        settled = true;
+      });
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+      await pool.release();
+      expect((await answer).subject).toBe('off-thread');
+    },
+  );
+
+  it('rejects each bad token as validate() does: same code, message, status, challenge and realm', async () => {
+    const options = { realm: 'api', algorithms: ['RS256', 'ES256', 'EdDSA'] } as Partial<ValidatorOptions>;
+    const bad: Record<string, string> = {
+      expired: await signToken(keys.RS256, claims({ exp: NOW_SEC - 3600 })),
+      'not yet valid': await signToken(keys.ES256, claims({ nbf: NOW_SEC + 3600 })),
+      'another audience': await signToken(keys.EdDSA, claims({ aud: 'https://other.example' })),
+      'another issuer': await signToken(keys.RS256, claims({ iss: 'https://other.example' })),
+      'a bad signature': tampered(await signToken(keys.ES256, claims())),
+      'a bad signature and expired': tampered(await signToken(keys.RS256, claims({ exp: NOW_SEC - 3600 }))),
+      'an algorithm not allowed': await signToken(keys.PS256, claims()),
+      'an unknown kid': await signToken({ ...ecOther, kid: 'unknown' }, claims()),
+    };
+    const outcome = (answer: Promise<unknown>) =>
+      answer.then(
+        () => 'accepted',
+        (error: TokenGuardError) => ({
+          type: error.constructor.name,
+          code: error.code,
+          message: error.message,
+          status: error.status,
+          challenge: error.wwwAuthenticate,
+          realm: error.realm,
+        }),
+      );
+    for (const [name, token] of Object.entries(bad)) {
+      // Two validators: neither answer comes from a cache the other filled.
+      const found = await outcome(validateFound(validatorWith(options), token, undefined, false));
+      const direct = await outcome(validatorWith(options).validate(token));
+      expect(found, name).toEqual(direct);
+      expect(found, name).toMatchObject({ realm: 'api' });
+    }
+    const scoped = await signToken(keys.ES256, claims({ scope: 'orders:read' }));
+    const requirements = { scopes: ['orders:write'] };
+    expect(await outcome(validateFound(validatorWith(options), scoped, requirements, false))).toEqual(
+      await outcome(validatorWith(options).validate(scoped, requirements)),
     );
   });
 });
