@@ -149,6 +149,8 @@ export function createValidator(options: ValidatorOptions): Validator {
    * does a verification that waited for keys or a tenant (the phase it was asked in is over).
    */
   let validatingFoundToken = false;
+  /** The verdicts waiting in the phase's batch, by token: at most the batch's bound. */
+  const signaturesInBatch = new Map<string, Promise<boolean>>();
   const emit = (event: KeySetEvent): void => {
     // A key that leaves the set stops being trusted everywhere, including cached verifications.
     if (event.type === 'key_removed') {
@@ -237,10 +239,20 @@ export function createValidator(options: ValidatorOptions): Validator {
     // A token found in a request, with keys at hand: verified with the others found in this phase.
     // HMAC costs less than the wait.
     if (validatingFoundToken && ALGORITHM_SPECS[alg].kty !== 'oct') {
-      const verified = verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
-      return isPromiseLike(verified)
-        ? verified.then((valid) => verifiedClaims(token, jws, iss, context, valid))
-        : verifiedClaims(token, jws, iss, context, verified);
+      // The same token sent again in this phase (a client's parallel requests) shares the verdict;
+      // each request still gets its own claims check, answer and error.
+      const waiting = signaturesInBatch.get(token);
+      const verdict =
+        waiting ?? verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
+      if (!isPromiseLike(verdict)) return verifiedClaims(token, jws, iss, context, verdict);
+      if (waiting === undefined) {
+        signaturesInBatch.set(token, verdict);
+        const forget = (): void => {
+          signaturesInBatch.delete(token);
+        };
+        verdict.then(forget, forget);
+      }
+      return verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid));
     }
     return verifiedClaims(
       token,
