@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import fastifyJwt from '@fastify/jwt';
 import { getRequestListener } from '@hono/node-server';
+import { createValidator, type TokenGuardError } from '@tokenguard/core';
 import { tokenguard as tokenguardExpress } from '@tokenguard/express';
 import { tokenguard as tokenguardFastify } from '@tokenguard/fastify';
 import { tokenguard as tokenguardHono } from '@tokenguard/hono';
@@ -20,14 +21,24 @@ export type Framework = (typeof FRAMEWORKS)[number];
  * none: the framework alone (the ceiling); noop: a middleware that attaches a fixed caller and does
  * nothing else, the way the framework runs any middleware (what an auth layer cannot go under);
  * tokenguard: our adapter with default options; tokenguard-off-thread: the same with
- * `verifyOffThread: true`; peer: what users of it pick.
+ * `verifyOffThread: true`; tokenguard-validate: core's `validator.validate()` called from a
+ * hand-written middleware, which verifies a fresh token's signature at once (the adapters wait for
+ * the end of the event loop's phase and verify the tokens read in it together); peer: what users of
+ * it pick.
  */
-export type AuthMode = 'none' | 'noop' | 'tokenguard' | 'tokenguard-off-thread' | 'peer';
+export type AuthMode =
+  | 'none'
+  | 'noop'
+  | 'tokenguard'
+  | 'tokenguard-off-thread'
+  | 'tokenguard-validate'
+  | 'peer';
 export const AUTH_MODES: readonly AuthMode[] = [
   'none',
   'noop',
   'tokenguard',
   'tokenguard-off-thread',
+  'tokenguard-validate',
   'peer',
 ];
 
@@ -86,6 +97,11 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
     verifyOffThread: mode === 'tokenguard-off-thread',
   };
   const ours = mode === 'tokenguard' || mode === 'tokenguard-off-thread';
+  // Read by the handlers as tokenguard's `auth` is.
+  const readsAuth = ours || mode === 'noop' || mode === 'tokenguard-validate';
+  const plain = mode === 'tokenguard-validate' ? createValidator(options) : undefined;
+  await plain?.warm();
+  const closePlain = async (): Promise<void> => plain?.close();
   switch (framework) {
     case 'express': {
       const app = express();
@@ -98,6 +114,16 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
           (req as { auth?: unknown }).auth = FIXED_CALLER;
           next();
         });
+      } else if (plain !== undefined) {
+        app.use((req, res, next) => {
+          plain.validate(req.headers.authorization).then(
+            (auth) => {
+              req.auth = auth;
+              next();
+            },
+            (error: TokenGuardError) => res.status(error.status).set(error.headers).json(error.toJSON()),
+          );
+        });
       } else if (mode === 'peer') {
         app.use(
           auth0({
@@ -109,13 +135,12 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         );
       }
       app.get(PATH, (req, res) => {
-        const subject =
-          ours || mode === 'noop'
-            ? req.auth?.subject
-            : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
+        const subject = readsAuth
+          ? req.auth?.subject
+          : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
         res.json(reply(subject));
       });
-      return { listener: app, close: async () => {} };
+      return { listener: app, close: closePlain };
     }
     case 'fastify': {
       // serverFactory hands over Fastify's full request handler; the server here never listens.
@@ -134,6 +159,16 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         app.addHook('onRequest', (request, _reply, done) => {
           (request as { auth?: unknown }).auth = FIXED_CALLER;
           done();
+        });
+      } else if (plain !== undefined) {
+        app.decorateRequest('auth', null);
+        app.addHook('onRequest', async (request, replyTo) => {
+          try {
+            (request as { auth?: unknown }).auth = await plain.validate(request.headers.authorization);
+          } catch (error) {
+            const failure = error as TokenGuardError;
+            replyTo.code(failure.status).headers(failure.headers).send(failure.toJSON());
+          }
         });
       } else if (mode === 'peer') {
         const getJwks = buildGetJwks({ issuersWhitelist: [issuer.issuer] });
@@ -155,14 +190,19 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         });
       }
       app.get(PATH, async (request) => {
-        const subject =
-          ours || mode === 'noop'
-            ? (request as { auth?: { subject?: string } | null }).auth?.subject
-            : (request as { user?: { sub?: string } }).user?.sub;
+        const subject = readsAuth
+          ? (request as { auth?: { subject?: string } | null }).auth?.subject
+          : (request as { user?: { sub?: string } }).user?.sub;
         return reply(subject);
       });
       await app.ready();
-      return { listener: handler as BuiltApp['listener'], close: () => app.close() };
+      return {
+        listener: handler as BuiltApp['listener'],
+        close: async () => {
+          await app.close();
+          await closePlain();
+        },
+      };
     }
     case 'hono': {
       const app = new Hono();
@@ -173,6 +213,16 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       } else if (mode === 'noop') {
         app.use(PATH, async (c, next) => {
           c.set('auth' as never, FIXED_CALLER as never);
+          await next();
+        });
+      } else if (plain !== undefined) {
+        app.use(PATH, async (c, next) => {
+          try {
+            c.set('auth' as never, (await plain.validate(c.req.header('authorization'))) as never);
+          } catch (error) {
+            const failure = error as TokenGuardError;
+            return c.json(failure.toJSON(), failure.status as 401, failure.headers);
+          }
           await next();
         });
       } else if (mode === 'peer') {
@@ -189,9 +239,9 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         // c.get, not c.var: c.var copies every variable into a new object on each read, a cost that
         // would land on the authenticated runs only (the ceiling sets no variable).
         const get = c.get as (key: string) => { subject?: string; sub?: string } | undefined;
-        return c.json(reply(ours || mode === 'noop' ? get('auth')?.subject : get('jwtPayload')?.sub));
+        return c.json(reply(readsAuth ? get('auth')?.subject : get('jwtPayload')?.sub));
       });
-      return { listener: getRequestListener(app.fetch), close: async () => {} };
+      return { listener: getRequestListener(app.fetch), close: closePlain };
     }
   }
 }
