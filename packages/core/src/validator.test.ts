@@ -1004,6 +1004,50 @@ describe('validate: remote key set', () => {
     }
   });
 
+  it('does not give a found token the verdict of a copy asked for with keys since replaced', async () => {
+    const token = await tokenWith({ sub: 'rotated' });
+    // The issuer replaces the key under the same kid (the old one is compromised, say).
+    const replacement: SigningKey = {
+      ...ecOther,
+      kid: keys.ES256.kid,
+      publicJwk: { ...ecOther.publicJwk, kid: keys.ES256.kid },
+    };
+    let refreshing = false;
+    let before: Promise<unknown> | undefined;
+    let after: Promise<unknown> | undefined;
+    const validator = validatorWith({
+      jwks: undefined,
+      jwksUri,
+      onEvent: (event) => {
+        if (!refreshing) return;
+        // Read while parsing the new set: the old set is still in place. The first copy is asked for.
+        if (event.type === 'key_skipped' && before === undefined) {
+          before = validateFound(validator, token, undefined, false);
+        }
+        // The new set is in place and the old key announced gone: a second copy, same phase.
+        if (event.type === 'key_removed' && after === undefined) {
+          after = validateFound(validator, token, undefined, false);
+        }
+      },
+    });
+    try {
+      await validator.warm();
+      body = JSON.stringify({ keys: [{ kty: 'RSA', kid: 'refused' }, ...jwksOf(replacement).keys] });
+      refreshing = true;
+      await validator.refreshKeys();
+      expect(before).toBeDefined();
+      expect(after).toBeDefined();
+      // The first copy was verified with the key in the set when it was asked for (as before).
+      expect(await before).toMatchObject({ subject: 'rotated' });
+      // The second has only the replacement: refused, as validate refuses it now, and never cached.
+      await rejection(after as Promise<unknown>, 'ERR_SIGNATURE_INVALID');
+      await rejection(validator.validate(token), 'ERR_SIGNATURE_INVALID');
+      expect(validator.state().tokenCache.entries).toBe(0);
+    } finally {
+      await validator.close();
+    }
+  });
+
   it('answers 503 with Retry-After and no challenge when the key set cannot be had', async () => {
     status = 500;
     body = 'oops';

@@ -105,6 +105,12 @@ interface VerifiedJwt {
   readonly context: IssuerContext;
 }
 
+/** A signature verification waiting in the phase's batch, and the keys it is verified with. */
+interface SignatureInBatch {
+  readonly keys: readonly VerificationKey[];
+  readonly verdict: Promise<boolean>;
+}
+
 /** Room for `Bearer` and surrounding whitespace in an Authorization value, beyond `maxTokenLength`. */
 const AUTHORIZATION_OVERHEAD = 256;
 
@@ -149,8 +155,11 @@ export function createValidator(options: ValidatorOptions): Validator {
    * does a verification that waited for keys or a tenant (the phase it was asked in is over).
    */
   let validatingFoundToken = false;
-  /** The verdicts waiting in the phase's batch, by token: at most the batch's bound. */
-  const signaturesInBatch = new Map<string, Promise<boolean>>();
+  /**
+   * The verdicts waiting in the phase's batch, by token, each with the keys it is verified with: at
+   * most one per verification waiting, so at most the batch's bound.
+   */
+  const signaturesInBatch = new Map<string, SignatureInBatch>();
   const emit = (event: KeySetEvent): void => {
     // A key that leaves the set stops being trusted everywhere, including cached verifications.
     if (event.type === 'key_removed') {
@@ -239,19 +248,21 @@ export function createValidator(options: ValidatorOptions): Validator {
     // A token found in a request, with keys at hand: verified with the others found in this phase.
     // HMAC costs less than the wait.
     if (validatingFoundToken && ALGORITHM_SPECS[alg].kty !== 'oct') {
-      // The same token sent again in this phase (a client's parallel requests) shares the verdict;
+      // The same token sent again in this phase (a client's parallel requests) shares the verdict
+      // while its keys are the same (a key set replaced meanwhile: verified again, with the new keys);
       // each request still gets its own claims check, answer and error.
       const waiting = signaturesInBatch.get(token);
-      const verdict =
-        waiting ?? verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
-      if (!isPromiseLike(verdict)) return verifiedClaims(token, jws, iss, context, verdict);
-      if (waiting === undefined) {
-        signaturesInBatch.set(token, verdict);
-        const forget = (): void => {
-          signaturesInBatch.delete(token);
-        };
-        verdict.then(forget, forget);
+      if (waiting !== undefined && sameKeys(waiting.keys, keys)) {
+        return waiting.verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid));
       }
+      const verdict = verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
+      if (!isPromiseLike(verdict)) return verifiedClaims(token, jws, iss, context, verdict);
+      const entry: SignatureInBatch = { keys, verdict };
+      signaturesInBatch.set(token, entry);
+      const forget = (): void => {
+        if (signaturesInBatch.get(token) === entry) signaturesInBatch.delete(token);
+      };
+      verdict.then(forget, forget);
       return verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid));
     }
     return verifiedClaims(
@@ -670,6 +681,17 @@ function createIssuerContext(
  */
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return value instanceof Promise;
+}
+
+/**
+ * Whether two candidate lists hold the same keys in the same order (a key set's unchanged keys stay
+ * the same objects across refreshes), so a signature checked against one has its verdict for the other.
+ */
+function sameKeys(a: readonly VerificationKey[], b: readonly VerificationKey[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
