@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import fastifyJwt from '@fastify/jwt';
 import { getRequestListener } from '@hono/node-server';
-import { createValidator, type TokenGuardError } from '@tokenguard/core';
+import { createValidator, type TokenGuardError, type Validator } from '@tokenguard/core';
 import { tokenguard as tokenguardExpress } from '@tokenguard/express';
 import { tokenguard as tokenguardFastify } from '@tokenguard/fastify';
 import { tokenguard as tokenguardHono } from '@tokenguard/hono';
@@ -101,12 +101,16 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
   const readsAuth = ours || mode === 'noop' || mode === 'tokenguard-validate';
   const plain = mode === 'tokenguard-validate' ? createValidator(options) : undefined;
   await plain?.warm();
-  const closePlain = async (): Promise<void> => plain?.close();
+  // The validator the app closes with it: the plain one, or an Express or Hono adapter's (Fastify's
+  // plugin closes its own when the app closes).
+  let owned: Validator | undefined = plain;
+  const closeOwned = async (): Promise<void> => owned?.close();
   switch (framework) {
     case 'express': {
       const app = express();
       if (ours) {
         const middleware = tokenguardExpress(options);
+        owned = middleware.validator;
         await middleware.validator.warm();
         app.use(middleware);
       } else if (mode === 'noop') {
@@ -140,7 +144,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
           : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
         res.json(reply(subject));
       });
-      return { listener: app, close: closePlain };
+      return { listener: app, close: closeOwned };
     }
     case 'fastify': {
       // serverFactory hands over Fastify's full request handler; the server here never listens.
@@ -200,7 +204,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         listener: handler as BuiltApp['listener'],
         close: async () => {
           await app.close();
-          await closePlain();
+          await closeOwned();
         },
       };
     }
@@ -208,6 +212,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       const app = new Hono();
       if (ours) {
         const middleware = tokenguardHono(options);
+        owned = middleware.validator;
         await middleware.validator.warm();
         app.use(PATH, middleware);
       } else if (mode === 'noop') {
@@ -241,7 +246,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         const get = c.get as (key: string) => { subject?: string; sub?: string } | undefined;
         return c.json(reply(readsAuth ? get('auth')?.subject : get('jwtPayload')?.sub));
       });
-      return { listener: getRequestListener(app.fetch), close: closePlain };
+      return { listener: getRequestListener(app.fetch), close: closeOwned };
     }
   }
 }
