@@ -1,7 +1,7 @@
 /**
  * Serves one benchmark app until killed, for profiling (`node --cpu-prof`) with autocannon run
  * from another shell:
- *   npx tsx http/serve.ts <express|fastify|hono> <none|noop|tokenguard|tokenguard-off-thread|peer>
+ *   npx tsx http/serve.ts <express|fastify|hono> <none|noop|tokenguard|tokenguard-off-thread|tokenguard-validate|peer>
  * Prints the URL and the `Authorization` value of a reused token on stdout.
  */
 
