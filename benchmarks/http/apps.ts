@@ -223,7 +223,11 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       } else if (plain !== undefined) {
         app.use(PATH, async (c, next) => {
           try {
-            c.set('auth' as never, (await plain.validate(c.req.header('authorization'))) as never);
+            // Node's own header record, as the adapter reads it: c.req.header() would build the fetch
+            // Request (@hono/node-server makes it lazily), a cost the comparison is not about.
+            const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+            const header = incoming?.headers.authorization ?? c.req.header('authorization');
+            c.set('auth' as never, (await plain.validate(header)) as never);
           } catch (error) {
             const failure = error as TokenGuardError;
             return c.json(failure.toJSON(), failure.status as 401, failure.headers);
