@@ -239,39 +239,50 @@ export function createValidator(options: ValidatorOptions): Validator {
     context: IssuerContext,
     keys: readonly VerificationKey[],
   ): VerifiedJwt | Promise<VerifiedJwt> {
+    const verdict = signatureVerdict(token, jws, keys);
+    return isPromiseLike(verdict)
+      ? verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid))
+      : verifiedClaims(token, jws, iss, context, verdict);
+  }
+
+  /** Whether any of `keys` verifies the JWS: on libuv's pool, in the phase's batch, or at once. */
+  function signatureVerdict(
+    token: string,
+    jws: DecodedJws,
+    keys: readonly VerificationKey[],
+  ): boolean | Promise<boolean> {
     const alg = jws.header.alg as Algorithm;
-    if (resolved.verifyOffThread) {
-      return verifyWithAnyOffThread(alg, keys, jws.signingInput, jws.signature).then((valid) =>
-        verifiedClaims(token, jws, iss, context, valid),
-      );
-    }
+    if (resolved.verifyOffThread) return verifyWithAnyOffThread(alg, keys, jws.signingInput, jws.signature);
     // A token found in a request, with keys at hand: verified with the others found in this phase.
     // HMAC costs less than the wait.
-    if (validatingFoundToken && ALGORITHM_SPECS[alg].kty !== 'oct') {
-      // The same token sent again in this phase (a client's parallel requests) shares the verdict
-      // while its keys are the same (a key set replaced meanwhile: verified again, with the new keys);
-      // each request still gets its own claims check, answer and error.
-      const waiting = signaturesInBatch.get(token);
-      if (waiting !== undefined && sameKeys(waiting.keys, keys)) {
-        return waiting.verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid));
-      }
-      const verdict = verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
-      if (!isPromiseLike(verdict)) return verifiedClaims(token, jws, iss, context, verdict);
-      const entry: SignatureInBatch = { keys, verdict };
-      signaturesInBatch.set(token, entry);
-      const forget = (): void => {
-        if (signaturesInBatch.get(token) === entry) signaturesInBatch.delete(token);
-      };
-      verdict.then(forget, forget);
-      return verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid));
-    }
-    return verifiedClaims(
-      token,
-      jws,
-      iss,
-      context,
-      verifyWithAny(alg, keys, jws.signingInput, jws.signature),
-    );
+    if (validatingFoundToken && ALGORITHM_SPECS[alg].kty !== 'oct')
+      return verdictInBatch(token, alg, keys, jws);
+    return verifyWithAny(alg, keys, jws.signingInput, jws.signature);
+  }
+
+  /**
+   * The signature verdict of a found token from the phase's batch ({@link verifyInPhaseBatch}). The
+   * same token sent again in this phase (a client's parallel requests) shares the verdict waiting
+   * while its keys are the same (a key set replaced meanwhile: verified again, with the new keys);
+   * each request still gets its own claims check, answer and error.
+   */
+  function verdictInBatch(
+    token: string,
+    alg: Algorithm,
+    keys: readonly VerificationKey[],
+    jws: DecodedJws,
+  ): boolean | Promise<boolean> {
+    const waiting = signaturesInBatch.get(token);
+    if (waiting !== undefined && sameKeys(waiting.keys, keys)) return waiting.verdict;
+    const verdict = verifyInPhaseBatch(() => verifyWithAny(alg, keys, jws.signingInput, jws.signature));
+    if (!isPromiseLike(verdict)) return verdict;
+    const entry: SignatureInBatch = { keys, verdict };
+    signaturesInBatch.set(token, entry);
+    const forget = (): void => {
+      if (signaturesInBatch.get(token) === entry) signaturesInBatch.delete(token);
+    };
+    verdict.then(forget, forget);
+    return verdict;
   }
 
   /** Checks the claims of a JWS whose signature check gave `signatureValid`. */
