@@ -2,6 +2,7 @@ import {
   constants,
   createPrivateKey,
   createPublicKey,
+  generateKeyPairSync,
   generatePrimeSync,
   type JsonWebKey,
   type KeyObject,
@@ -52,6 +53,15 @@ function nodeVerdict(digest: Digest, key: VerificationKey, input: string, signat
   }
 }
 
+/** {@link verifyRsassaPkcs1}'s verdict, a throw (node:crypto refusing the signature) counted as false. */
+function directVerdict(digest: Digest, key: VerificationKey, signature: Buffer): boolean {
+  try {
+    return verifyRsassaPkcs1(digest, key.pkcs1 ?? pkcs1KeyOf(key.keyObject), INPUT, signature);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A "signature" whose public-key operation yields exactly `encoded`: the raw RSA private operation
  * applied to a hand-built message, so malformed encodings can be tried against the verifier.
@@ -83,10 +93,33 @@ describe('verifyRsassaPkcs1', () => {
     key = imported(signer);
   });
 
-  it('builds its key once with the import: k and the PKCS#1 padding', () => {
+  it("builds its key once with the import: k, the paddings and each digest's encoded message up to its hash", () => {
     expect(key.pkcs1?.modulusBytes).toBe(k);
     expect(key.pkcs1?.input.padding).toBe(constants.RSA_PKCS1_PADDING);
+    expect(key.pkcs1?.rawInput.padding).toBe(constants.RSA_NO_PADDING);
     expect(pkcs1KeyOf(createPublicKey(signer.privateKey)).modulusBytes).toBe(k);
+    for (const digest of ['sha256', 'sha384', 'sha512'] as const) {
+      const whole = encodedMessage(k, digestInfo(digest, INPUT));
+      const hashLength = sha(digest, INPUT, 'buffer').length;
+      expect(key.pkcs1?.encodedPrefixes[digest]?.equals(whole.subarray(0, k - hashLength))).toBe(true);
+    }
+  });
+
+  it('refuses every signature for a digest whose encoding does not fit k with eight ff bytes (RFC 8017 §9.2)', () => {
+    // 512 bits: k = 64 leaves ten ff bytes for SHA-256 and none for SHA-512. Such keys are refused at
+    // import (MIN_RSA_BITS); this holds the verifier to the RFC on its own.
+    const small = generateKeyPairSync('rsa', {
+      modulusLength: 512,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const smallKey = pkcs1KeyOf(createPublicKey(small.publicKey));
+    expect(smallKey.encodedPrefixes.sha256?.length).toBe(64 - 32);
+    expect(smallKey.encodedPrefixes.sha512).toBeUndefined();
+    const signature = sign('sha256', Buffer.from(INPUT), createPrivateKey(small.privateKey));
+    expect(verifyRsassaPkcs1('sha256', smallKey, INPUT, signature)).toBe(true);
+    expect(verifyRsassaPkcs1('sha512', smallKey, INPUT, signature)).toBe(false);
+    expect(verifyRsassaPkcs1('sha512', smallKey, INPUT, Buffer.alloc(64, 1))).toBe(false);
   });
 
   it.each([
@@ -305,8 +338,9 @@ describe('verifyRsassaPkcs1 against node:crypto verify, case by case', () => {
   });
 
   /**
-   * The three verdicts on one signature: verifySignature's (this module), node:crypto `verify`'s and
-   * the off-thread path's; the cases where they are not all the same, and how many verdicts were true.
+   * The four verdicts on one signature: this module's own (not behind the known answer, so a fault in
+   * it cannot hide behind the fallback to `verify`), verifySignature's, node:crypto `verify`'s and the
+   * off-thread path's; the cases where they are not all the same, and how many verdicts were true.
    */
   async function disagreements(
     digest: Digest,
@@ -316,10 +350,13 @@ describe('verifyRsassaPkcs1 against node:crypto verify, case by case', () => {
     const differing: unknown[] = [];
     const accepted: string[] = [];
     for (const [label, signature] of cases) {
+      const own = directVerdict(digest, key, signature);
       const ours = verifySignature(ALG_OF[digest], key, INPUT, signature);
       const node = nodeVerdict(digest, key, INPUT, signature);
       const offThread = await verifyWithAnyOffThread(ALG_OF[digest], [key], INPUT, signature);
-      if (ours !== node || offThread !== node) differing.push({ label, ours, node, offThread });
+      if (own !== node || ours !== node || offThread !== node) {
+        differing.push({ label, own, ours, node, offThread });
+      }
       if (ours) accepted.push(label);
     }
     return { differing, accepted };
