@@ -105,6 +105,34 @@ describe('verifyRsassaPkcs1', () => {
     }
   });
 
+  it('takes eight ff bytes, not seven: SHA-512 with k = 94 verifies, with k = 93 refuses as verify does', () => {
+    // k = 94 (752 bits) leaves SHA-512's encoding exactly eight ff bytes; k = 93 (744 bits) seven.
+    const pem = (bits: number) =>
+      generateKeyPairSync('rsa', {
+        modulusLength: bits,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      });
+    const fits = pem(752);
+    const fitsKey = pkcs1KeyOf(createPublicKey(fits.publicKey));
+    const genuine = sign('sha512', Buffer.from(INPUT), createPrivateKey(fits.privateKey));
+    expect(fitsKey.encodedPrefixes.sha512?.length).toBe(94 - 64);
+    expect(verifyRsassaPkcs1('sha512', fitsKey, INPUT, genuine)).toBe(true);
+
+    const short = pem(744);
+    const publicKey = createPublicKey(short.publicKey);
+    const shortKey = pkcs1KeyOf(publicKey);
+    expect(shortKey.encodedPrefixes.sha512).toBeUndefined();
+    // What a verifier taking seven ff bytes would accept: the whole encoding, seven ff bytes long.
+    const sevenFf = rawSignature(
+      { privateKey: createPrivateKey(short.privateKey) },
+      encodedMessage(93, digestInfo('sha512', INPUT)),
+    );
+    expect(sevenFf.length).toBe(93);
+    expect(verifyRsassaPkcs1('sha512', shortKey, INPUT, sevenFf)).toBe(false);
+    expect(verify('sha512', Buffer.from(INPUT), publicKey, sevenFf)).toBe(false);
+  });
+
   it('refuses every signature for a digest whose encoding does not fit k with eight ff bytes (RFC 8017 §9.2)', () => {
     // 512 bits: k = 64 leaves ten ff bytes for SHA-256 and none for SHA-512. Such keys are refused at
     // import (MIN_RSA_BITS); this holds the verifier to the RFC on its own.

@@ -126,8 +126,8 @@ export function verifyRsassaPkcs1(
  * A known answer for the 2048-bit key `spki` (DER, base64), whose private key was discarded:
  * `signature`, made with node:crypto `sign`, is a genuine RS256 signature over `input`; `badPadding`
  * is the same encoded message with one padding byte `fe` instead of `ff` (its DigestInfo and hash
- * intact), raised to `d` without padding, which `verify` refuses. A `publicDecrypt` that skipped the
- * padding bytes would accept it, and with `e = 3` such a check lets signatures be forged.
+ * intact), raised to `d` without padding, which `verify` refuses. A verifier that skipped the padding
+ * bytes would accept it, and with `e = 3` such a check lets signatures be forged.
  */
 const KNOWN_ANSWER = {
   spki: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsNOlbyJ8oNrDeUX62XBPhVufJARKX2lOZEzo4g089BhY+71s1ItKDnyP0b4H7Yy32thoXmejRx64F6nI/14G9EIO1GQ2t3HMjTGAnKR4lm3tDZ3roQD/me/g+LShRuS4/c/IUqJdsHEK2vGP9p+oZHeW3dHGPnlPQt24NhTyPiWtPZdR8R0F6/UgCBHrZR5xog++EI02MJ3r5HcdL/3lrG9bZ2+lgp6Ism0nntKyR075jXdxDKA2AnSdH+d8WbdJbjuJCTKPo7DGlH4Svwnuxnfy9GdGjXuaiD1zo7jyspDkIYvEte1Mk54/F3i6x0hzHJQP2A79tc0UqLY6svi5YQIDAQAB',
@@ -162,7 +162,7 @@ export function rsassaPkcs1Available(): boolean {
 /**
  * Internal (exported for its tests): whether `verifier` gives the known answer's four verdicts: the
  * genuine signature accepted; refused over another input (the hash is compared), with one bit changed
- * (the padding is checked), and as `badPadding` (every padding byte is checked).
+ * (the encoded message is compared), and as `badPadding` (every padding byte is compared).
  */
 export function passesKnownAnswer(verifier: typeof verifyRsassaPkcs1): boolean {
   try {
@@ -192,7 +192,7 @@ function refuses(
   try {
     return !verifier('sha256', key, input, signature);
   } catch {
-    // node:crypto refusing the signature outright (its padding does not check) is a refusal.
+    // node:crypto refusing the signature outright (a representative not below n) is a refusal.
     return true;
   }
 }
