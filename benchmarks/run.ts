@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { FRAMEWORKS, PEER_NAMES } from './http/apps.js';
 import { drawChart, type Panel } from './lib/chart.js';
+import { floorLayerRatio } from './lib/floor-layer.js';
 import { ratioRange } from './lib/measure.js';
 import { formatNumber, formatTable, type Table } from './lib/report.js';
 import { BENCH_ALGORITHMS, type BenchAlgorithm } from './lib/tokens.js';
@@ -192,11 +193,19 @@ function targetTable(
     ]);
   }
   if (h !== undefined) {
+    // The HTTP tokens are RS256: the floor's cost per token, in process, is what verifying one costs at best.
+    const floorUs = 1e6 / (v?.medians.get('RS256')?.get(FLOOR) ?? Number.NaN);
     for (const framework of h.figures.keys()) {
       const f = h.figures.get(framework);
       const rps = (label: string) => f?.get(label)?.requestsPerSec ?? Number.NaN;
       const ceiling = rps(TG_REUSED) / rps(CEILING);
       const noop = rps(NOOP) / rps(CEILING);
+      const floorLayer = (): string => {
+        const estimate = floorLayerRatio(f?.get(CEILING), f?.get(NOOP), floorUs, rps(PEER_FRESH));
+        return Number.isFinite(estimate)
+          ? `; no-op middleware + the floor's verification, estimated: ${estimate.toFixed(2)}×`
+          : '';
+      };
       const perRound = (label: string) =>
         h.rounds
           .get(framework)
@@ -218,7 +227,7 @@ function targetTable(
         // The adapter verifies fresh tokens together at the end of the phase; validate() at once, for reference.
         const bound =
           how === ''
-            ? `; verified at once: ${(rps(TG_FRESH_AT_ONCE) / rps(PEER_FRESH)).toFixed(2)}×; no auth at all: ${(rps(CEILING) / rps(PEER_FRESH)).toFixed(2)}×`
+            ? `; verified at once: ${(rps(TG_FRESH_AT_ONCE) / rps(PEER_FRESH)).toFixed(2)}×; no auth at all: ${(rps(CEILING) / rps(PEER_FRESH)).toFixed(2)}×${floorLayer()}`
             : '';
         rows.push([
           `HTTP ${framework}, fresh token per request${how} / ${PEER_NAMES[framework]}`,
@@ -242,7 +251,7 @@ function targetTable(
     columns: ['target', 'goal', 'reached', 'verdict'],
     rows,
     notes: [
-      'Reached: the median, then the lowest and highest per-round ratio (each round measures both sides of a ratio under the same conditions, so the spread shows how much the machine moved them). The verdict is on the median. For reference: fast-jwt (no cache) against the same floor, the fastest synchronous peer; a middleware that does nothing against the ceiling, what the framework costs to run any middleware; tokenguard validate() called from a plain middleware, which verifies each fresh token at once instead of with the others read in the same phase; and the no-auth ceiling against the peer with fresh tokens, the ratio an auth layer that cost nothing would reach on that framework.',
+      `Reached: the median, then the lowest and highest per-round ratio (each round measures both sides of a ratio under the same conditions, so the spread shows how much the machine moved them). The verdict is on the median. For reference: fast-jwt (no cache) against the same floor, the fastest synchronous peer; a middleware that does nothing against the ceiling, what the framework costs to run any middleware; tokenguard validate() called from a plain middleware, which verifies each fresh token at once instead of with the others read in the same phase; the no-auth ceiling against the peer with fresh tokens, the ratio an auth layer that cost nothing would reach on that framework; and an estimate of what a layer verifying each fresh token on the event loop at the floor's cost (the in-process RS256 floor's time per token, added to the server CPU per request of the no-op middleware, or of the ceiling when that is higher) would reach, taking req/s as inversely proportional to server CPU: it counts nothing of the layer beyond the no-op middleware's work and the floor's verification and claims decoding, so where it is below the goal an adapter that verifies on the event loop is not expected to meet the goal in that run.`,
     ],
   };
 }
