@@ -51,6 +51,17 @@ function tamper(token: string): string {
   return `${token.slice(0, at)}${replacement}${token.slice(at + 1)}`;
 }
 
+/** `token` with these members changed in its header; the signature no longer matches it. */
+function withHeader(token: string, changes: Record<string, unknown>): string {
+  const [header, ...rest] = token.split('.');
+  const decoded = JSON.parse(Buffer.from(header as string, 'base64url').toString('utf8')) as object;
+  const changed = Buffer.from(JSON.stringify({ ...decoded, ...changes })).toString('base64url');
+  return [changed, ...rest].join('.');
+}
+
+/** RFC 6750 §3: `error`, `error_description` and `scope` values hold only %x20-21 / %x23-5B / %x5D-7E. */
+const CHALLENGE_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 beforeAll(async () => {
   [issuer, foreign] = await Promise.all([
     startDevIssuer({ extraClaims: { tid: 'tenant-a' } }),
@@ -65,6 +76,7 @@ beforeAll(async () => {
     otherAudience: await issuer.getToken({ resource: 'https://other.test' }),
     foreignIssuer: await foreign.getToken({ resource: 'https://api.test' }),
     opaque: await issuer.getToken({ resource: 'https://opaque.test', scope: 'read write' }),
+    listTyp: withHeader(full, { typ: ['at+jwt'] }),
   };
   const issue = (count: number, scope?: string) =>
     Promise.all(
@@ -125,6 +137,9 @@ function assertRow(row: ConformanceRow, response: RawResponse): void {
       wanted.error_description = params.error_description as string;
     }
     expect(params).toEqual(wanted);
+    for (const name of ['error', 'error_description', 'scope']) {
+      if (params[name] !== undefined) expect(params[name], name).toMatch(CHALLENGE_TEXT);
+    }
   }
   if (expected.status >= 400) {
     expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);

@@ -16,6 +16,8 @@ export interface Tokens {
   foreignIssuer: string;
   /** https://opaque.test: an opaque token, validated by introspection. */
   opaque: string;
+  /** `full` with the header's `typ` replaced by `["at+jwt"]` (a list; quotes in any echo of it). */
+  listTyp: string;
 }
 
 /**
@@ -248,6 +250,23 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
       },
     }),
     expect: { status: 400, challenge: { error: 'invalid_request' }, body: { error: 'invalid_request' } },
+  },
+  {
+    name: 'access_token in a urlencoded GET body: never read (RFC 6750 §2.2), 401 bare',
+    request: (t) => ({ method: 'GET', path: '/me', form: { access_token: t.full } }),
+    expect: { status: 401, challenge: {}, body: { error: 'unauthorized' } },
+  },
+  {
+    name: 'typ of another shape: 401 invalid_token, the description without " or \\ (RFC 6750 §3)',
+    request: (t) => ({ path: '/me', authorization: bearer(t.listTyp) }),
+    expect: {
+      status: 401,
+      challenge: { error: 'invalid_token' },
+      body: {
+        error: 'invalid_token',
+        error_description: "The token typ ['at+jwt'] is not an accepted access token type",
+      },
+    },
   },
   {
     name: 'access_token in a JSON body: not a form, ignored, 401 bare',

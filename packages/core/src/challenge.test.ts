@@ -24,9 +24,24 @@ describe('formatChallenge', () => {
     );
   });
 
-  it('escapes double quotes and backslashes', () => {
-    expect(formatChallenge({ errorDescription: 'say "hi" \\ bye' })).toBe(
-      'Bearer error_description="say \\"hi\\" \\\\ bye"',
+  it('escapes double quotes and backslashes in the realm', () => {
+    expect(formatChallenge({ realm: 'say "hi" \\ bye' })).toBe('Bearer realm="say \\"hi\\" \\\\ bye"');
+  });
+
+  it('keeps error, error_description and scope within %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3): no " or \\ at all', () => {
+    const value = formatChallenge({
+      error: 'invalid"token',
+      errorDescription: 'The token typ ["at+jwt"] is not a\\b',
+      scope: 'a"b c\\d',
+    });
+    expect(value).toBe(
+      `Bearer error="invalid'token", error_description="The token typ ['at+jwt'] is not a?b", scope="a'b c?d"`,
+    );
+  });
+
+  it('keeps error_uri within %x21 / %x23-5B / %x5D-7E (RFC 6750 §3), percent-encoding anything else', () => {
+    expect(formatChallenge({ errorUri: 'https://docs.example/a b"c\\d\u00e9' })).toBe(
+      'Bearer error_uri="https://docs.example/a%20b%22c%5Cd%C3%A9"',
     );
   });
 

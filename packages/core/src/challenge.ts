@@ -20,9 +20,11 @@ export interface ChallengeParams {
 }
 
 /**
- * Formats a `WWW-Authenticate` value per RFC 6750 §3: each parameter once, values as quoted strings
- * with `"` and `\` escaped, and characters outside the printable ASCII range replaced so the header
- * stays valid.
+ * Formats a `WWW-Authenticate` value per RFC 6750 §3: each parameter once, values as quoted strings.
+ * `error`, `error_description` and `scope` hold only %x20-21 / %x23-5B / %x5D-7E (see
+ * {@link challengeText}), `error_uri` only %x21 / %x23-5B / %x5D-7E (anything else percent-encoded);
+ * `realm` and `resource_metadata` have `"` and `\` escaped and characters outside printable ASCII
+ * replaced, so the header stays valid.
  *
  * @example
  * ```ts
@@ -36,17 +38,42 @@ export function formatChallenge(params: ChallengeParams): string {
     if (value !== undefined && value !== '') parts.push(`${name}="${quote(value)}"`);
   };
   add('realm', params.realm);
-  add('error', params.error);
-  add('error_description', params.errorDescription);
-  add('error_uri', params.errorUri);
-  add('scope', params.scope);
+  add('error', params.error === undefined ? undefined : challengeText(params.error));
+  add(
+    'error_description',
+    params.errorDescription === undefined ? undefined : challengeText(params.errorDescription),
+  );
+  add('error_uri', params.errorUri?.replace(OUTSIDE_URI_TEXT, percentEncode));
+  add('scope', params.scope === undefined ? undefined : challengeText(params.scope));
   add('resource_metadata', params.resourceMetadata);
   const scheme = params.scheme ?? 'Bearer';
   return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;
 }
 
+/** RFC 6750 §3: what `error`, `error_description` and `scope` values may hold (no `"`, no `\`). */
+const OUTSIDE_TEXT = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+/** RFC 6750 §3: what an `error_uri` value may hold (a URI-reference: no space either). */
+const OUTSIDE_URI_TEXT = /[^\x21\x23-\x5b\x5d-\x7e]/gu;
+
+/**
+ * Internal: `value` with only the characters RFC 6750 §3 allows in `error`, `error_description` and
+ * `scope` (%x20-21 / %x23-5B / %x5D-7E): `"` becomes `'`, anything else outside the set `?`. The
+ * description of a {@link TokenGuardError} goes through it, so the challenge and the JSON body agree.
+ */
+export function challengeText(value: string): string {
+  return value.replaceAll('"', "'").replace(OUTSIDE_TEXT, '?');
+}
+
+function percentEncode(character: string): string {
+  let encoded = '';
+  for (const byte of new TextEncoder().encode(character)) {
+    encoded += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
+}
+
 function quote(value: string): string {
-  // RFC 6749 allows %x20-21 / %x23-5B / %x5D-7E inside these values; anything else is replaced
-  // before escaping so no control character or non-ASCII byte reaches the header.
+  // A quoted-string (RFC 7230 §3.2.6): anything outside printable ASCII is replaced before
+  // escaping, so no control character or non-ASCII byte reaches the header.
   return value.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&');
 }

@@ -12,6 +12,42 @@ describe('ERROR_CODES', () => {
     }
   });
 
+  it('answers every failure of the token itself with 401 invalid_token (RFC 9068 §4, RFC 6750 §3.1)', () => {
+    const tokenFailures: ErrorCode[] = [
+      'ERR_TOKEN_MALFORMED',
+      'ERR_TOKEN_TOO_LARGE',
+      'ERR_TOKEN_EXPIRED',
+      'ERR_TOKEN_NOT_YET_VALID',
+      'ERR_TOKEN_TOO_OLD',
+      'ERR_ISSUER_MISMATCH',
+      'ERR_AUDIENCE_MISMATCH',
+      'ERR_ALGORITHM_NOT_ALLOWED',
+      'ERR_TYPE_MISMATCH',
+      'ERR_SIGNATURE_INVALID',
+      'ERR_KEY_NOT_FOUND',
+      'ERR_CLAIM_MISSING',
+      'ERR_CLAIM_INVALID',
+      'ERR_TOKEN_INACTIVE',
+      'ERR_TOKEN_NOT_JWT',
+    ];
+    for (const code of tokenFailures) {
+      expect({ code, ...ERROR_CODES[code] }).toMatchObject({
+        code,
+        oauthError: 'invalid_token',
+        status: 401,
+      });
+    }
+    for (const code of ['ERR_INSUFFICIENT_SCOPE', 'ERR_CLAIM_REQUIREMENT', 'ERR_TENANT_MISMATCH'] as const) {
+      expect({ code, ...ERROR_CODES[code] }).toMatchObject({
+        code,
+        oauthError: 'insufficient_scope',
+        status: 403,
+      });
+    }
+    expect(ERROR_CODES.ERR_INVALID_REQUEST).toMatchObject({ oauthError: 'invalid_request', status: 400 });
+    expect(ERROR_CODES.ERR_TOKEN_MISSING).toMatchObject({ oauthError: undefined, status: 401 });
+  });
+
   it('has the codes the issue names', () => {
     const codes: ErrorCode[] = [
       'ERR_TOKEN_MISSING',
@@ -58,11 +94,14 @@ describe('TokenGuardError', () => {
     expect(error.headers).toEqual({ 'www-authenticate': error.wwwAuthenticate });
   });
 
-  it('quotes and escapes the description in the challenge', () => {
+  it('gives an error_description without " or \\ (RFC 6750 §3), the same in the challenge and the body', () => {
     const error = new TokenGuardError('ERR_CLAIM_INVALID', { message: 'claim "x\\y" is bad' });
+    expect(error.description).toBe("claim 'x?y' is bad");
     expect(error.wwwAuthenticate).toBe(
-      'Bearer error="invalid_token", error_description="claim \\"x\\\\y\\" is bad"',
+      'Bearer error="invalid_token", error_description="claim \'x?y\' is bad"',
     );
+    expect(error.toJSON()).toEqual({ error: 'invalid_token', error_description: "claim 'x?y' is bad" });
+    expect(error.message).toBe('claim "x\\y" is bad');
   });
 
   it('includes the realm when set', () => {

@@ -1,4 +1,4 @@
-import { formatChallenge } from './challenge.js';
+import { challengeText, formatChallenge } from './challenge.js';
 
 /**
  * Every stable error code tokenguard produces. Switch on `error.code` to narrow.
@@ -221,9 +221,12 @@ export class TokenGuardError extends Error {
     this.actual = options.actual;
   }
 
-  /** The RFC 6750 `error_description`: the message, for developers. */
+  /**
+   * The RFC 6750 `error_description`: the message, for developers, with only the characters RFC 6750
+   * §3 allows there (`"` shown as `'`, and no `\`).
+   */
   get description(): string {
-    return this.message;
+    return challengeText(this.message);
   }
 
   /**
@@ -236,7 +239,7 @@ export class TokenGuardError extends Error {
     return formatChallenge({
       realm: this.realm,
       error: this.oauthError,
-      errorDescription: this.message,
+      errorDescription: this.description,
       scope: this.scope,
     });
   }
@@ -252,7 +255,7 @@ export class TokenGuardError extends Error {
 
   /** The small JSON body adapters send: `{ error, error_description }`. */
   toJSON(): { error: string; error_description: string } {
-    return { error: this.oauthError ?? defaultBodyError(this.status), error_description: this.message };
+    return { error: this.oauthError ?? defaultBodyError(this.status), error_description: this.description };
   }
 }
 
