@@ -9,6 +9,7 @@ import { createValidator, type Validator } from './validator.js';
 
 /** A real authorization server stand-in on 127.0.0.1: each test decides what it answers. */
 interface Seen {
+  method: string | undefined;
   headers: IncomingMessage['headers'];
   form: URLSearchParams;
 }
@@ -35,7 +36,7 @@ beforeAll(async () => {
       body += chunk;
     });
     req.on('end', async () => {
-      const entry = { headers: req.headers, form: new URLSearchParams(body) };
+      const entry = { method: req.method, headers: req.headers, form: new URLSearchParams(body) };
       seen.push(entry);
       const answer = await reply(entry);
       if (answer === 'hang') return;
@@ -196,6 +197,7 @@ describe('validate (opaque tokens)', () => {
     reply = () => ({ body: active() });
     await validator({ tokenTypeHint: 'access_token' }).validate('opaque+/=token');
     const request = seen[0] as Seen;
+    expect(request.method).toBe('POST'); // RFC 7662 §2.1
     expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(request.form.get('token')).toBe('opaque+/=token');
     expect(request.form.get('token_type_hint')).toBe('access_token');
