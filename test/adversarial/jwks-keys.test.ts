@@ -100,7 +100,7 @@ for (const source of ['configured', 'remote'] as const) {
       const { validator } = await withKeys(source, [{ ...ring.es384.publicJwk, alg: 'ES256' }]);
       await expectRejection(validator.validate(signWith(ring.es384)), 'ERR_KEY_NOT_FOUND');
     });
-    it('skips RSA keys under 2048 bits, with e = 1 or even, or with the ROCA fingerprint', async () => {
+    it('skips RSA keys under 2048 bits, or with e = 1 or even (the ROCA fingerprint: keys.test.ts)', async () => {
       const weak = [
         ring.rsa1024.publicJwk,
         { ...ring.rs256Next.publicJwk, kid: 'e1', e: 'AQ' },

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
 import { verifySignature } from './jws.js';
 import {
+  hasRocaFingerprint,
   IMPORTED_JWK_MEMBERS,
   type ImportResult,
   importPublicJwk,
@@ -191,5 +192,100 @@ describe('keyFitsAlgorithm', () => {
     const secret = importSecret('s'.repeat(32));
     expect(keyFitsAlgorithm(secret, 'HS256')).toBe(true);
     expect(keyFitsAlgorithm(secret, 'RS256')).toBe(false);
+  });
+});
+
+/** Big-endian bytes of a positive bigint. */
+function bytesOf(value: bigint): Buffer {
+  const hex = value.toString(16);
+  return Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
+}
+
+/** The product of the small primes the ROCA test looks at (written out here, not taken from keys.ts). */
+const ROCA_PRODUCT = [
+  3n,
+  5n,
+  7n,
+  11n,
+  13n,
+  17n,
+  19n,
+  23n,
+  29n,
+  31n,
+  37n,
+  41n,
+  43n,
+  47n,
+  53n,
+  59n,
+  61n,
+  67n,
+  71n,
+  73n,
+  79n,
+  83n,
+  89n,
+  97n,
+  101n,
+  103n,
+  107n,
+  109n,
+  113n,
+  127n,
+  131n,
+  137n,
+  139n,
+  149n,
+  151n,
+  157n,
+  163n,
+  167n,
+].reduce((product, p) => product * p, 1n);
+
+/** `value`, made odd by adding the product (which changes no residue modulo the small primes). */
+function odd(value: bigint): bigint {
+  return value % 2n === 0n ? value + ROCA_PRODUCT : value;
+}
+
+/**
+ * A 2048-bit odd modulus with the ROCA fingerprint: built (not factored) as a power of 65537 modulo
+ * the product of the test's small primes, plus a multiple of that product, the form every modulus of
+ * the vulnerable Infineon library has modulo each of those primes (Nemec et al., CCS 2017).
+ */
+function rocaShapedModulus(): bigint {
+  let residue = 1n;
+  for (let i = 0; i < 4321; i++) residue = (residue * 65537n) % ROCA_PRODUCT;
+  return odd(residue + ROCA_PRODUCT * ((1n << 2047n) / ROCA_PRODUCT + 1n));
+}
+
+describe('hasRocaFingerprint', () => {
+  it('finds the fingerprint in a modulus that is a power of 65537 modulo each small prime', () => {
+    const modulus = rocaShapedModulus();
+    expect(modulus.toString(2)).toHaveLength(2048);
+    expect(hasRocaFingerprint(bytesOf(modulus))).toBe(true);
+  });
+
+  it('does not find it in generated moduli', () => {
+    expect(hasRocaFingerprint(Buffer.from(String(rsa.publicJwk.n), 'base64url'))).toBe(false);
+    const other = generateSigningKey('RS256');
+    expect(hasRocaFingerprint(Buffer.from(String(other.publicJwk.n), 'base64url'))).toBe(false);
+  });
+
+  it('does not find it once one residue leaves the subgroup (a multiple of 3, every other residue kept)', () => {
+    const modulus = rocaShapedModulus();
+    // Adding multiples of product/3 moves the residue modulo 3 alone; 0 is in no subgroup of the units.
+    const step = ROCA_PRODUCT / 3n;
+    let moved = modulus;
+    while (moved % 3n !== 0n) moved += step;
+    moved = odd(moved);
+    expect(moved % 3n).toBe(0n);
+    expect(moved % 167n).toBe(modulus % 167n);
+    expect(hasRocaFingerprint(bytesOf(moved))).toBe(false);
+  });
+
+  it('keeps a key set from importing an RSA key with the fingerprint', () => {
+    const n = bytesOf(rocaShapedModulus()).toString('base64url');
+    expect(refused({ kty: 'RSA', kid: 'roca', n, e: 'AQAB' })).toMatch(/ROCA/);
   });
 });
