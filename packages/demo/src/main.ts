@@ -5,33 +5,33 @@
  *
  * Time is moved with the validator's `now` option (a clock offset), never by waiting.
  */
-import { parseArgs } from 'node:util';
 import { createValidator } from '@tokenguard/core';
 import { startDevIssuer } from '@tokenguard/dev-issuer';
-import { type Framework, startApi } from './api.js';
+import { startApi } from './api.js';
+import { DEMO_USAGE, type DemoArgs, DemoUsageError, parseDemoArgs } from './args.js';
 import { call } from './call.js';
 import { createPrinter } from './print.js';
 import { describeAnswer, showAuth } from './show.js';
 
 const API = 'https://api.test';
 const OPAQUE_API = 'https://opaque.test';
-const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono'];
 /** Short key set lifetimes so the outage story fits in a few clock jumps. */
 const KEY_SET_MAX_AGE_SEC = 60;
 const STALE_IF_ERROR_SEC = 60;
 
-const { values } = parseArgs({
-  options: { framework: { type: 'string', default: 'express' }, help: { type: 'boolean', short: 'h' } },
-});
-if (values.help === true) {
-  process.stdout.write('Usage: pnpm demo [--framework express|fastify|hono]\n');
-  process.exit(0);
-}
-const framework = values.framework as Framework;
-if (!FRAMEWORKS.includes(framework)) {
-  process.stderr.write(`demo: --framework must be one of ${FRAMEWORKS.join(', ')}\n`);
+let args: DemoArgs;
+try {
+  args = parseDemoArgs(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof DemoUsageError)) throw error;
+  process.stderr.write(`demo: ${error.message}\n${DEMO_USAGE}`);
   process.exit(2);
 }
+if (args.help) {
+  process.stdout.write(DEMO_USAGE);
+  process.exit(0);
+}
+const { framework } = args;
 
 const started = Date.now();
 const out = createPrinter();
