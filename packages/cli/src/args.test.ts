@@ -19,4 +19,51 @@ describe('parseCliArgs', () => {
   it('still treats an unknown short flag as a usage error', () => {
     expect(() => parseCliArgs(['inspect', '-x'])).toThrow(UsageError);
   });
+
+  it('never repeats a token put where the command or a single token belongs', () => {
+    const opaque = '6hGkH0i-q5w8q-lcJCpzX2mYb8Rt0uV3wQ9sE1aK4nL';
+    const jwtLike = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    for (const argv of [
+      [opaque],
+      [jwtLike, '--json'],
+      ['inspect', 'x.y.z', opaque],
+      ['verify', '-', opaque, '--issuer', 'https://id.example', '--audience', 'https://api.example'],
+    ]) {
+      let message = '';
+      try {
+        parseCliArgs(argv);
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        message = (error as UsageError).message;
+      }
+      expect(message).not.toBe('');
+      for (const secret of [opaque, jwtLike]) {
+        for (let start = 0; start + 8 <= secret.length; start++) {
+          expect(message).not.toContain(secret.slice(start, start + 8));
+        }
+      }
+    }
+    expect(() => parseCliArgs([opaque])).toThrow(
+      `the first argument is not a command (inspect or verify); it is not shown, as it may be a token (${opaque.length} characters): put the command first, as in "tokenguard verify <token> --issuer ..."`,
+    );
+    expect(() => parseCliArgs(['inspect', 'x.y.z', opaque])).toThrow(
+      `one token only: a second argument of ${opaque.length} characters follows it (not shown, as it may be a token)`,
+    );
+  });
+
+  it('names a mistyped command or a stray word, which cannot be a token', () => {
+    expect(() => parseCliArgs(['verfy', 'x.y.z'])).toThrow('unknown command "verfy" (inspect or verify)');
+    expect(() => parseCliArgs(['inspect', 'x.y.z', 'extra'])).toThrow('unexpected argument "extra"');
+  });
+
+  it('says where the client secret comes from when --client-id has none', () => {
+    const argv = ['verify', 'x', '--issuer', 'https://id.example', '--audience', 'a', '--client-id', 'rs'];
+    expect(() => parseCliArgs(argv, {})).toThrow(
+      "--client-id rs needs the client's secret in the TOKENGUARD_CLIENT_SECRET environment variable (never a flag: flags end up in shell history)",
+    );
+    expect(() => parseCliArgs(argv, { TOKENGUARD_CLIENT_SECRET: '' })).toThrow(UsageError);
+    expect(parseCliArgs(argv, { TOKENGUARD_CLIENT_SECRET: 's3cret' })).toMatchObject({
+      introspection: { clientId: 'rs', clientSecret: 's3cret' },
+    });
+  });
 });

@@ -112,6 +112,29 @@ function liftDashTokens(argv: readonly string[]): { args: string[]; lifted: Map<
   return { args, lifted };
 }
 
+/** A mistyped command or a stray word: short, lowercase, no dots. A token never looks like this. */
+const WORD_LIKE = /^[a-z][a-z0-9-]{0,14}$/;
+
+/**
+ * The command position or a second token holds something unexpected. It is named only when it is
+ * word-like (a typo such as "verfy"); anything else may be a token pasted in the wrong place, and a
+ * token is never printed, not even in part.
+ */
+function misplacedArgument(value: string, position: 'command' | 'extra'): UsageError {
+  if (WORD_LIKE.test(value)) {
+    return new UsageError(
+      position === 'command'
+        ? `unknown command "${value}" (inspect or verify)`
+        : `unexpected argument "${value}"`,
+    );
+  }
+  return new UsageError(
+    position === 'command'
+      ? `the first argument is not a command (inspect or verify); it is not shown, as it may be a token (${value.length} characters): put the command first, as in "tokenguard verify <token> --issuer ..."`
+      : `one token only: a second argument of ${value.length} characters follows it (not shown, as it may be a token)`,
+  );
+}
+
 function list(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((value) => value.split(/[\s,]+/)).filter((value) => value !== '');
 }
@@ -142,15 +165,14 @@ export function parseCliArgs(
   const positionals = parsed.positionals.map((value) => lifted.get(value) ?? value);
   const [command, token, ...extra] = positionals;
   if (values.help === true || command === undefined || command === 'help') return { command: 'help' };
-  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]?.slice(0, 20)}`);
+  if (extra[0] !== undefined) throw misplacedArgument(extra[0], 'extra');
   const json = values.json === true;
   if (command === 'inspect') {
     const misplaced = VERIFY_ONLY.find((name) => (values as Record<string, unknown>)[name] !== undefined);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} belongs to "verify", not "inspect"`);
     return { command: 'inspect', token, json };
   }
-  if (command !== 'verify')
-    throw new UsageError(`unknown command "${command.slice(0, 20)}" (inspect or verify)`);
+  if (command !== 'verify') throw misplacedArgument(command, 'command');
   if (values.issuer === undefined || values.issuer === '') {
     throw new UsageError('verify needs --issuer <url>: the issuer this API trusts');
   }
@@ -166,6 +188,12 @@ export function parseCliArgs(
   const clientId = values['client-id'];
   if (clientId === undefined && values['introspection-endpoint'] !== undefined) {
     throw new UsageError('--introspection-endpoint needs --client-id (and TOKENGUARD_CLIENT_SECRET)');
+  }
+  const clientSecret = env.TOKENGUARD_CLIENT_SECRET || undefined;
+  if (clientId !== undefined && clientSecret === undefined) {
+    throw new UsageError(
+      `--client-id ${clientId} needs the client's secret in the TOKENGUARD_CLIENT_SECRET environment variable (never a flag: flags end up in shell history)`,
+    );
   }
   const typ = list(values.typ);
   const scopeClaims = list(values['scope-claims']);
@@ -185,7 +213,7 @@ export function parseCliArgs(
         ? undefined
         : {
             clientId,
-            clientSecret: env.TOKENGUARD_CLIENT_SECRET || undefined,
+            clientSecret,
             endpoint: values['introspection-endpoint'],
           },
   };
