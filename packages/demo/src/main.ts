@@ -10,7 +10,7 @@ import { startDevIssuer } from '@tokenguard/dev-issuer';
 import { startApi } from './api.js';
 import { DEMO_USAGE, type DemoArgs, DemoUsageError, parseDemoArgs } from './args.js';
 import { call } from './call.js';
-import { createPrinter } from './print.js';
+import { createPrinter, stopWhenStdoutCloses } from './print.js';
 import { describeAnswer, showAuth } from './show.js';
 
 const API = 'https://api.test';
@@ -33,6 +33,7 @@ if (args.help) {
 }
 const { framework } = args;
 
+stopWhenStdoutCloses();
 const started = Date.now();
 const out = createPrinter();
 let offsetMs = 0;

@@ -53,3 +53,20 @@ export function createPrinter(write: (text: string) => void = (text) => process.
     },
   };
 }
+
+/**
+ * `pnpm demo | head`: once the reader has gone, writing fails with EPIPE. The demo then stops quietly
+ * with exit code 1 (the walk-through did not finish; the servers go with the process) instead of
+ * dying on an unhandled `'error'` event with a stack trace. Other write errors are thrown as before.
+ *
+ * @example
+ * ```ts
+ * stopWhenStdoutCloses();
+ * ```
+ */
+export function stopWhenStdoutCloses(stdout: NodeJS.WriteStream = process.stdout): void {
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(1);
+  });
+}
