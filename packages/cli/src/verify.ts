@@ -10,6 +10,7 @@ import { type Check, explainChecks, explainIntrospected } from './checks.js';
 import { decodeToken } from './decode.js';
 import { UsageError } from './usage.js';
 import { exitCodeOf, reconcile, signatureVerifiedBefore, type Verdict } from './verdict.js';
+import { explainWhitespace } from './whitespace.js';
 
 /**
  * What `tokenguard verify` found: the real validator's verdict and every check explained.
@@ -137,6 +138,17 @@ function skippedSignature(verdict: Verdict): string {
   }
 }
 
+/**
+ * A token with whitespace inside (wrapped when copied): the format check says so, and `reconcile`
+ * keeps that sentence; the verdict stays the validator's own.
+ */
+function flagWhitespace(checks: Check[], token: string): void {
+  const broken = explainWhitespace(token);
+  const format = checks.find((check) => check.id === 'format');
+  if (broken !== undefined && format !== undefined)
+    Object.assign(format, { status: 'fail', message: broken });
+}
+
 /** An opaque token: the validator introspected it; explain what the answer said. */
 function explainOpaque(
   token: string,
@@ -158,6 +170,7 @@ function explainOpaque(
   if (verdict.valid) {
     checks.push(...explainIntrospected(verdict.auth.claims, validator.options, args.scopes, nowMs));
   }
+  flagWhitespace(checks, token);
   reconcile(checks, verdict, '');
   return checks;
 }
@@ -188,6 +201,7 @@ export async function verifyToken(
       checks = explainOpaque(token, verdict, validator, args, (environment.now ?? Date.now)());
     } else if ('error' in decoded) {
       checks = [{ id: 'format', status: 'fail', message: decoded.error }];
+      flagWhitespace(checks, token);
       reconcile(checks, verdict, "the issuer's key set");
     } else {
       const nowMs = (environment.now ?? Date.now)();
@@ -206,6 +220,7 @@ export async function verifyToken(
           keyDescription,
         );
       }
+      flagWhitespace(checks, token);
       reconcile(checks, verdict, keyDescription);
     }
     return {
