@@ -394,6 +394,25 @@ describe('introspection faults', () => {
     expect(requests(v)).toBe(4);
   });
 
+  it("honours the endpoint's Retry-After within retry.maxSec, in its backoff and in the 503 it answers", async () => {
+    reply = () => ({ status: 503, headers: { 'retry-after': '20' } });
+    const v = validator({ retry: { minSec: 1, maxSec: 30 } });
+    const first = await failure(v.validate('opaque-token-ra1'));
+    expect(first.headers).toEqual({ 'retry-after': '20' });
+    clock += 1_000;
+    // Not asked again before the time it named; the callers are told how long is left.
+    const fast = await failure(v.validate('opaque-token-ra2'));
+    expect(fast.headers).toEqual({ 'retry-after': '19' });
+    expect(requests(v)).toBe(1);
+    clock += 19_000;
+    reply = () => ({ status: 429, headers: { 'retry-after': '99999999999999999999999' } });
+    const huge = await failure(v.validate('opaque-token-ra3'));
+    expect(requests(v)).toBe(2);
+    // A hint past maxSec is cut to it (before: "1e+23" went out as the Retry-After header).
+    expect(huge.headers).toEqual({ 'retry-after': '30' });
+    expect(v.state().issuers[0]?.introspection?.nextRetryAt).toBe(clock + 30_000);
+  });
+
   it('reports a 401 from the endpoint as a server-side misconfiguration without credentials', async () => {
     reply = () => ({ status: 401, body: '{"error":"invalid_client"}' });
     const error = await failure(validator().validate('opaque-token-15'));

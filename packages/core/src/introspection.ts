@@ -100,8 +100,8 @@ const activeSchema = z.looseObject({
  *   one for `cache.inactiveTtlSec`. Expiry is checked on every read with the validator's clock.
  * - Concurrent validations of one token share one request.
  * - A failed exchange (network, timeout, 5xx, 429, 401/403, unusable answer) starts a backoff that
- *   doubles from `retry.minSec` to `retry.maxSec`; inside it, validations that need the endpoint fail
- *   fast with the same error instead of sending requests.
+ *   doubles from `retry.minSec` to `retry.maxSec` (or lasts the endpoint's `Retry-After`, within
+ *   `retry.maxSec`); inside it, validations that need the endpoint fail fast with the same error.
  *
  * @example
  * ```ts
@@ -197,13 +197,17 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       // single hostile token cannot make every other opaque token fail for the backoff window.
       if (error instanceof HttpFailure && error.kind === 'status' && error.status === 400) throw failure;
       consecutiveFailures++;
-      const delaySec = Math.min(
+      const backoffSec = Math.min(
         options.retry.maxSec,
         options.retry.minSec * 2 ** Math.min(consecutiveFailures - 1, 30),
       );
+      // The endpoint's own Retry-After (a 503 or 429) is honoured, within retry.maxSec: the backoff
+      // and the Retry-After our 503 carries are the same wait, never the raw (unbounded) hint.
+      const hintedSec = Math.min(failure.retryAfterSec ?? 0, options.retry.maxSec);
+      const delaySec = Math.max(backoffSec, hintedSec);
       nextRetryAt = now() + delaySec * 1000;
       lastFailure = { code: failure.code, message: failure.message };
-      if (failure.code === 'ERR_INTROSPECTION_UNAVAILABLE' && failure.retryAfterSec === undefined) {
+      if (failure.code === 'ERR_INTROSPECTION_UNAVAILABLE') {
         throw fault(failure.code, failure.message, Math.max(1, Math.ceil(delaySec)), failure.cause);
       }
       throw failure;

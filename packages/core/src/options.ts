@@ -149,7 +149,10 @@ export interface IntrospectionOptions {
   jwt?: 'always' | 'never';
   /** Ask for a signed answer (RFC 9701) and verify it with the issuer's key set. Default `false`. */
   signedResponse?: boolean;
-  /** Backoff after a failed request (5xx, network, timeout, 401/403): doubles from min to max. Default 1 and 30. */
+  /**
+   * Backoff after a failed request (5xx, network, timeout, 401/403): doubles from min to max, or the
+   * endpoint's `Retry-After` when longer (never past max). Default 1 and 30.
+   */
   retry?: { minSec?: number; maxSec?: number };
   /** Largest introspection answer accepted, in bytes. Default 65536. */
   maxResponseBytes?: number;
