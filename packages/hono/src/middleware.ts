@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import {
   type AdapterOptions,
   type AuthenticationResult,
@@ -12,6 +11,7 @@ import {
 } from '@tokenguard/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { handleError, setContext } from './context.js';
+import { nodeHeadersCurrent, nodeRequestOf } from './node-request.js';
 
 /** What the middleware's promise resolves to once the chain has run. */
 const nothing = (): undefined => undefined;
@@ -105,9 +105,11 @@ export function tokenguard(
   /** The request's token source: on @hono/node-server, Node's own request (see below). */
   function sourceOf(c: Context, body: unknown): TokenSource {
     // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
-    // header, and its header record is read without building the fetch Request's Headers.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    const headers = incoming?.headers ?? c.req.raw.headers;
+    // header, and its header record is read without building the fetch Request's Headers (unless a
+    // middleware built them, and may have changed them; or c.req.raw is another request).
+    const incoming = nodeRequestOf(c);
+    const raw = c.req.raw;
+    const headers = incoming !== undefined && nodeHeadersCurrent(raw) ? incoming.headers : raw.headers;
     // The method and URL matter only to body and query transport.
     if (headerOnly) return { headers, rawHeaders: incoming?.rawHeaders };
     return {
