@@ -335,3 +335,65 @@ describe('tokenguard (fastify) hook: a token verified before (answered at once) 
     }
   });
 });
+
+describe('tokenguard (fastify) with transport.body: only a form body is read before authentication', () => {
+  it('authenticates other requests in onRequest, before their body is read, and never skips a deferred one', async () => {
+    const app = Fastify();
+    let parsedJson = 0;
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+      parsedJson++;
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+    await app.register(tokenguard, { validator, transport: { body: true } });
+    const echo = async (request: { auth: { subject: string | undefined } | null }) => ({
+      subject: request.auth?.subject ?? null,
+    });
+    app.post('/json', echo);
+    // A route hook that runs after tokenguard's onRequest and changes what the body looks like.
+    app.post(
+      '/retyped',
+      {
+        onRequest: (request, _reply, done) => {
+          request.headers['content-type'] = 'text/plain';
+          done();
+        },
+      },
+      echo,
+    );
+    try {
+      const json = { 'content-type': 'application/json' };
+      // Before: the body was parsed first, so this was the parser's error (a 500 here), not a 401.
+      const bad = await app.inject({ method: 'POST', url: '/json', headers: json, body: '{not json' });
+      expect(bad.statusCode).toBe(401);
+      expect(bad.headers['www-authenticate']).toBe('Bearer realm="unit"');
+      const anonymous = await app.inject({ method: 'POST', url: '/json', headers: json, body: '{}' });
+      expect(anonymous.statusCode).toBe(401);
+      expect(parsedJson).toBe(0);
+      const ok = await app.inject({
+        method: 'POST',
+        url: '/json',
+        headers: { ...json, ...bearer() },
+        body: '{}',
+      });
+      expect(ok.json()).toEqual({ subject: 'user-1' });
+      expect(parsedJson).toBe(1);
+
+      // A form request waits for its body; it is authenticated even if a later hook retypes it.
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const body = new URLSearchParams({ access_token: readToken }).toString();
+      expect(
+        (await app.inject({ method: 'POST', url: '/retyped', headers: form, body: 'a=1' })).statusCode,
+      ).toBe(401);
+      const retyped = await app.inject({ method: 'POST', url: '/retyped', headers: form, body });
+      expect(retyped.statusCode).not.toBe(200);
+      const formOk = await app.inject({ method: 'POST', url: '/json', headers: form, body });
+      expect(formOk.json()).toEqual({ subject: 'user-1' });
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import {
   type AuthenticationResult,
   authenticateRequestNow,
   enforceRequirements,
+  isFormTokenRequest,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   type TokenguardOptions,
@@ -67,8 +68,6 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
       done(null, parseQueryString(body as string));
     });
   }
-  // Authenticate before the body is read, unless the body may carry the token.
-  const stage = settings.transport.body === true ? 'preValidation' : 'onRequest';
   // Route configs are checked as routes are added (a TypeError there fails the route or ready()),
   // and compiled once per route on first use: a context hook also covers routes declared before
   // the plugin was registered.
@@ -87,7 +86,39 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
       );
     }
   });
-  fastify.addHook(stage, createHook(settings));
+  addAuthenticationHooks(fastify, settings.transport.body === true, createHook(settings));
+}
+
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+
+/**
+ * Authenticates before the body is read, unless the body may carry the token: with `transport.body`,
+ * a form POST/PUT/PATCH waits for `preValidation` (its body parsed); every other request is
+ * authenticated in `onRequest`, so an anonymous caller's JSON or upload is never read. Which hook
+ * authenticates is decided once, in `onRequest`: a later hook that changes the content type cannot
+ * make both skip it.
+ */
+function addAuthenticationHooks(fastify: FastifyInstance, readsBody: boolean, authenticate: Hook): void {
+  if (!readsBody) {
+    fastify.addHook('onRequest', authenticate);
+    return;
+  }
+  const deferred = new WeakSet<FastifyRequest>();
+  fastify.addHook('onRequest', function tokenguard(request, reply, done) {
+    if (!isFormTokenRequest(request.method, request.headers['content-type'])) {
+      authenticate(request, reply, done);
+      return;
+    }
+    deferred.add(request);
+    done();
+  });
+  fastify.addHook('preValidation', function tokenguardFormBody(request, reply, done) {
+    if (!deferred.delete(request)) {
+      done();
+      return;
+    }
+    authenticate(request, reply, done);
+  });
 }
 
 function createHook(settings: ResolvedAdapterOptions) {
