@@ -60,7 +60,10 @@ beforeAll(async () => {
   app.post('/form', tokenguard({ validator, transport: { body: true } }), (c) =>
     c.json({ subject: c.var.auth.subject }),
   );
-  app.get('/query', tokenguard(validator, { transport: { query: true } }), (c) => c.json({ ok: true }));
+  const byQuery = tokenguard(validator, { transport: { query: true } });
+  app.get('/query', byQuery, (c) => c.json({ ok: true }));
+  app.get('/query/response', byQuery, () => new Response('built by the handler'));
+  app.get('/query/own', byQuery, (c) => c.text('no-store', 200, { 'cache-control': 'no-store' }));
   app.get('/next', tokenguard(validator, { onError: 'next' }), (c) => c.json({ ok: true }));
   app.get('/unguarded-guard', requireScopes('read'), (c) => c.json({ ok: true }));
   app.use('/api/*', tokenguard(validator));
@@ -135,6 +138,15 @@ describe('tokenguard (hono, fetch-only runtime through app.request)', () => {
     const res = await app.request(`/query?access_token=${readToken}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('private');
+  });
+
+  it('sends Cache-Control: private on a Response the handler built, and keeps one it set', async () => {
+    const built = await app.request(`/query/response?access_token=${readToken}`);
+    expect(await built.text()).toBe('built by the handler');
+    expect(built.headers.get('cache-control')).toBe('private');
+    const own = await app.request(`/query/own?access_token=${readToken}`);
+    expect(own.headers.get('cache-control')).toBe('no-store');
+    expect((await app.request('/api/me', { headers: bearer() })).headers.get('cache-control')).toBeNull();
   });
 
   it("hands errors to app.onError with onError: 'next'", async () => {

@@ -59,6 +59,17 @@ export type TokenguardMiddleware<V extends OptionalTokenguardVariables = Tokengu
 type Optional = { optional: true };
 
 /**
+ * A response to a request whose token came in the query string is not for shared caches
+ * (RFC 6750 §2.3): `Cache-Control: private` is set once the handler has answered, so a `Response`
+ * it built itself (`return new Response(...)`, `fetch()`) has it too; one the handler gave a
+ * `Cache-Control` of its own keeps it.
+ */
+function keepPrivate(c: Context): undefined {
+  if (!c.res.headers.has('cache-control')) c.header('cache-control', 'private');
+  return undefined;
+}
+
+/**
  * Hono middleware that authenticates each request with a bearer token and sets `c.var.auth`.
  * Runs on every runtime Hono runs on; on fetch-only runtimes configure the validator with
  * `http: { fetch }`. Errors answer per RFC 6750; with `onError: 'next'` they reach `app.onError`.
@@ -98,7 +109,7 @@ export function tokenguard(
    */
   function proceed(c: Context, next: Next, result: AuthenticationResult): Promise<undefined> {
     c.set('auth', result.auth);
-    if (result.transport === 'query') c.header('cache-control', 'private');
+    if (result.transport === 'query') return next().then(() => keepPrivate(c));
     return next().then(nothing);
   }
 
