@@ -10,7 +10,10 @@ import type { RouteAuthOptions } from './route-config.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The verified caller; `null` on routes without authentication and on anonymous optional-auth requests. */
+    /**
+     * The verified caller; `null` on public routes and on anonymous optional-auth requests. On routes of a
+     * context the plugin does not cover (a sibling of the context it is registered in) it is `undefined`.
+     */
     auth: AuthInfo | null;
   }
   interface FastifyContextConfig {

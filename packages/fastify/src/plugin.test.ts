@@ -397,3 +397,73 @@ describe('tokenguard (fastify) with transport.body: only a form body is read bef
     }
   });
 });
+
+describe('tokenguard (fastify) in several contexts', () => {
+  const otherSecret = 'o'.repeat(32);
+  const other = createValidator({ ...coreOptions, issuer: 'https://other.test', secret: otherSecret });
+  const otherToken = () =>
+    signToken(
+      secretSigningKey(otherSecret),
+      accessTokenClaims({ iss: 'https://other.test', aud: AUDIENCE, nowSec: NOW_SEC }, { scope: 'read' }),
+    );
+  afterAll(() => other.close());
+  const whoami = async (request: { auth: { issuer: string } | null | undefined }) => ({
+    auth: request.auth === undefined ? 'undefined' : (request.auth?.issuer ?? null),
+  });
+
+  it('serves two issuers on two sibling prefixes; a sibling without the plugin leaves request.auth undefined', async () => {
+    const app = Fastify();
+    app.register(
+      async (a) => {
+        await a.register(tokenguard, { validator });
+        a.get('/x', { preHandler: a.requireScopes('read') }, whoami);
+      },
+      { prefix: '/a' },
+    );
+    app.register(
+      async (b) => {
+        await b.register(tokenguard, { validator: other });
+        b.get('/x', { config: { auth: { scopes: ['read'] } } }, whoami);
+      },
+      { prefix: '/b' },
+    );
+    app.get('/open', whoami);
+    try {
+      const [a, b] = [`Bearer ${readToken}`, `Bearer ${await otherToken()}`];
+      expect((await app.inject({ url: '/a/x', headers: { authorization: a } })).json()).toEqual({
+        auth: ISSUER,
+      });
+      expect((await app.inject({ url: '/b/x', headers: { authorization: b } })).json()).toEqual({
+        auth: 'https://other.test',
+      });
+      const crossed = await app.inject({ url: '/a/x', headers: { authorization: b } });
+      expect(crossed.statusCode).toBe(401);
+      expect(crossed.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+      expect((await app.inject({ url: '/b/x', headers: { authorization: a } })).statusCode).toBe(401);
+      expect((await app.inject({ url: '/open' })).json()).toEqual({ auth: 'undefined' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("registered again in a child context, runs both hooks there: a token must pass the parent's validator too", async () => {
+    const app = Fastify();
+    await app.register(tokenguard, { validator });
+    app.register(
+      async (child) => {
+        await child.register(tokenguard, { validator: other });
+        child.get('/x', whoami);
+      },
+      { prefix: '/child' },
+    );
+    app.get('/x', whoami);
+    try {
+      const [a, b] = [`Bearer ${readToken}`, `Bearer ${await otherToken()}`];
+      expect((await app.inject({ url: '/x', headers: { authorization: a } })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/child/x', headers: { authorization: a } })).statusCode).toBe(401);
+      expect((await app.inject({ url: '/child/x', headers: { authorization: b } })).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+});
