@@ -69,6 +69,10 @@ beforeAll(async () => {
     me,
     (c) => c.json({ authorization: c.req.header('authorization') ?? null }),
   );
+  // The handler reads the form body again after tokenguard() read the token from it.
+  app.post('/form', tokenguard(validator, { transport: { body: true } }), async (c) =>
+    c.json({ parsed: await c.req.parseBody(), text: await c.req.text() }),
+  );
   // A gateway calling an inner app with a request of its own and the outer request's env.
   const inner = new Hono();
   inner.get('/inner/me', me, (c) => c.json({ authorization: c.req.header('authorization') ?? null }));
@@ -132,6 +136,26 @@ describe('tokenguard on @hono/node-server reads the request the app sees', () =>
 
   it("reads the inner request's headers in an app called with the outer request's env", async () => {
     expect(await statusBoth('/inner/me', { authorization: `Bearer ${token}` })).toEqual([401, 401]);
+  });
+
+  it('leaves a form body it read for the handler to read again', async () => {
+    const body = `access_token=${token}&item=a&item=b`;
+    const init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body };
+    for (const res of [await fetch(`${base}/form`, init), await app.request('/form', init)]) {
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ parsed: { access_token: token, item: 'b' }, text: body });
+    }
+  });
+
+  it('answers HEAD on a guarded route with the challenge and no body', async () => {
+    for (const res of [
+      await fetch(`${base}/me`, { method: 'HEAD' }),
+      await app.request('/me', { method: 'HEAD' }),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await res.text()).toBe('');
+    }
   });
 
   it('rejects two Authorization headers with 400, whether or not the fetch Headers were built', async () => {
