@@ -35,6 +35,26 @@ beforeAll(async () => {
   const app = express();
   app.get('/optional', tokenguard(validator, { optional: true }), echo);
   app.post('/form', tokenguard({ validator, transport: { body: true } }), echo);
+  const bodyEcho = (req: Request, res: Response) => res.json({ subject: req.auth?.subject, body: req.body });
+  // Express 4's express.json() (body-parser 1) sets req.body = {} on every request, before it
+  // looks at the content type, and leaves a form body unread.
+  const initBodyLikeExpress4Json = (req: Request, _res: Response, next: NextFunction) => {
+    req.body = req.body || {};
+    next();
+  };
+  app.post(
+    '/form-after-init',
+    initBodyLikeExpress4Json,
+    tokenguard({ validator, transport: { body: true } }),
+    bodyEcho,
+  );
+  app.post(
+    '/form-after-app-parsers',
+    express.json(),
+    express.urlencoded({ extended: true }),
+    tokenguard({ validator, transport: { body: true } }),
+    bodyEcho,
+  );
   app.get('/query', tokenguard(validator, { transport: { query: true } }), echo);
   app.get('/unguarded-guard', requireScopes('read'), echo);
   app.get('/next', tokenguard(validator, { onError: 'next' }), echo);
@@ -153,6 +173,37 @@ describe('tokenguard (express)', () => {
       body: new URLSearchParams({ access_token: readToken }).toString(),
     });
     expect(both.status).toBe(400);
+  });
+
+  it("reads a form body token that no parser read, also when req.body was set (Express 4's json())", async () => {
+    const res = await fetch(`${base}/form-after-init`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${readToken}&note=hi`,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ subject: 'user-1', body: { access_token: readToken, note: 'hi' } });
+  });
+
+  it("reads the token from the app's own parsed form, and never from a JSON body", async () => {
+    const form = await fetch(`${base}/form-after-app-parsers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${readToken}&order[id]=7`,
+    });
+    expect(form.status).toBe(200);
+    // The app's extended parser's result, not a second parse of the body.
+    expect(await form.json()).toEqual({
+      subject: 'user-1',
+      body: { access_token: readToken, order: { id: '7' } },
+    });
+    const json = await fetch(`${base}/form-after-app-parsers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ access_token: readToken }),
+    });
+    expect(json.status).toBe(401);
+    expect(json.headers.get('www-authenticate')).toBe('Bearer realm="unit"');
   });
 
   it('sends Cache-Control: private when the token came in the query', async () => {

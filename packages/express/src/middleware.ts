@@ -59,7 +59,11 @@ export function tokenguard(
   let formParser: RequestHandler | undefined;
   installAuthAccessor();
 
-  /** Parses a form body when the app installed no urlencoded parser, so `access_token` can be read. */
+  /**
+   * Parses a form body that no body parser has read (its stream has not ended), so `access_token`
+   * can be read. Whether the body was read is judged by the stream, not by `req.body`: Express 4's
+   * `express.json()` sets `req.body = {}` on every request, a form one included, without reading it.
+   */
   function parseForm(req: Request, res: Response): Promise<void> {
     formParser ??= express.urlencoded({ extended: false });
     return new Promise<void>((resolve, reject) => {
@@ -99,7 +103,7 @@ export function tokenguard(
       next();
     };
     const onFailure = (error: unknown): void => handleError(error, res, next, onError);
-    if (readsBody && req.body === undefined && isFormTokenRequest(req.method, req.get('content-type'))) {
+    if (readsBody && !req.readableEnded && isFormTokenRequest(req.method, req.get('content-type'))) {
       parseForm(req, res)
         .then(() => authenticate(req))
         .then(onSuccess, onFailure);
