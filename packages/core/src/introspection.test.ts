@@ -413,6 +413,32 @@ describe('introspection faults', () => {
     expect(v.state().issuers[0]?.introspection?.nextRetryAt).toBe(clock + 30_000);
   });
 
+  it('counts failures of requests in flight together as one failed round, not one doubling each', async () => {
+    // Five opaque tokens are being introspected when the endpoint fails them all at once.
+    let release: () => void = () => {};
+    const allIn = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    reply = async () => {
+      if (seen.length === 5) release();
+      await allIn;
+      return { status: 503 };
+    };
+    const v = validator({ retry: { minSec: 1, maxSec: 30 } });
+    const errors = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((suffix) => failure(v.validate(`opaque-round-${suffix}`))),
+    );
+    // Before: each counted as a consecutive failure (Retry-After 1, 2, 4, 8, 16; a 30 s window).
+    expect(errors.map((error) => error.headers['retry-after'])).toEqual(['1', '1', '1', '1', '1']);
+    expect(v.state().issuers[0]?.introspection).toMatchObject({
+      consecutiveFailures: 1,
+      nextRetryAt: clock + 1_000,
+    });
+    clock += 1_000;
+    reply = () => ({ body: active() });
+    await expect(v.validate('opaque-round-f')).resolves.toMatchObject({ source: 'introspection' });
+  });
+
   it('reports a 401 from the endpoint as a server-side misconfiguration without credentials', async () => {
     reply = () => ({ status: 401, body: '{"error":"invalid_client"}' });
     const error = await failure(validator().validate('opaque-token-15'));

@@ -102,6 +102,8 @@ const activeSchema = z.looseObject({
  * - A failed exchange (network, timeout, 5xx, 429, 401/403, unusable answer) starts a backoff that
  *   doubles from `retry.minSec` to `retry.maxSec` (or lasts the endpoint's `Retry-After`, within
  *   `retry.maxSec`); inside it, validations that need the endpoint fail fast with the same error.
+ *   Requests that were already in flight when it started and fail too belong to the same round:
+ *   they do not double it.
  *
  * @example
  * ```ts
@@ -117,6 +119,8 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   let endpoint: string | undefined = options.endpoint;
   let requests = 0;
   let consecutiveFailures = 0;
+  /** Failures that started or extended a backoff; an exchange notes it when it starts. */
+  let failedRounds = 0;
   let nextRetryAt = 0;
   let lastFailure: { code: ErrorCode; message: string } | undefined;
 
@@ -163,6 +167,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
 
   /** One request to the endpoint; resolves to the answer's claims, or throws a server-side error. */
   async function exchange(token: string): Promise<Record<string, unknown>> {
+    const round = failedRounds;
     try {
       const url = await resolveEndpoint();
       const auth = await authenticateClient(options, options.assertionAudience ?? config.issuer);
@@ -196,6 +201,14 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       // A 400 is about this one request (e.g. a token the server finds malformed): no backoff, so a
       // single hostile token cannot make every other opaque token fail for the backoff window.
       if (error instanceof HttpFailure && error.kind === 'status' && error.status === 400) throw failure;
+      if (round !== failedRounds) {
+        // In flight when another request's failure started the backoff: the same failed round, so
+        // it neither doubles nor extends the window (a burst of 100 must not mean a 30 s one).
+        if (failure.code !== 'ERR_INTROSPECTION_UNAVAILABLE') throw failure;
+        const leftSec = Math.ceil((nextRetryAt - now()) / 1000);
+        throw fault(failure.code, failure.message, Math.max(1, leftSec), failure.cause);
+      }
+      failedRounds++;
       consecutiveFailures++;
       const backoffSec = Math.min(
         options.retry.maxSec,
