@@ -220,3 +220,48 @@ describe('validator with discovery', () => {
     }
   });
 });
+
+describe('validator with a misbehaving discovery endpoint', () => {
+  const faults = {
+    hang: () => {},
+    html: (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>'),
+    redirect: (res) => res.writeHead(302, { location: 'http://other.example/' }).end(),
+    huge: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`"${'x'.repeat(200_000)}"`),
+  } satisfies Record<string, (res: import('node:http').ServerResponse) => void>;
+
+  it.each(Object.keys(faults) as (keyof typeof faults)[])(
+    'answers 100 concurrent validations with one request and 503 + Retry-After, then fails fast (%s)',
+    async (fault) => {
+      let hits = 0;
+      const misbehaving = createServer((_req, res) => {
+        hits++;
+        faults[fault](res);
+      });
+      await new Promise<void>((resolve) => misbehaving.listen(0, '127.0.0.1', resolve));
+      const issuer = `http://127.0.0.1:${(misbehaving.address() as AddressInfo).port}`;
+      const validator = createValidator({ issuer, audience: AUD, now, http: { timeoutMs: 300 } });
+      try {
+        const token = await signToken(key, accessTokenClaims({ iss: issuer, aud: AUD, nowSec: NOW_SEC }));
+        const errors = await Promise.all(
+          Array.from({ length: 100 }, () => validator.validate(token).catch((e: unknown) => e)),
+        );
+        for (const error of errors) {
+          expect(error).toBeInstanceOf(TokenGuardError);
+          expect((error as TokenGuardError).code).toBe('ERR_KEYS_UNAVAILABLE');
+          expect((error as TokenGuardError).headers).toEqual({ 'retry-after': '1' });
+        }
+        expect(hits).toBe(1);
+        await expect(validator.validate(token)).rejects.toMatchObject({ code: 'ERR_KEYS_UNAVAILABLE' });
+        expect(hits).toBe(1);
+      } finally {
+        await validator.close();
+        misbehaving.closeAllConnections();
+        await new Promise((resolve) => misbehaving.close(resolve));
+      }
+    },
+  );
+
+  function now(): number {
+    return NOW_SEC * 1000;
+  }
+});
