@@ -84,6 +84,11 @@ beforeAll(async () => {
   sub.use(tokenguard(validator));
   app.use('/sub', sub);
   app.get('/sub/after', echo);
+  // A sub-app whose requests have a read-only `auth` (a getter on its app.request): assigning it throws.
+  const readOnlyAuth = express();
+  Object.defineProperty(readOnlyAuth.request, 'auth', { get: () => undefined });
+  readOnlyAuth.get('/', tokenguard(validator), echo);
+  app.use('/read-only-auth', readOnlyAuth);
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (isTokenGuardError(error)) res.status(418).json({ handledByApp: error.code });
     else res.status(500).json({ appError: (error as Error).message });
@@ -235,6 +240,13 @@ describe('tokenguard (express)', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ subject: 'user-1', scopes: ['read'] });
     expect((await get('/sub/after')).status).toBe(401);
+  });
+
+  it('hands a throw while setting req.auth for a fresh token to next(), never leaving the request hanging', async () => {
+    const fresh = await token({ scope: 'read', jti: 'read-only-auth' });
+    const res = await get('/read-only-auth', `Bearer ${fresh}`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ appError: expect.stringContaining('auth') });
   });
 
   it('exposes the validator it uses', () => {

@@ -91,14 +91,14 @@ export function tokenguard(
   const middleware = function tokenguard(req: Request, res: Response, next: NextFunction): void {
     enterMiddleware(req, settings);
     const onSuccess = (result: AuthenticationResult): void => {
-      req.auth = result.auth;
-      if (result.transport === 'query') {
-        try {
-          res.set('cache-control', 'private');
-        } catch (error) {
-          handleError(error, res, next, onError);
-          return;
-        }
+      // Called from a promise for a fresh token: a throw here (an app that made `auth` read-only,
+      // headers already sent) would be an unhandled rejection and a request left hanging.
+      try {
+        req.auth = result.auth;
+        if (result.transport === 'query') res.set('cache-control', 'private');
+      } catch (error) {
+        handleError(error, res, next, onError);
+        return;
       }
       next();
     };
