@@ -84,6 +84,21 @@ beforeAll(async () => {
   sub.use(tokenguard(validator));
   app.use('/sub', sub);
   app.get('/sub/after', echo);
+  app.get('/next-guard', tokenguard(validator, { onError: 'next' }), requireScopes('write'), echo);
+  // A sub-app whose requests do not inherit from this express.request, as with another copy of
+  // Express: the accessor is not on their prototype chain, so req.auth is an own property.
+  const otherCopy = express();
+  const { auth: _accessor, ...descriptors } = Object.getOwnPropertyDescriptors(express.request);
+  otherCopy.request = Object.create(Object.getPrototypeOf(express.request), {
+    ...descriptors,
+    app: { configurable: true, enumerable: true, writable: true, value: otherCopy },
+  });
+  otherCopy.get('/', tokenguard(validator), requireScopes('read'), (req, res) => {
+    res.json({ subject: req.auth?.subject, own: Object.hasOwn(req, 'auth') });
+  });
+  otherCopy.get('/write', tokenguard(validator), requireScopes('write'), echo);
+  // Called as a function, not mounted: mounting would chain its request to the parent's.
+  app.use('/other-copy', (req, res, next) => otherCopy(req, res, next));
   // A sub-app whose requests have a read-only `auth` (a getter on its app.request): assigning it throws.
   const readOnlyAuth = express();
   Object.defineProperty(readOnlyAuth.request, 'auth', { get: () => undefined });
@@ -222,6 +237,20 @@ describe('tokenguard (express)', () => {
     const res = await get('/next');
     expect(res.status).toBe(418);
     expect(await res.json()).toEqual({ handledByApp: 'ERR_TOKEN_MISSING' });
+  });
+
+  it("hands a guard's failure to the app's error handler when tokenguard() had onError: 'next'", async () => {
+    const res = await get('/next-guard', `Bearer ${readToken}`);
+    expect(res.status).toBe(418);
+    expect(await res.json()).toEqual({ handledByApp: 'ERR_INSUFFICIENT_SCOPE' });
+  });
+
+  it('sets req.auth on requests outside this express.request (another copy of Express), guards included', async () => {
+    const res = await get('/other-copy', `Bearer ${readToken}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ subject: 'user-1', own: true });
+    expect((await get('/other-copy/write', `Bearer ${readToken}`)).status).toBe(403);
+    expect((await get('/other-copy')).status).toBe(401);
   });
 
   it('reports a guard used without tokenguard() as an app error, never as a pass', async () => {
