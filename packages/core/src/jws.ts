@@ -1,4 +1,5 @@
 import { createHmac, type KeyObject, timingSafeEqual, type VerifyKeyObjectInput, verify } from 'node:crypto';
+import { keyOptionsAccepted, pssHonoured } from './crypto-support.js';
 import { TokenGuardError } from './errors.js';
 import { ecdsaInputOf, pssInputOf, type VerificationKey } from './keys.js';
 import { ALGORITHM_SPECS, type Algorithm, type AlgorithmSpec } from './lib/algorithms.js';
@@ -8,6 +9,7 @@ import {
   isCanonicalBase64url,
   isDecoderSafeText,
 } from './lib/base64url.js';
+import { ecdsaDerOf } from './lib/ecdsa-der.js';
 import { parseJsonObject } from './lib/json.js';
 import { type Pkcs1Key, pkcs1KeyOf, rsassaPkcs1Available, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
 
@@ -229,12 +231,13 @@ function verifySignatureOffThread(
   if (spec.kty === 'oct' || offThreadInFlight >= OFF_THREAD_MAX_IN_FLIGHT) {
     return verifySignature(alg, key, signingInput, signature);
   }
-  if (!hasAcceptedLength(spec, signature)) return false;
+  if (!hasAcceptedLength(spec, signature) || !isVerifiableHere(spec)) return false;
   const keyInput = asymmetricKeyInput(spec, key);
+  const signatureBytes = signatureInput(spec, signature);
   return new Promise((resolve) => {
     offThreadInFlight++;
     try {
-      verify(spec.hash, signedBytes(signingInput), keyInput, signature, (error, ok) => {
+      verify(spec.hash, signedBytes(signingInput), keyInput, signatureBytes, (error, ok) => {
         offThreadInFlight--;
         resolve(error === null && ok);
       });
@@ -287,11 +290,27 @@ export function verifySignature(
     }
     return (
       hasAcceptedLength(spec, signature) &&
-      verify(spec.hash, signedBytes(signingInput), asymmetricKeyInput(spec, key), signature)
+      isVerifiableHere(spec) &&
+      verify(
+        spec.hash,
+        signedBytes(signingInput),
+        asymmetricKeyInput(spec, key),
+        signatureInput(spec, signature),
+      )
     );
   } catch {
     return false;
   }
+}
+
+/** PS256/384/512 only where the runtime applies RSA-PSS options ({@link pssHonoured}). */
+function isVerifiableHere(spec: AlgorithmSpec): boolean {
+  return spec.pss !== true || pssHonoured();
+}
+
+/** The signature as `verify` takes it with {@link asymmetricKeyInput}: ECDSA in DER where options are refused. */
+function signatureInput(spec: AlgorithmSpec, signature: Buffer): Buffer {
+  return spec.kty === 'EC' && !keyOptionsAccepted() ? ecdsaDerOf(signature) : signature;
 }
 
 /**
@@ -316,9 +335,14 @@ function hasAcceptedLength(spec: AlgorithmSpec, signature: Buffer): boolean {
  * `rsa-pss` key it is PSS, which would verify a PSS signature as RS256.
  */
 function asymmetricKeyInput(spec: AlgorithmSpec, key: VerificationKey): KeyObject | VerifyKeyObjectInput {
-  if (spec.kty === 'EC') return key.ecdsaInput ?? ecdsaInputOf(key.keyObject);
+  if (spec.kty === 'EC')
+    return keyOptionsAccepted() ? (key.ecdsaInput ?? ecdsaInputOf(key.keyObject)) : key.keyObject;
   if (spec.kty !== 'RSA') return key.keyObject;
-  return spec.pss ? (key.pssInput ?? pssInputOf(key.keyObject)) : pkcs1Of(key).input;
+  if (spec.pss) return key.pssInput ?? pssInputOf(key.keyObject);
+  // Where options are refused, the bare key: an `rsa` key's default padding is PKCS#1 v1.5 (an
+  // `rsa-pss` key, whose default is PSS, is never imported from a JWK, and then verifies nothing).
+  if (keyOptionsAccepted()) return pkcs1Of(key).input;
+  return key.keyObject.asymmetricKeyType === 'rsa' ? key.keyObject : pkcs1Of(key).input;
 }
 
 /** An RSA key's PKCS#1 v1.5 argument, built once with the key (here only for a key made by hand). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuthInfo } from './auth-info.js';
+import { pssHonoured } from './crypto-support.js';
 import type { KeySetEvent, KeySetPolicy } from './jwks.js';
 import {
   type Algorithm,
@@ -351,6 +352,14 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
   if (value.secret !== undefined && (value.jwks !== undefined || value.jwksUri !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['secret'], message: 'cannot be combined with jwks or jwksUri' });
   }
+  const pss = value.algorithms?.find((alg) => alg.startsWith('PS'));
+  if (pss !== undefined && !pssHonoured()) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['algorithms'],
+      message: `${pss} cannot be verified on this runtime: its node:crypto does not apply RSA-PSS options`,
+    });
+  }
   if (symmetric.length > 0 && value.secret === undefined) {
     ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS* algorithms need an explicit secret' });
   }
@@ -515,6 +524,14 @@ export function normaliseTyp(typ: string): string {
 }
 
 /**
+ * {@link DEFAULT_ALGORITHMS}, without PS256/384/512 where the runtime cannot verify them
+ * ({@link pssHonoured}: Cloudflare's workerd), so such tokens get a precise `ERR_ALGORITHM_NOT_ALLOWED`.
+ */
+function defaultAlgorithms(): readonly Algorithm[] {
+  return pssHonoured() ? DEFAULT_ALGORITHMS : DEFAULT_ALGORITHMS.filter((alg) => !alg.startsWith('PS'));
+}
+
+/**
  * The HS algorithms a secret is long enough for (RFC 7518 §3.2: at least the hash output size), so a
  * 32-byte secret defaults to HS256 only.
  */
@@ -537,7 +554,7 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
   if (!parsed.success) fail(prefix, parsed.error);
   const value = parsed.data;
   const algorithms =
-    value.algorithms ?? (value.secret !== undefined ? hmacAlgorithmsFor(value.secret) : DEFAULT_ALGORITHMS);
+    value.algorithms ?? (value.secret !== undefined ? hmacAlgorithmsFor(value.secret) : defaultAlgorithms());
   return {
     issuer: value.issuer,
     audience:
