@@ -224,4 +224,30 @@ describe('claim requirements', () => {
     );
     expect(error.message).toMatch(/returned a Promise; claim predicates must be synchronous/);
   });
+
+  it("leaves no unhandled rejection when an async predicate rejects (Node's default would crash)", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', record);
+    try {
+      const lookup = async (): Promise<boolean> => {
+        throw new Error('the tenant database is down');
+      };
+      const error = rejection(() =>
+        checkRequirements(authWith({}), {
+          claims: [{ test: lookup as unknown as () => boolean, description: 'an active customer' }],
+        }),
+      );
+      expect(error.code).toBe('ERR_CLAIM_REQUIREMENT');
+      expect(error.status).toBe(403);
+      // Node reports unhandled rejections once the microtask queue drains: a macrotask later.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });

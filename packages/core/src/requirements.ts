@@ -172,12 +172,13 @@ function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
       cause = error;
     }
     if (verdict === true) return;
-    const why =
+    const async =
       verdict !== null &&
       typeof verdict === 'object' &&
-      typeof (verdict as { then?: unknown }).then === 'function'
-        ? ' (the predicate returned a Promise; claim predicates must be synchronous)'
-        : '';
+      typeof (verdict as { then?: unknown }).then === 'function';
+    // The route fails either way; a rejection nobody awaits would crash the process (Node's default).
+    if (async) Promise.resolve(verdict).catch(ignore);
+    const why = async ? ' (the predicate returned a Promise; claim predicates must be synchronous)' : '';
     throw new TokenGuardError('ERR_CLAIM_REQUIREMENT', {
       message: `The token does not meet the requirement: ${requirement.description}${why}`,
       cause,
@@ -201,3 +202,5 @@ function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
           : `The claim ${requirement.claim} does not include the value this route requires`,
   });
 }
+
+function ignore(): void {}
