@@ -54,6 +54,22 @@ describe('checkRequirements', () => {
     );
   });
 
+  it('grants nothing with a scope list emptied after its first check (the shape check is remembered)', () => {
+    const scopes = ['admin'];
+    const requirements = { scopes };
+    expect(rejection(() => checkRequirements(authWith({}), requirements)).code).toBe(
+      'ERR_INSUFFICIENT_SCOPE',
+    );
+    scopes.length = 0; // e.g. a route's list being reloaded in place
+    expect(rejection(() => checkRequirements(authWith({}), requirements)).code).toBe(
+      'ERR_INSUFFICIENT_SCOPE',
+    );
+    const nested = { scopes: { anyOf: [{ allOf: ['a'] }] } };
+    expect(rejection(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
+    nested.scopes.anyOf[0]?.allOf.pop();
+    expect(rejection(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
+  });
+
   it('checks the tenant before scopes, so a foreign token learns nothing about scopes', () => {
     const error = rejection(() =>
       checkRequirements(authWith({ tenant: 'b', scopes: [] }), { tenant: 'a', scopes: ['x'] }),

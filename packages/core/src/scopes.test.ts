@@ -32,13 +32,20 @@ describe('readScopes', () => {
     );
   });
 
-  it('reads scp as a string (Okta) and as an array (Entra ID)', () => {
+  it('reads scp as a string (Entra ID) and as an array (Okta)', () => {
     expect(listScopes({ scp: 'a b' }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a', 'b'));
     expect(listScopes({ scp: ['a', 'b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a', 'b'));
   });
 
   it('merges scope and scp', () => {
     expect(listScopes({ scope: 'a', scp: ['b'] }, DEFAULT_SCOPE_CLAIMS)).toEqual(list('a', 'b'));
+  });
+
+  it('merges claims holding more scopes than a call can take as arguments (no RangeError)', () => {
+    const many = Array.from({ length: 200_000 }, (_, index) => `s${index}`);
+    const scopes = readScopes({ scope: many.join(' '), scp: ['extra'] }, DEFAULT_SCOPE_CLAIMS);
+    expect(scopes.size).toBe(200_001);
+    expect(scopes.has('s199999') && scopes.has('extra')).toBe(true);
   });
 
   it('does not read permissions by default', () => {

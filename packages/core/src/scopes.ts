@@ -49,10 +49,11 @@ export function isScopeToken(value: unknown): value is string {
 
 /**
  * Collects the scopes of a token from the given claims. A claim may be a space-delimited string
- * (RFC 6749 §3.3) or a list of strings (Entra `scp`, Auth0 `permissions`, array-valued `scope`);
- * each list entry is one scope. Scopes are kept whole and case-sensitive: a comma does not separate
- * (`"a,b"` is one scope), and entries that are not scope-tokens (non-strings, empty, containing
- * spaces or control characters) are ignored, never split or trimmed into something else.
+ * (RFC 6749 §3.3; Entra ID's `scp`) or a list of strings (Okta's `scp`, Auth0's `permissions`, an
+ * array-valued `scope`); each list entry is one scope. Scopes are kept whole and case-sensitive: a
+ * comma does not separate (`"a,b"` is one scope), and entries that are not scope-tokens (non-strings,
+ * empty, containing spaces or control characters) are ignored, never split or trimmed into something
+ * else.
  *
  * The set is read-only (`add`, `delete` and `clear` throw a `TypeError`): tokens with the same
  * scope string share one, as cached answers share theirs, so a change would reach other requests.
@@ -89,7 +90,8 @@ export function readScopes(
   for (const name of scopeClaims) {
     if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
-    if (typeof value === 'string') scopes.push(...scopeSetOf(value));
+    // One by one: spreading a claim of some 120 000 scopes into push's arguments is a RangeError.
+    if (typeof value === 'string') for (const scope of scopeSetOf(value)) scopes.push(scope);
     else if (Array.isArray(value)) for (const scope of value) if (isScopeToken(scope)) scopes.push(scope);
   }
   return new ReadOnlyScopeSet(scopes);
@@ -204,7 +206,8 @@ export function assertScopeRule(rule: unknown, path = 'scopes'): asserts rule is
 }
 
 /**
- * Whether `scopes` satisfy `rule`. Comparison is exact: no prefix, substring or case folding.
+ * Whether `scopes` satisfy `rule`. Comparison is exact: no prefix, substring or case folding. An
+ * empty list satisfies nothing, should one be emptied after {@link assertScopeRule} accepted it.
  *
  * @example
  * ```ts
@@ -214,7 +217,9 @@ export function assertScopeRule(rule: unknown, path = 'scopes'): asserts rule is
  */
 export function satisfiesScopes(rule: ScopeRule, scopes: ReadonlySet<string>): boolean {
   if (typeof rule === 'string') return scopes.has(rule);
-  if ('allOf' in rule) return rule.allOf.every((part) => satisfiesScopes(part, scopes));
+  if ('allOf' in rule) {
+    return rule.allOf.length > 0 && rule.allOf.every((part) => satisfiesScopes(part, scopes));
+  }
   return rule.anyOf.some((part) => satisfiesScopes(part, scopes));
 }
 
@@ -290,7 +295,7 @@ export function assertScopes(rule: ScopeRule, scopes: ReadonlySet<string>): void
   const needed = neededScopes(rule, scopes);
   throw new TokenGuardError('ERR_INSUFFICIENT_SCOPE', {
     message: `The token lacks the scopes this route requires: ${describeScopeRule(rule)}`,
-    scope: needed.join(' '),
+    scope: needed.length > 0 ? needed.join(' ') : undefined,
     expected: needed,
   });
 }
