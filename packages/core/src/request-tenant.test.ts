@@ -79,4 +79,23 @@ describe('readRequestTenant', () => {
       expect(readRequestTenant(source, {})).toBeUndefined();
     });
   });
+
+  it('rejects a malformed source with a TypeError instead of reading the host', () => {
+    const request = { params: { tenant: 'acme' }, headers: { host: 'acme.api.example.com' } };
+    for (const source of [
+      { params: 'tenant' },
+      { param: 'tenant', header: 'x-tenant-id' },
+      { param: '' },
+      { header: 5 },
+      {},
+      null,
+      'tenant',
+    ]) {
+      expect(() => readRequestTenant(source as never, request)).toThrow(
+        new TypeError(
+          'tokenguard: invalid tenant source: must be { param }, { header } or { subdomainOf }, with a non-empty string',
+        ),
+      );
+    }
+  });
 });

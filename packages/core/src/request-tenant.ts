@@ -33,12 +33,34 @@ export interface RequestLike {
   readonly host?: string | undefined;
 }
 
+const SOURCE_KEYS = ['param', 'header', 'subdomainOf'];
+
+/**
+ * A malformed source is the route's bug, so a `TypeError` naming it: a typo such as `{ params }`
+ * must not quietly read the host instead (403 for every request, or a crash once a host is sent).
+ */
+function assertTenantSource(source: unknown): void {
+  const keys = source !== null && typeof source === 'object' ? Object.keys(source) : [];
+  const key = keys[0];
+  const value = key === undefined ? undefined : (source as Record<string, unknown>)[key];
+  if (
+    keys.length !== 1 ||
+    !SOURCE_KEYS.includes(key as string) ||
+    typeof value !== 'string' ||
+    value === ''
+  ) {
+    throw new TypeError(
+      'tokenguard: invalid tenant source: must be { param }, { header } or { subdomainOf }, with a non-empty string',
+    );
+  }
+}
+
 /**
  * Reads the tenant a request addresses, for `Requirements.tenant`. Returns `undefined` when the
  * request does not name exactly one tenant (absent, empty, a repeated header or a comma list, a
  * host outside the base domain or more than one label below it); `assertTenant` then fails closed
  * with 403. Values are returned as sent except hosts, which are lower-cased (DNS names are
- * case-insensitive).
+ * case-insensitive). A source of another shape is a `TypeError`.
  *
  * @example
  * ```ts
@@ -47,6 +69,7 @@ export interface RequestLike {
  * ```
  */
 export function readRequestTenant(source: TenantSource, request: RequestLike): string | undefined {
+  assertTenantSource(source);
   if ('param' in source) {
     const value = request.params?.[source.param];
     return typeof value === 'string' && value !== '' && Object.hasOwn(request.params ?? {}, source.param)
