@@ -810,6 +810,51 @@ describe('validator with several issuers', () => {
     expect((await rejectionOf(validator.validate(cached))).code).toBe('ERR_ISSUER_MISMATCH');
   });
 
+  it('finishes validations whose tenant is evicted while its discovery is in flight', async () => {
+    let resolverCalls = 0;
+    const validator = track(
+      createValidator({
+        issuers: [
+          {
+            issuer: `${server.base}/t/{tenant}`,
+            audience: AUD,
+            maxTenants: 1,
+            resolveTenant: () => {
+              resolverCalls++;
+              return true;
+            },
+          },
+        ],
+        now,
+      }),
+    );
+    server.paths.length = 0;
+    const [tokenA, tokenB] = [
+      await token(keyA, `${server.base}/t/a`),
+      await token(keyB, `${server.base}/t/b`),
+    ];
+    // Both start before either key set is fetched: b's context evicts a's while a's requests are out.
+    const answers = await Promise.allSettled([
+      validator.validate(tokenA, { tenant: 'a' }),
+      validator.validate(tokenB, { tenant: 'b' }),
+      validator.validate(tokenA, { tenant: 'a' }),
+    ]);
+    expect(
+      answers.map((answer) => (answer.status === 'fulfilled' ? answer.value.tenant : answer.reason)),
+    ).toEqual(['a', 'b', 'a']);
+    expect(resolverCalls).toBe(2);
+    expect(validator.state().issuers).toHaveLength(1);
+    // a comes back after its eviction: asked again, its keys fetched again, and b's token is not a's.
+    expect((await validator.validate(tokenA, { tenant: 'a' })).tenant).toBe('a');
+    expect((await rejectionOf(validator.validate(tokenB, { tenant: 'a' }))).code).toBe('ERR_TENANT_MISMATCH');
+    expect(server.paths.filter((path) => path.endsWith('/jwks')).sort()).toEqual([
+      '/t/a/jwks',
+      '/t/a/jwks',
+      '/t/b/jwks',
+      '/t/b/jwks',
+    ]);
+  });
+
   it('reports a malformed route requirement as a TypeError, not as a token error', async () => {
     const validator = track(
       createValidator({ issuers: [{ issuer: 'https://a.example', audience: AUD, jwks: jwksOf(keyA) }], now }),
