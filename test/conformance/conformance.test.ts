@@ -1,25 +1,42 @@
 /**
- * The HTTP conformance table, run against Express, Fastify and Hono over real HTTP on 127.0.0.1,
- * with tokens from real oidc-provider dev issuers. Every adapter must give every row the same
- * status, `WWW-Authenticate` parameters, headers and body.
+ * The HTTP conformance table, run against Express (5 and 4), Fastify and Hono over real HTTP on
+ * 127.0.0.1, with tokens from real oidc-provider dev issuers. Every adapter must give every row the
+ * same status, `WWW-Authenticate` parameters, headers and body. The rows that send a body also run
+ * against Express apps that parse bodies themselves before `tokenguard()`.
  */
 import { createValidator, type Validator } from '@tokenguard/core';
 import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startExpressApp } from './apps/express.js';
+import { startExpressApp, startExpressAppAfter } from './apps/express.js';
+import { startExpress4App, startExpress4AppAfter } from './apps/express4.js';
 import { startFastifyApp } from './apps/fastify.js';
 import { startHonoApp } from './apps/hono.js';
 import type { RunningApp, StartApp } from './apps/types.js';
 import { parseChallenge } from './challenge.js';
 import { type RawResponse, send, sendPipelined } from './http.js';
-import { type AppKind, CONFORMANCE_TABLE, type ConformanceRow, type Tokens } from './table.js';
+import { type AppKind, CONFORMANCE_TABLE, type ConformanceRow, sendsBody, type Tokens } from './table.js';
 
 const REALM = 'conformance';
 const ADAPTERS: Record<string, StartApp> = {
   express: startExpressApp,
+  // The same adapter in an app built with Express 4 (a supported peer).
+  express4: startExpress4App,
   fastify: startFastifyApp,
   hono: startHonoApp,
 };
+/**
+ * Express apps with body parsers of their own before `tokenguard()`, for the rows that send a body.
+ * Express 4's `json()` sets `req.body = {}` on a form request and leaves the form unread: with no
+ * `urlencoded()` after it, `tokenguard()` must still read the form.
+ */
+const WITH_BODY_PARSERS: Record<string, StartApp> = {
+  'express + json()': startExpressAppAfter('json'),
+  'express4 + json()': startExpress4AppAfter('json'),
+  'express4 + json(), urlencoded()': startExpress4AppAfter('json', 'urlencoded'),
+};
+const BODY_ROWS = CONFORMANCE_TABLE.filter((row) => sendsBody(row) && (row.app ?? 'main') === 'main');
+// A form token, header and form, access_token twice, a form on a GET, a JSON body.
+if (BODY_ROWS.length < 5) throw new Error(`only ${BODY_ROWS.length} rows send a body`);
 
 let issuer: DevIssuer;
 let foreign: DevIssuer;
@@ -95,6 +112,11 @@ beforeAll(async () => {
       urls.set(`${adapter}:${kind}`, app.url);
     }
   }
+  for (const [target, start] of Object.entries(WITH_BODY_PARSERS)) {
+    const app = await start({ validator: validatorFor('main'), transport: { body: true } });
+    apps.push(app);
+    urls.set(`${target}:main`, app.url);
+  }
 });
 
 afterAll(async () => {
@@ -159,6 +181,12 @@ function assertRow(row: ConformanceRow, response: RawResponse): void {
 describe.each(Object.keys(ADAPTERS))('HTTP conformance: %s', (adapter) => {
   it.each(CONFORMANCE_TABLE.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
     assertRow(row, await run(adapter, row));
+  });
+});
+
+describe.each(Object.keys(WITH_BODY_PARSERS))('HTTP conformance, rows with a body: %s', (target) => {
+  it.each(BODY_ROWS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    assertRow(row, await run(target, row));
   });
 });
 

@@ -283,3 +283,21 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
     expect: { status: 401, challenge: { error: 'invalid_token' }, body: { error: 'invalid_token' } },
   },
 ];
+
+/** Stand-ins for the tokens, enough to see the shape of a row's request before any is issued. */
+const PLACEHOLDER_TOKENS: Tokens = {
+  full: 'full',
+  read: 'read',
+  tampered: 'tampered',
+  short: 'short',
+  otherAudience: 'other-audience',
+  foreignIssuer: 'foreign-issuer',
+  opaque: 'opaque',
+  listTyp: 'list-typ',
+};
+
+/** Whether a row's request carries a body (a form or another content type). */
+export function sendsBody(row: ConformanceRow): boolean {
+  const spec = row.request(PLACEHOLDER_TOKENS);
+  return spec.form !== undefined || spec.body !== undefined;
+}
