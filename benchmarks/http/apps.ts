@@ -64,6 +64,27 @@ export interface BuiltApp {
   close(): Promise<void>;
 }
 
+/** Attempts at fetching an app's key set before a round gives up (a host stall can outlast one timeout). */
+const WARM_ATTEMPTS = 3;
+
+/**
+ * `validator.warm()`, tried again after the key set's `Retry-After` when a fetch from the bench issuer
+ * fails: a shared host that stalls for longer than the HTTP timeout once must not end a 7-minute run.
+ */
+async function warmed(validator: Validator): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await validator.warm();
+      return;
+    } catch (error) {
+      if (attempt >= WARM_ATTEMPTS) throw error;
+      const waitSec = (error as Partial<TokenGuardError>).retryAfterSec ?? 1;
+      console.error(`[bench] key set fetch failed (${String(error)}); trying again in ${waitSec} s`);
+      await new Promise((resolve) => setTimeout(resolve, waitSec * 1000 + 100));
+    }
+  }
+}
+
 /** Starts `framework` on 127.0.0.1 with one GET route protected by `mode`, checking iss, aud and exp. */
 export async function startApp(
   framework: Framework,
@@ -100,7 +121,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
   // Read by the handlers as tokenguard's `auth` is.
   const readsAuth = ours || mode === 'noop' || mode === 'tokenguard-validate';
   const plain = mode === 'tokenguard-validate' ? createValidator(options) : undefined;
-  await plain?.warm();
+  if (plain !== undefined) await warmed(plain);
   // The validator the app closes with it: the plain one, or an Express or Hono adapter's (Fastify's
   // plugin closes its own when the app closes).
   let owned: Validator | undefined = plain;
@@ -111,7 +132,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       if (ours) {
         const middleware = tokenguardExpress(options);
         owned = middleware.validator;
-        await middleware.validator.warm();
+        await warmed(middleware.validator);
         app.use(middleware);
       } else if (mode === 'noop') {
         app.use((req, _res, next) => {
@@ -213,7 +234,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       if (ours) {
         const middleware = tokenguardHono(options);
         owned = middleware.validator;
-        await middleware.validator.warm();
+        await warmed(middleware.validator);
         app.use(PATH, middleware);
       } else if (mode === 'noop') {
         app.use(PATH, async (c, next) => {
