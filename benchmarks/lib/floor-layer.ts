@@ -15,7 +15,7 @@ export interface ServerFigures {
  * ```ts
  * const ceiling = { requestsPerSec: 3912, cpuUsPerRequest: 261 };
  * const noop = { requestsPerSec: 3846, cpuUsPerRequest: 289 };
- * floorLayerRatio(ceiling, noop, 39.5, 2157); // 1.44: below 1.5 before any cost of our own
+ * floorLayerRatio(ceiling, noop, 39.5, 2157); // 1.44
  * ```
  */
 export function floorLayerRatio(
