@@ -1,40 +1,21 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSource, type SourceRun } from './support/run-source.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = 'packages/cli/src/bin.ts';
 const API = 'https://api.test';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real `tokenguard` binary from its sources in a child process. */
-function tokenguard(args: readonly string[], input?: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+function tokenguard(
+  args: readonly string[],
+  input?: string,
+  env: Record<string, string> = {},
+): Promise<SourceRun> {
+  return runSource(BIN, args, { cwd: ROOT, env, ...(input === undefined ? {} : { input }) });
 }
 
 let issuer: DevIssuer;

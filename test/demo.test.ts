@@ -1,32 +1,14 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES } from '@tokenguard/core';
 import { describe, expect, it } from 'vitest';
+import { runSource, type SourceRun } from './support/run-source.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs `pnpm demo`'s command (tsx on the demo's sources) in a child process, without colour. */
-function runDemo(
-  args: readonly string[] = [],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'packages/demo/src/main.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runDemo(args: readonly string[] = []): Promise<SourceRun> {
+  return runSource('packages/demo/src/main.ts', args, { cwd: ROOT });
 }
 
 /** Each step of the walk-through and the statuses it must show, in order. */
