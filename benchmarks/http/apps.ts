@@ -165,6 +165,21 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
           : (req as { auth?: { payload?: { sub?: string } } }).auth?.payload?.sub;
         res.json(reply(subject));
       });
+      // The peer's refusals (errors with a status and headers) answered without Express's default
+      // handler, which also logs each one's stack; only the preflight's refused tokens reach it.
+      app.use(
+        (
+          error: { status?: number; headers?: Record<string, string> },
+          _req: express.Request,
+          res: express.Response,
+          _next: express.NextFunction,
+        ) => {
+          res
+            .status(error.status ?? 500)
+            .set(error.headers ?? {})
+            .end();
+        },
+      );
       return { listener: app, close: closeOwned };
     }
     case 'fastify': {
@@ -210,7 +225,9 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
           try {
             await request.jwtVerify();
           } catch (error) {
-            replyTo.send(error);
+            // 401 unless the error says otherwise: get-jwks refuses an issuer off its list (a wrong
+            // iss) with an error that has no status, which Fastify would answer with a 500.
+            replyTo.code(401).send(error);
           }
         });
       }

@@ -10,8 +10,9 @@ import type { BenchIssuer } from '../http/issuer.js';
 import { startIssuerProcess } from '../http/issuer-process.js';
 import { LoadClient } from '../http/load-client.js';
 import { median, turnOrder } from '../lib/measure.js';
+import { httpVerdict, preflight, preflightTokens } from '../lib/preflight.js';
 import { formatNumber, type Table } from '../lib/report.js';
-import { generateBenchKey, signPool } from '../lib/tokens.js';
+import { type BenchKey, generateBenchKey, signPool } from '../lib/tokens.js';
 
 export interface HttpSettings {
   readonly rounds: number;
@@ -95,6 +96,12 @@ const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs
 export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResult> {
   const key = generateBenchKey('RS256');
   const issuer = await startIssuerProcess({ keys: [key.jwk] });
+  try {
+    console.error(await preflightHttp(key, issuer));
+  } catch (error) {
+    await issuer.close();
+    throw error;
+  }
   const claimsIssuer = { iss: issuer.issuer };
   const [reused, ...tokens] = signPool(key, settings.poolSize + 1 + settings.warmupRequests, 0, claimsIssuer);
   const authorization = `Bearer ${reused}`;
@@ -182,11 +189,40 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         notes: [
           `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. In each round a framework's configurations run side by side, each on a new server (so tokenguard's cache of verified tokens starts empty) warmed with ${settings.warmupRequests} requests (fresh-token runs: ${settings.warmupRequests} other distinct tokens), then take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the warm-up's rate), fresh-token slices send a tenth of ${pool.length} distinct pre-signed tokens, once each. req/s: requests over the time autocannon measured for them; p50/p99: medians over the slices.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
-          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer.",
+          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer.",
         ],
       },
     ],
   };
+}
+
+/** The modes that claim to check a token: all but the ceiling (`none`) and the no-op middleware. */
+const CHECKING_MODES: readonly AuthMode[] = [
+  'tokenguard',
+  'tokenguard-off-thread',
+  'tokenguard-validate',
+  'peer',
+];
+
+/**
+ * Preflights each checking mode of each framework on a server started as the measured ones are
+ * (see benchmarks/lib/preflight.ts); throws at the first failure, else returns the line to print.
+ */
+async function preflightHttp(key: BenchKey, issuer: BenchIssuer): Promise<string> {
+  const tokens = preflightTokens(key, issuer.issuer);
+  for (const framework of FRAMEWORKS) {
+    for (const mode of CHECKING_MODES) {
+      const app = await startApp(framework, mode, issuer);
+      try {
+        const contender = `${framework} / ${mode === 'peer' ? PEER_NAMES[framework] : mode}`;
+        await preflight({ contender, algorithm: key.alg, verdictOn: httpVerdict(app.url) }, tokens);
+      } finally {
+        await app.close();
+      }
+    }
+  }
+  const configurations = FRAMEWORKS.length * CHECKING_MODES.length;
+  return `[bench] preflight: ${configurations} HTTP configurations (${CHECKING_MODES.join(', ')} × ${FRAMEWORKS.join(', ')}) answer 200 to a valid token and 401 to wrong iss, wrong aud, expired, bad signature; the ceiling and the no-op middleware accept anything by design and are not preflighted`;
 }
 
 interface RoundContext {

@@ -13,6 +13,7 @@ import {
   type RoundSamples,
   SLICES_PER_ROUND,
 } from '../lib/measure.js';
+import { inProcessVerdict, preflight, preflightTokens, SIGNATURE_CASES } from '../lib/preflight.js';
 import { type Table, withRatio } from '../lib/report.js';
 import {
   AUDIENCE,
@@ -70,6 +71,16 @@ const ROW_ORDER = [
   FASTJWT_CACHE_REPEATED,
 ];
 
+/**
+ * A contender with the verifier its preflight tries: the object that is measured (repeated-token
+ * rows), or one made as each measured round makes its own (fresh-token rows).
+ */
+export interface CheckedContender extends Contender {
+  verifier(): Promise<(token: string) => unknown> | ((token: string) => unknown);
+  /** The floor checks the signature alone, by design. */
+  readonly signatureOnly?: boolean;
+}
+
 /** node:crypto's synchronous verify with a cached KeyObject, plus decoding the claims: nothing is cheaper. */
 function floorVerifier(key: BenchKey): (token: string) => unknown {
   const pss = { key: key.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
@@ -114,9 +125,13 @@ function tokenguardFor(key: BenchKey, verifyOffThread = false): Validator {
 }
 
 /** Fresh tokens through a new verifyOffThread validator, `IN_FLIGHT` validations awaited together. */
-function offThreadBatches(key: BenchKey, pool: readonly string[]): Contender {
+function offThreadBatches(key: BenchKey, pool: readonly string[]): CheckedContender {
   return {
     name: TG_OFF_THREAD_BATCH,
+    verifier() {
+      const validator = tokenguardFor(key, true);
+      return (token) => validator.validate(token);
+    },
     prepare() {
       const validator = tokenguardFor(key, true);
       return {
@@ -137,9 +152,12 @@ function overPool(
   pool: readonly string[],
   setup: () => Promise<(token: string) => unknown> | ((token: string) => unknown),
   isAsync: boolean,
-): Contender {
+  signatureOnly = false,
+): CheckedContender {
   return {
     name,
+    signatureOnly,
+    verifier: setup,
     async prepare() {
       const each = await setup();
       return {
@@ -163,9 +181,10 @@ function repeated(
   ops: number,
   each: (token: string) => unknown,
   isAsync: boolean,
-): Contender {
+): CheckedContender {
   return {
     name,
+    verifier: () => each,
     prepare: () => ({
       ops,
       run: isAsync
@@ -179,19 +198,20 @@ function repeated(
   };
 }
 
-async function contendersFor(
+/** The in-process contenders of `key`'s algorithm, as measured, each with its preflight's verifier. */
+export async function contendersFor(
   key: BenchKey,
   pool: readonly string[],
   settings: ValidateSettings,
-): Promise<Contender[]> {
+): Promise<CheckedContender[]> {
   const { alg } = key;
   const fastKey = alg === 'HS256' ? (key.secret as Buffer) : key.publicPem;
   const fastOptions = { key: fastKey, algorithms: [alg], allowedIss: ISSUER, allowedAud: AUDIENCE };
   const joseKey =
     alg === 'HS256' ? new Uint8Array(key.secret as Buffer) : await importJWK(key.jwk as never, alg);
   const joseOptions = { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg] };
-  const list: Contender[] = [
-    overPool(FLOOR, pool, () => floorVerifier(key), false),
+  const list: CheckedContender[] = [
+    overPool(FLOOR, pool, () => floorVerifier(key), false, true),
     // A new validator each round: its cache of verified tokens starts empty, so every token is a miss
     // (and, seen once, is not stored: the cache admits a token on its second verification).
     overPool(
@@ -262,10 +282,16 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
   const medians = new Map<BenchAlgorithm, Medians>();
   const rounds = new Map<BenchAlgorithm, RoundSamples>();
   const algorithms = settings.algorithms ?? BENCH_ALGORITHMS;
+  const prepared: { alg: BenchAlgorithm; contenders: CheckedContender[] }[] = [];
   for (const alg of algorithms) {
     const key = generateBenchKey(alg);
     const pool = signPool(key, settings.poolSize);
     const contenders = await contendersFor(key, pool, settings);
+    await preflightAll(key, contenders);
+    prepared.push({ alg, contenders });
+  }
+  console.error(preflightLine(prepared));
+  for (const { alg, contenders } of prepared) {
     // Every contender must accept the token before it is timed, so nobody is measured failing.
     for (const contender of contenders) {
       const work = await contender.prepare();
@@ -292,11 +318,35 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
         rows,
         notes: [
           `Wall-clock ops/s, median of ${settings.rounds} rounds; within a round the contenders take turns in ${SLICES_PER_ROUND} slices (the order rotating), each round started after a full GC and each slice after a young-generation GC. Fresh-token rows validate ${settings.poolSize} distinct pre-signed tokens per round (a new tokenguard validator and fast-jwt verifier each round, so no cache hit; tokenguard stores a token in its cache from its second verification on, so these leave only a fingerprint); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
-          "Every contender checks the signature, iss, aud and exp. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. tokenguard verifies RS256 without `verify`: node:crypto's publicDecrypt with no padding (OpenSSL's raw public-key operation) and a byte-for-byte comparison of the whole encoded message (padding, DigestInfo and SHA-256 hash) with the one RFC 8017 §8.2.2 builds, the same verdict for less work; every other algorithm with `verify`, as the floor does. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).",
+          "Every contender checks the signature, iss, aud and exp. A preflight proves it before anything is measured: each contender (for the repeated-token rows, the very verifier measured) accepts a valid token and refuses one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the floor, which checks the signature alone by design, is held to the valid token and the changed signature. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. tokenguard verifies RS256 without `verify`: node:crypto's publicDecrypt with no padding (OpenSSL's raw public-key operation) and a byte-for-byte comparison of the whole encoded message (padding, DigestInfo and SHA-256 hash) with the one RFC 8017 §8.2.2 builds, the same verdict for less work; every other algorithm with `verify`, as the floor does. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).",
           'tokenguard and jose are awaited (asynchronous API); fast-jwt, aws-jwt-verify (verifySync) and jsonwebtoken are synchronous calls.',
           `verifyOffThread rows: the option that verifies signatures on libuv's thread pool (HS256: n/a, HMAC stays inline). "One at a time" awaits each validation before the next, as a worker that handles one message at a time would: each token also waits for the hop to a thread and back. "${IN_FLIGHT} in flight" awaits ${IN_FLIGHT} validations together, as a server with concurrent requests would: the verifications then spread over the machine's cores (${availableParallelism()} here), so it can pass the single-threaded floor.`,
         ],
       },
     ],
   };
+}
+
+/** Preflights every contender of one algorithm (see benchmarks/lib/preflight.ts); throws at the first failure. */
+export async function preflightAll(key: BenchKey, contenders: readonly CheckedContender[]): Promise<void> {
+  const tokens = preflightTokens(key);
+  for (const contender of contenders) {
+    await preflight(
+      {
+        contender: contender.name,
+        algorithm: key.alg,
+        ...(contender.signatureOnly ? { cases: SIGNATURE_CASES } : {}),
+        verdictOn: inProcessVerdict(await contender.verifier()),
+      },
+      tokens,
+    );
+  }
+}
+
+/** The line the bench prints once every in-process contender passed its preflight. */
+function preflightLine(prepared: readonly { alg: BenchAlgorithm; contenders: CheckedContender[] }[]): string {
+  const checking = prepared.flatMap(({ contenders }) => contenders.filter((c) => !c.signatureOnly));
+  const names = new Set(checking.map((c) => c.name));
+  const algs = prepared.map(({ alg }) => alg).join(', ');
+  return `[bench] preflight: ${names.size} in-process contenders (${checking.length} contender × algorithm pairs over ${algs}) accept a valid token and refuse wrong iss, wrong aud, expired, bad signature; the floor checks the signature alone by design: it accepts the valid token and refuses the bad signature`;
 }
