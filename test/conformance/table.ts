@@ -278,6 +278,30 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
     expect: { status: 401, challenge: {}, body: { error: 'unauthorized' } },
   },
   {
+    name: 'optional-auth route, Bearer then a tab: 400 invalid_request, not anonymous (RFC 9110 auth-scheme)',
+    request: (t) => ({ path: '/public', authorization: `Bearer\t${t.read}` }),
+    expect: {
+      status: 400,
+      challenge: { error: 'invalid_request' },
+      body: {
+        error: 'invalid_request',
+        error_description: 'The Bearer scheme is not followed by a space and the token',
+      },
+    },
+  },
+  {
+    name: 'Bearer token then a latin-1 NBSP byte: 400 invalid_request (outside the b64token grammar)',
+    request: (t) => ({ path: '/me', authorization: `Bearer ${t.full}\u00a0` }),
+    expect: {
+      status: 400,
+      challenge: { error: 'invalid_request' },
+      body: {
+        error: 'invalid_request',
+        error_description: 'The Bearer credentials do not match the RFC 6750 token syntax',
+      },
+    },
+  },
+  {
     name: 'optional-auth route, bad token: 401 invalid_token',
     request: (t) => ({ path: '/public', authorization: bearer(t.tampered) }),
     expect: { status: 401, challenge: { error: 'invalid_token' }, body: { error: 'invalid_token' } },

@@ -66,6 +66,35 @@ describe('extractBearerToken', () => {
     }
   });
 
+  it('rejects Bearer followed by anything but a space as invalid_request, not as another scheme', () => {
+    // The scheme is an RFC 9110 token: it ends at the tab, NBSP or colon, so these are Bearer
+    // headers with malformed credentials (400). Read as another scheme, an optional route let
+    // them through as anonymous.
+    for (const value of [
+      `Bearer\t${TOKEN}`,
+      `bearer\u00a0${TOKEN}`,
+      `Bearer:${TOKEN}`,
+      'Bearer,',
+      'BEARER"x"',
+    ]) {
+      expect(
+        codeOf(() => extractBearerToken(value)),
+        value,
+      ).toBe('ERR_INVALID_REQUEST');
+    }
+    expect(codeOf(() => extractBearerToken(`Bearer.x ${TOKEN}`))).toBe('ERR_TOKEN_MISSING');
+  });
+
+  it('trims spaces, tabs and line endings around the value, never NBSP or other Unicode spaces', () => {
+    expect(extractBearerToken(`\t Bearer ${TOKEN} \t\r\n`)).toBe(TOKEN);
+    for (const ending of ['\u00a0', '\u2028', '\ufeff', '\u3000']) {
+      expect(
+        codeOf(() => extractBearerToken(`Bearer ${TOKEN}${ending}`)),
+        JSON.stringify(ending),
+      ).toBe('ERR_INVALID_REQUEST');
+    }
+  });
+
   it('rejects characters outside the grammar as invalid_request', () => {
     for (const token of ['abc def', 'abc,def', 'a"b', '=abc', 'abc=def', 'ab\tc', 'a\u00e9b', 'realm="x"']) {
       expect(codeOf(() => extractBearerToken(`Bearer ${token}`))).toBe('ERR_INVALID_REQUEST');

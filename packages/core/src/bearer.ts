@@ -67,7 +67,8 @@ function multipleHeaders(): TokenGuardError {
  *
  * - No header, or a header of another scheme (`Basic ...`): `ERR_TOKEN_MISSING` (401 with a bare
  *   challenge, as RFC 6750 §3.1 asks for requests without bearer credentials).
- * - `Bearer` with no token, extra parameters or characters outside the grammar: `ERR_INVALID_REQUEST` (400).
+ * - `Bearer` with no token, followed by anything but a space (a tab, NBSP, `:`), extra parameters or
+ *   characters outside the grammar: `ERR_INVALID_REQUEST` (400).
  *
  * @example
  * ```ts
@@ -107,24 +108,57 @@ export function parseAuthorizationValue(value: string): string {
  * credentials; {@link assertB64Credentials} completes the parse.
  */
 export function readBearerCredentials(value: string): string {
-  const trimmed = value.trim();
+  const trimmed = trimOws(value);
   // The usual spelling needs no lower-cased copy of the scheme.
   let space = USUAL_PREFIX.length - 1;
   if (!trimmed.startsWith(USUAL_PREFIX)) {
-    space = trimmed.indexOf(' ');
-    const scheme = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
-    if (scheme !== SCHEME) {
+    // RFC 9110 §11.4: the scheme is a token, so it ends at the first character outside tchar;
+    // `Bearer` then a tab, `:` or NBSP is a malformed Bearer header (400), not another scheme.
+    space = schemeEnd(trimmed);
+    if (trimmed.slice(0, space).toLowerCase() !== SCHEME) {
       throw new TokenGuardError('ERR_TOKEN_MISSING', {
         message: 'The Authorization header does not use the Bearer scheme',
       });
     }
-    if (space === -1) {
+    if (space === trimmed.length) {
       throw new TokenGuardError('ERR_INVALID_REQUEST', { message: 'The Bearer credentials are empty' });
+    }
+    if (trimmed.charCodeAt(space) !== 32) {
+      throw new TokenGuardError('ERR_INVALID_REQUEST', {
+        message: 'The Bearer scheme is not followed by a space and the token',
+      });
     }
   }
   let start = space + 1;
   while (trimmed.charCodeAt(start) === 32) start++;
   return trimmed.slice(start);
+}
+
+/** RFC 9110 `token` (`1*tchar`): an auth-scheme, matched at the start of a value. */
+const SCHEME_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*/;
+
+/** Where the auth-scheme at the start of `value` ends: its first character outside `tchar`. */
+function schemeEnd(value: string): number {
+  return (SCHEME_TOKEN.exec(value)?.[0] ?? '').length;
+}
+
+/**
+ * `value` without the optional whitespace (SP, HTAB) around it that RFC 9110 §5.5 excludes from a
+ * field value, nor a line ending (a value read from a file; HTTP parsers never leave one). Not
+ * `String.prototype.trim`: that also drops NBSP (a latin-1 byte over HTTP), U+2028 and the like, so
+ * `Bearer <token>` + NBSP would pass although the character is outside the RFC 6750 grammar.
+ */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/** SP, HTAB, CR, LF. */
+function isOws(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
 }
 
 /** Internal: throws what {@link parseAuthorizationValue} throws for credentials outside the grammar. */
