@@ -302,6 +302,20 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
     },
   },
   {
+    name: 'optional-auth route, Basic and Bearer in two Authorization headers: 400 invalid_request',
+    request: (t) => ({ path: '/public', authorization: ['Basic dXNlcjpwYXNz', bearer(t.read)] }),
+    expect: {
+      status: 400,
+      challenge: { error: 'invalid_request' },
+      body: { error: 'invalid_request', error_description: 'More than one Authorization header was sent' },
+    },
+  },
+  {
+    name: 'an empty access_token in a urlencoded body: 400 invalid_request, not a missing token',
+    request: () => ({ method: 'POST', path: '/orders', form: { access_token: '' } }),
+    expect: { status: 400, challenge: { error: 'invalid_request' }, body: { error: 'invalid_request' } },
+  },
+  {
     name: 'optional-auth route, bad token: 401 invalid_token',
     request: (t) => ({ path: '/public', authorization: bearer(t.tampered) }),
     expect: { status: 401, challenge: { error: 'invalid_token' }, body: { error: 'invalid_token' } },
