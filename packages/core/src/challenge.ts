@@ -64,12 +64,9 @@ export function challengeText(value: string): string {
   return value.replaceAll('"', "'").replace(OUTSIDE_TEXT, '?');
 }
 
+/** `character` as `%XX` for each byte of its UTF-8 form (a lone surrogate as U+FFFD's). */
 function percentEncode(character: string): string {
-  let encoded = '';
-  for (const byte of new TextEncoder().encode(character)) {
-    encoded += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return encoded;
+  return Buffer.from(character, 'utf8').toString('hex').toUpperCase().replace(/../g, '%$&');
 }
 
 function quote(value: string): string {

@@ -264,8 +264,8 @@ export function verifyWithAny(
  * RS256/384/512 take {@link verifyRsassaPkcs1} (the raw public-key operation and a hash, about 3 µs
  * cheaper than `verify`) where its known answer passes ({@link rsassaPkcs1Available}), else
  * `verify`; the other asymmetric algorithms node:crypto's one-shot `verify`, the floor the
- * benchmarks compare against; HMAC a constant-time comparison. The caller has already checked that `key` fits `alg`. Never
- * throws for a bad signature; returns false.
+ * benchmarks compare against; HMAC a constant-time comparison. The caller has already checked that
+ * `key` fits `alg`. Never throws for a bad signature; returns false.
  */
 export function verifySignature(
   alg: Algorithm,
