@@ -100,10 +100,8 @@ export function withChangedSignature(token: string): string {
  * contender, the algorithm and the case at the first wrong verdict.
  *
  * @example
- * await preflight(
- *   { contender: 'jose jwtVerify', algorithm: 'ES256', verdictOn: inProcessVerdict((t) => jwtVerify(t, key, options)) },
- *   preflightTokens(benchKey),
- * );
+ * const verdictOn = inProcessVerdict((t) => jwtVerify(t, key, options));
+ * await preflight({ contender: 'jose jwtVerify', algorithm: 'ES256', verdictOn }, preflightTokens(benchKey));
  */
 export async function preflight(
   subject: PreflightSubject,
@@ -136,16 +134,22 @@ export function inProcessVerdict(verify: (token: string) => unknown): (token: st
   };
 }
 
+/** How long the preflight waits for one HTTP answer: a server that hangs stops the bench, not stalls it. */
+const HTTP_VERDICT_TIMEOUT_MS = 10_000;
+
 /**
  * The verdict of a protected HTTP route: accepted on a 200, refused on a 401, and any other status
- * described as such.
+ * described as such. A request unanswered within {@link HTTP_VERDICT_TIMEOUT_MS} rejects.
  *
  * @example
  * const verdictOn = httpVerdict('http://127.0.0.1:3000/orders');
  */
 export function httpVerdict(url: string): (token: string) => Promise<Verdict> {
   return async (token) => {
-    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(url, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(HTTP_VERDICT_TIMEOUT_MS),
+    });
     await response.arrayBuffer();
     if (response.status === 200) return 'accepted';
     if (response.status === 401) return 'refused';
