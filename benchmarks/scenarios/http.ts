@@ -1,4 +1,5 @@
 import {
+  AUTH_MODES,
   type AuthMode,
   FRAMEWORKS,
   type Framework,
@@ -197,12 +198,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
 }
 
 /** The modes that claim to check a token: all but the ceiling (`none`) and the no-op middleware. */
-const CHECKING_MODES: readonly AuthMode[] = [
-  'tokenguard',
-  'tokenguard-off-thread',
-  'tokenguard-validate',
-  'peer',
-];
+const CHECKING_MODES: readonly AuthMode[] = AUTH_MODES.filter((mode) => mode !== 'none' && mode !== 'noop');
 
 /**
  * Preflights each checking mode of each framework on a server started as the measured ones are
