@@ -31,7 +31,7 @@ export interface AccessTokenClaims {
  * @example
  * ```ts
  * const auth = await validator.validate(req.headers.authorization);
- * if (auth.scopes.has('orders:write')) { ... }
+ * const canWrite = auth.scopes.has('orders:write');
  * console.log(auth.subject, auth.clientId, auth.expiresAt);
  * ```
  */

@@ -74,7 +74,8 @@ export type FetchReason = 'cold' | 'expired' | 'refresh_ahead' | 'unknown_kid' |
  *
  * @example
  * ```ts
- * const { status, consecutiveFailures } = validator.state().issuers[0].keySet;
+ * const keySet = validator.state().issuers[0]?.keySet; // the first issuer's
+ * if (keySet?.status === 'expired') log.warn(keySet.consecutiveFailures, keySet.lastError);
  * ```
  */
 export interface KeySetState {

@@ -486,7 +486,11 @@ export interface ResolvedIntrospectionOptions {
  *
  * @example
  * ```ts
- * introspection: { clientId, clientSecret, cache: { ...DEFAULT_INTROSPECTION_CACHE, maxTtlSec: 15 } }
+ * createValidator({
+ *   issuer,
+ *   audience,
+ *   introspection: { clientId, clientSecret, cache: { ...DEFAULT_INTROSPECTION_CACHE, maxTtlSec: 15 } },
+ * });
  * ```
  */
 export const DEFAULT_INTROSPECTION_CACHE = { maxEntries: 10_000, maxTtlSec: 60, inactiveTtlSec: 5 } as const;

@@ -592,6 +592,8 @@ export type RouteGuardName = 'requireScopes' | 'requireAnyScope' | 'requireTenan
  *
  * @example
  * ```ts
+ * import type { Request } from 'express';
+ *
  * const requirements = routeGuardRequirements<Request>('requireScopes', ['orders:read']);
  * enforceRequirements(validator, req.auth, requirements(req));
  * routeGuardRequirements<Request>('requireTenant', [(req: Request) => req.params.tenant]);
