@@ -153,6 +153,75 @@ describe('resolveOptions', () => {
     expect(rejection({ ...base, http: { timeout: 5 } })).toMatch(/timeout/);
   });
 
+  it('names an unknown key itself, with its path, not the object holding it', () => {
+    expect(rejection({ issuer: ISSUER, audiance: AUDIENCE })).toBe(
+      'tokenguard: invalid option "audiance": is not a known option',
+    );
+    expect(rejection({ ...base, keySet: { maxkeys: 5 } })).toMatch(
+      /"keySet\.maxkeys": is not a known option/,
+    );
+    const introspection = { clientId: 'api', clientSecret: 'x', cache: { ttlSec: 5 } };
+    expect(rejection({ issuers: [{ ...base, introspection }] })).toMatch(
+      /"issuers\.0\.introspection\.cache\.ttlSec": is not a known option/,
+    );
+    // JSON.parse makes __proto__ an own key: reported as such, never taken as the prototype.
+    expect(rejection(JSON.parse(`{"issuer":"${ISSUER}","audience":"a","__proto__":{"realm":"x"}}`))).toMatch(
+      /"__proto__": is not a known option/,
+    );
+  });
+
+  it('rejects an array as the options object', () => {
+    expect(rejection([base])).toMatch(/options must be an object/);
+  });
+
+  it('rejects HTTP timeouts beyond what a timer holds (they would fire after 1 ms)', () => {
+    // Node's timers, AbortSignal.timeout's among them, fire after 1 ms past 2^31 - 1: every fetch
+    // would time out at once, and every request needing keys would be a 503.
+    for (const key of ['timeoutMs', 'connectTimeoutMs', 'headersTimeoutMs', 'bodyTimeoutMs']) {
+      expect(rejection({ ...base, http: { [key]: 2 ** 31 } })).toMatch(new RegExp(`"http\\.${key}"`));
+      expect(resolveOptions({ ...base, http: { [key]: 2 ** 31 - 1 } }).http).toMatchObject({
+        [key]: 2 ** 31 - 1,
+      });
+    }
+  });
+
+  it('rejects an introspection retry.minSec of 0, which would be no backoff at all', () => {
+    const introspection = { clientId: 'api', clientSecret: 'x' };
+    expect(rejection({ ...base, introspection: { ...introspection, retry: { minSec: 0 } } })).toMatch(
+      /"introspection\.retry\.minSec"/,
+    );
+    const resolved = resolveOptions({ ...base, introspection: { ...introspection, retry: { minSec: 0.5 } } });
+    expect(resolved.issuers[0]?.introspection?.retry).toEqual({ minSec: 0.5, maxSec: 30 });
+  });
+
+  it('rejects a discovered issuer with a query or fragment (RFC 8414 §2), not one with configured keys', () => {
+    expect(rejection({ issuer: 'https://id.example/?tenant=a', audience: AUDIENCE })).toMatch(
+      /"issuer": must have no query or fragment/,
+    );
+    expect(rejection({ issuer: 'https://id.example/#x', audience: AUDIENCE })).toMatch(/"issuer"/);
+    expect(rejection({ issuers: [{ issuer: 'https://id.example?', audience: AUDIENCE }] })).toMatch(
+      /"issuers\.0\.issuer"/,
+    );
+    // A trailing slash is an ordinary issuer (Auth0's end with one).
+    expect(resolveOptions({ issuer: 'https://id.example/', audience: AUDIENCE }).issuers[0]?.issuer).toBe(
+      'https://id.example/',
+    );
+    const keys = { jwks: { keys: [] } };
+    expect(
+      resolveOptions({ issuer: 'https://id.example/?a', audience: AUDIENCE, ...keys }).issuers,
+    ).toHaveLength(1);
+  });
+
+  it('keeps no reference to the lists it was given', () => {
+    const audience = ['https://api.example'];
+    const requiredClaims = ['sub'];
+    const resolved = resolveOptions({ issuer: ISSUER, audience, requiredClaims });
+    audience.push('https://evil.example');
+    requiredClaims.pop();
+    expect(resolved.issuers[0]?.audience).toEqual(['https://api.example']);
+    expect(resolved.requiredClaims).toEqual(['sub']);
+  });
+
   it('rejects issuers mixed with single-issuer fields', () => {
     expect(rejection({ issuer: ISSUER, issuers: [base] })).toMatch(/"issuer": set it inside each entry/);
     expect(rejection({ audience: AUDIENCE, issuers: [base] })).toMatch(/"audience": set it inside/);

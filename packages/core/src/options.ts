@@ -152,7 +152,7 @@ export interface IntrospectionOptions {
   signedResponse?: boolean;
   /**
    * Backoff after a failed request (5xx, network, timeout, 401/403): doubles from min to max, or the
-   * endpoint's `Retry-After` when longer (never past max). Default 1 and 30.
+   * endpoint's `Retry-After` when longer (never past max). Default 1 and 30; `minSec` must be above 0.
    */
   retry?: { minSec?: number; maxSec?: number };
   /** Largest introspection answer accepted, in bytes. Default 65536. */
@@ -257,6 +257,15 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', `must be a ${what} function`);
 const seconds = z.number().finite().nonnegative();
+/**
+ * A timer's duration in ms: at most 2^31 - 1, since Node's timers (AbortSignal.timeout, undici's) fire
+ * after 1 ms for anything longer, which would time out every fetch at once.
+ */
+const timerMs = z
+  .number()
+  .int()
+  .positive()
+  .max(2_147_483_647, 'must be at most 2147483647 (about 24.8 days)');
 
 const introspectionSchema = z
   .strictObject({
@@ -284,7 +293,8 @@ const introspectionSchema = z
       .optional(),
     jwt: z.enum(['always', 'never'], { error: () => "must be 'always' or 'never'" }).optional(),
     signedResponse: z.boolean().optional(),
-    retry: z.strictObject({ minSec: seconds.optional(), maxSec: seconds.optional() }).optional(),
+    // minSec 0 would make no backoff at all: a failing endpoint asked again on every request.
+    retry: z.strictObject({ minSec: seconds.positive().optional(), maxSec: seconds.optional() }).optional(),
     maxResponseBytes: z
       .number()
       .int()
@@ -396,6 +406,15 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
       path: ['issuer'],
       message: 'must be an http(s) URL to discover its keys (or set jwks, jwksUri or secret)',
     });
+  } else if (discovers && /[?#]/.test(value.issuer)) {
+    // The discovery URLs drop them, and no conforming document can name such an issuer: every
+    // request would be a 503.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['issuer'],
+      message:
+        'must have no query or fragment to discover its keys (RFC 8414 §2; or set jwks, jwksUri or secret)',
+    });
   }
 });
 
@@ -414,10 +433,10 @@ const commonShape = {
   http: z
     .strictObject({
       fetch: fn<typeof globalThis.fetch>('fetch').optional(),
-      timeoutMs: z.number().int().positive().optional(),
-      connectTimeoutMs: z.number().int().positive().optional(),
-      headersTimeoutMs: z.number().int().positive().optional(),
-      bodyTimeoutMs: z.number().int().positive().optional(),
+      timeoutMs: timerMs.optional(),
+      connectTimeoutMs: timerMs.optional(),
+      headersTimeoutMs: timerMs.optional(),
+      bodyTimeoutMs: timerMs.optional(),
     })
     .optional(),
   keySet: z
@@ -549,8 +568,12 @@ function hmacAlgorithmsFor(secret: string | Uint8Array): Algorithm[] {
 
 function fail(prefix: string, error: z.ZodError): never {
   const issue = error.issues[0];
-  const path = [prefix, ...(issue?.path ?? []).map(String)].filter((part) => part !== '').join('.');
-  throw new TypeError(`tokenguard: invalid option "${path || 'options'}": ${issue?.message ?? 'invalid'}`);
+  // An unknown key (a typo such as `audiance`) is named itself, with its path, not its parent object.
+  const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const parts = [prefix, ...(issue?.path ?? []).map(String), ...(unknown === undefined ? [] : [unknown])];
+  const path = parts.filter((part) => part !== '').join('.');
+  const message = unknown === undefined ? (issue?.message ?? 'invalid') : 'is not a known option';
+  throw new TypeError(`tokenguard: invalid option "${path || 'options'}": ${message}`);
 }
 
 function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
@@ -642,16 +665,19 @@ function resolveOpaqueTokenIssuer(
  * Validates options and applies defaults. Throws a `TypeError` naming the first bad option.
  */
 export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOptions {
-  if (options === null || typeof options !== 'object') {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError('tokenguard: options must be an object');
   }
   const issuerKeys = Object.keys(issuerShape) as (keyof IssuerOptions)[];
-  const common: Record<string, unknown> = {};
-  const single: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if ((issuerKeys as string[]).includes(key)) single[key] = value;
-    else common[key] = value;
-  }
+  // fromEntries defines own properties: a `__proto__` key (JSON.parse makes one) stays a key,
+  // reported as unknown, instead of becoming the prototype.
+  const entries = Object.entries(options);
+  const common: Record<string, unknown> = Object.fromEntries(
+    entries.filter(([key]) => !(issuerKeys as string[]).includes(key)),
+  );
+  const single: Record<string, unknown> = Object.fromEntries(
+    entries.filter(([key]) => (issuerKeys as string[]).includes(key)),
+  );
   const parsed = z.strictObject(commonShape).safeParse(common);
   if (!parsed.success) fail('', parsed.error);
   const value = parsed.data;
