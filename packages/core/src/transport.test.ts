@@ -6,6 +6,7 @@ import {
   authenticateRequestNow,
   extractAccessToken,
   isFormTokenRequest,
+  resolveAdapterOptions,
   routeGuardRequirements,
   type TokenSource,
 } from './transport.js';
@@ -484,5 +485,48 @@ describe('routeGuardRequirements', () => {
     );
     expect(() => routeGuardRequirements('requireTenant', [[1, 2]])).toThrow(/"tenant"/);
     expect(() => routeGuardRequirements('requireClaims', [{ claim: 'x', equals: {} }])).toThrow(/equals/);
+  });
+
+  it('rejects a fixed tenant that names none (a 403 for every request), and copies a fixed list', () => {
+    for (const tenant of ['', [], ['acme', '']]) {
+      expect(() => routeGuardRequirements('requireTenant', [tenant])).toThrow(
+        /requireTenant\(\) needs a non-empty tenant/,
+      );
+    }
+    const tenants = ['acme'];
+    const requirements = routeGuardRequirements('requireTenant', [tenants]);
+    tenants.push('evil');
+    expect(requirements(undefined)).toEqual({ tenant: ['acme'] });
+  });
+});
+
+describe('resolveAdapterOptions', () => {
+  const validator = createValidator({ issuer: 'https://id.example', audience: 'a', jwks: { keys: [] } });
+
+  it('rejects an unknown key beside a validator, naming it (a typo must not pass unnoticed)', () => {
+    expect(() => resolveAdapterOptions(validator, { optinal: true } as never)).toThrow(
+      /invalid option "optinal": not an adapter option/,
+    );
+    expect(() => resolveAdapterOptions(validator, { validator } as never)).toThrow(/"validator"/);
+    expect(() => resolveAdapterOptions(validator, null as never)).toThrow(TypeError);
+    expect(() => resolveAdapterOptions(validator, [] as never)).toThrow(TypeError);
+    expect(resolveAdapterOptions(validator, { optional: true, onError: 'next' })).toMatchObject({
+      optional: true,
+      onError: 'next',
+      ownsValidator: false,
+    });
+  });
+
+  it('rejects a transport that is a list, not an object', () => {
+    expect(() => resolveAdapterOptions(validator, { transport: ['query'] as never })).toThrow(
+      /"transport": must be an object/,
+    );
+  });
+
+  it('copies the transport settings: changing them later changes nothing', () => {
+    const transport = { query: false };
+    const resolved = resolveAdapterOptions(validator, { transport });
+    transport.query = true;
+    expect(resolved.transport).toEqual({ body: false, query: false });
   });
 });

@@ -443,7 +443,19 @@ export function resolveAdapterOptions(
     throw new TypeError('tokenguard: options must be an object or a validator');
   }
   if (isValidator(validatorOrOptions)) {
-    return resolveAdapterSettings(validatorOrOptions, false, adapterOptions ?? {});
+    if (adapterOptions === undefined) return resolveAdapterSettings(validatorOrOptions, false, {});
+    if (adapterOptions === null || typeof adapterOptions !== 'object' || Array.isArray(adapterOptions)) {
+      throw new TypeError('tokenguard: adapter options (after the validator) must be an object');
+    }
+    // Beside a validator only adapter options apply: a typo (`optinal`) must not pass unnoticed.
+    for (const key of Object.keys(adapterOptions)) {
+      if (!(ADAPTER_KEYS as readonly string[]).includes(key) || key === 'validator') {
+        throw new TypeError(
+          `tokenguard: invalid option "${key}": not an adapter option (optional, transport, onError)`,
+        );
+      }
+    }
+    return resolveAdapterSettings(validatorOrOptions, false, adapterOptions);
   }
   const all = validatorOrOptions as Record<string, unknown>;
   if (adapterOptions !== undefined) {
@@ -482,7 +494,7 @@ function resolveAdapterSettings(
   if (onError !== 'respond' && onError !== 'next') {
     throw new TypeError('tokenguard: invalid option "onError": must be "respond" or "next"');
   }
-  if (transport === null || typeof transport !== 'object') {
+  if (transport === null || typeof transport !== 'object' || Array.isArray(transport)) {
     throw new TypeError('tokenguard: invalid option "transport": must be an object');
   }
   for (const [key, value] of Object.entries(transport)) {
@@ -629,7 +641,14 @@ export function routeGuardRequirements<R>(
           `tokenguard: requireTenant() takes a tenant, a list of tenants or a function of the ${requestName}`,
         );
       }
-      fixed = { tenant: tenant as string | readonly string[] };
+      // A fixed '' or [] names no tenant: the route would answer 403 to every request.
+      if (tenant === '' || (Array.isArray(tenant) && (tenant.length === 0 || tenant.includes('')))) {
+        throw new TypeError(
+          'tokenguard: requireTenant() needs a non-empty tenant (or a non-empty list of them)',
+        );
+      }
+      // Copied: a caller's list changed later does not change the route.
+      fixed = { tenant: typeof tenant === 'string' ? tenant : [...(tenant as readonly string[])] };
       break;
     }
     default:
