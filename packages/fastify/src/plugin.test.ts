@@ -152,6 +152,44 @@ describe('tokenguard (fastify) registration', () => {
     await bad.close();
   });
 
+  it('rejects a fixed tenant or claim that could only fail every request when the route is added', async () => {
+    const bad = Fastify();
+    await bad.register(tokenguard, { validator });
+    const route = (url: string, auth: unknown) => () =>
+      bad.get(url, { config: { auth: auth as never } }, async () => 'x');
+    // Each would be a 500 (a TypeError on every request) or a 403 for everyone.
+    expect(route('/t1', { tenant: [1] })).toThrow(/config\.auth\.tenant must be a non-empty tenant/);
+    expect(route('/t2', { tenant: [] })).toThrow(/config\.auth\.tenant/);
+    expect(route('/t3', { tenant: '' })).toThrow(/config\.auth\.tenant/);
+    expect(route('/t4', { tenant: 42 })).toThrow(/config\.auth\.tenant/);
+    expect(route('/c1', { claims: [{ claim: 'roles', equals: undefined }] })).toThrow(/claims\.0/);
+    expect(route('/c2', { claims: [{ claim: 'roles', equals: 'a', includes: 'b' }] })).toThrow(TypeError);
+    await bad.close();
+  });
+
+  it("copies a route's lists: changing them after the route is added changes nothing", async () => {
+    const copied = Fastify();
+    await copied.register(tokenguard, { validator });
+    const scopes = ['write'];
+    const anyScopes = ['write'];
+    const tenant = ['other'];
+    const claims: unknown[] = [{ claim: 'roles', includes: 'root' }];
+    const echo = async () => 'ok';
+    copied.get('/scopes', { config: { auth: { scopes } } }, echo);
+    copied.get('/any', { config: { auth: { anyScopes } } }, echo);
+    copied.get('/tenant', { config: { auth: { tenant } } }, echo);
+    copied.get('/claims', { config: { auth: { claims: claims as never } } }, echo);
+    await copied.ready();
+    scopes[0] = 'read';
+    anyScopes.push('read');
+    tenant.push('acme');
+    claims.length = 0;
+    for (const url of ['/scopes', '/any', '/tenant', '/claims']) {
+      expect((await copied.inject({ url, headers: bearer() })).statusCode, url).toBe(403);
+    }
+    await copied.close();
+  });
+
   it('rejects a guard on a route with config.auth: false when the route is added', async () => {
     const bad = Fastify();
     await bad.register(tokenguard, { validator });

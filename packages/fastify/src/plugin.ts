@@ -19,7 +19,12 @@ import fp from 'fastify-plugin';
 import { SETTINGS, setContext } from './context.js';
 import { isTokenguardGuard, requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
 import { handleError } from './respond.js';
-import { compileRouteAuth, type RouteAuth } from './route-config.js';
+import {
+  compileRouteAuth,
+  type RouteAuth,
+  type RouteAuthOptions,
+  snapshotRouteAuth,
+} from './route-config.js';
 
 /**
  * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`, `onError`.
@@ -75,6 +80,11 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
     const config = (route.config as { auth?: unknown } | undefined)?.auth;
     if (config !== false) {
       compileRouteAuth(route.url, config);
+      // Fastify copies the route's config after onRoute, shallowly: the checked settings go in as a
+      // copy, so lists the caller changes later change nothing (nor become a 500 on the request path).
+      if (config !== undefined) {
+        route.config = { ...route.config, auth: snapshotRouteAuth(config as RouteAuthOptions) };
+      }
       return;
     }
     // A public route never authenticates, so a guard on it could only fail every request (500).

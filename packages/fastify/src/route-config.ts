@@ -1,5 +1,6 @@
 import {
   assertClaimArguments,
+  assertRequirements,
   assertScopeArguments,
   type ClaimRequirement,
   type Requirements,
@@ -65,38 +66,73 @@ export function compileRouteAuth(url: string, value: unknown): RouteAuth {
   if (optional !== undefined && typeof optional !== 'boolean') {
     throw new TypeError(`tokenguard: ${where}.optional must be a boolean`);
   }
+  // Lists are copied once checked: a caller's array changed later does not change the route.
   const rules: ScopeRule[] = [];
   if (scopes !== undefined) {
-    assertScopeArguments(`${where}.scopes`, asList(scopes, `${where}.scopes`));
-    rules.push(...scopes);
+    const list = [...asList(scopes, `${where}.scopes`)];
+    assertScopeArguments(`${where}.scopes`, list);
+    rules.push(...list);
   }
   if (anyScopes !== undefined) {
-    assertScopeArguments(`${where}.anyScopes`, asList(anyScopes, `${where}.anyScopes`));
-    rules.push({ anyOf: anyScopes });
+    const list = [...asList(anyScopes, `${where}.anyScopes`)];
+    assertScopeArguments(`${where}.anyScopes`, list);
+    rules.push({ anyOf: list });
   }
-  if (claims !== undefined) assertClaimArguments(`${where}.claims`, asList(claims, `${where}.claims`));
-  if (
-    tenant !== undefined &&
-    typeof tenant !== 'function' &&
-    typeof tenant !== 'string' &&
-    !Array.isArray(tenant)
-  ) {
-    throw new TypeError(`tokenguard: ${where}.tenant must be a tenant, a list or a function of the request`);
-  }
+  const claimList = claims === undefined ? undefined : [...asList(claims, `${where}.claims`)];
+  if (claimList !== undefined) assertClaimArguments(`${where}.claims`, claimList);
+  const fixedTenant =
+    tenant === undefined || typeof tenant === 'function' ? undefined : checkTenant(tenant, `${where}.tenant`);
   const fixed: Requirements = {
     ...(rules.length > 0 ? { scopes: { allOf: rules } } : {}),
-    ...(claims !== undefined ? { claims } : {}),
+    ...(claimList !== undefined ? { claims: claimList } : {}),
   };
+  // Malformed claim requirements are a TypeError now, not a 500 on every request.
+  assertRequirements(fixed);
   if (tenant === undefined) {
     return { optional, requirements: rules.length > 0 || claims !== undefined ? () => fixed : undefined };
   }
-  return {
-    optional,
-    requirements: (request) => ({
-      ...fixed,
-      tenant: typeof tenant === 'function' ? tenant(request) : tenant,
-    }),
-  };
+  if (typeof tenant !== 'function') {
+    const withTenant: Requirements = { ...fixed, tenant: fixedTenant };
+    return { optional, requirements: () => withTenant };
+  }
+  return { optional, requirements: (request) => ({ ...fixed, tenant: tenant(request) }) };
+}
+
+/**
+ * A fixed tenant (or list) of a route: non-empty strings, copied. A list holding anything else
+ * would be a 500 on every request; `''` or `[]` would be a 403 on every request.
+ */
+function checkTenant(tenant: unknown, where: string): string | readonly string[] {
+  const list = typeof tenant === 'string' ? [tenant] : Array.isArray(tenant) ? [...tenant] : undefined;
+  if (list === undefined) {
+    throw new TypeError(`tokenguard: ${where} must be a tenant, a list or a function of the request`);
+  }
+  if (list.length === 0 || list.some((entry) => typeof entry !== 'string' || entry === '')) {
+    throw new TypeError(`tokenguard: ${where} must be a non-empty tenant or a non-empty list of them`);
+  }
+  return typeof tenant === 'string' ? tenant : (list as string[]);
+}
+
+/**
+ * A copy of a checked `config.auth` (its lists and claim requirements copied), which the plugin puts
+ * in the route's config: the caller's arrays changed later do not change what the route requires.
+ *
+ * @example
+ * ```ts
+ * route.config = { ...route.config, auth: snapshotRouteAuth(route.config.auth) };
+ * ```
+ */
+export function snapshotRouteAuth(value: RouteAuthOptions): RouteAuthOptions {
+  const copy: Record<string, unknown> = { ...value };
+  for (const key of ['scopes', 'anyScopes', 'tenant', 'claims'] as const) {
+    const entry = value[key];
+    if (Array.isArray(entry)) {
+      copy[key] = entry.map((item: unknown) =>
+        item !== null && typeof item === 'object' ? { ...(item as object) } : item,
+      );
+    }
+  }
+  return copy as RouteAuthOptions;
 }
 
 function asList(value: unknown, where: string): readonly unknown[] {
