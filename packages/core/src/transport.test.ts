@@ -508,6 +508,10 @@ describe('resolveAdapterOptions', () => {
       /invalid option "optinal": not an adapter option/,
     );
     expect(() => resolveAdapterOptions(validator, { validator } as never)).toThrow(/"validator"/);
+    // The same typo in the one-object form: named, and not sent to the validator as if it were its option.
+    expect(() => resolveAdapterOptions({ validator, optinal: true } as never)).toThrow(
+      /invalid option "optinal": beside "validator" only adapter options apply \(optional, transport, onError\)/,
+    );
     expect(() => resolveAdapterOptions(validator, null as never)).toThrow(TypeError);
     expect(() => resolveAdapterOptions(validator, [] as never)).toThrow(TypeError);
     expect(resolveAdapterOptions(validator, { optional: true, onError: 'next' })).toMatchObject({

@@ -474,7 +474,7 @@ export function resolveAdapterOptions(
     const extra = Object.keys(core)[0];
     if (extra !== undefined) {
       throw new TypeError(
-        `tokenguard: invalid option "${extra}": set it on the validator, not beside "validator"`,
+        `tokenguard: invalid option "${extra}": beside "validator" only adapter options apply (optional, transport, onError); validator options go to createValidator()`,
       );
     }
     return resolveAdapterSettings(all.validator, false, all as AdapterOptions);
