@@ -142,14 +142,16 @@ describe('the tarballs', () => {
   });
 
   it.each(PACKAGES)(
-    '@tokenguard/%s holds dist, sources, README and package.json, no tests or fixtures',
+    '@tokenguard/%s holds dist, sources, README, LICENSE and package.json, no tests or fixtures',
     (dir) => {
       const { files } = packedOf(dir);
-      const allowed = /^(dist\/.+\.(js|d\.ts)(\.map)?|src\/.+\.ts|bin\/[\w-]+\.js|README\.md|package\.json)$/;
+      const allowed =
+        /^(dist\/.+\.(js|d\.ts)(\.map)?|src\/.+\.ts|bin\/[\w-]+\.js|README\.md|LICENSE|package\.json)$/;
       expect(files.filter((file) => !allowed.test(file))).toEqual([]);
       expect(files.filter((file) => /\.test(-d)?\.ts$|__fixtures__|\.test\.js$/.test(file))).toEqual([]);
       expect(files).toContain('dist/index.js');
       expect(files).toContain('dist/index.d.ts');
+      expect(files).toContain('LICENSE');
       // A module removed from src/ must not linger in dist/ (a build over an old dist/ would publish it).
       const sources = new Set(files.filter((file) => file.startsWith('src/')));
       const orphans = files
