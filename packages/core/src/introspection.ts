@@ -192,6 +192,14 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
         );
       }
       const claims = options.signedResponse ? await readSigned(response) : readPlain(response);
+      // An answer without a boolean active is unusable like one that is not JSON: part of the failed
+      // exchange, so it starts the backoff and shows in state() (a broken endpoint is not asked per token).
+      if (!answerSchema.safeParse(claims).success) {
+        throw fault(
+          'ERR_INTROSPECTION_UNAVAILABLE',
+          'The introspection endpoint answered without a boolean active member',
+        );
+      }
       consecutiveFailures = 0;
       nextRetryAt = 0;
       lastFailure = undefined;
@@ -315,13 +323,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
 
   /** Turns an answer into a cache entry, checking it against this validator's own configuration. */
   async function judge(answer: Record<string, unknown>, nowMs: number): Promise<Entry> {
-    const parsed = answerSchema.safeParse(answer);
-    if (!parsed.success) {
-      throw fault(
-        'ERR_INTROSPECTION_UNAVAILABLE',
-        'The introspection endpoint answered without a boolean active member',
-      );
-    }
+    // exchange() has made sure `active` is a boolean.
     const briefly = nowMs + options.cache.inactiveTtlSec * 1000;
     if (answer.active !== true) return { kind: 'inactive', notAfterMs: briefly };
     try {
