@@ -151,6 +151,18 @@ describe('kid', () => {
       );
     });
   }
+  it('refuses a malformed kid as a header rule, before the issuer, algorithm or typ (SECURITY.md item 5)', async () => {
+    for (const kid of ['x'.repeat(257), 42]) {
+      for (const token of [
+        forge(rs({ kid }), claims({ iss: 'https://evil.test' }), ring.rs256.privateKey),
+        forge(rs({ kid }), claims({ iss: undefined }), ring.rs256.privateKey),
+        forge(rs({ kid, alg: 'HS999' }), claims(), ring.rs256.privateKey, 'RS256'),
+        forge(rs({ kid, typ: 'JWT' }), claims(), ring.rs256.privateKey),
+      ]) {
+        await expectRejection(validator.validate(token), 'ERR_TOKEN_MALFORMED');
+      }
+    }
+  });
   it('rejects a token naming our issuer but signed by the other tenant key that shares our kid', async () => {
     await expectRejection(
       validator.validate(forge(rs(), claims(), otherTenant.privateKey)),
@@ -221,11 +233,14 @@ describe('other serializations and nesting', () => {
       );
     });
   }
-  it('rejects a nested JWT whose cty claims JWT even with a claims-set payload', async () => {
-    await expectRejection(
-      validator.validate(forge(rs({ cty: 'JWT' }), claims(), ring.rs256.privateKey)),
-      'ERR_TOKEN_MALFORMED',
-    );
+  it('rejects a nested JWT whose cty claims JWT even with a claims-set payload, with or without application/', async () => {
+    // RFC 7515 §4.1.10: a cty without "/" has "application/" implied, so application/jwt is JWT too.
+    for (const cty of ['JWT', 'jwt', 'application/jwt', 'Application/JWT']) {
+      await expectRejection(
+        validator.validate(forge(rs({ cty }), claims(), ring.rs256.privateKey)),
+        'ERR_TOKEN_MALFORMED',
+      );
+    }
   });
   it('rejects a JWE (five parts)', async () => {
     const jwe = [

@@ -109,8 +109,8 @@ export function decodeCanonicalJws(token: string, maxDepth: number): DecodedJws 
  * Splits and decodes a compact JWS. Refuses, before any key is looked at: a segment that is not
  * canonical base64url, a header or payload that is not a JSON object (or is too deep, or has a
  * `__proto__` member), a header without a string `alg`, any `crit` (no extension is understood),
- * `b64` (RFC 7797 unencoded payloads), `zip`, and nested JWTs (`cty: JWT`). Says which part is wrong;
- * {@link decodeCanonicalJws} is the faster way for text that is fine.
+ * `b64` (RFC 7797 unencoded payloads), `zip`, `enc`, and nested JWTs (`cty` `JWT` or `application/jwt`).
+ * Says which part is wrong; {@link decodeCanonicalJws} is the faster way for text that is fine.
  *
  * @example
  * ```ts
@@ -159,6 +159,16 @@ function decodePayload(bytes: Buffer, maxDepth: number): Readonly<Record<string,
   return payload;
 }
 
+/**
+ * Whether `cty` names a nested JWT: `JWT`, case-insensitive, with or without the `application/`
+ * prefix RFC 7515 §4.1.10 tells recipients to assume where the value has no `/`.
+ */
+function isNestedJwtType(cty: unknown): boolean {
+  if (typeof cty !== 'string') return false;
+  const type = cty.toLowerCase();
+  return type === 'jwt' || type === 'application/jwt';
+}
+
 function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonly<Record<string, unknown>> {
   const text = bytes.toString('utf8');
   // Same UTF-8 check as the payload: a kid or typ must not be matched after U+FFFD substitution.
@@ -174,9 +184,7 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
   if (header.b64 !== undefined || header.zip !== undefined || header.enc !== undefined) {
     throw malformed('The token header uses b64, zip or enc, which access tokens never need');
   }
-  if (typeof header.cty === 'string' && header.cty.toUpperCase() === 'JWT') {
-    throw malformed('Nested JWTs are not accepted as access tokens');
-  }
+  if (isNestedJwtType(header.cty)) throw malformed('Nested JWTs are not accepted as access tokens');
   if (Object.values(header).every((value) => value === null || typeof value !== 'object')) {
     if (headerCache.size >= HEADER_CACHE_MAX_ENTRIES) headerCache.clear();
     headerCache.set(segment, Object.freeze(header));

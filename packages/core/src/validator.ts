@@ -111,6 +111,9 @@ interface SignatureInBatch {
   readonly verdict: Promise<boolean>;
 }
 
+/** Longest `kid` a token header may carry (characters): a lookup string, never more. */
+const MAX_KID_LENGTH = 256;
+
 /** Room for `Bearer` and surrounding whitespace in an Authorization value, beyond `maxTokenLength`. */
 const AUTHORIZATION_OVERHEAD = 256;
 
@@ -192,6 +195,11 @@ export function createValidator(options: ValidatorOptions): Validator {
    * `validateClaims`), so a fresh token costs no tick; a promise once a step has to wait.
    */
   function verifyJwt(token: string, jws: DecodedJws): VerifiedJwt | Promise<VerifiedJwt> {
+    // A header rule (SECURITY.md, item 5): refused before the issuer, algorithm or typ are looked at.
+    const kid = jws.header.kid;
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length > MAX_KID_LENGTH)) {
+      throw new TokenGuardError('ERR_TOKEN_MALFORMED', { message: 'The token kid is not a short string' });
+    }
     const iss = jws.payload.iss;
     if (typeof iss !== 'string') {
       throw new TokenGuardError('ERR_CLAIM_MISSING', { claim: 'iss', message: 'The token has no iss claim' });
@@ -220,10 +228,8 @@ export function createValidator(options: ValidatorOptions): Validator {
       });
     }
     checkTyp(header.typ, config);
-    const kid = header.kid;
-    if (kid !== undefined && (typeof kid !== 'string' || kid.length > 256)) {
-      throw new TokenGuardError('ERR_TOKEN_MALFORMED', { message: 'The token kid is not a short string' });
-    }
+    // A string of at most MAX_KID_LENGTH characters when present: verifyJwt checked it.
+    const kid = header.kid as string | undefined;
     // One configured secret is the only key: a kid in the header is a hint it need not match.
     const lookupKid = config.secret === undefined ? kid : undefined;
     const found = findKeys(context.keys, lookupKid, alg);
