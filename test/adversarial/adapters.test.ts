@@ -202,6 +202,14 @@ describe.each(['express', 'fastify', 'hono'])('%s adapter over HTTP', (name) => 
       expect(response.head).not.toContain(token.slice(0, 40));
     });
   }
+  it('answers Bearer followed by a tab, a colon or a no-break space with 400, never as another scheme', async () => {
+    // rawGet writes the value as latin1: U+00A0 is the byte 0xA0 on the wire.
+    for (const separator of ['\t', ':', '\u00a0']) {
+      const response = await rawGet(port(), `Bearer${separator}${good}`);
+      expect(response.status).toBe(400);
+      expect(response.head).toMatch(/www-authenticate: Bearer .*error="invalid_request"/i);
+    }
+  });
   it('refuses a 1 MB Authorization header (Node answers 431 before the adapter runs)', async () => {
     const response = await rawGet(port(), `Bearer ${'a'.repeat(1 << 20)}`);
     expect(response.status).toBe(431);

@@ -174,6 +174,46 @@ describe('no token, secret or credential in errors and events', () => {
   });
 });
 
+describe('attacker-chosen header and claim values', () => {
+  const marker = 'ZQXJ-marker';
+  const hostile = `${marker}"\r\nX-Injected: 1\\ "end`;
+  it('never echoes a kid, iss, sub or aud of a refused token; alg and typ only short and sanitised', async () => {
+    const validator = open({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(ring.rs256) });
+    const tokens = [
+      sign({}, { ...header, kid: hostile }),
+      sign({}, { ...header, kid: `${hostile}${'k'.repeat(300)}` }),
+      sign({ iss: hostile }),
+      sign({ iss: undefined }, { ...header, kid: hostile }),
+      sign({ aud: hostile, sub: hostile }),
+      sign({ exp: 1, sub: hostile }),
+      forge({ ...header, kid: hostile }, claims({ sub: hostile }), ring.attacker.privateKey, 'RS256'),
+      sign({}, { ...header, alg: hostile }),
+      sign({}, { ...header, typ: hostile }),
+      sign({}, { ...header, typ: `${hostile}${'t'.repeat(100)}` }),
+    ];
+    for (const token of tokens) {
+      const error = await validator.validate(token).catch((caught: unknown) => caught);
+      if (!isTokenGuardError(error)) throw new Error(`expected a TokenGuardError, got ${String(error)}`);
+      const { message } = error;
+      if (error.code === 'ERR_ALGORITHM_NOT_ALLOWED' || error.code === 'ERR_TYPE_MISMATCH') {
+        // Quoted at most 40 characters, printable ASCII only: no CR/LF reaches any message.
+        expect(message).toContain(marker);
+        expect(message).not.toMatch(/[\r\n]/);
+        expect(message).not.toContain('t'.repeat(41));
+      } else {
+        expect(message).not.toContain(marker);
+      }
+      // The challenge and the JSON body: no quote, backslash or line break from the token.
+      const description = error.toJSON().error_description;
+      expect(description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/);
+      expect(error.wwwAuthenticate).toBe(`Bearer error="invalid_token", error_description="${description}"`);
+      for (const value of Object.values(error.headers)) expect(value).not.toMatch(/[\r\n]/);
+    }
+    // Nor does any key-set event carry what the token said.
+    expect(JSON.stringify(events)).not.toContain(marker);
+  });
+});
+
 describe('AuthInfo of an accepted token', () => {
   it('hides the token from JSON and inspect', async () => {
     const validator = open({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(ring.rs256) });

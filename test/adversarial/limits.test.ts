@@ -98,6 +98,29 @@ describe('maxTokenLength', () => {
     await expectRejection(validator.validate(`Bearer ${' '.repeat(1 << 20)}x`), 'ERR_TOKEN_TOO_LARGE');
     await expectRejection(validator.validate(' '.repeat(1 << 20)), 'ERR_TOKEN_TOO_LARGE');
   });
+  it('refuses an oversized token on its size, never on what a parse of it would find', async () => {
+    const validator = open({});
+    const signature = b64u(Buffer.alloc(64));
+    for (const token of [
+      `${b64u('{"alg":')}.${'A'.repeat(100_000)}.${signature}`, // header not JSON
+      `${b64u('{"alg":"none","crit":["x"],"kid":7}')}.${b64u(JSON.stringify(claims()))}.${'A'.repeat(100_000)}`,
+      `${'A'.repeat(100_001)}.${'A'.repeat(4)}.${signature}`, // a 1-mod-4 segment: not base64url
+      `${'A'.repeat(100_000)}.${'A'.repeat(8)}.${'A'.repeat(8)}.${'A'.repeat(8)}.${'A'.repeat(8)}`, // JWE shape
+      `${'A'.repeat(8300)}.e30.${signature}`, // just over the limit, not over the header allowance
+    ]) {
+      await expectRejection(validator.validate(token), 'ERR_TOKEN_TOO_LARGE');
+      await expectRejection(validator.validate(`Bearer ${token}`), 'ERR_TOKEN_TOO_LARGE');
+    }
+  });
+  it('checks the Bearer syntax of a value within the header allowance first: a token outside it is 400 (SECURITY.md items 1-2)', async () => {
+    const validator = open({});
+    // Over maxTokenLength, within maxTokenLength + 256: the token is read from the value first.
+    await expectRejection(validator.validate(`Bearer ${'!'.repeat(8300)}`), 'ERR_INVALID_REQUEST');
+    await expectRejection(validator.validate(`Bearer\t${'A'.repeat(8300)}`), 'ERR_INVALID_REQUEST');
+    // Over the allowance: refused on its length whatever it holds.
+    await expectRejection(validator.validate(`Bearer ${'!'.repeat(9000)}`), 'ERR_TOKEN_TOO_LARGE');
+    await expectRejection(validator.validate(`Basic ${'A'.repeat(9000)}`), 'ERR_TOKEN_TOO_LARGE');
+  });
 });
 
 describe('maxTokenJsonDepth', () => {

@@ -162,6 +162,29 @@ describe('stripped, swapped and truncated signatures', () => {
     await expectRejection(validator.validate(`${ha}.${pa}.`), 'ERR_TOKEN_MALFORMED');
     await expectRejection(validator.validate(`${ha}.${pa}`), 'ERR_TOKEN_NOT_JWT');
   });
+  it('answers a bad signature before any claim: a forged token never reveals what its claims checks would say', async () => {
+    const forgeries = [
+      claims({ exp: 1 }),
+      claims({ exp: undefined }),
+      claims({ exp: 'soon' }),
+      claims({ nbf: 4_000_000_000 }),
+      claims({ iat: 4_000_000_000 }),
+      claims({ aud: 'https://evil.test' }),
+      claims({ aud: undefined }),
+      claims({ sub: 42 }),
+      claims({ client_id: null }),
+      claims({ jti: [] }),
+    ];
+    for (const payload of forgeries) {
+      // Signed by the attacker's key under our kid, and our genuine signature over another payload.
+      const byAttacker = forge(header, payload, ring.attacker.privateKey, 'RS256');
+      const [hf, pf] = byAttacker.split('.') as [string, string];
+      for (const token of [byAttacker, `${hf}.${pf}.${sa}`]) {
+        await expectRejection(validator.validate(token), 'ERR_SIGNATURE_INVALID');
+        await expectRejection(validator.validate(`Bearer ${token}`), 'ERR_SIGNATURE_INVALID');
+      }
+    }
+  });
   it("rejects one token's payload with another token's signature", async () => {
     await expectRejection(validator.validate(`${ha}.${pb}.${sa}`), 'ERR_SIGNATURE_INVALID');
     await expectRejection(validator.validate(`${hb}.${pa}.${sb}`), 'ERR_SIGNATURE_INVALID');
