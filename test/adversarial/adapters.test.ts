@@ -210,6 +210,18 @@ describe.each(['express', 'fastify', 'hono'])('%s adapter over HTTP', (name) => 
       expect(response.head).toMatch(/www-authenticate: Bearer .*error="invalid_request"/i);
     }
   });
+  it('refuses an Authorization value longer than maxTokenLength + 256 before reading it, as validate() does', async () => {
+    // SECURITY.md item 1: a good token after 8500 spaces, or another scheme's value, is too large.
+    for (const value of [`Bearer ${' '.repeat(8500)}${good}`, `Basic ${'a'.repeat(9000)}`]) {
+      const response = await rawGet(port(), value);
+      expect(response.status).toBe(401);
+      expect(response.head).toMatch(
+        /www-authenticate: Bearer .*error="invalid_token".*error_description="The token is longer than 8192 characters"/i,
+      );
+    }
+    // Within the limit the header is read: 200 spaces before the token are only spacing.
+    expect((await rawGet(port(), `Bearer ${' '.repeat(200)}${good}`)).status).toBe(200);
+  });
   it('refuses a 1 MB Authorization header (Node answers 431 before the adapter runs)', async () => {
     const response = await rawGet(port(), `Bearer ${'a'.repeat(1 << 20)}`);
     expect(response.status).toBe(431);

@@ -321,11 +321,17 @@ describe('authenticateRequestNow', () => {
       `${token}=a`,
       `${header}.${payload}.${signature}\u0141`,
       `${header}.${payload}.${signature.slice(0, -1)}Ł`,
-      `${'x'.repeat(9000)},`,
+      `${'x'.repeat(8300)},`,
     ]) {
       expect(codeOf(() => extractAccessToken(bearer(`Bearer ${credentials}`)))).toBe('ERR_INVALID_REQUEST');
       expect(await outcome(credentials)).toBe('ERR_INVALID_REQUEST 400 orders');
     }
+    // Longer than any acceptable header (maxTokenLength + 256): too large before it is read, as in
+    // validate(); extractAccessToken, given no validator, has no limit to apply.
+    expect(await outcome(`${'x'.repeat(9000)},`)).toBe('ERR_TOKEN_TOO_LARGE 401 orders');
+    expect(codeOf(() => extractAccessToken(bearer(`Bearer ${'x'.repeat(9000)},`)))).toBe(
+      'ERR_INVALID_REQUEST',
+    );
     // Within the grammar but not a canonical compact JWS: what validate() says of it.
     for (const credentials of [
       `${token}=`,

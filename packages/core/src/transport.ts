@@ -10,7 +10,13 @@ import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
 import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
-import { createValidator, lookupVerified, type Validator, validateFound } from './validator.js';
+import {
+  assertAuthorizationLength,
+  createValidator,
+  lookupVerified,
+  type Validator,
+  validateFound,
+} from './validator.js';
 
 /**
  * Where a request may carry its access token (RFC 6750 §2).
@@ -144,6 +150,11 @@ function findAccessToken(
   let fromHeader: string | undefined;
   let missing: TokenGuardError | undefined;
   if (header !== undefined && header.trim() !== '') {
+    // As validate() does: a value longer than any acceptable one is refused before it is parsed, and
+    // never read as another scheme (which an optional route would let through as anonymous). A
+    // validator made some other way than createValidator() may have no options: its validate judges.
+    const maxTokenLength = validator?.options?.maxTokenLength;
+    if (typeof maxTokenLength === 'number') assertAuthorizationLength(header, maxTokenLength);
     try {
       fromHeader = readBearerCredentials(header);
     } catch (error) {

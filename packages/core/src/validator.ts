@@ -117,6 +117,21 @@ const MAX_KID_LENGTH = 256;
 /** Room for `Bearer` and surrounding whitespace in an Authorization value, beyond `maxTokenLength`. */
 const AUTHORIZATION_OVERHEAD = 256;
 
+/**
+ * Internal: `ERR_TOKEN_TOO_LARGE` when an `Authorization` value is longer than any acceptable one (a
+ * token of `maxTokenLength` plus its scheme and spacing), checked before anything of it is parsed;
+ * `validate` applies it to the value it is given, the adapters to the header they read.
+ */
+export function assertAuthorizationLength(value: string, maxTokenLength: number): void {
+  if (value.length > maxTokenLength + AUTHORIZATION_OVERHEAD) throw tokenTooLarge(maxTokenLength);
+}
+
+function tokenTooLarge(maxTokenLength: number): TokenGuardError {
+  return new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
+    message: `The token is longer than ${maxTokenLength} characters`,
+  });
+}
+
 const BEARER_PREFIX = /^\s*bearer(?:\s|$)/i;
 
 /** {@link BEARER_PREFIX}, asked only when the first character could start it (`b`, `B`, a space). */
@@ -347,9 +362,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
       if (grammarUnchecked) assertB64Credentials(token);
-      throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
-        message: `The token is longer than ${resolved.maxTokenLength} characters`,
-      });
+      throw tokenTooLarge(resolved.maxTokenLength);
     }
     const hit = cacheChecked ? undefined : cachedAuth(token);
     if (hit !== undefined) {
@@ -511,11 +524,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       cacheChecked = true;
     }
     // Before any parsing: no acceptable value is longer than a token plus its scheme and spacing.
-    if (tokenOrHeader.length > resolved.maxTokenLength + AUTHORIZATION_OVERHEAD) {
-      throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
-        message: `The token is longer than ${resolved.maxTokenLength} characters`,
-      });
-    }
+    assertAuthorizationLength(tokenOrHeader, resolved.maxTokenLength);
     // A canonical compact JWS has no whitespace, so it is a bare token, never a header.
     if (tokenOrHeader.length <= resolved.maxTokenLength && !mayStartWithBearer(tokenOrHeader)) {
       const jws = decodeCanonicalJws(tokenOrHeader, resolved.maxTokenJsonDepth);
