@@ -126,6 +126,32 @@ describe('answers that are not taken', () => {
 });
 
 describe('key set events', () => {
+  it('reach the other listeners and leave validation alone when a listener throws or rejects', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const v = validator({
+        onEvent: async () => {
+          throw new Error('async option listener failed');
+        },
+      });
+      v.on(() => {
+        throw new Error('sync listener failed');
+      });
+      v.on(() => Promise.reject(new Error('promise listener failed')));
+      v.on((event) => events.push(event));
+      await expect(v.validate(await token('k1'))).resolves.toMatchObject({ subject: 'user-1' });
+      // Two turns of the loop: a rejection nobody handles is reported after the microtasks drain.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(events.map((event) => event.type)).toEqual(['fetched', 'key_added']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('name the reason and the max age of each fetch', async () => {
     answer = () => ({
       ...jwks(k1.jwk),

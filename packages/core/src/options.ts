@@ -220,7 +220,10 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   keySet?: Partial<KeySetPolicy>;
   /** The cache of verified tokens: `false` turns it off. Default `{ maxEntries: 10000 }`. */
   tokenCache?: false | { maxEntries?: number };
-  /** Receives key set events (fetched, failed, key added/removed/skipped). */
+  /**
+   * Receives key set events (fetched, failed, key added/removed/skipped), synchronously; a listener
+   * that throws, or returns a promise that rejects, is ignored.
+   */
   onEvent?: (event: KeySetEvent) => void;
 }
 

@@ -186,7 +186,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     for (const listener of listeners) {
       try {
-        listener(event);
+        // An async listener's rejection is caught too: unhandled, it would end the process.
+        const returned: unknown = listener(event);
+        if (isThenable(returned)) returned.then(undefined, ignoreListenerFailure);
       } catch {
         // A failing listener must never break validation.
       }
@@ -736,3 +738,15 @@ function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
     });
   }
 }
+
+/** Whether a listener returned a promise (or any thenable), whose rejection must not go unhandled. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** A listener's failure, thrown or rejected, never reaches validation. */
+function ignoreListenerFailure(): void {}
