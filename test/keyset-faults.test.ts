@@ -281,7 +281,7 @@ describe('key set policy through the validator', () => {
     expect(v.state().tokenCache.entries).toBe(1);
     server.keys = [k2.jwk];
     await v.refreshKeys();
-    expect(events).toContainEqual({ type: 'key_removed', uri: server.url, kid: 'k1' });
+    expect(events).toContainEqual({ type: 'key_removed', issuer: ISSUER, uri: server.url, kid: 'k1' });
     expect(v.state().tokenCache.entries).toBe(0);
     expect(await outcome(v, jwt)).toBe('401 ERR_KEY_NOT_FOUND');
     expect(await outcome(v, await token(k2))).toBe('ok');
@@ -322,7 +322,7 @@ describe('key set policy through the validator', () => {
     const v = validator({ onEvent: (event) => event.type === 'key_skipped' && skipped.push(event) });
     expect(await outcome(v, await token(k1))).toBe('ok');
     expect(skipped).toEqual([
-      { type: 'key_skipped', uri: server.url, kid: 'broken', reason: expect.any(String) },
+      { type: 'key_skipped', issuer: ISSUER, uri: server.url, kid: 'broken', reason: expect.any(String) },
     ]);
   });
 

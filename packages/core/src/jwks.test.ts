@@ -7,7 +7,7 @@ import {
   type TestSigningKey,
 } from '../../../test/support/jwks-server.js';
 import { TokenGuardError } from './errors.js';
-import { type KeySetEvent, type KeySetPolicy, maxAgeFromHeaders, RemoteKeySource } from './jwks.js';
+import { type KeySetPolicy, type KeySourceEvent, maxAgeFromHeaders, RemoteKeySource } from './jwks.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
 import { DEFAULT_KEY_SET_POLICY, resolveOptions } from './options.js';
 
@@ -53,7 +53,7 @@ describe('RemoteKeySource', () => {
   let k1: TestSigningKey;
   let k2: TestSigningKey;
   let clock: number;
-  let events: KeySetEvent[];
+  let events: KeySourceEvent[];
 
   const source = (policy: Partial<KeySetPolicy> = {}) =>
     new RemoteKeySource({

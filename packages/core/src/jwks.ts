@@ -45,14 +45,27 @@ export interface KeySetPolicy {
 }
 
 /**
- * What happens to a key set, for logs and metrics. Never carries a token.
+ * What happens to a key set, for logs and metrics: what a key source reports, with the `issuer`
+ * whose key set it is (a tenant's own issuer for an issuer template). Never carries a token.
  *
  * @example
  * ```ts
- * validator.on((event) => { if (event.type === 'fetch_failed') log.warn(event, 'JWKS fetch failed'); });
+ * validator.on((event) => {
+ *   if (event.type === 'fetch_failed') log.warn(event, `JWKS fetch failed for ${event.issuer}`);
+ * });
  * ```
  */
-export type KeySetEvent =
+export type KeySetEvent = KeySourceEvent & { issuer: string };
+
+/**
+ * What a key source reports of its key set; the validator adds the issuer ({@link KeySetEvent}).
+ *
+ * @example
+ * ```ts
+ * const event: KeySourceEvent = { type: 'key_added', uri: 'https://id.example/jwks', kid: 'k1' };
+ * ```
+ */
+export type KeySourceEvent =
   | { type: 'fetched'; uri: string; keys: number; maxAgeSec: number; reason: FetchReason }
   | { type: 'fetch_failed'; uri: string; error: string; consecutiveFailures: number; servingStale: boolean }
   | { type: 'key_added'; uri: string; kid: string | undefined }
@@ -233,7 +246,7 @@ export interface RemoteKeySourceDeps {
   http: HttpClient;
   policy: KeySetPolicy;
   now: () => number;
-  emit: (event: KeySetEvent) => void;
+  emit: (event: KeySourceEvent) => void;
   /** Source of the retry jitter, in [0, 1). Default `Math.random`. */
   random?: () => number;
 }
@@ -549,7 +562,7 @@ function diffKeys(
   uri: string,
   before: Snapshot | undefined,
   after: Snapshot,
-  emit: (event: KeySetEvent) => void,
+  emit: (event: KeySourceEvent) => void,
 ): void {
   const beforeIds = new Set(before?.ids);
   const afterIds = new Set(after.ids);

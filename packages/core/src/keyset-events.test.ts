@@ -152,6 +152,21 @@ describe('key set events', () => {
     }
   });
 
+  it('name the issuer whose key set it is, a template tenant its own', async () => {
+    const v = validator({
+      issuer: 'https://{tenant}.issuer.test',
+      jwksUri: `${base}/{tenant}/jwks`,
+      tenants: ['acme', 'globex'],
+    });
+    await v.warm();
+    expect(
+      events.filter((event) => event.type === 'fetched').map((event) => [event.issuer, event.uri]),
+    ).toEqual([
+      ['https://acme.issuer.test', `${base}/acme/jwks`],
+      ['https://globex.issuer.test', `${base}/globex/jwks`],
+    ]);
+  });
+
   it('name the reason and the max age of each fetch', async () => {
     answer = () => ({
       ...jwks(k1.jwk),
@@ -168,6 +183,7 @@ describe('key set events', () => {
     expect(fetched).toEqual(
       ['cold', 'unknown_kid', 'forced', 'expired', 'warm'].map((reason) => ({
         type: 'fetched',
+        issuer: ISSUER,
         uri: `${base}/jwks`,
         keys: 1,
         maxAgeSec: 120,
@@ -188,6 +204,7 @@ describe('key set events', () => {
     expect(events.filter((event) => event.type === 'fetch_failed')).toEqual([
       {
         type: 'fetch_failed',
+        issuer: ISSUER,
         uri: `${base}/jwks`,
         error: `${base}/jwks answered 500`,
         consecutiveFailures: 1,
@@ -195,6 +212,7 @@ describe('key set events', () => {
       },
       {
         type: 'fetch_failed',
+        issuer: ISSUER,
         uri: `${base}/jwks`,
         error: `${base}/jwks answered 500`,
         consecutiveFailures: 2,
@@ -202,6 +220,7 @@ describe('key set events', () => {
       },
       {
         type: 'fetch_failed',
+        issuer: ISSUER,
         uri: `${base}/jwks`,
         error: `${base}/jwks answered 503`,
         consecutiveFailures: 1,
@@ -216,6 +235,7 @@ describe('key set events', () => {
     expect(events).toEqual([
       {
         type: 'fetch_failed',
+        issuer: base,
         uri: 'discovery',
         error: `${base}/.well-known/openid-configuration is not valid issuer metadata`,
         consecutiveFailures: 1,

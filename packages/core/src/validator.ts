@@ -13,6 +13,7 @@ import {
   type KeySetEvent,
   type KeySetState,
   type KeySource,
+  type KeySourceEvent,
   RemoteKeySource,
   StaticKeySource,
 } from './jwks.js';
@@ -665,6 +666,8 @@ function createIssuerContext(
     maxJsonDepth: resolved.keySet.maxJsonDepth,
   };
   const metadata = createMetadataLoader(() => fetchIssuerMetadata(config.issuer, http, limits));
+  // Every event names the issuer: with several, a key set's URL alone may not say whose it is.
+  const emitForIssuer = (event: KeySourceEvent): void => emit({ ...event, issuer: config.issuer });
   let keys: KeySource;
   if (config.secret !== undefined) {
     keys = new StaticKeySource([importSecret(config.secret.reveal())]);
@@ -673,7 +676,13 @@ function createIssuerContext(
     for (const jwk of config.jwks.keys) {
       const result = importPublicJwk(jwk);
       if (result.ok) imported.push(result.key);
-      else emit({ type: 'key_skipped', uri: 'configured jwks', kid: result.kid, reason: result.reason });
+      else
+        emitForIssuer({
+          type: 'key_skipped',
+          uri: 'configured jwks',
+          kid: result.kid,
+          reason: result.reason,
+        });
     }
     keys = new StaticKeySource(imported);
   } else {
@@ -687,7 +696,7 @@ function createIssuerContext(
       http,
       policy: resolved.keySet,
       now: resolved.now,
-      emit,
+      emit: emitForIssuer,
     });
   }
   const introspection =
