@@ -204,6 +204,11 @@ export class TokenGuardError extends Error {
   readonly actual: unknown;
   /** Realm for the challenge; the validator sets it from its `realm` option. */
   realm: string | undefined = undefined;
+  /**
+   * RFC 9728 metadata URL for the challenge's `resource_metadata`; the validator sets it from its
+   * `resourceMetadata` option.
+   */
+  resourceMetadata: string | undefined = undefined;
 
   constructor(code: ErrorCode, options: TokenGuardErrorOptions = {}) {
     const spec = ERROR_CODES[code];
@@ -235,12 +240,15 @@ export class TokenGuardError extends Error {
    */
   get wwwAuthenticate(): string | undefined {
     if (this.status >= 500) return undefined;
-    if (this.oauthError === undefined) return formatChallenge({ realm: this.realm });
+    if (this.oauthError === undefined) {
+      return formatChallenge({ realm: this.realm, resourceMetadata: this.resourceMetadata });
+    }
     return formatChallenge({
       realm: this.realm,
       error: this.oauthError,
       errorDescription: this.description,
       scope: this.scope,
+      resourceMetadata: this.resourceMetadata,
     });
   }
 

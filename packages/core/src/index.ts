@@ -38,6 +38,17 @@ export {
   type Requirements,
 } from './requirements.js';
 export {
+  answerProtectedResourceMetadata,
+  type BearerMethod,
+  PROTECTED_RESOURCE_WELL_KNOWN,
+  type ProtectedResourceMetadata,
+  type ProtectedResourceMetadataAnswer,
+  type ProtectedResourceMetadataDocument,
+  protectedResourceMetadata,
+  protectedResourceMetadataUrl,
+  type ResourceMetadataOptions,
+} from './resource-metadata.js';
+export {
   assertScopeRule,
   DEFAULT_SCOPE_CLAIMS,
   describeScopeRule,

@@ -288,3 +288,78 @@ describe('normaliseTyp', () => {
     expect(normaliseTyp('JWT')).toBe('jwt');
   });
 });
+
+describe('resourceMetadata (RFC 9728)', () => {
+  const resolve = (resourceMetadata: unknown) =>
+    resolveOptions({ ...base, resourceMetadata } as unknown as ValidatorOptions).resourceMetadata;
+  const reject = (resourceMetadata: unknown) =>
+    rejection({ ...base, resourceMetadata } as unknown as ValidatorOptions);
+
+  it('is undefined when not set', () => {
+    expect(resolveOptions(base).resourceMetadata).toBeUndefined();
+  });
+
+  it('takes an https resource identifier, with a path or a query, and http on this machine only', () => {
+    expect(resolve({ resource: 'https://api.example/mcp?x=1' })?.document.resource).toBe(
+      'https://api.example/mcp?x=1',
+    );
+    for (const resource of ['http://localhost:3000/mcp', 'http://127.0.0.1:8080', 'http://[::1]/']) {
+      expect(resolve({ resource })?.document.resource, resource).toBe(resource);
+    }
+  });
+
+  it('rejects a resource that is not an https URL without fragment, naming the path', () => {
+    expect(reject({})).toMatch(/"resourceMetadata\.resource"/);
+    expect(reject({ resource: '/mcp' })).toMatch(
+      /"resourceMetadata\.resource": must be an absolute https URL/,
+    );
+    expect(reject({ resource: 'urn:example:api' })).toMatch(
+      /"resourceMetadata\.resource": must be an absolute https URL/,
+    );
+    expect(reject({ resource: 'http://api.example/mcp' })).toMatch(
+      /"resourceMetadata\.resource": must be an https URL \(http only for localhost/,
+    );
+    expect(reject({ resource: 'https://api.example/mcp#x' })).toMatch(
+      /"resourceMetadata\.resource": must have no fragment/,
+    );
+    expect(reject({ resource: 'https://api.example/mcp#' })).toMatch(
+      /"resourceMetadata\.resource": must have no fragment/,
+    );
+    expect(reject({ resource: 'https://user:pw@api.example/' })).toMatch(
+      /"resourceMetadata\.resource": must have no user name or password/,
+    );
+  });
+
+  it('rejects bad lists and URLs, naming the path', () => {
+    const resource = 'https://api.example';
+    expect(reject({ resource, authorizationServers: [] })).toMatch(
+      /"resourceMetadata\.authorizationServers"/,
+    );
+    expect(reject({ resource, authorizationServers: ['id.example'] })).toMatch(
+      /"resourceMetadata\.authorizationServers\.0": must be an http\(s\) URL/,
+    );
+    expect(reject({ resource, scopesSupported: [] })).toMatch(/"resourceMetadata\.scopesSupported"/);
+    expect(reject({ resource, scopesSupported: ['a', 'b c'] })).toMatch(
+      /"resourceMetadata\.scopesSupported\.1": must be a scope/,
+    );
+    expect(reject({ resource, scopesSupported: [''] })).toMatch(/"resourceMetadata\.scopesSupported\.0"/);
+    expect(reject({ resource, bearerMethodsSupported: ['cookie'] })).toMatch(
+      /"resourceMetadata\.bearerMethodsSupported\.0": must be 'header', 'body' or 'query'/,
+    );
+    expect(reject({ resource, bearerMethodsSupported: [] })).toMatch(
+      /"resourceMetadata\.bearerMethodsSupported"/,
+    );
+    expect(reject({ resource, resourceName: '' })).toMatch(
+      /"resourceMetadata\.resourceName": must not be empty/,
+    );
+    for (const key of ['resourceDocumentation', 'resourcePolicyUri', 'resourceTosUri']) {
+      expect(reject({ resource, [key]: 'docs' })).toMatch(
+        new RegExp(`"resourceMetadata\\.${key}": must be an http\\(s\\) URL`),
+      );
+    }
+    expect(reject({ resource, resourceNmae: 'x' })).toMatch(
+      /"resourceMetadata\.resourceNmae": is not a known option/,
+    );
+    expect(reject('https://api.example')).toMatch(/"resourceMetadata"/);
+  });
+});

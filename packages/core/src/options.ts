@@ -10,7 +10,13 @@ import {
 } from './lib/algorithms.js';
 import { type ClientKey, importClientKey } from './lib/client-auth.js';
 import { Redacted } from './lib/secret.js';
-import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
+import {
+  buildProtectedResourceMetadata,
+  isLoopbackHost,
+  type ProtectedResourceMetadata,
+  type ResourceMetadataOptions,
+} from './resource-metadata.js';
+import { DEFAULT_SCOPE_CLAIMS, isScopeToken } from './scopes.js';
 import {
   checkIssuerTemplate,
   type ResolvedIssuerTemplate,
@@ -203,6 +209,12 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   now?: () => number;
   /** `realm` of the `WWW-Authenticate` challenges. */
   realm?: string;
+  /**
+   * RFC 9728 protected resource metadata: the adapters' `protectedResourceMetadata` serve it at
+   * `/.well-known/oauth-protected-resource` (plus the resource's path), and every challenge names
+   * that URL in `resource_metadata` (what MCP clients discover the authorization server by).
+   */
+  resourceMetadata?: ResourceMetadataOptions;
   /** HTTP settings for the key set, discovery and introspection. */
   http?: {
     /** Use this `fetch` instead of undici (fetch-only runtimes). */
@@ -421,6 +433,42 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
   }
 });
 
+/**
+ * RFC 9728 §2: a resource identifier is an https URL without fragment. Plain http only for this
+ * machine (a local server, a test), where no one else can answer in its name.
+ */
+const resourceIdentifier = z.string().superRefine((value, ctx) => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  const message =
+    url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')
+      ? 'must be an absolute https URL'
+      : url.protocol === 'http:' && !isLoopbackHost(url.hostname)
+        ? 'must be an https URL (http only for localhost and loopback addresses)'
+        : value.includes('#')
+          ? 'must have no fragment (RFC 9728 §2)'
+          : url.username !== '' || url.password !== ''
+            ? 'must have no user name or password'
+            : undefined;
+  if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+});
+
+const resourceMetadataSchema = z.strictObject({
+  resource: resourceIdentifier,
+  authorizationServers: z.array(httpUrl).min(1, 'must list at least one issuer').optional(),
+  scopesSupported: z
+    .array(z.string().refine(isScopeToken, 'must be a scope (no spaces, quotes or backslashes)'))
+    .min(1, 'must list at least one scope')
+    .optional(),
+  bearerMethodsSupported: z
+    .array(z.enum(['header', 'body', 'query'], { error: () => "must be 'header', 'body' or 'query'" }))
+    .min(1, 'must list at least one method')
+    .optional(),
+  resourceName: nonEmpty.optional(),
+  resourceDocumentation: httpUrl.optional(),
+  resourcePolicyUri: httpUrl.optional(),
+  resourceTosUri: httpUrl.optional(),
+});
+
 const commonShape = {
   issuers: z.array(z.unknown()).min(1).optional(),
   opaqueTokenIssuer: nonEmpty.optional(),
@@ -433,6 +481,7 @@ const commonShape = {
   verifyOffThread: z.boolean().optional(),
   now: fn<() => number>('clock').optional(),
   realm: z.string().optional(),
+  resourceMetadata: resourceMetadataSchema.optional(),
   http: z
     .strictObject({
       fetch: fn<typeof globalThis.fetch>('fetch').optional(),
@@ -531,6 +580,8 @@ export interface ResolvedValidatorOptions {
   verifyOffThread: boolean;
   now: () => number;
   realm: string | undefined;
+  /** Set with the `resourceMetadata` option: what is served, and the challenges' `resource_metadata`. */
+  resourceMetadata: ProtectedResourceMetadata | undefined;
   http: {
     fetch: typeof globalThis.fetch | undefined;
     timeoutMs: number;
@@ -639,6 +690,19 @@ function resolveIntrospection(
   };
 }
 
+/**
+ * RFC 9728 `authorization_servers` when not given: the issuers named exactly by a URL. A `{tenant}`
+ * template names no single authorization server, and a bare name (`my-app` with a secret) none.
+ */
+function defaultAuthorizationServers(issuers: readonly ResolvedIssuerOptions[]): string[] {
+  return issuers
+    .filter(
+      (entry) =>
+        entry.template === undefined && /^https?:\/\//i.test(entry.issuer) && URL.canParse(entry.issuer),
+    )
+    .map((entry) => entry.issuer);
+}
+
 /** Which issuer's introspection receives opaque tokens (they carry no `iss` to choose by). */
 function resolveOpaqueTokenIssuer(
   issuers: readonly ResolvedIssuerOptions[],
@@ -735,6 +799,10 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     verifyOffThread: value.verifyOffThread ?? false,
     now: value.now ?? Date.now,
     realm: value.realm,
+    resourceMetadata:
+      value.resourceMetadata === undefined
+        ? undefined
+        : buildProtectedResourceMetadata(value.resourceMetadata, defaultAuthorizationServers(issuers)),
     http: {
       fetch: value.http?.fetch,
       timeoutMs: value.http?.timeoutMs ?? 5000,

@@ -283,7 +283,7 @@ export function authenticateRequestNow(
     if (options.optional === true && error instanceof TokenGuardError && error.code === 'ERR_TOKEN_MISSING') {
       return { auth: undefined, transport: undefined };
     }
-    if (error instanceof TokenGuardError) error.realm = validator.realm;
+    if (error instanceof TokenGuardError) setChallenge(error, validator);
     return Promise.reject(error);
   }
   const { token, transport, auth } = extracted;
@@ -377,10 +377,20 @@ export function enforceRequirements(
 ): asserts auth is AuthInfo {
   if (auth == null) {
     const error = new TokenGuardError('ERR_TOKEN_MISSING', { message: 'This route requires a bearer token' });
-    error.realm = validator.realm;
+    setChallenge(error, validator);
     throw error;
   }
   validator.check(auth, requirements);
+}
+
+/**
+ * Gives an error raised outside the validator what the validator gives its own: the challenge's
+ * `realm` and `resource_metadata`. Only ever on the failure path.
+ */
+function setChallenge(error: TokenGuardError, validator: Validator): void {
+  error.realm = validator.realm;
+  // A validator made some other way than createValidator() may have no options.
+  error.resourceMetadata = (validator as Partial<Validator>).options?.resourceMetadata?.url;
 }
 
 /**

@@ -159,6 +159,7 @@ function mayStartWithBearer(value: string): boolean {
 export function createValidator(options: ValidatorOptions): Validator {
   const resolved = resolveOptions(options);
   const { now, realm } = resolved;
+  const resourceMetadataUrl = resolved.resourceMetadata?.url;
   const listeners = new Set<(event: KeySetEvent) => void>();
   if (resolved.onEvent !== undefined) listeners.add(resolved.onEvent);
   const http: HttpClient = createHttpClient(resolved.http);
@@ -471,7 +472,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       try {
         entry = cachedEntry(tokenOrHeader);
       } catch (error) {
-        return Promise.reject(withRealm(error));
+        return Promise.reject(withChallenge(error));
       }
       return entry?.answer ?? settle(tokenOrHeader, undefined, true);
     }
@@ -501,12 +502,12 @@ export function createValidator(options: ValidatorOptions): Validator {
           ? validateToken(tokenOrHeader, requirements, cacheMissed, true)
           : validateValue(tokenOrHeader, requirements, cacheMissed);
     } catch (error) {
-      // A throwing clock must not escape as a bare Error: withRealm makes it ERR_INTERNAL.
-      return Promise.reject(withRealm(error));
+      // A throwing clock must not escape as a bare Error: withChallenge makes it ERR_INTERNAL.
+      return Promise.reject(withChallenge(error));
     }
     return isPromiseLike(result)
       ? result.catch((error: unknown) => {
-          throw withRealm(error);
+          throw withChallenge(error);
         })
       : Promise.resolve(result);
   }
@@ -541,12 +542,13 @@ export function createValidator(options: ValidatorOptions): Validator {
     return validateToken(tokenOrHeader, requirements, cacheChecked, false);
   }
 
-  function withRealm(error: unknown): TokenGuardError {
+  function withChallenge(error: unknown): TokenGuardError {
     // Anything unexpected is a server fault (500), not the token's (a 401 would send clients to
     // discard good tokens and hide the bug from 5xx monitoring); it never escapes as a bare Error.
     const wrapped =
       error instanceof TokenGuardError ? error : new TokenGuardError('ERR_INTERNAL', { cause: error });
     wrapped.realm = realm;
+    wrapped.resourceMetadata = resourceMetadataUrl;
     return wrapped;
   }
 
@@ -557,7 +559,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       try {
         checkRequirements(auth, requirements);
       } catch (error) {
-        throw withRealm(error);
+        throw withChallenge(error);
       }
     },
     async warm() {
@@ -591,7 +593,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       try {
         return cachedAuth(token) ?? false;
       } catch (error) {
-        throw withRealm(error);
+        throw withChallenge(error);
       }
     },
     validateFound(token, requirements, cacheMissed) {
