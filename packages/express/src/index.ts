@@ -19,6 +19,7 @@ export type {
   AdapterOptions,
   AuthInfo,
   ClaimRequirement,
+  ResourceMetadataOptions,
   TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
@@ -31,3 +32,4 @@ export {
   type TenantSelector,
 } from './guards.js';
 export { type TokenguardMiddleware, tokenguard } from './middleware.js';
+export { protectedResourceMetadata } from './resource-metadata.js';

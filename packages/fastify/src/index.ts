@@ -32,6 +32,7 @@ export type {
   AdapterOptions,
   AuthInfo,
   ClaimRequirement,
+  ResourceMetadataOptions,
   TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
@@ -44,5 +45,9 @@ export {
   type TokenguardGuard,
 } from './guards.js';
 export { type TokenguardPluginOptions, tokenguardPlugin, tokenguardPlugin as tokenguard } from './plugin.js';
+export {
+  type ProtectedResourceMetadataOptions,
+  protectedResourceMetadata,
+} from './resource-metadata.js';
 export type { RouteAuthOptions, TenantSelector } from './route-config.js';
 export default tokenguardPlugin;

@@ -16,6 +16,7 @@ export type {
   AdapterOptions,
   AuthInfo,
   ClaimRequirement,
+  ResourceMetadataOptions,
   TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
@@ -34,3 +35,4 @@ export {
   type TokenguardVariables,
   tokenguard,
 } from './middleware.js';
+export { protectedResourceMetadata } from './resource-metadata.js';

@@ -1,0 +1,76 @@
+import {
+  answerProtectedResourceMetadata,
+  protectedResourceMetadata as metadataOf,
+  type Validator,
+} from '@tokenguard/core';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+
+/**
+ * Options of {@link protectedResourceMetadata}: the validator created with `resourceMetadata`.
+ *
+ * @example
+ * ```ts
+ * const options: ProtectedResourceMetadataOptions = { validator };
+ * await app.register(protectedResourceMetadata, options);
+ * ```
+ */
+export interface ProtectedResourceMetadataOptions {
+  validator: Validator;
+}
+
+const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetadataOptions): Promise<void> {
+  const metadata = options?.validator === undefined ? undefined : metadataOf(options.validator);
+  if (metadata === undefined) {
+    throw new TypeError(
+      'tokenguard: protectedResourceMetadata needs { validator }, a validator created with the resourceMetadata option',
+    );
+  }
+  fastify.route({
+    method: METHODS,
+    // A literal `:` in the path is `::` to Fastify's router (a single one starts a parameter).
+    url: metadata.path.replaceAll(':', '::'),
+    exposeHeadRoute: false,
+    // Public: the tokenguard plugin does not authenticate it.
+    config: { auth: false },
+    handler(request, reply) {
+      const answer = answerProtectedResourceMetadata(metadata, request.method, request.url);
+      // The path matched; a resource identifier with a query answers only that query.
+      if (answer === undefined) return reply.callNotFound();
+      return reply
+        .code(answer.status)
+        .headers(answer.headers)
+        .send(answer.body ?? null);
+    },
+  });
+}
+
+/**
+ * A Fastify plugin serving the validator's RFC 9728 protected resource metadata, publicly, at its
+ * well-known URL (`/.well-known/oauth-protected-resource` plus the resource's path; a `prefix` does
+ * not apply): 200 JSON to GET and HEAD, a CORS preflight answer to OPTIONS, 405 to POST, PUT,
+ * PATCH and DELETE. The route has `config: { auth: false }`, so the tokenguard plugin leaves it
+ * alone. Rejects `register()` with a `TypeError` when the validator has no `resourceMetadata`.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { createValidator } from '@tokenguard/core';
+ * import tokenguard, { protectedResourceMetadata } from '@tokenguard/fastify';
+ *
+ * const validator = createValidator({
+ *   issuer: 'https://id.example',
+ *   audience: 'https://mcp.example/mcp',
+ *   resourceMetadata: { resource: 'https://mcp.example/mcp' },
+ * });
+ * const app = Fastify();
+ * await app.register(tokenguard, { validator }); // its 401s carry resource_metadata
+ * await app.register(protectedResourceMetadata, { validator }); // GET /.well-known/oauth-protected-resource/mcp
+ * ```
+ */
+export const protectedResourceMetadata: FastifyPluginAsync<ProtectedResourceMetadataOptions> = fp(plugin, {
+  name: '@tokenguard/fastify/protected-resource-metadata',
+  fastify: '5.x',
+});
