@@ -210,17 +210,20 @@ describe.each(['express', 'fastify', 'hono'])('%s adapter over HTTP', (name) => 
       expect(response.head).toMatch(/www-authenticate: Bearer .*error="invalid_request"/i);
     }
   });
-  it('refuses an Authorization value longer than maxTokenLength + 256 before reading it, as validate() does', async () => {
-    // SECURITY.md item 1: a good token after 8500 spaces, or another scheme's value, is too large.
-    for (const value of [`Bearer ${' '.repeat(8500)}${good}`, `Basic ${'a'.repeat(9000)}`]) {
-      const response = await rawGet(port(), value);
-      expect(response.status).toBe(401);
-      expect(response.head).toMatch(
-        /www-authenticate: Bearer .*error="invalid_token".*error_description="The token is longer than 8192 characters"/i,
-      );
-    }
+  it('refuses a Bearer Authorization value longer than maxTokenLength + 256 before reading it, as validate() does', async () => {
+    // SECURITY.md item 1: a good token after 8500 spaces is too large.
+    const response = await rawGet(port(), `Bearer ${' '.repeat(8500)}${good}`);
+    expect(response.status).toBe(401);
+    expect(response.head).toMatch(
+      /www-authenticate: Bearer .*error="invalid_token".*error_description="The token is longer than 8192 characters"/i,
+    );
     // Within the limit the header is read: 200 spaces before the token are only spacing.
     expect((await rawGet(port(), `Bearer ${' '.repeat(200)}${good}`)).status).toBe(200);
+    // Another scheme's long value (a Kerberos ticket) is no bearer token: the bare challenge, no error.
+    const negotiate = await rawGet(port(), `Negotiate ${'Y'.repeat(12_000)}`);
+    expect(negotiate.status).toBe(401);
+    expect(negotiate.head).toMatch(/www-authenticate: Bearer/i);
+    expect(negotiate.head).not.toMatch(/error=/i);
   });
   it('refuses a 1 MB Authorization header (Node answers 431 before the adapter runs)', async () => {
     const response = await rawGet(port(), `Bearer ${'a'.repeat(1 << 20)}`);

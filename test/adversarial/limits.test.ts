@@ -117,9 +117,13 @@ describe('maxTokenLength', () => {
     // Over maxTokenLength, within maxTokenLength + 256: the token is read from the value first.
     await expectRejection(validator.validate(`Bearer ${'!'.repeat(8300)}`), 'ERR_INVALID_REQUEST');
     await expectRejection(validator.validate(`Bearer\t${'A'.repeat(8300)}`), 'ERR_INVALID_REQUEST');
-    // Over the allowance: refused on its length whatever it holds.
+    // Over the allowance: a Bearer value or a bare token is refused on its length whatever it holds.
     await expectRejection(validator.validate(`Bearer ${'!'.repeat(9000)}`), 'ERR_TOKEN_TOO_LARGE');
-    await expectRejection(validator.validate(`Basic ${'A'.repeat(9000)}`), 'ERR_TOKEN_TOO_LARGE');
+    await expectRejection(validator.validate(`bearer\t${'A'.repeat(9000)}`), 'ERR_TOKEN_TOO_LARGE');
+    await expectRejection(validator.validate('!'.repeat(9000)), 'ERR_TOKEN_TOO_LARGE');
+    // Another scheme's value is no bearer token, however long (a Kerberos ticket often passes 8 KB).
+    await expectRejection(validator.validate(`Basic ${'A'.repeat(9000)}`), 'ERR_TOKEN_MISSING');
+    await expectRejection(validator.validate(`Negotiate ${'A'.repeat(12_000)}`), 'ERR_TOKEN_MISSING');
   });
 });
 

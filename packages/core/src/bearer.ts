@@ -143,6 +143,27 @@ function schemeEnd(value: string): number {
 }
 
 /**
+ * Internal: whether `value` is an `Authorization` value of a scheme other than Bearer (`Basic x`,
+ * `Negotiate x`): a scheme, not `Bearer` in any case, then a space or tab. Such a value is not a
+ * bearer token, whatever its length; a bare token (no whitespace) and `Bearer` followed by anything
+ * are not "another scheme". Linear in the scheme's length.
+ *
+ * @example
+ * ```ts
+ * isOtherSchemeValue('Negotiate YIIJ...'); // true
+ * isOtherSchemeValue('bearer abc'); // false
+ * isOtherSchemeValue('abc.def.ghi'); // false
+ * ```
+ */
+export function isOtherSchemeValue(value: string): boolean {
+  const trimmed = trimOws(value);
+  const end = schemeEnd(trimmed);
+  const next = trimmed.charCodeAt(end);
+  if (end === 0 || (next !== 32 && next !== 9)) return false;
+  return trimmed.slice(0, end).toLowerCase() !== SCHEME;
+}
+
+/**
  * `value` without the optional whitespace (SP, HTAB) around it that RFC 9110 §5.5 excludes from a
  * field value, nor a line ending (a value read from a file; HTTP parsers never leave one). Not
  * `String.prototype.trim`: that also drops NBSP (a latin-1 byte over HTTP), U+2028 and the like, so

@@ -208,6 +208,21 @@ describe('authenticateRequest', () => {
     ).resolves.toEqual({ auth: undefined, transport: undefined });
   });
 
+  it('passes another scheme as anonymous when optional, however long its value (a Kerberos ticket)', async () => {
+    for (const authorization of [`Negotiate ${'Y'.repeat(12_000)}`, 'Basic dXNlcjpwYXNz']) {
+      await expect(
+        authenticateRequest(validator, { method: 'GET', headers: { authorization } }, { optional: true }),
+      ).resolves.toEqual({ auth: undefined, transport: undefined });
+    }
+    // A Bearer value that long is refused, optional or not.
+    const error = await authenticateRequest(
+      validator,
+      { method: 'GET', headers: { authorization: `Bearer ${'Y'.repeat(12_000)}` } },
+      { optional: true },
+    ).catch((e: unknown) => e);
+    expect((error as TokenGuardError).code).toBe('ERR_TOKEN_TOO_LARGE');
+  });
+
   it('rejects a token that is sent but invalid, even when optional', async () => {
     const error = await authenticateRequest(
       validator,

@@ -1,5 +1,5 @@
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
-import { assertB64Credentials, readBearerCredentials } from './bearer.js';
+import { assertB64Credentials, isOtherSchemeValue, readBearerCredentials } from './bearer.js';
 import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { TokenGuardError } from './errors.js';
@@ -120,11 +120,15 @@ const AUTHORIZATION_OVERHEAD = 256;
 
 /**
  * Internal: `ERR_TOKEN_TOO_LARGE` when an `Authorization` value is longer than any acceptable one (a
- * token of `maxTokenLength` plus its scheme and spacing), checked before anything of it is parsed;
- * `validate` applies it to the value it is given, the adapters to the header they read.
+ * token of `maxTokenLength` plus its scheme and spacing), checked before its token is read; `validate`
+ * applies it to the value it is given, the adapters to the header they read. A value of another
+ * scheme (a Kerberos `Negotiate` ticket may well be longer) is not a bearer token at all: it goes on
+ * to be answered as one without a token (`ERR_TOKEN_MISSING`, anonymous on an optional route).
  */
 export function assertAuthorizationLength(value: string, maxTokenLength: number): void {
-  if (value.length > maxTokenLength + AUTHORIZATION_OVERHEAD) throw tokenTooLarge(maxTokenLength);
+  if (value.length > maxTokenLength + AUTHORIZATION_OVERHEAD && !isOtherSchemeValue(value)) {
+    throw tokenTooLarge(maxTokenLength);
+  }
 }
 
 function tokenTooLarge(maxTokenLength: number): TokenGuardError {
@@ -527,7 +531,8 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
       cacheChecked = true;
     }
-    // Before any parsing: no acceptable value is longer than a token plus its scheme and spacing.
+    // Before any parsing: no acceptable value is longer than a token plus its scheme and spacing
+    // (a value of another scheme is not ours to refuse: it is answered as no bearer token below).
     assertAuthorizationLength(tokenOrHeader, resolved.maxTokenLength);
     // A canonical compact JWS has no whitespace, so it is a bare token, never a header.
     if (tokenOrHeader.length <= resolved.maxTokenLength && !mayStartWithBearer(tokenOrHeader)) {
