@@ -1,6 +1,7 @@
 import {
   answerProtectedResourceMetadata,
   protectedResourceMetadata as metadataOf,
+  PROTECTED_RESOURCE_WELL_KNOWN,
   type Validator,
 } from '@tokenguard/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -30,8 +31,7 @@ async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetada
   }
   fastify.route({
     method: METHODS,
-    // A literal `:` in the path is `::` to Fastify's router (a single one starts a parameter).
-    url: metadata.path.replaceAll(':', '::'),
+    url: routerPath(metadata.path),
     exposeHeadRoute: false,
     // Public: the tokenguard plugin does not authenticate it.
     config: { auth: false },
@@ -45,6 +45,27 @@ async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetada
         .send(answer.body ?? null);
     },
   });
+}
+
+/** `%XX` sequences Fastify's router leaves encoded in a request path (decodeURI keeps them). */
+const KEPT_ENCODED = /%(?:2[3456BbCcFf]|3[AaBbDdFf]|40)/;
+
+/**
+ * The route path that Fastify's router matches to requests for `path` (the metadata URL's path,
+ * as a request carries it). The router decodes a request's path before matching and reads `:`
+ * and `*` in a route path as parameters, so the path is decoded and `:` doubled. A path the router
+ * cannot match literally (a `*`, a sequence it keeps encoded, a malformed one) gets the wildcard
+ * under the well-known prefix instead; the handler compares the request-target exactly either way.
+ */
+function routerPath(path: string): string {
+  if (!path.includes('*') && !KEPT_ENCODED.test(path)) {
+    try {
+      return decodeURI(path).replaceAll(':', '::');
+    } catch {
+      // Malformed percent-encoding: the wildcard below.
+    }
+  }
+  return `${PROTECTED_RESOURCE_WELL_KNOWN}/*`;
 }
 
 /**
