@@ -124,3 +124,30 @@ for (const [name, start] of Object.entries(starts)) {
     }
   });
 }
+
+describe('fastify prefix', () => {
+  const validator = createValidator({
+    issuer: 'https://id.test',
+    audience: 'https://mcp.test/mcp',
+    resourceMetadata: { resource: 'https://mcp.test/mcp' },
+  });
+
+  it("ignores the plugin's own prefix option: the URL stays the well-known one", async () => {
+    const app = Fastify();
+    await app.register(fastifyMetadata, { validator, prefix: '/api' } as never);
+    const answer = await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource/mcp' });
+    expect(answer.statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('refuses registration inside a prefixed context, where it was a silent 404 everywhere', async () => {
+    const app = Fastify();
+    app.register(
+      async (api) => {
+        await api.register(fastifyMetadata, { validator });
+      },
+      { prefix: '/api' },
+    );
+    await expect(app.ready()).rejects.toThrow(/outside the '\/api' prefix/);
+  });
+});

@@ -29,6 +29,12 @@ async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetada
       'tokenguard: protectedResourceMetadata needs { validator }, a validator created with the resourceMetadata option',
     );
   }
+  if (fastify.prefix !== '') {
+    // Routes of a prefixed context get the prefix: the metadata would be nowhere a client looks.
+    throw new TypeError(
+      `tokenguard: register protectedResourceMetadata outside the '${fastify.prefix}' prefix: its URL is ${metadata.url}`,
+    );
+  }
   fastify.route({
     method: METHODS,
     url: routerPath(metadata.path),
@@ -73,7 +79,8 @@ function routerPath(path: string): string {
  * well-known URL (`/.well-known/oauth-protected-resource` plus the resource's path; a `prefix` does
  * not apply): 200 JSON to GET and HEAD, a CORS preflight answer to OPTIONS, 405 to POST, PUT,
  * PATCH and DELETE. The route has `config: { auth: false }`, so the tokenguard plugin leaves it
- * alone. Rejects `register()` with a `TypeError` when the validator has no `resourceMetadata`.
+ * alone. Rejects `register()` with a `TypeError` when the validator has no `resourceMetadata`, or
+ * inside a context with a prefix (its routes would all be under it).
  *
  * @example
  * ```ts
