@@ -83,7 +83,6 @@ const shapes = [
   'https://mcp.test/café',
   'https://mcp.test:8443/mcp',
   'https://[2001:db8::1]/mcp',
-  'HTTPS://MCP.Test/mcp',
   'https://mcp.test/mcp?tenant=a',
   'https://mcp.test/a*b',
   'https://mcp.test/a:b',

@@ -330,6 +330,25 @@ describe('resourceMetadata (RFC 9728)', () => {
     );
   });
 
+  it('rejects a scheme or host not in canonical form, which clients would never find identical (§3.3)', () => {
+    for (const [resource, origin] of [
+      ['HTTPS://mcp.example/mcp', 'https://mcp.example'],
+      ['https://MCP.Example/mcp', 'https://mcp.example'],
+      ['https://mcp.example:443/mcp', 'https://mcp.example'],
+      ['http://localhost:80', 'http://localhost'],
+      ['http://[0:0::1]:3000/', 'http://[::1]:3000'],
+    ] as const) {
+      expect(reject({ resource }), resource).toMatch(
+        new RegExp(
+          `"resourceMetadata\\.resource": must start with ${origin.replace(/[.[\]]/g, '\\$&')} \\(lower-case`,
+        ),
+      );
+    }
+    for (const resource of ['https://mcp.example', 'https://mcp.example?x', 'https://mcp.example:8443/a']) {
+      expect(resolve({ resource })?.document.resource).toBe(resource);
+    }
+  });
+
   it('rejects bad lists and URLs, naming the path', () => {
     const resource = 'https://api.example';
     expect(reject({ resource, authorizationServers: [] })).toMatch(

@@ -448,9 +448,21 @@ const resourceIdentifier = z.string().superRefine((value, ctx) => {
           ? 'must have no fragment (RFC 9728 §2)'
           : url.username !== '' || url.password !== ''
             ? 'must have no user name or password'
-            : undefined;
+            : canonicalOriginIssue(value, url);
   if (message !== undefined) ctx.addIssue({ code: 'custom', message });
 });
+
+/**
+ * A client builds the metadata URL from the identifier it knows and requires the document's
+ * `resource` to be identical to it (RFC 9728 §3.3), and clients know the canonical form: a scheme or
+ * host in upper case, or a default port, would be served as written and refused by every client.
+ */
+function canonicalOriginIssue(value: string, url: URL): string | undefined {
+  const origin = `${url.protocol}//${url.host}`;
+  const next = value.charAt(origin.length);
+  if (value.startsWith(origin) && (next === '' || next === '/' || next === '?')) return undefined;
+  return `must start with ${origin} (lower-case scheme and host, no default port): clients compare it exactly (RFC 9728 §3.3)`;
+}
 
 const resourceMetadataSchema = z.strictObject({
   resource: resourceIdentifier,

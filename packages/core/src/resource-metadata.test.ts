@@ -110,12 +110,12 @@ describe('protectedResourceMetadata', () => {
   });
 
   it('gives the document with the identifier exactly as configured, and defaults (RFC 9728 §2, §3.3)', () => {
-    const metadata = protectedResourceMetadata(validatorFor({ resource: 'https://MCP.example/mcp' }));
+    const metadata = protectedResourceMetadata(validatorFor({ resource: 'https://mcp.example/mcp' }));
     expect(metadata?.url).toBe('https://mcp.example/.well-known/oauth-protected-resource/mcp');
     expect(metadata?.path).toBe('/.well-known/oauth-protected-resource/mcp');
     expect(metadata?.query).toBe('');
     expect(metadata?.document).toEqual({
-      resource: 'https://MCP.example/mcp',
+      resource: 'https://mcp.example/mcp',
       authorization_servers: ['https://id.example'],
       bearer_methods_supported: ['header'],
     });
