@@ -225,6 +225,8 @@ describe('a consumer project', () => {
     expect(result.subject).toBe('user-1');
     expect(result.scopes).toEqual(['orders:read']);
     expect(result.code).toBe('ERR_INSUFFICIENT_SCOPE');
+    // express.tokenguard, fastify's default plugin, hono.tokenguard, cli.runCli
+    expect(result.exports).toEqual(['function', 'function', 'function', 'function']);
   });
 
   it('require()s every package from CommonJS and sees the same exports as import', async () => {
