@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
-import { createValidator, isTokenGuardError, type TokenGuardError, type Validator } from '@tokenguard/core';
+import { createValidator, type Validator } from '@tokenguard/core';
 import { DEV_INTROSPECTOR_JWT_ID, type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from './support/rejections.js';
 
 const OPAQUE = 'https://opaque.test';
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -41,16 +42,6 @@ function validator(
   } as Parameters<typeof createValidator>[0]);
   validators.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<TokenGuardError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isTokenGuardError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('introspection against oidc-provider', () => {

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isTokenGuardError, type TokenGuardError } from './errors.js';
+import { failure } from '../../../test/support/rejections.js';
+import type { TokenGuardError } from './errors.js';
 import { createValidator, type Validator } from './validator.js';
 
 /**
@@ -80,15 +81,6 @@ function validator(
   } as Parameters<typeof createValidator>[0]);
   validators.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<TokenGuardError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isTokenGuardError(error)) throw new Error(`expected a TokenGuardError, got ${String(error)}`);
-  return error;
 }
 
 /** Everything an error shows a log: message, JSON, inspect (with its cause chain). */

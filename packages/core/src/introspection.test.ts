@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isTokenGuardError, type TokenGuardError } from './errors.js';
+import { failure } from '../../../test/support/rejections.js';
 import { createValidator, type Validator } from './validator.js';
 
 /** A real authorization server stand-in on 127.0.0.1: each test decides what it answers. */
@@ -85,16 +85,6 @@ function validator(
   } as Parameters<typeof createValidator>[0]);
   validators.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<TokenGuardError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isTokenGuardError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const requests = (v: Validator) => v.state().issuers[0]?.introspection?.requests;

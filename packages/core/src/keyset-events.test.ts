@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSigningKey, type TestSigningKey } from '../../../test/support/jwks-server.js';
-import { isTokenGuardError, type TokenGuardError } from './errors.js';
+import { failure } from '../../../test/support/rejections.js';
 import type { KeySetEvent } from './jwks.js';
 import type { ValidatorOptions } from './options.js';
 import { createValidator, type Validator } from './validator.js';
@@ -81,15 +81,6 @@ function token(kid: string): Promise<string> {
     .setIssuedAt(iat)
     .setExpirationTime(iat + 86_400)
     .sign(k1.privateKey);
-}
-
-async function failure(promise: Promise<unknown>): Promise<TokenGuardError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isTokenGuardError(error)) throw new Error(`expected a TokenGuardError, got ${String(error)}`);
-  return error;
 }
 
 const keySet = (v: Validator) => v.state().issuers[0]!.keySet;

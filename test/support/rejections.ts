@@ -1,0 +1,21 @@
+/**
+ * Test helper: the `TokenGuardError` a promise rejects with. A promise that resolves, or rejects with
+ * anything else, fails the test.
+ *
+ * @example
+ * ```ts
+ * const error = await failure(validator.validate(expiredToken));
+ * expect(error.code).toBe('ERR_TOKEN_EXPIRED');
+ * ```
+ */
+import { isTokenGuardError, type TokenGuardError } from '@tokenguard/core';
+
+export async function failure(promise: Promise<unknown>): Promise<TokenGuardError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isTokenGuardError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection with a TokenGuardError, got none');
+}
