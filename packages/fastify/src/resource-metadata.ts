@@ -60,13 +60,15 @@ const KEPT_ENCODED = /%(?:2[3456BbCcFf]|3[AaBbDdFf]|40)/;
  * The route path that Fastify's router matches to requests for `path` (the metadata URL's path,
  * as a request carries it). The router decodes a request's path before matching and reads `:`
  * and `*` in a route path as parameters, so the path is decoded and `:` doubled. A path the router
- * cannot match literally (a `*`, a sequence it keeps encoded, a malformed one) gets the wildcard
+ * cannot match literally (a `*` or `%2A`, a sequence it keeps encoded, a malformed one) gets the wildcard
  * under the well-known prefix instead; the handler compares the request-target exactly either way.
  */
 function routerPath(path: string): string {
-  if (!path.includes('*') && !KEPT_ENCODED.test(path)) {
+  if (!KEPT_ENCODED.test(path)) {
     try {
-      return decodeURI(path).replaceAll(':', '::');
+      // The decoded path: `%2A` is a `*` to the router too (decodeURI decodes it).
+      const decoded = decodeURI(path);
+      if (!decoded.includes('*')) return decoded.replaceAll(':', '::');
     } catch {
       // Malformed percent-encoding: the wildcard below.
     }
