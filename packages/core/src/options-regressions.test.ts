@@ -113,6 +113,24 @@ describe('realistic configurations still construct', () => {
         }),
       ),
     ).toBe('accepted');
+    // Beside issuers, a single issuer's key set to undefined is absent too (it was a TypeError).
+    expect(
+      message(() =>
+        resolveOptions({
+          issuer: undefined,
+          audience: undefined,
+          issuers: [{ issuer: 'https://id.example', audience: AUDIENCE }],
+        }),
+      ),
+    ).toBe('accepted');
+    expect(
+      message(() =>
+        resolveOptions({
+          audience: AUDIENCE,
+          issuers: [{ issuer: 'https://id.example', audience: AUDIENCE }],
+        }),
+      ),
+    ).toMatch(/"audience": set it inside each entry of "issuers"/);
   });
   it('adapter options', () => {
     const validator = createValidator({

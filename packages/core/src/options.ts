@@ -763,9 +763,11 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
 
   let issuers: ResolvedIssuerOptions[];
   if (value.issuers !== undefined) {
-    if (Object.keys(single).length > 0) {
+    // A key set to undefined is absent, as everywhere else (`issuer: process.env.ISSUER`).
+    const beside = Object.keys(single).find((key) => single[key] !== undefined);
+    if (beside !== undefined) {
       throw new TypeError(
-        `tokenguard: invalid option "${Object.keys(single)[0]}": set it inside each entry of "issuers", not beside it`,
+        `tokenguard: invalid option "${beside}": set it inside each entry of "issuers", not beside it`,
       );
     }
     issuers = value.issuers.map((entry, index) => resolveIssuer(entry, `issuers.${index}`));
