@@ -158,6 +158,31 @@ describe('key set events', () => {
     ]);
   });
 
+  it('name the issuer of an issuers list, as state() does; a secret issuer has no key set events', async () => {
+    const v = createValidator({
+      issuers: [
+        { issuer: 'my-app', audience: AUDIENCE, secret: 's'.repeat(32) },
+        {
+          issuer: 'https://configured.test/',
+          audience: AUDIENCE,
+          jwks: { keys: [k1.jwk, { kty: 'RSA', kid: 'broken' }] },
+        },
+        { issuer: 'https://remote.test', audience: AUDIENCE, jwksUri: `${base}/remote/jwks` },
+      ],
+      onEvent: (event) => events.push(event),
+    });
+    open.push(v);
+    await v.warm();
+    // The configured set's unusable key is reported while the validator is created, to onEvent.
+    expect(events.map((event) => [event.type, event.issuer, event.uri])).toEqual([
+      ['key_skipped', 'https://configured.test/', 'configured jwks'],
+      ['fetched', 'https://remote.test', `${base}/remote/jwks`],
+      ['key_added', 'https://remote.test', `${base}/remote/jwks`],
+    ]);
+    const named = v.state().issuers.map((state) => state.issuer);
+    for (const event of events) expect(named).toContain(event.issuer);
+  });
+
   it('name the reason and the max age of each fetch', async () => {
     answer = () => ({
       ...jwks(k1.jwk),
