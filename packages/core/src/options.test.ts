@@ -331,22 +331,40 @@ describe('resourceMetadata (RFC 9728)', () => {
   });
 
   it('rejects a scheme or host not in canonical form, which clients would never find identical (§3.3)', () => {
-    for (const [resource, origin] of [
-      ['HTTPS://mcp.example/mcp', 'https://mcp.example'],
-      ['https://MCP.Example/mcp', 'https://mcp.example'],
-      ['https://mcp.example:443/mcp', 'https://mcp.example'],
-      ['http://localhost:80', 'http://localhost'],
-      ['http://[0:0::1]:3000/', 'http://[::1]:3000'],
+    const escape = (text: string) => text.replace(/[.[\]?*+()\\/]/g, '\\$&');
+    for (const [resource, canonical] of [
+      ['HTTPS://mcp.example/mcp', 'https://mcp.example/mcp'],
+      ['https://MCP.Example/mcp', 'https://mcp.example/mcp'],
+      ['https://mcp.example:443/mcp', 'https://mcp.example/mcp'],
+      ['http://localhost:80', 'http://localhost/'],
+      ['http://[0:0::1]:3000/', 'http://[::1]:3000/'],
+      ['https://mcp.example\\mcp', 'https://mcp.example/mcp'],
+      ['https://café.example/mcp', 'https://xn--caf-dma.example/mcp'],
     ] as const) {
       expect(reject({ resource }), resource).toMatch(
         new RegExp(
-          `"resourceMetadata\\.resource": must start with ${origin.replace(/[.[\]]/g, '\\$&')} \\(lower-case`,
+          `"resourceMetadata\\.resource": must be written in canonical form \\(here: ${escape(canonical)}\\)`,
         ),
       );
     }
     for (const resource of ['https://mcp.example', 'https://mcp.example?x', 'https://mcp.example:8443/a']) {
       expect(resolve({ resource })?.document.resource).toBe(resource);
     }
+  });
+
+  it('rejects a path with a malformed percent-escape, which a router answers with 400', () => {
+    for (const resource of [
+      'https://mcp.example/a%zz',
+      'https://mcp.example/%E9',
+      'https://mcp.example/a%',
+    ]) {
+      expect(reject({ resource }), resource).toMatch(
+        /"resourceMetadata\.resource": must have a path whose percent-escapes are well formed/,
+      );
+    }
+    expect(resolve({ resource: 'https://mcp.example/caf%C3%A9' })?.document.resource).toBe(
+      'https://mcp.example/caf%C3%A9',
+    );
   });
 
   it('rejects bad lists and URLs, naming the path', () => {

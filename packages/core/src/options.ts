@@ -448,7 +448,9 @@ const resourceIdentifier = z.string().superRefine((value, ctx) => {
           ? 'must have no fragment (RFC 9728 §2)'
           : url.username !== '' || url.password !== ''
             ? 'must have no user name or password'
-            : canonicalOriginIssue(value, url);
+            : !hasWellFormedEscapes(url)
+              ? 'must have a path whose percent-escapes are well formed (%XX, UTF-8)'
+              : canonicalOriginIssue(value, url);
   if (message !== undefined) ctx.addIssue({ code: 'custom', message });
 });
 
@@ -461,7 +463,17 @@ function canonicalOriginIssue(value: string, url: URL): string | undefined {
   const origin = `${url.protocol}//${url.host}`;
   const next = value.charAt(origin.length);
   if (value.startsWith(origin) && (next === '' || next === '/' || next === '?')) return undefined;
-  return `must start with ${origin} (lower-case scheme and host, no default port): clients compare it exactly (RFC 9728 §3.3)`;
+  return `must be written in canonical form (here: ${url.href}): lower-case scheme and host (an IDN host in punycode), no default port; clients compare it exactly (RFC 9728 §3.3)`;
+}
+
+/** Whether every `%` of the path starts a well-formed escape (a router answers 400 to anything else). */
+function hasWellFormedEscapes(url: URL): boolean {
+  try {
+    decodeURIComponent(url.pathname);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const resourceMetadataSchema = z.strictObject({
