@@ -331,7 +331,7 @@ describe('resourceMetadata (RFC 9728)', () => {
   });
 
   it('rejects a scheme or host not in canonical form, which clients would never find identical (§3.3)', () => {
-    const escape = (text: string) => text.replace(/[.[\]?*+()\\/]/g, '\\$&');
+    const escaped = (text: string) => text.replace(/[.[\]?*+()\\/]/g, '\\$&');
     for (const [resource, canonical] of [
       ['HTTPS://mcp.example/mcp', 'https://mcp.example/mcp'],
       ['https://MCP.Example/mcp', 'https://mcp.example/mcp'],
@@ -343,7 +343,7 @@ describe('resourceMetadata (RFC 9728)', () => {
     ] as const) {
       expect(reject({ resource }), resource).toMatch(
         new RegExp(
-          `"resourceMetadata\\.resource": must be written in canonical form \\(here: ${escape(canonical)}\\)`,
+          `"resourceMetadata\\.resource": must be written in canonical form \\(here: ${escaped(canonical)}\\)`,
         ),
       );
     }
