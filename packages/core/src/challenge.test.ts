@@ -59,6 +59,34 @@ describe('formatChallenge', () => {
     expect(formatChallenge({ scheme: 'DPoP', error: 'invalid_token' })).toBe('DPoP error="invalid_token"');
   });
 
+  it('adds acr_values (space-separated) and max_age as RFC 9470 §3 shows them', () => {
+    expect(
+      formatChallenge({
+        error: 'insufficient_user_authentication',
+        errorDescription: 'A different authentication level is required',
+        acrValues: ['myACR'],
+      }),
+    ).toBe(
+      'Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="myACR"',
+    );
+    expect(
+      formatChallenge({
+        realm: 'api',
+        error: 'insufficient_user_authentication',
+        maxAge: 5,
+        acrValues: ['urn:example:mfa', 'phr'],
+        resourceMetadata: 'https://api.example/.well-known/oauth-protected-resource',
+      }),
+    ).toBe(
+      'Bearer realm="api", error="insufficient_user_authentication", acr_values="urn:example:mfa phr", max_age="5", resource_metadata="https://api.example/.well-known/oauth-protected-resource"',
+    );
+  });
+
+  it('keeps acr_values within the RFC 6750 §3 characters even for values no requirement would admit', () => {
+    expect(formatChallenge({ acrValues: ['a"b', 'c\\d'] })).toBe(`Bearer acr_values="a'b c?d"`);
+    expect(formatChallenge({ acrValues: [], maxAge: 0 })).toBe('Bearer max_age="0"');
+  });
+
   it('adds resource_metadata (RFC 9728)', () => {
     expect(
       formatChallenge({ resourceMetadata: 'https://api.example/.well-known/oauth-protected-resource' }),

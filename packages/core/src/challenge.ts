@@ -15,13 +15,17 @@ export interface ChallengeParams {
   errorDescription?: string | undefined;
   errorUri?: string | undefined;
   scope?: string | undefined;
+  /** RFC 9470 §3 `acr_values`: sent space-separated, in this order. */
+  acrValues?: readonly string[] | undefined;
+  /** RFC 9470 §3 `max_age`, in seconds. */
+  maxAge?: number | undefined;
   /** RFC 9728 protected resource metadata URL. */
   resourceMetadata?: string | undefined;
 }
 
 /**
  * Formats a `WWW-Authenticate` value per RFC 6750 §3: each parameter once, values as quoted strings.
- * `error`, `error_description` and `scope` hold only %x20-21 / %x23-5B / %x5D-7E (see
+ * `error`, `error_description`, `scope` and `acr_values` hold only %x20-21 / %x23-5B / %x5D-7E (see
  * {@link challengeText}), `error_uri` only %x21 / %x23-5B / %x5D-7E (anything else percent-encoded);
  * `realm` and `resource_metadata` have `"` and `\` escaped and characters outside printable ASCII
  * replaced, so the header stays valid.
@@ -30,6 +34,8 @@ export interface ChallengeParams {
  * ```ts
  * formatChallenge({ realm: 'api', error: 'insufficient_scope', scope: 'orders:read' });
  * // 'Bearer realm="api", error="insufficient_scope", scope="orders:read"'
+ * formatChallenge({ error: 'insufficient_user_authentication', acrValues: ['urn:example:mfa'], maxAge: 300 });
+ * // 'Bearer error="insufficient_user_authentication", acr_values="urn:example:mfa", max_age="300"'
  * ```
  */
 export function formatChallenge(params: ChallengeParams): string {
@@ -45,6 +51,8 @@ export function formatChallenge(params: ChallengeParams): string {
   );
   add('error_uri', params.errorUri?.replace(OUTSIDE_URI_TEXT, percentEncode));
   add('scope', params.scope === undefined ? undefined : challengeText(params.scope));
+  add('acr_values', params.acrValues === undefined ? undefined : challengeText(params.acrValues.join(' ')));
+  add('max_age', params.maxAge === undefined ? undefined : String(params.maxAge));
   add('resource_metadata', params.resourceMetadata);
   const scheme = params.scheme ?? 'Bearer';
   return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;

@@ -7,6 +7,7 @@ describe('ERROR_CODES', () => {
       if (spec.oauthError === 'invalid_request') expect(spec.status, code).toBe(400);
       if (spec.oauthError === 'invalid_token') expect(spec.status, code).toBe(401);
       if (spec.oauthError === 'insufficient_scope') expect(spec.status, code).toBe(403);
+      if (spec.oauthError === 'insufficient_user_authentication') expect(spec.status, code).toBe(401);
       if (spec.oauthError === undefined) expect([401, 500, 503], code).toContain(spec.status);
       expect(spec.message.length, code).toBeGreaterThan(0);
     }
@@ -44,6 +45,11 @@ describe('ERROR_CODES', () => {
         status: 403,
       });
     }
+    // RFC 9470 §3: a valid token whose user authentication falls short is a 401, not a 403.
+    expect(ERROR_CODES.ERR_INSUFFICIENT_USER_AUTHENTICATION).toMatchObject({
+      oauthError: 'insufficient_user_authentication',
+      status: 401,
+    });
     expect(ERROR_CODES.ERR_INVALID_REQUEST).toMatchObject({ oauthError: 'invalid_request', status: 400 });
     expect(ERROR_CODES.ERR_TOKEN_MISSING).toMatchObject({ oauthError: undefined, status: 401 });
   });

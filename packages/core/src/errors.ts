@@ -32,20 +32,25 @@ export type ErrorCode =
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_CLAIM_REQUIREMENT'
   | 'ERR_TENANT_MISMATCH'
+  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_INTROSPECTION_UNAVAILABLE'
   | 'ERR_INTROSPECTION_MISCONFIGURED'
   | 'ERR_INTERNAL';
 
 /**
- * The OAuth 2.0 error codes of RFC 6750 §3.1.
+ * The OAuth 2.0 error codes of RFC 6750 §3.1, and RFC 9470's `insufficient_user_authentication`.
  *
  * @example
  * ```ts
  * const error: OAuthErrorCode | undefined = err.oauthError; // undefined for 401 without credentials, 500, 503
  * ```
  */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication';
 
 interface CodeSpec {
   readonly oauthError: OAuthErrorCode | undefined;
@@ -131,6 +136,13 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
     status: 403,
     message: 'The token belongs to another tenant',
   },
+  // RFC 9470 §3: the token is valid but the user's authentication behind it is not strong or recent
+  // enough; the challenge tells the client what to ask the authorization server for.
+  ERR_INSUFFICIENT_USER_AUTHENTICATION: {
+    oauthError: 'insufficient_user_authentication',
+    status: 401,
+    message: 'A different or more recent authentication is required',
+  },
   ERR_KEYS_UNAVAILABLE: {
     oauthError: undefined,
     status: 503,
@@ -172,6 +184,10 @@ export interface TokenGuardErrorOptions {
   retryAfterSec?: number;
   /** The claim concerned, when there is one. */
   claim?: string;
+  /** For `insufficient_user_authentication`: the route's `acr_values` (RFC 9470 §3). */
+  acrValues?: readonly string[] | undefined;
+  /** For `insufficient_user_authentication`: the route's `max_age` in seconds (RFC 9470 §3). */
+  maxAgeSec?: number | undefined;
   /** What was expected and what the token had, for diagnostics (never secrets). */
   expected?: unknown;
   actual?: unknown;
@@ -200,6 +216,10 @@ export class TokenGuardError extends Error {
   readonly scope: string | undefined;
   readonly retryAfterSec: number | undefined;
   readonly claim: string | undefined;
+  /** The `acr_values` of an `insufficient_user_authentication` challenge (RFC 9470 §3). */
+  readonly acrValues: readonly string[] | undefined;
+  /** The `max_age` (seconds) of an `insufficient_user_authentication` challenge (RFC 9470 §3). */
+  readonly maxAgeSec: number | undefined;
   readonly expected: unknown;
   readonly actual: unknown;
   /** Realm for the challenge; the validator sets it from its `realm` option. */
@@ -222,6 +242,8 @@ export class TokenGuardError extends Error {
     this.scope = options.scope;
     this.retryAfterSec = options.retryAfterSec;
     this.claim = options.claim;
+    this.acrValues = options.acrValues;
+    this.maxAgeSec = options.maxAgeSec;
     this.expected = options.expected;
     this.actual = options.actual;
   }
@@ -248,6 +270,8 @@ export class TokenGuardError extends Error {
       error: this.oauthError,
       errorDescription: this.description,
       scope: this.scope,
+      acrValues: this.acrValues,
+      maxAge: this.maxAgeSec,
       resourceMetadata: this.resourceMetadata,
     });
   }

@@ -31,11 +31,13 @@ export {
 } from './options.js';
 export { type RequestLike, readRequestTenant, type TenantSource } from './request-tenant.js';
 export {
+  type AuthenticationRequirement,
   assertRequirements,
   assertTenant,
   type ClaimRequirement,
   checkRequirements,
   type Requirements,
+  type RequirementsClock,
 } from './requirements.js';
 export {
   answerProtectedResourceMetadata,

@@ -89,7 +89,9 @@ describe('checkRequirements', () => {
 
   it('rejects a typo in a requirement key instead of skipping the check', () => {
     expect(() => checkRequirements(authWith({}), { scope: ['admin'] } as unknown as Requirements)).toThrow(
-      new TypeError('tokenguard: invalid requirement "scope": unknown (expected scopes, tenant or claims)'),
+      new TypeError(
+        'tokenguard: invalid requirement "scope": unknown (expected scopes, tenant, claims or authentication)',
+      ),
     );
   });
 

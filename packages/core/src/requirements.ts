@@ -21,9 +21,39 @@ export type ClaimRequirement =
   | { readonly test: (auth: AuthInfo) => boolean; readonly description: string };
 
 /**
+ * What a route requires of the user's authentication behind a token (RFC 9470 step-up): how the
+ * user authenticated (`acr`) and how recently (`auth_time`). Failing it is a 401
+ * `insufficient_user_authentication` whose challenge carries `acr_values` and/or `max_age`, so the
+ * client can ask the authorization server for a token that meets them. At least one key is set.
+ *
+ * @example
+ * ```ts
+ * const mfa: AuthenticationRequirement = { acrValues: ['urn:example:mfa'] };
+ * const recent: AuthenticationRequirement = { maxAgeSec: 300 };
+ * await validator.validate(header, { scopes: ['payments:write'], authentication: { ...mfa, ...recent } });
+ * ```
+ */
+export interface AuthenticationRequirement {
+  /**
+   * The token's `acr` claim (a string) must equal one of these exactly; an absent `acr` fails. In
+   * order of preference, as the challenge's `acr_values` lists them. Never empty; each value is
+   * printable ASCII without space, `"` or `\` (it goes into the challenge as is).
+   */
+  readonly acrValues?: readonly string[];
+  /**
+   * The token's `auth_time` (seconds since the epoch) must be at most this many seconds old at the
+   * validator's clock, with its `clockToleranceSec` in the caller's favour; an absent `auth_time`, or
+   * one further in the future than the tolerance, fails. A non-negative integer.
+   */
+  readonly maxAgeSec?: number;
+}
+
+/**
  * What a route requires of a verified token, as plain values. Checked in this order: tenant,
- * scopes, claims; the first failure is the 403. Unknown keys are a `TypeError` (a typo such as
- * `scope:` must not silently drop a check).
+ * scopes, claims (the first failure is the 403), then `authentication` (the 401
+ * `insufficient_user_authentication` of RFC 9470): a 403 cannot be cured by stepping up, so a
+ * client is told to authenticate again only when that is all that is missing. Unknown keys are a
+ * `TypeError` (a typo such as `scope:` must not silently drop a check).
  *
  * @example
  * ```ts
@@ -32,6 +62,7 @@ export type ClaimRequirement =
  *   scopes: { allOf: ['orders:read', { anyOf: ['orders:write', 'admin'] }] },
  *   tenant: req.params.tenant,
  * });
+ * await validator.validate(header, { authentication: { acrValues: ['urn:example:mfa'], maxAgeSec: 300 } });
  * ```
  */
 export interface Requirements {
@@ -46,9 +77,31 @@ export interface Requirements {
   readonly tenant?: string | readonly string[] | null | undefined;
   /** Claim guards; all must hold. */
   readonly claims?: readonly ClaimRequirement[];
+  /** Step-up: how and how recently the user must have authenticated (RFC 9470). */
+  readonly authentication?: AuthenticationRequirement;
 }
 
-const REQUIREMENT_KEYS = new Set(['scopes', 'tenant', 'claims']);
+/**
+ * The clock {@link checkRequirements} judges `authentication.maxAgeSec` by. The validator passes its
+ * own `now` and `clockToleranceSec`.
+ *
+ * @example
+ * ```ts
+ * const clock: RequirementsClock = { now: () => Date.now(), clockToleranceSec: 5 };
+ * checkRequirements(auth, { authentication: { maxAgeSec: 300 } }, clock);
+ * ```
+ */
+export interface RequirementsClock {
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Seconds allowed for clock skew, in the caller's favour. Default 0. */
+  readonly clockToleranceSec?: number;
+}
+
+const REQUIREMENT_KEYS = new Set(['scopes', 'tenant', 'claims', 'authentication']);
+const AUTHENTICATION_KEYS = new Set(['acrValues', 'maxAgeSec']);
+/** An `acr_values` entry: printable ASCII without space (the separator), `"` or `\`. */
+const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const checked = new WeakSet<object>();
 
 /**
@@ -70,11 +123,11 @@ export function assertRequirements(value: unknown): asserts value is Requirement
   for (const key of Object.keys(value)) {
     if (!REQUIREMENT_KEYS.has(key)) {
       throw new TypeError(
-        `tokenguard: invalid requirement "${key}": unknown (expected scopes, tenant or claims)`,
+        `tokenguard: invalid requirement "${key}": unknown (expected scopes, tenant, claims or authentication)`,
       );
     }
   }
-  const { scopes, tenant, claims } = value as Record<string, unknown>;
+  const { scopes, tenant, claims, authentication } = value as Record<string, unknown>;
   if (scopes !== undefined) assertScopeRule(Array.isArray(scopes) ? { allOf: scopes } : scopes, 'scopes');
   if (tenant !== undefined && tenant !== null) {
     const list: unknown[] = Array.isArray(tenant) ? tenant : [tenant];
@@ -90,7 +143,42 @@ export function assertRequirements(value: unknown): asserts value is Requirement
       assertClaimRequirement(claim, `claims.${index}`);
     });
   }
+  if (authentication !== undefined) assertAuthenticationRequirement(authentication);
   checked.add(value);
+}
+
+function assertAuthenticationRequirement(value: unknown): void {
+  const fail = (path: string, why: string): never => {
+    throw new TypeError(`tokenguard: invalid requirement "${path}": ${why}`);
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail('authentication', 'must be an object like { acrValues: [...] } or { maxAgeSec: 300 }');
+  }
+  for (const key of Object.keys(value as object)) {
+    if (!AUTHENTICATION_KEYS.has(key)) {
+      fail(`authentication.${key}`, 'unknown (expected acrValues or maxAgeSec)');
+    }
+  }
+  const { acrValues, maxAgeSec } = value as Record<string, unknown>;
+  if (acrValues === undefined && maxAgeSec === undefined) {
+    fail('authentication', 'needs acrValues, maxAgeSec or both');
+  }
+  if (acrValues !== undefined) {
+    if (!Array.isArray(acrValues) || acrValues.length === 0) {
+      fail('authentication.acrValues', 'must be a non-empty list of strings');
+    }
+    (acrValues as unknown[]).forEach((entry, index) => {
+      if (typeof entry !== 'string' || !ACR_VALUE.test(entry)) {
+        fail(
+          `authentication.acrValues.${index}`,
+          'must be a non-empty string of printable ASCII without space, double quote or backslash (it goes into the challenge)',
+        );
+      }
+    });
+  }
+  if (maxAgeSec !== undefined && !(Number.isSafeInteger(maxAgeSec) && (maxAgeSec as number) >= 0)) {
+    fail('authentication.maxAgeSec', 'must be a non-negative integer (seconds)');
+  }
 }
 
 function assertClaimRequirement(value: unknown, path: string): void {
@@ -115,19 +203,27 @@ function assertClaimRequirement(value: unknown, path: string): void {
 }
 
 /**
- * Applies a route's requirements to a verified token: throws the 403 error that names what is
- * missing, or returns. A malformed requirement throws a `TypeError` (see {@link assertRequirements}).
+ * Applies a route's requirements to a verified token: throws the error that names what is missing
+ * (403 for tenant, scopes and claims; 401 `insufficient_user_authentication` for `authentication`),
+ * or returns. `clock` judges `authentication.maxAgeSec` (default `Date.now`, no tolerance; the
+ * validator passes its own). A malformed requirement throws a `TypeError` (see
+ * {@link assertRequirements}).
  *
  * @example
  * ```ts
  * checkRequirements(auth, { scopes: ['read'], tenant: req.params.tenant });
+ * checkRequirements(auth, { authentication: { maxAgeSec: 300 } }, { now: Date.now, clockToleranceSec: 5 });
  * ```
  */
-export function checkRequirements(auth: AuthInfo, requirements: Requirements | undefined): void {
+export function checkRequirements(
+  auth: AuthInfo,
+  requirements: Requirements | undefined,
+  clock?: RequirementsClock,
+): void {
   if (requirements === undefined) return;
   assertRequirements(requirements);
   if (Object.hasOwn(requirements, 'tenant')) assertTenant(auth, requirements.tenant);
-  const { scopes, claims } = requirements;
+  const { scopes, claims, authentication } = requirements;
   if (scopes !== undefined) {
     const rule: ScopeRule = Array.isArray(scopes)
       ? { allOf: scopes as readonly string[] }
@@ -135,6 +231,59 @@ export function checkRequirements(auth: AuthInfo, requirements: Requirements | u
     assertScopes(rule, auth.scopes);
   }
   if (claims !== undefined) for (const requirement of claims) assertClaim(auth, requirement);
+  // Last: a 403 above cannot be cured by authenticating again, so step-up is asked for only when
+  // it is all that is missing.
+  if (authentication !== undefined) assertAuthentication(auth, authentication, clock);
+}
+
+/**
+ * Throws `ERR_INSUFFICIENT_USER_AUTHENTICATION` (401, RFC 9470) unless the token's `acr` is one of
+ * `acrValues` and its `auth_time` is within `maxAgeSec` of the clock. The challenge names every
+ * part of the requirement (`acr_values`, `max_age`), so a new token obtained with them meets it all.
+ * Works alike for JWTs and introspection answers (RFC 9470 §6: both carry `acr` and `auth_time`).
+ */
+function assertAuthentication(
+  auth: AuthInfo,
+  requirement: AuthenticationRequirement,
+  clock: RequirementsClock | undefined,
+): void {
+  const { acrValues, maxAgeSec } = requirement;
+  // Own properties only, as for claim requirements: an inherited `acr` is not the token's.
+  const { claims } = auth;
+  const acr = Object.hasOwn(claims, 'acr') ? claims.acr : undefined;
+  const authTime = Object.hasOwn(claims, 'auth_time') ? claims.auth_time : undefined;
+  let message: string | undefined;
+  let claim: string | undefined;
+  if (acrValues !== undefined && !(typeof acr === 'string' && acrValues.includes(acr))) {
+    claim = 'acr';
+    message =
+      acr === undefined
+        ? 'A different authentication level is required (the token has no acr claim)'
+        : 'A different authentication level is required';
+  } else if (maxAgeSec !== undefined) {
+    const tolerance = clock?.clockToleranceSec ?? 0;
+    const nowSec = (clock?.now ?? Date.now)() / 1000;
+    if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
+      claim = 'auth_time';
+      message =
+        authTime === undefined
+          ? 'More recent authentication is required (the token has no auth_time claim)'
+          : 'More recent authentication is required (the token has an auth_time that is not a number)';
+    } else if (nowSec + tolerance < authTime) {
+      claim = 'auth_time';
+      message = 'More recent authentication is required (the token has an auth_time in the future)';
+    } else if (nowSec > authTime + maxAgeSec + tolerance) {
+      claim = 'auth_time';
+      message = 'More recent authentication is required';
+    }
+  }
+  if (claim === undefined) return;
+  throw new TokenGuardError('ERR_INSUFFICIENT_USER_AUTHENTICATION', {
+    message,
+    claim,
+    acrValues,
+    maxAgeSec,
+  });
 }
 
 /**

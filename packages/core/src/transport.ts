@@ -9,7 +9,12 @@ import {
 import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
 import type { ValidatorOptions } from './options.js';
-import { assertRequirements, type ClaimRequirement, type Requirements } from './requirements.js';
+import {
+  type AuthenticationRequirement,
+  assertRequirements,
+  type ClaimRequirement,
+  type Requirements,
+} from './requirements.js';
 import {
   assertAuthorizationLength,
   createValidator,
@@ -614,12 +619,17 @@ export type TenantSelectorOf<R> =
  * const name: RouteGuardName = 'requireScopes';
  * ```
  */
-export type RouteGuardName = 'requireScopes' | 'requireAnyScope' | 'requireTenant' | 'requireClaims';
+export type RouteGuardName =
+  | 'requireScopes'
+  | 'requireAnyScope'
+  | 'requireTenant'
+  | 'requireClaims'
+  | 'requireAuthentication';
 
 /**
  * Builds the {@link Requirements} of a route guard from the arguments it was declared with,
  * checked once, when the route is declared (a `TypeError` naming the guard), and returns them as a
- * function of the request: fixed for scopes and claims, read from the request by a tenant selector.
+ * function of the request: fixed for scopes, claims and authentication, read from the request by a tenant selector.
  * Adapters keep only their framework glue around it. `requestName` words the `requireTenant`
  * error ("a function of the request", or of the `context` in Hono).
  *
@@ -651,6 +661,9 @@ export function routeGuardRequirements<R>(
       assertClaimArguments(guard, args);
       fixed = { claims: [...args] };
       break;
+    case 'requireAuthentication':
+      fixed = { authentication: copyAuthentication(guard, args) };
+      break;
     case 'requireTenant': {
       const tenant = args[0];
       if (typeof tenant === 'function') {
@@ -678,4 +691,19 @@ export function routeGuardRequirements<R>(
   // A fixed tenant list of non-strings is a TypeError now, not a 500 on every request.
   assertRequirements(fixed);
   return () => fixed;
+}
+
+/**
+ * The one argument of `requireAuthentication()`, copied (its `acrValues` too): a caller's object
+ * changed later does not change the route. Its content is checked by `assertRequirements`, which
+ * names the key at fault.
+ */
+function copyAuthentication(guard: string, args: readonly unknown[]): AuthenticationRequirement {
+  const [value] = args;
+  if (args.length !== 1 || value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`tokenguard: ${guard}() takes one object like { acrValues: [...], maxAgeSec: 300 }`);
+  }
+  const copy: Record<string, unknown> = { ...value };
+  if (Array.isArray(copy.acrValues)) copy.acrValues = [...copy.acrValues];
+  return copy as AuthenticationRequirement;
 }

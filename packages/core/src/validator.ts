@@ -36,7 +36,12 @@ import {
   resolveOptions,
   type ValidatorOptions,
 } from './options.js';
-import { assertRequirements, checkRequirements, type Requirements } from './requirements.js';
+import {
+  assertRequirements,
+  checkRequirements,
+  type Requirements,
+  type RequirementsClock,
+} from './requirements.js';
 import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
 import { createVerifiedCache, type VerifiedEntry } from './verified-cache.js';
@@ -71,7 +76,10 @@ export interface Validator {
    * {@link TokenGuardError} (never with the token in it).
    */
   validate(tokenOrHeader: string | undefined | null, requirements?: Requirements): Promise<AuthInfo>;
-  /** Applies requirements to an already verified token (what route guards call). */
+  /**
+   * Applies requirements to an already verified token (what route guards call), with this
+   * validator's clock (`now`, `clockToleranceSec`) for `authentication.maxAgeSec`.
+   */
   check(auth: AuthInfo, requirements: Requirements): void;
   /** Fetches discovery documents and key sets now, so the first request does not wait. */
   warm(): Promise<void>;
@@ -163,6 +171,8 @@ function mayStartWithBearer(value: string): boolean {
 export function createValidator(options: ValidatorOptions): Validator {
   const resolved = resolveOptions(options);
   const { now, realm } = resolved;
+  /** The clock a route's `authentication.maxAgeSec` is judged by: the one `exp` and `iat` are. */
+  const requirementsClock: RequirementsClock = { now, clockToleranceSec: resolved.clockToleranceSec };
   const resourceMetadataUrl = resolved.resourceMetadata?.url;
   const listeners = new Set<(event: KeySetEvent) => void>();
   if (resolved.onEvent !== undefined) listeners.add(resolved.onEvent);
@@ -374,7 +384,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     const hit = cacheChecked ? undefined : cachedAuth(token);
     if (hit !== undefined) {
-      checkRequirements(hit, requirements);
+      checkRequirements(hit, requirements, requirementsClock);
       return hit;
     }
     const jws = decodeCanonicalJws(token, resolved.maxTokenJsonDepth);
@@ -384,7 +394,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
       return opaqueIntrospection.validate(token).then((auth) => {
-        checkRequirements(auth, requirements);
+        checkRequirements(auth, requirements, requirementsClock);
         return auth;
       });
     }
@@ -433,7 +443,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements: Requirements | undefined,
   ): AuthInfo {
     if (generation === keyGeneration) cache?.admit(token, auth, usableUntilMs);
-    checkRequirements(auth, requirements);
+    checkRequirements(auth, requirements, requirementsClock);
     return auth;
   }
 
@@ -526,7 +536,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!cacheMissed && mayBeCached(tokenOrHeader)) {
       const hit = cachedAuth(tokenOrHeader);
       if (hit !== undefined) {
-        checkRequirements(hit, requirements);
+        checkRequirements(hit, requirements, requirementsClock);
         return hit;
       }
       cacheChecked = true;
@@ -562,7 +572,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     check(auth, requirements) {
       assertRequirements(requirements);
       try {
-        checkRequirements(auth, requirements);
+        checkRequirements(auth, requirements, requirementsClock);
       } catch (error) {
         throw withChallenge(error);
       }
