@@ -1,7 +1,13 @@
 import type { AuthInfo, Validator } from '@tokenguard/core';
 import express, { type Request } from 'express';
 import { describe, expectTypeOf, it } from 'vitest';
-import { requireScopes, requireTenant, tokenguard } from './index.js';
+import {
+  type AuthenticationRequirement,
+  requireAuthentication,
+  requireScopes,
+  requireTenant,
+  tokenguard,
+} from './index.js';
 
 describe('@tokenguard/express types', () => {
   it('types req.auth as an optional AuthInfo', () => {
@@ -22,6 +28,21 @@ describe('@tokenguard/express types', () => {
     // @ts-expect-error onError is 'respond' or 'next'
     tokenguard({} as Validator, { onError: 'throw' });
     expectTypeOf(tokenguard({} as Validator).validator).toEqualTypeOf<Validator>();
+  });
+
+  it('types requireAuthentication with acrValues and maxAgeSec', () => {
+    const app = express();
+    app.post(
+      '/x',
+      requireScopes('a'),
+      requireAuthentication({ acrValues: ['mfa'], maxAgeSec: 300 }),
+      () => {},
+    );
+    expectTypeOf(requireAuthentication).parameter(0).toEqualTypeOf<AuthenticationRequirement>();
+    // @ts-expect-error acrValues is a list
+    requireAuthentication({ acrValues: 'mfa' });
+    // @ts-expect-error maxAgeSec is a number of seconds
+    requireAuthentication({ maxAgeSec: '300' });
   });
 
   it('gives requireTenant the express request', () => {

@@ -17,6 +17,7 @@ declare global {
 
 export type {
   AdapterOptions,
+  AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
   ResourceMetadataOptions,
@@ -26,6 +27,7 @@ export type {
 export { isTokenGuardError, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
+  requireAuthentication,
   requireClaims,
   requireScopes,
   requireTenant,

@@ -1,4 +1,5 @@
 import {
+  type AuthenticationRequirement,
   type ClaimRequirement,
   enforceRequirements,
   type Requirements,
@@ -95,4 +96,22 @@ export function requireTenant(tenant: TenantSelector): TokenguardGuard {
  */
 export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
   return guard('requireClaims', routeGuardRequirements<FastifyRequest>('requireClaims', claims));
+}
+
+/**
+ * `preHandler` guard: the user behind the token must have authenticated as the route requires (RFC
+ * 9470 step-up): `acr` one of `acrValues`, `auth_time` at most `maxAgeSec` old (the validator's clock
+ * and tolerance). Otherwise 401 `insufficient_user_authentication` whose challenge carries
+ * `acr_values` / `max_age`. `config.auth.authentication` declares the same on the route itself.
+ *
+ * @example
+ * ```ts
+ * app.post('/orders', { preHandler: app.requireAuthentication({ acrValues: ['urn:example:mfa'] }) }, createOrder);
+ * ```
+ */
+export function requireAuthentication(authentication: AuthenticationRequirement): TokenguardGuard {
+  return guard(
+    'requireAuthentication',
+    routeGuardRequirements<FastifyRequest>('requireAuthentication', [authentication]),
+  );
 }

@@ -1,7 +1,7 @@
 import type { AuthInfo } from '@tokenguard/core';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { describe, expectTypeOf, it } from 'vitest';
-import tokenguard, { type TokenguardGuard, tokenguardPlugin } from './index.js';
+import tokenguard, { requireAuthentication, type TokenguardGuard, tokenguardPlugin } from './index.js';
 
 describe('@tokenguard/fastify types', () => {
   it('types request.auth as AuthInfo or null', () => {
@@ -27,6 +27,15 @@ describe('@tokenguard/fastify types', () => {
       async () => 'e',
     );
     expectTypeOf(app.requireAnyScope('a', 'b')).toEqualTypeOf<TokenguardGuard>();
+    app.post(
+      '/f',
+      { config: { auth: { authentication: { acrValues: ['mfa'], maxAgeSec: 300 } } } },
+      async () => 'f',
+    );
+    // @ts-expect-error maxAgeSec is a number of seconds
+    app.post('/g', { config: { auth: { authentication: { maxAgeSec: '300' } } } }, async () => 'g');
+    expectTypeOf(app.requireAuthentication({ maxAgeSec: 60 })).toEqualTypeOf<TokenguardGuard>();
+    expectTypeOf(requireAuthentication({ acrValues: ['mfa'] })).toEqualTypeOf<TokenguardGuard>();
   });
 
   it('accepts both option forms at register', () => {

@@ -4,7 +4,13 @@
  * @packageDocumentation
  */
 import type { AuthInfo } from '@tokenguard/core';
-import type { requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
+import type {
+  requireAnyScope,
+  requireAuthentication,
+  requireClaims,
+  requireScopes,
+  requireTenant,
+} from './guards.js';
 import { tokenguardPlugin } from './plugin.js';
 import type { RouteAuthOptions } from './route-config.js';
 
@@ -25,11 +31,13 @@ declare module 'fastify' {
     requireAnyScope: typeof requireAnyScope;
     requireTenant: typeof requireTenant;
     requireClaims: typeof requireClaims;
+    requireAuthentication: typeof requireAuthentication;
   }
 }
 
 export type {
   AdapterOptions,
+  AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
   ResourceMetadataOptions,
@@ -39,6 +47,7 @@ export type {
 export { isTokenGuardError, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
+  requireAuthentication,
   requireClaims,
   requireScopes,
   requireTenant,

@@ -17,7 +17,14 @@ import type {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import { SETTINGS, setContext } from './context.js';
-import { isTokenguardGuard, requireAnyScope, requireClaims, requireScopes, requireTenant } from './guards.js';
+import {
+  isTokenguardGuard,
+  requireAnyScope,
+  requireAuthentication,
+  requireClaims,
+  requireScopes,
+  requireTenant,
+} from './guards.js';
 import { handleError } from './respond.js';
 import {
   compileRouteAuth,
@@ -66,6 +73,7 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
     fastify.decorate('requireAnyScope', requireAnyScope);
     fastify.decorate('requireTenant', requireTenant);
     fastify.decorate('requireClaims', requireClaims);
+    fastify.decorate('requireAuthentication', requireAuthentication);
   }
 
   if (settings.transport.body === true && !fastify.hasContentTypeParser(FORM)) {

@@ -1,4 +1,5 @@
 import {
+  type AuthenticationRequirement,
   assertClaimArguments,
   assertRequirements,
   assertScopeArguments,
@@ -39,6 +40,12 @@ export interface RouteAuthOptions {
   tenant?: TenantSelector;
   /** Every one of these claim requirements. */
   claims?: readonly ClaimRequirement[];
+  /**
+   * Step-up (RFC 9470): the token's `acr` one of `acrValues`, its `auth_time` at most `maxAgeSec`
+   * old; else 401 `insufficient_user_authentication` with `acr_values` / `max_age`. Checked after
+   * scopes, tenant and claims.
+   */
+  authentication?: AuthenticationRequirement;
   /** Anonymous requests pass with `request.auth === null`; bad tokens still fail. */
   optional?: boolean;
 }
@@ -49,7 +56,7 @@ export interface RouteAuth {
   requirements: ((request: FastifyRequest) => Requirements) | undefined;
 }
 
-const KEYS = new Set(['scopes', 'anyScopes', 'tenant', 'claims', 'optional']);
+const KEYS = new Set(['scopes', 'anyScopes', 'tenant', 'claims', 'authentication', 'optional']);
 
 /** Checks a route's `config.auth` once, when the route is added (a `TypeError` surfaces at `ready()`). */
 export function compileRouteAuth(url: string, value: unknown): RouteAuth {
@@ -62,7 +69,7 @@ export function compileRouteAuth(url: string, value: unknown): RouteAuth {
     if (!KEYS.has(key))
       throw new TypeError(`tokenguard: ${where}.${key} is unknown (${[...KEYS].join(', ')})`);
   }
-  const { scopes, anyScopes, tenant, claims, optional } = value as RouteAuthOptions;
+  const { scopes, anyScopes, tenant, claims, authentication, optional } = value as RouteAuthOptions;
   if (optional !== undefined && typeof optional !== 'boolean') {
     throw new TypeError(`tokenguard: ${where}.optional must be a boolean`);
   }
@@ -85,11 +92,13 @@ export function compileRouteAuth(url: string, value: unknown): RouteAuth {
   const fixed: Requirements = {
     ...(rules.length > 0 ? { scopes: { allOf: rules } } : {}),
     ...(claimList !== undefined ? { claims: claimList } : {}),
+    ...(authentication !== undefined ? { authentication: copyAuthentication(authentication, where) } : {}),
   };
-  // Malformed claim requirements are a TypeError now, not a 500 on every request.
+  // Malformed claim or authentication requirements are a TypeError now, not a 500 on every request.
   assertRequirements(fixed);
   if (tenant === undefined) {
-    return { optional, requirements: rules.length > 0 || claims !== undefined ? () => fixed : undefined };
+    const any = rules.length > 0 || claims !== undefined || authentication !== undefined;
+    return { optional, requirements: any ? () => fixed : undefined };
   }
   if (typeof tenant !== 'function') {
     const withTenant: Requirements = { ...fixed, tenant: fixedTenant };
@@ -124,6 +133,13 @@ function checkTenant(tenant: unknown, where: string): string | readonly string[]
  */
 export function snapshotRouteAuth(value: RouteAuthOptions): RouteAuthOptions {
   const copy: Record<string, unknown> = { ...value };
+  const { authentication } = value;
+  if (authentication !== null && typeof authentication === 'object' && !Array.isArray(authentication)) {
+    const { acrValues } = authentication;
+    copy.authentication = Array.isArray(acrValues)
+      ? { ...authentication, acrValues: [...acrValues] }
+      : { ...authentication };
+  }
   for (const key of ['scopes', 'anyScopes', 'tenant', 'claims'] as const) {
     const entry = value[key];
     if (Array.isArray(entry)) {
@@ -133,6 +149,24 @@ export function snapshotRouteAuth(value: RouteAuthOptions): RouteAuthOptions {
     }
   }
   return copy as RouteAuthOptions;
+}
+
+/**
+ * `config.auth.authentication`, checked (a `TypeError` naming the route and the key, such as
+ * `authentication.maxAgeSec`) and copied with its `acrValues`.
+ */
+function copyAuthentication(value: unknown, where: string): AuthenticationRequirement {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`tokenguard: ${where}.authentication must be an object like { acrValues: [...] }`);
+  }
+  const copy: Record<string, unknown> = { ...value };
+  if (Array.isArray(copy.acrValues)) copy.acrValues = [...copy.acrValues];
+  try {
+    assertRequirements({ authentication: copy });
+  } catch (error) {
+    throw new TypeError(`tokenguard: ${where}: ${(error as Error).message.replace(/^tokenguard: /, '')}`);
+  }
+  return copy as AuthenticationRequirement;
 }
 
 function asList(value: unknown, where: string): readonly unknown[] {

@@ -1,4 +1,5 @@
 import {
+  type AuthenticationRequirement,
   type ClaimRequirement,
   enforceRequirements,
   type Requirements,
@@ -97,4 +98,24 @@ export function requireTenant(tenant: TenantSelector): TokenguardGuard {
  */
 export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
   return guard('requireClaims', routeGuardRequirements<Context>('requireClaims', claims));
+}
+
+/**
+ * Route middleware: the user behind the token must have authenticated as the route requires (RFC
+ * 9470 step-up): `acr` one of `acrValues`, `auth_time` at most `maxAgeSec` old (the validator's clock
+ * and tolerance). Otherwise 401 `insufficient_user_authentication` whose challenge carries
+ * `acr_values` / `max_age`, for the client to obtain a new token that meets them. Put it after the
+ * scope guards: a missing scope (403) is answered first, since stepping up would not cure it.
+ *
+ * @example
+ * ```ts
+ * const stepUp = requireAuthentication({ acrValues: ['urn:example:mfa'], maxAgeSec: 300 });
+ * app.post('/api/orders', requireScopes('orders:write'), stepUp, createOrder);
+ * ```
+ */
+export function requireAuthentication(authentication: AuthenticationRequirement): TokenguardGuard {
+  return guard(
+    'requireAuthentication',
+    routeGuardRequirements<Context>('requireAuthentication', [authentication]),
+  );
 }

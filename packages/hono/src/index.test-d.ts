@@ -1,7 +1,14 @@
 import type { AuthInfo, Validator } from '@tokenguard/core';
 import { Hono } from 'hono';
 import { describe, expectTypeOf, it } from 'vitest';
-import { requireScopes, type TokenguardVariables, tokenguard } from './index.js';
+import {
+  type AuthenticationRequirement,
+  requireAuthentication,
+  requireScopes,
+  type TokenguardGuard,
+  type TokenguardVariables,
+  tokenguard,
+} from './index.js';
 
 declare const validator: Validator;
 
@@ -27,6 +34,15 @@ describe('@tokenguard/hono types', () => {
       expectTypeOf(c.get('auth')).toEqualTypeOf<AuthInfo | undefined>();
       return c.text('z');
     });
+  });
+
+  it('types requireAuthentication as a guard taking acrValues and maxAgeSec', () => {
+    expectTypeOf(
+      requireAuthentication({ acrValues: ['mfa'], maxAgeSec: 300 }),
+    ).toEqualTypeOf<TokenguardGuard>();
+    expectTypeOf(requireAuthentication).parameter(0).toEqualTypeOf<AuthenticationRequirement>();
+    // @ts-expect-error acrValues is a list
+    requireAuthentication({ acrValues: 'mfa' });
   });
 
   it('accepts both option forms', () => {

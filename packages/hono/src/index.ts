@@ -14,6 +14,7 @@ declare module 'hono' {
 
 export type {
   AdapterOptions,
+  AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
   ResourceMetadataOptions,
@@ -23,6 +24,7 @@ export type {
 export { isTokenGuardError, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
+  requireAuthentication,
   requireClaims,
   requireScopes,
   requireTenant,
