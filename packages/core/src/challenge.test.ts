@@ -85,6 +85,18 @@ describe('formatChallenge', () => {
   it('keeps acr_values within the RFC 6750 §3 characters even for values no requirement would admit', () => {
     expect(formatChallenge({ acrValues: ['a"b', 'c\\d'] })).toBe(`Bearer acr_values="a'b c?d"`);
     expect(formatChallenge({ acrValues: [], maxAge: 0 })).toBe('Bearer max_age="0"');
+    // A space inside a value would split it in two; an empty value would read as nothing.
+    expect(formatChallenge({ acrValues: ['a b', '', 'c'] })).toBe('Bearer acr_values="a?b c"');
+    expect(formatChallenge({ acrValues: [''] })).toBe('Bearer');
+  });
+
+  it('sends max_age only as a non-negative integer (RFC 9470 §3)', () => {
+    for (const maxAge of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e21, 2 ** 60]) {
+      expect(formatChallenge({ error: 'insufficient_user_authentication', maxAge }), String(maxAge)).toBe(
+        'Bearer error="insufficient_user_authentication"',
+      );
+    }
+    expect(formatChallenge({ maxAge: Number.MAX_SAFE_INTEGER })).toBe('Bearer max_age="9007199254740991"');
   });
 
   it('adds resource_metadata (RFC 9728)', () => {

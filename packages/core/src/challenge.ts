@@ -15,9 +15,9 @@ export interface ChallengeParams {
   errorDescription?: string | undefined;
   errorUri?: string | undefined;
   scope?: string | undefined;
-  /** RFC 9470 §3 `acr_values`: sent space-separated, in this order. */
+  /** RFC 9470 §3 `acr_values`: sent space-separated, in this order (empty ones left out). */
   acrValues?: readonly string[] | undefined;
-  /** RFC 9470 §3 `max_age`, in seconds. */
+  /** RFC 9470 §3 `max_age`, in seconds: sent only when a non-negative integer. */
   maxAge?: number | undefined;
   /** RFC 9728 protected resource metadata URL. */
   resourceMetadata?: string | undefined;
@@ -51,8 +51,8 @@ export function formatChallenge(params: ChallengeParams): string {
   );
   add('error_uri', params.errorUri?.replace(OUTSIDE_URI_TEXT, percentEncode));
   add('scope', params.scope === undefined ? undefined : challengeText(params.scope));
-  add('acr_values', params.acrValues === undefined ? undefined : challengeText(params.acrValues.join(' ')));
-  add('max_age', params.maxAge === undefined ? undefined : String(params.maxAge));
+  add('acr_values', params.acrValues === undefined ? undefined : acrValuesText(params.acrValues));
+  add('max_age', maxAgeText(params.maxAge));
   add('resource_metadata', params.resourceMetadata);
   const scheme = params.scheme ?? 'Bearer';
   return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;
@@ -70,6 +70,26 @@ const OUTSIDE_URI_TEXT = /[^\x21\x23-\x5b\x5d-\x7e]/gu;
  */
 export function challengeText(value: string): string {
   return value.replaceAll('"', "'").replace(OUTSIDE_TEXT, '?');
+}
+
+/**
+ * RFC 9470 §3 `acr_values`: the values space-separated, so a space inside one becomes `?` (it would
+ * split it in two) and an empty one is left out (it would read as nothing, or shift the others).
+ */
+function acrValuesText(values: readonly string[]): string {
+  return values
+    .filter((value) => value !== '')
+    .map((value) => challengeText(value).replaceAll(' ', '?'))
+    .join(' ');
+}
+
+/**
+ * RFC 9470 §3 `max_age` "has to represent a non-negative integer": anything else (a fraction, a
+ * negative, NaN, a number `String()` writes in exponent form) is left out, not sent as a value no
+ * client can use.
+ */
+function maxAgeText(maxAge: number | undefined): string | undefined {
+  return Number.isSafeInteger(maxAge) && (maxAge as number) >= 0 ? String(maxAge) : undefined;
 }
 
 /** `character` as `%XX` for each byte of its UTF-8 form (a lone surrogate as U+FFFD's). */

@@ -54,6 +54,18 @@ describe('ERROR_CODES', () => {
     expect(ERROR_CODES.ERR_TOKEN_MISSING).toMatchObject({ oauthError: undefined, status: 401 });
   });
 
+  it('puts acr_values and max_age only in an insufficient_user_authentication challenge', () => {
+    const stepUp = { acrValues: ['urn:example:mfa'], maxAgeSec: 300 };
+    expect(new TokenGuardError('ERR_INSUFFICIENT_USER_AUTHENTICATION', stepUp).wwwAuthenticate).toMatch(
+      /, acr_values="urn:example:mfa", max_age="300"$/,
+    );
+    // The same options on another error (say from a validateClaims hook) are not a step-up request.
+    for (const code of ['ERR_INSUFFICIENT_SCOPE', 'ERR_TOKEN_EXPIRED', 'ERR_INVALID_REQUEST'] as const) {
+      const challenge = new TokenGuardError(code, { ...stepUp, scope: 'orders:read' }).wwwAuthenticate;
+      expect(challenge, code).not.toMatch(/acr_values|max_age/);
+    }
+  });
+
   it('has the codes the issue names', () => {
     const codes: ErrorCode[] = [
       'ERR_TOKEN_MISSING',

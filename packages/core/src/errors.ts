@@ -270,8 +270,11 @@ export class TokenGuardError extends Error {
       error: this.oauthError,
       errorDescription: this.description,
       scope: this.scope,
-      acrValues: this.acrValues,
-      maxAge: this.maxAgeSec,
+      // RFC 9470 §3's parameters say how to meet a step-up challenge: on any other error they would
+      // send the client to authenticate again for nothing.
+      ...(this.oauthError === 'insufficient_user_authentication'
+        ? { acrValues: this.acrValues, maxAge: this.maxAgeSec }
+        : {}),
       resourceMetadata: this.resourceMetadata,
     });
   }
