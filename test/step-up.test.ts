@@ -194,7 +194,9 @@ describe('declaring step-up wrongly is a TypeError when the route is declared', 
       honoAdapter.requireAuthentication,
       fastifyRequireAuthentication,
     ]) {
-      expect(() => requireAuthentication({})).toThrow(/"authentication": needs acrValues, maxAgeSec or both/);
+      expect(() => requireAuthentication({} as never)).toThrow(
+        /"authentication": needs acrValues, maxAgeSec or both/,
+      );
       expect(() => requireAuthentication({ acrValues: ['two words'] })).toThrow(
         /"authentication.acrValues.0"/,
       );

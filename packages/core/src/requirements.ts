@@ -20,20 +20,8 @@ export type ClaimRequirement =
   | { readonly claim: string; readonly includes: string | number }
   | { readonly test: (auth: AuthInfo) => boolean; readonly description: string };
 
-/**
- * What a route requires of the user's authentication behind a token (RFC 9470 step-up): how the
- * user authenticated (`acr`) and how recently (`auth_time`). Failing it is a 401
- * `insufficient_user_authentication` whose challenge carries `acr_values` and/or `max_age`, so the
- * client can ask the authorization server for a token that meets them. At least one key is set.
- *
- * @example
- * ```ts
- * const mfa: AuthenticationRequirement = { acrValues: ['urn:example:mfa'] };
- * const recent: AuthenticationRequirement = { maxAgeSec: 300 };
- * await validator.validate(header, { scopes: ['payments:write'], authentication: { ...mfa, ...recent } });
- * ```
- */
-export interface AuthenticationRequirement {
+/** The keys of an {@link AuthenticationRequirement}, each optional on its own. */
+interface AuthenticationKeys {
   /**
    * The token's `acr` claim (a string) must equal one of these exactly; an absent `acr` fails. In
    * order of preference, as the challenge's `acr_values` lists them. Never empty; each value is
@@ -47,6 +35,23 @@ export interface AuthenticationRequirement {
    */
   readonly maxAgeSec?: number;
 }
+
+/**
+ * What a route requires of the user's authentication behind a token (RFC 9470 step-up): how the
+ * user authenticated (`acr`) and how recently (`auth_time`). Failing it is a 401
+ * `insufficient_user_authentication` whose challenge carries `acr_values` and/or `max_age`, so the
+ * client can ask the authorization server for a token that meets them. At least one key is set (the
+ * type requires it; at run time `{}` is a `TypeError`).
+ *
+ * @example
+ * ```ts
+ * const mfa: AuthenticationRequirement = { acrValues: ['urn:example:mfa'] };
+ * const recent: AuthenticationRequirement = { maxAgeSec: 300 };
+ * await validator.validate(header, { scopes: ['payments:write'], authentication: { ...mfa, ...recent } });
+ * ```
+ */
+export type AuthenticationRequirement = AuthenticationKeys &
+  ({ readonly acrValues: readonly string[] } | { readonly maxAgeSec: number });
 
 /**
  * What a route requires of a verified token, as plain values. Checked in this order: tenant,

@@ -705,5 +705,5 @@ function copyAuthentication(guard: string, args: readonly unknown[]): Authentica
   }
   const copy: Record<string, unknown> = { ...value };
   if (Array.isArray(copy.acrValues)) copy.acrValues = [...copy.acrValues];
-  return copy as AuthenticationRequirement;
+  return copy as unknown as AuthenticationRequirement;
 }

@@ -43,6 +43,9 @@ describe('@tokenguard/express types', () => {
     requireAuthentication({ acrValues: 'mfa' });
     // @ts-expect-error maxAgeSec is a number of seconds
     requireAuthentication({ maxAgeSec: '300' });
+    // @ts-expect-error at least one of acrValues and maxAgeSec
+    requireAuthentication({});
+    requireAuthentication({ maxAgeSec: 60 });
   });
 
   it('gives requireTenant the express request', () => {

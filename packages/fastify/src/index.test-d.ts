@@ -34,6 +34,8 @@ describe('@tokenguard/fastify types', () => {
     );
     // @ts-expect-error maxAgeSec is a number of seconds
     app.post('/g', { config: { auth: { authentication: { maxAgeSec: '300' } } } }, async () => 'g');
+    // @ts-expect-error at least one of acrValues and maxAgeSec
+    app.post('/h', { config: { auth: { authentication: {} } } }, async () => 'h');
     expectTypeOf(app.requireAuthentication({ maxAgeSec: 60 })).toEqualTypeOf<TokenguardGuard>();
     expectTypeOf(requireAuthentication({ acrValues: ['mfa'] })).toEqualTypeOf<TokenguardGuard>();
   });

@@ -166,7 +166,7 @@ function copyAuthentication(value: unknown, where: string): AuthenticationRequir
   } catch (error) {
     throw new TypeError(`tokenguard: ${where}: ${(error as Error).message.replace(/^tokenguard: /, '')}`);
   }
-  return copy as AuthenticationRequirement;
+  return copy as unknown as AuthenticationRequirement;
 }
 
 function asList(value: unknown, where: string): readonly unknown[] {

@@ -43,6 +43,9 @@ describe('@tokenguard/hono types', () => {
     expectTypeOf(requireAuthentication).parameter(0).toEqualTypeOf<AuthenticationRequirement>();
     // @ts-expect-error acrValues is a list
     requireAuthentication({ acrValues: 'mfa' });
+    // @ts-expect-error at least one of acrValues and maxAgeSec
+    requireAuthentication({});
+    requireAuthentication({ maxAgeSec: 60 });
   });
 
   it('accepts both option forms', () => {
