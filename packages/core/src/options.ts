@@ -718,6 +718,23 @@ function resolveIntrospection(
  * RFC 9728 `authorization_servers` when not given: the issuers named exactly by a URL. A `{tenant}`
  * template names no single authorization server, and a bare name (`my-app` with a secret) none.
  */
+/**
+ * The `now` option, held to answering a finite number: every time check compares with it, and with
+ * NaN each comparison is false, so an expired token would pass and a cache entry never end. A clock
+ * that answers anything else throws, and the request fails closed (500 `ERR_INTERNAL`).
+ */
+function checkedClock(now: () => number): () => number {
+  return () => {
+    const ms = now();
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+      throw new TypeError(
+        `tokenguard: the "now" option answered ${String(ms)}, not milliseconds since the epoch`,
+      );
+    }
+    return ms;
+  };
+}
+
 function defaultAuthorizationServers(issuers: readonly ResolvedIssuerOptions[]): string[] {
   return issuers
     .filter(
@@ -823,7 +840,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     maxTokenLength: value.maxTokenLength ?? 8192,
     maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
     verifyOffThread: value.verifyOffThread ?? false,
-    now: value.now ?? Date.now,
+    now: value.now === undefined ? Date.now : checkedClock(value.now),
     realm: value.realm,
     resourceMetadata:
       value.resourceMetadata === undefined

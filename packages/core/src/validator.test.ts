@@ -234,6 +234,22 @@ describe('validate: input forms', () => {
     }
   });
 
+  it('fails closed (ERR_INTERNAL) when the clock answers no finite number: an expired token never passes', async () => {
+    for (const answer of [Number.NaN, Number.POSITIVE_INFINITY, undefined, '1700000000000']) {
+      let ms: unknown = clockMs;
+      const validator = validatorWith({ now: () => ms as number });
+      const token = await tokenWith({ exp: Math.floor(clockMs / 1000) - 3600 });
+      const cached = await tokenWith({ jti: `cached-${String(answer)}` });
+      await cacheVerified(validator, cached);
+      ms = answer;
+      for (const input of [token, cached]) {
+        const error = await rejection(validator.validate(input), 'ERR_INTERNAL');
+        expect(error.status).toBe(500);
+        expect((error.cause as Error).message).toContain('"now" option answered');
+      }
+    }
+  });
+
   it('rejects no token with ERR_TOKEN_MISSING and a bare challenge', async () => {
     const validator = validatorWith({ realm: 'api' });
     for (const input of [undefined, null, '', '   ']) {
