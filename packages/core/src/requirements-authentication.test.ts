@@ -165,6 +165,15 @@ describe('authentication.maxAgeSec', () => {
     expect(() => checkRequirements(at(nowSec + 2), requirements)).toThrow(TokenGuardError);
   });
 
+  it('fails closed when the given clock answers no finite number (every comparison with NaN is false)', () => {
+    for (const answer of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const broken = { now: () => answer, clockToleranceSec: 5 };
+      expect(() => checkRequirements(at(NOW_SEC - 3600), requirements, broken)).toThrow(
+        /the clock given to checkRequirements answered no finite number/,
+      );
+    }
+  });
+
   it('reads the clock only when maxAgeSec is set', () => {
     let reads = 0;
     const counting = { now: () => ++reads && NOW_SEC * 1000 };

@@ -268,6 +268,10 @@ function assertAuthentication(
   } else if (maxAgeSec !== undefined) {
     const tolerance = clock?.clockToleranceSec ?? 0;
     const nowSec = (clock?.now ?? Date.now)() / 1000;
+    // A clock answering NaN would make both comparisons below false, and pass: fail closed instead.
+    if (!Number.isFinite(nowSec)) {
+      throw new TypeError('tokenguard: the clock given to checkRequirements answered no finite number');
+    }
     if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
       claim = 'auth_time';
       message =
