@@ -3,7 +3,9 @@
  * worker.ts, bundled with esbuild from the workspace sources, runs on Cloudflare's workerd (with
  * nodejs_compat), Bun and Deno, each installed from npm as a devDependency of this package. Every
  * runtime must answer as Node does (the same module called in this process), except on workerd,
- * where a PS256 token gets 401 ERR_ALGORITHM_NOT_ALLOWED and `algorithms: ['PS256']` is a TypeError.
+ * where a PS256 token gets 401 ERR_ALGORITHM_NOT_ALLOWED and `algorithms: ['PS256']` is a TypeError:
+ * the tokens on `/api/me`, the RFC 9470 step-up on `/api/mfa` (`requireAuthentication`), and the
+ * RFC 9728 metadata document (`protectedResourceMetadata`) that every challenge points to.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -12,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseChallenge } from '../conformance/challenge.js';
 import { type JwksServer, type PublicJwk, startJwksServer } from '../support/jwks-server.js';
 import { type AsymmetricAlg, accessTokenClaims, generateSigningKey, signToken } from '../support/keys.js';
 import { freePort, healthy, type Launched, launch } from './launch.js';
@@ -26,6 +29,34 @@ const AUDIENCE = 'https://api.runtimes.test';
 const VALID: readonly AsymmetricAlg[] = ['RS256', 'ES256', 'ES384', 'EdDSA', 'PS256'];
 const MODES = ['inline', 'offthread'] as const;
 const STARTUP_MS = 30_000;
+// worker.ts's resource and step-up requirement.
+const RESOURCE = 'https://app.test/mcp';
+const METADATA_PATH = '/.well-known/oauth-protected-resource/mcp';
+const METADATA_URL = `https://app.test${METADATA_PATH}`;
+const MFA = 'urn:example:mfa';
+const MAX_AGE_SEC = 3600;
+/** The metadata requests: method and query. */
+const METADATA_REQUESTS = [
+  ['GET', ''],
+  ['GET', '?client=1'],
+  ['HEAD', ''],
+  ['OPTIONS', ''],
+  ['POST', ''],
+] as const;
+/**
+ * The response headers a metadata answer is compared on; `content-length` on 200 only (an HTTP
+ * server adds `0` to an empty 405 of its own accord, the in-process reference does not).
+ */
+const METADATA_HEADERS = [
+  'content-type',
+  'content-length',
+  'cache-control',
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+  'allow',
+] as const;
 
 /** What a case's answer is compared on. */
 interface Outcome {
@@ -34,28 +65,49 @@ interface Outcome {
   result: string;
   /** On 401: whether `WWW-Authenticate` is a Bearer challenge. */
   bearerChallenge?: boolean;
+  /** On 401: the challenge's parameters but `error_description`. */
+  challenge?: Record<string, string>;
 }
+
+/** What a metadata answer is compared on. */
+interface MetadataOutcome {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Case = [name: string, token: string | undefined];
 
 let jwks: JwksServer;
 let env: RuntimeAppEnv;
 let outDir: string;
-const cases: Array<[name: string, token: string | undefined]> = [];
+const cases: Case[] = [];
+const stepUpCases: Case[] = [];
+/** Node's outcomes, by `<mode><path>`. */
 const reference = new Map<string, Record<string, Outcome>>();
+const metadataReference = new Map<string, Record<string, MetadataOutcome>>();
 
 async function outcomeOf(res: Response): Promise<Outcome> {
   const body = (await res.json()) as { sub?: string; code?: string; unexpected?: string };
   const result = body.sub ?? body.code ?? body.unexpected ?? JSON.stringify(body);
   if (res.status !== 401) return { status: res.status, result };
   const challenge = res.headers.get('www-authenticate') ?? '';
-  return { status: res.status, result, bearerChallenge: /^Bearer(?: |$)/.test(challenge) };
+  const { error_description: _, ...params } = parseChallenge(challenge).params;
+  return {
+    status: res.status,
+    result,
+    bearerChallenge: /^Bearer(?: |$)/.test(challenge),
+    challenge: params,
+  };
 }
 
-/** Sends every case through `send` in turn; outcomes by case name. */
+/** Sends every case of `list` through `send` in turn; outcomes by case name. */
 async function runCases(
+  list: readonly Case[],
   send: (headers: Record<string, string>) => Promise<Response>,
 ): Promise<Record<string, Outcome>> {
   const outcomes: Record<string, Outcome> = {};
-  for (const [name, token] of cases) {
+  for (const [name, token] of list) {
     outcomes[name] = await outcomeOf(
       await send(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     );
@@ -66,6 +118,24 @@ async function runCases(
 function overHttp(port: number, path: string) {
   return (headers: Record<string, string>) =>
     fetch(`http://127.0.0.1:${port}${path}`, { headers, signal: AbortSignal.timeout(15_000) });
+}
+
+/** Sends every metadata request (under `/<mode>`) through `send`; outcomes by `<method><query>`. */
+async function runMetadata(
+  mode: string,
+  send: (path: string, method: string) => Promise<Response>,
+): Promise<Record<string, MetadataOutcome>> {
+  const outcomes: Record<string, MetadataOutcome> = {};
+  for (const [method, query] of METADATA_REQUESTS) {
+    const res = await send(`/${mode}${METADATA_PATH}${query}`, method);
+    const headers: Record<string, string> = {};
+    for (const name of METADATA_HEADERS) {
+      const value = res.headers.get(name);
+      if (value !== null && (name !== 'content-length' || res.status === 200)) headers[name] = value;
+    }
+    outcomes[`${method}${query}`] = { status: res.status, headers, body: await res.text() };
+  }
+  return outcomes;
 }
 
 beforeAll(async () => {
@@ -80,12 +150,26 @@ beforeAll(async () => {
   cases.push(['tampered', `${rs256[0]}.${forged}.${rs256[2]}`]);
   cases.push(['none', undefined]);
   cases.push(['wrongAudience', await signToken(keys[0]!, { ...claims, aud: 'https://other.test' })]);
+  const stepUp = (overrides: Record<string, unknown>) =>
+    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec }, { auth_time: nowSec - 60, ...overrides });
+  stepUpCases.push(
+    ['mfa', await signToken(keys[0]!, stepUp({ acr: MFA }))],
+    ['mfaES256', await signToken(keys[1]!, stepUp({ acr: MFA }))],
+    ['weakAcr', await signToken(keys[0]!, stepUp({ acr: 'urn:example:pwd' }))],
+    ['noAcr', await signToken(keys[0]!, stepUp({}))],
+    ['stale', await signToken(keys[0]!, stepUp({ acr: MFA, auth_time: nowSec - 2 * MAX_AGE_SEC }))],
+    ['none', undefined],
+  );
 
   for (const mode of MODES) {
-    reference.set(
+    const inNode = (path: string) => (headers: Record<string, string>) =>
+      handleRequest(new Request(`http://node.test/${mode}${path}`, { headers }), env);
+    reference.set(`${mode}/api/me`, await runCases(cases, inNode('/api/me')));
+    reference.set(`${mode}/api/mfa`, await runCases(stepUpCases, inNode('/api/mfa')));
+    metadataReference.set(
       mode,
-      await runCases((headers) =>
-        handleRequest(new Request(`http://node.test/${mode}/api/me`, { headers }), env),
+      await runMetadata(mode, (path, method) =>
+        handleRequest(new Request(`http://node.test${path}`, { method }), env),
       ),
     );
   }
@@ -120,18 +204,79 @@ afterAll(async () => {
   if (outDir !== undefined) await rm(outDir, { recursive: true, force: true });
 });
 
+/** A 401 outcome whose challenge carries `error` (if any) and `resource_metadata`. */
+function refused(result: string, params: Record<string, string> = {}): Outcome {
+  const challenge = { ...params, resource_metadata: METADATA_URL };
+  return { status: 401, result, bearerChallenge: true, challenge };
+}
+
 describe('Node, the reference', () => {
   it('verifies every algorithm and refuses the rest, inline and off the thread', () => {
     for (const mode of MODES) {
-      expect(reference.get(mode)).toEqual({
+      expect(reference.get(`${mode}/api/me`)).toEqual({
         RS256: { status: 200, result: 'user-1' },
         ES256: { status: 200, result: 'user-1' },
         ES384: { status: 200, result: 'user-1' },
         EdDSA: { status: 200, result: 'user-1' },
         PS256: { status: 200, result: 'user-1' },
-        tampered: { status: 401, result: 'ERR_SIGNATURE_INVALID', bearerChallenge: true },
-        none: { status: 401, result: 'ERR_TOKEN_MISSING', bearerChallenge: true },
-        wrongAudience: { status: 401, result: 'ERR_AUDIENCE_MISMATCH', bearerChallenge: true },
+        tampered: refused('ERR_SIGNATURE_INVALID', { error: 'invalid_token' }),
+        none: refused('ERR_TOKEN_MISSING'),
+        wrongAudience: refused('ERR_AUDIENCE_MISMATCH', { error: 'invalid_token' }),
+      });
+    }
+  });
+
+  it('asks for a step-up (RFC 9470) unless acr and auth_time meet requireAuthentication', () => {
+    const insufficient = refused('ERR_INSUFFICIENT_USER_AUTHENTICATION', {
+      error: 'insufficient_user_authentication',
+      acr_values: MFA,
+      max_age: String(MAX_AGE_SEC),
+    });
+    for (const mode of MODES) {
+      expect(reference.get(`${mode}/api/mfa`)).toEqual({
+        mfa: { status: 200, result: 'user-1' },
+        mfaES256: { status: 200, result: 'user-1' },
+        weakAcr: insufficient,
+        noAcr: insufficient,
+        stale: insufficient,
+        none: refused('ERR_TOKEN_MISSING'),
+      });
+    }
+  });
+
+  it('serves the RFC 9728 metadata document at the well-known URL of the resource', () => {
+    const json = JSON.stringify({
+      resource: RESOURCE,
+      authorization_servers: [ISSUER],
+      bearer_methods_supported: ['header'],
+    });
+    const served = {
+      status: 200,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(json)),
+        'cache-control': 'public, max-age=3600',
+        'access-control-allow-origin': '*',
+      },
+      body: json,
+    };
+    for (const mode of MODES) {
+      expect(metadataReference.get(mode)).toEqual({
+        GET: served,
+        'GET?client=1': served,
+        HEAD: { ...served, body: '' },
+        OPTIONS: {
+          status: 204,
+          headers: {
+            allow: 'GET, HEAD, OPTIONS',
+            'access-control-allow-origin': '*',
+            'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+            'access-control-allow-headers': '*',
+            'access-control-max-age': '86400',
+          },
+          body: '',
+        },
+        POST: { status: 405, headers: { allow: 'GET, HEAD, OPTIONS' }, body: '' },
       });
     }
   });
@@ -242,12 +387,24 @@ describe.each(runtimes)('$name', (runtime) => {
   });
 
   it.each(MODES)('answers as Node does (%s)', async (mode) => {
-    const expected = { ...reference.get(mode) };
+    const expected = { ...reference.get(`${mode}/api/me`) };
     if (runtime.name === 'workerd') {
-      expected.PS256 = { status: 401, result: 'ERR_ALGORITHM_NOT_ALLOWED', bearerChallenge: true };
+      expected.PS256 = refused('ERR_ALGORITHM_NOT_ALLOWED', { error: 'invalid_token' });
     }
-    const outcomes = await runCases(overHttp(started!.port, `/${mode}/api/me`));
+    const outcomes = await runCases(cases, overHttp(started!.port, `/${mode}/api/me`));
     expect(outcomes, started!.server.output()).toEqual(expected);
+  });
+
+  it.each(MODES)('asks for a step-up as Node does (%s)', async (mode) => {
+    const outcomes = await runCases(stepUpCases, overHttp(started!.port, `/${mode}/api/mfa`));
+    expect(outcomes, started!.server.output()).toEqual(reference.get(`${mode}/api/mfa`));
+  });
+
+  it.each(MODES)('serves the protected resource metadata as Node does (%s)', async (mode) => {
+    const outcomes = await runMetadata(mode, (path, method) =>
+      fetch(`http://127.0.0.1:${started!.port}${path}`, { method, signal: AbortSignal.timeout(15_000) }),
+    );
+    expect(outcomes, started!.server.output()).toEqual(metadataReference.get(mode));
   });
 
   it(

@@ -3,10 +3,12 @@
  * `@tokenguard/hono`, in the module-worker shape workerd serves (`export default { fetch }`); the
  * Bun and Deno launcher (serve.ts) and the Node reference call the same {@link handleRequest}.
  *
- * Routes:
- * - `GET /inline/api/me`, `GET /offthread/api/me`: guarded (`verifyOffThread` false / true); 200
- *   `{ sub }`, or the tokenguard error as `{ code, error, error_description }` with its status and
- *   `WWW-Authenticate`.
+ * Routes, under `/inline` and `/offthread` (`verifyOffThread` false / true):
+ * - `GET /api/me`: guarded; 200 `{ sub }`, or the tokenguard error as
+ *   `{ code, error, error_description }` with its status and `WWW-Authenticate`.
+ * - `GET /api/mfa`: also `requireAuthentication` ({@link STEP_UP}, RFC 9470); answers as `/api/me`.
+ * - `/.well-known/oauth-protected-resource/mcp`: the RFC 9728 metadata of {@link RESOURCE}, served
+ *   by `protectedResourceMetadata`; the validator's challenges name it in `resource_metadata`.
  * - `GET /construct/ps256`: constructs a middleware with `algorithms: ['PS256']` and reports
  *   `{ constructed: true }` or the thrown error's `{ constructed: false, name, message }`.
  * - `GET /health`: 200 `ok`.
@@ -16,8 +18,14 @@
  * const res = await handleRequest(new Request('http://app.test/inline/api/me'), env);
  * ```
  */
-import { isTokenGuardError } from '@tokenguard/core';
-import { type TokenguardVariables, tokenguard } from '@tokenguard/hono';
+import { createValidator, isTokenGuardError } from '@tokenguard/core';
+import {
+  type AuthenticationRequirement,
+  protectedResourceMetadata,
+  requireAuthentication,
+  type TokenguardVariables,
+  tokenguard,
+} from '@tokenguard/hono';
 import { Hono } from 'hono';
 
 /** The app's settings, as workerd bindings (text) or environment variables. */
@@ -29,19 +37,26 @@ export interface RuntimeAppEnv {
 
 type Mode = 'inline' | 'offthread';
 
+// Not exported: workerd takes every export of the module for a handler. runtimes.test.ts states them.
+/** The resource identifier the app's RFC 9728 metadata describes. */
+const RESOURCE = 'https://app.test/mcp';
+
+/** What `GET /api/mfa` requires of the user's authentication. */
+const STEP_UP: AuthenticationRequirement = { acrValues: ['urn:example:mfa'], maxAgeSec: 3600 };
+
 function createApp(env: RuntimeAppEnv, mode: Mode): Hono<{ Variables: TokenguardVariables }> {
+  const validator = createValidator({
+    issuer: env.ISSUER,
+    audience: env.AUDIENCE,
+    jwksUri: env.JWKS_URI,
+    verifyOffThread: mode === 'offthread',
+    resourceMetadata: { resource: RESOURCE },
+  });
   const app = new Hono<{ Variables: TokenguardVariables }>();
-  app.use(
-    '/api/*',
-    tokenguard({
-      issuer: env.ISSUER,
-      audience: env.AUDIENCE,
-      jwksUri: env.JWKS_URI,
-      verifyOffThread: mode === 'offthread',
-      onError: 'next',
-    }),
-  );
+  app.use(protectedResourceMetadata(validator));
+  app.use('/api/*', tokenguard(validator, { onError: 'next' }));
   app.get('/api/me', (c) => c.json({ sub: c.var.auth.subject }));
+  app.get('/api/mfa', requireAuthentication(STEP_UP), (c) => c.json({ sub: c.var.auth.subject }));
   app.onError((error, c) => {
     if (!isTokenGuardError(error)) return c.json({ unexpected: String(error) }, 500);
     return c.json({ code: error.code, ...error.toJSON() }, error.status, error.headers);
