@@ -1,0 +1,290 @@
+/**
+ * Interoperability with the MCP TypeScript SDK's client (`@modelcontextprotocol/sdk`): the SDK's
+ * own parser, discovery functions and auth flow, pointed at Express, Fastify and Hono apps guarded
+ * by tokenguard with RFC 9728 protected resource metadata, and at a real issuer (the dev issuer).
+ *
+ * What the SDK does before it asks for a token, each step checked here with its own code: it reads
+ * `resource_metadata` from the 401's `WWW-Authenticate`; fetches the document (zod-parsed: `resource`
+ * a URL, `authorization_servers` URLs); checks `resource` against the server URL
+ * (`checkResourceAllowed`: same origin, the server URL's path under the resource's path); discovers
+ * the authorization server metadata from `authorization_servers[0]` (RFC 8414, then OIDC discovery);
+ * then sends `resource` verbatim as the RFC 8707 indicator. A whole flow per adapter: an MCP client
+ * with the SDK's client_credentials provider calls a tool on an MCP server (its token is accepted,
+ * so the issuer was asked for this resource: the audience the validator requires). And a 403
+ * insufficient_scope read by the SDK's parser, as its step-up ("upscoping") reads it.
+ */
+import { execFile } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { getRequestListener } from '@hono/node-server';
+import {
+  discoverOAuthProtectedResourceMetadata,
+  discoverOAuthServerInfo,
+  extractResourceMetadataUrl,
+  extractWWWAuthenticateParams,
+  type OAuthClientProvider,
+  selectResourceURL,
+  startAuthorization,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  checkResourceAllowed,
+  resourceUrlFromServerUrl,
+} from '@modelcontextprotocol/sdk/shared/auth-utils.js';
+import { type AuthInfo, createValidator, type Validator } from '@tokenguard/core';
+import { DEV_CLIENT_ID, type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import * as expressAdapter from '@tokenguard/express';
+import fastifyTokenguard, { protectedResourceMetadata as fastifyMetadata } from '@tokenguard/fastify';
+import * as honoAdapter from '@tokenguard/hono';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The MCP client, run in a Node process of its own: the SDK's client transport imports
+ * eventsource-parser, whose package.json has a `source` export condition naming TypeScript files,
+ * and the vitest workers resolve with that condition (meant for the workspace packages). A plain
+ * `node` resolves the SDK as any application would. It connects with the SDK's client_credentials
+ * provider, calls `whoami` and prints the result and the issuer the SDK stamped on its tokens.
+ */
+const MCP_CLIENT_SCRIPT = `
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+const [mcpUrl, clientId, clientSecret, expectedIssuer] = process.argv.slice(1);
+const provider = new ClientCredentialsProvider({ clientId, clientSecret, expectedIssuer, scope: 'tools:read' });
+const client = new Client({ name: 'tokenguard-interop-client', version: '1.0.0' });
+await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }));
+const result = await client.callTool({ name: 'whoami', arguments: {} });
+await client.close();
+process.stdout.write(JSON.stringify({ content: result.content, tokenIssuer: provider.tokens()?.issuer }));
+`;
+
+/** Runs {@link MCP_CLIENT_SCRIPT}; rejects with its stderr when it fails. */
+function runMcpClient(args: readonly string[]): Promise<{ content: unknown; tokenIssuer: unknown }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '--eval', MCP_CLIENT_SCRIPT, '--', ...args],
+      { cwd: fileURLToPath(new URL('.', import.meta.url)) },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`MCP client failed: ${stderr || error.message}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
+  });
+}
+
+/**
+ * Mounts an app on a server already listening (the resource identifier names the port, so the
+ * validator is made after `listen`): the metadata, `tokenguard` on every route, POST /mcp (scope
+ * tools:read) an MCP server, GET /mcp 405 (stateless), POST /mcp/call (scope tools:call).
+ * Returns how to release what the app holds besides the server.
+ */
+type MountApp = (server: Server, validator: Validator) => Promise<() => Promise<void>>;
+
+/** A stateless MCP server with one tool, `whoami`, answering the request's subject and scopes. */
+function mcpServerFor(auth: AuthInfo | null | undefined): McpServer {
+  const mcp = new McpServer({ name: 'tokenguard-interop', version: '1.0.0' });
+  mcp.registerTool('whoami', { description: 'The subject and scopes of the access token' }, async () => ({
+    content: [{ type: 'text', text: `${auth?.subject} ${[...(auth?.scopes ?? [])].sort().join(' ')}` }],
+  }));
+  return mcp;
+}
+
+const mountExpress: MountApp = async (server, validator) => {
+  const app = express();
+  app.use(expressAdapter.protectedResourceMetadata(validator));
+  app.use(expressAdapter.tokenguard(validator));
+  app.post('/mcp', expressAdapter.requireScopes('tools:read'), express.json(), async (req, res) => {
+    const mcp = mcpServerFor(req.auth);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
+    await mcp.connect(transport);
+    // The SDK's transport types `req.auth` as its own AuthInfo (scopes an array, expiresAt in
+    // seconds) and hands it to tools as `extra.authInfo`; tokenguard's `req.auth` has another shape,
+    // which the tool here does not read.
+    await transport.handleRequest(req as IncomingMessage, res, req.body);
+  });
+  app.get('/mcp', (_req, res) => {
+    res.status(405).set('allow', 'POST').end();
+  });
+  app.post('/mcp/call', expressAdapter.requireScopes('tools:call'), (_req, res) => {
+    res.json({ called: true });
+  });
+  server.on('request', app);
+  return async () => {};
+};
+
+const mountFastify: MountApp = async (server, validator) => {
+  const app = Fastify({
+    serverFactory: (handler) => {
+      server.on('request', handler);
+      return server;
+    },
+  });
+  await app.register(fastifyTokenguard, { validator });
+  await app.register(fastifyMetadata, { validator });
+  app.post('/mcp', { config: { auth: { scopes: ['tools:read'] } } }, async (request, reply) => {
+    const mcp = mcpServerFor(request.auth);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    reply.hijack();
+    reply.raw.on('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
+    await mcp.connect(transport);
+    await transport.handleRequest(request.raw, reply.raw, request.body);
+  });
+  app.get('/mcp', async (_request, reply) => reply.code(405).header('allow', 'POST').send());
+  app.post('/mcp/call', { config: { auth: { scopes: ['tools:call'] } } }, async () => ({ called: true }));
+  await app.ready();
+  return () => app.close();
+};
+
+const mountHono: MountApp = async (server, validator) => {
+  const app = new Hono();
+  app.use(honoAdapter.protectedResourceMetadata(validator));
+  app.use('*', honoAdapter.tokenguard(validator));
+  app.post('/mcp', honoAdapter.requireScopes('tools:read'), async (c) => {
+    const mcp = mcpServerFor(c.get('auth'));
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    await mcp.connect(transport);
+    return transport.handleRequest(c.req.raw);
+  });
+  app.get('/mcp', (c) => c.body(null, 405, { allow: 'POST' }));
+  app.post('/mcp/call', honoAdapter.requireScopes('tools:call'), (c) => c.json({ called: true }));
+  server.on('request', getRequestListener(app.fetch));
+  return async () => {};
+};
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    // Fastify's close may have closed it already; the error of a second close is of no interest.
+    server.close(() => resolve());
+  });
+}
+
+/** A provider for the SDK functions that take one: no `validateResourceURL`, so the SDK's own check applies. */
+const noCustomResourceCheck = {} as OAuthClientProvider;
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe.each([
+  ['Express', mountExpress],
+  ['Fastify', mountFastify],
+  ['Hono', mountHono],
+] as const)('%s: the MCP SDK client discovers and uses the protected resource', (_name, mountApp) => {
+  let issuer: DevIssuer;
+  let origin: string;
+  let mcpUrl: string;
+  let metadataUrl: string;
+
+  beforeAll(async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => closeServer(server));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    mcpUrl = `${origin}/mcp`;
+    metadataUrl = `${origin}/.well-known/oauth-protected-resource/mcp`;
+    // The dev issuer knows its resources from the start, so it starts once the port is known too.
+    issuer = await startDevIssuer({
+      resources: { [mcpUrl]: { scope: 'tools:read tools:call', format: 'jwt' } },
+    });
+    cleanups.push(() => issuer.close());
+    const validator = createValidator({
+      issuer: issuer.issuer,
+      audience: mcpUrl,
+      resourceMetadata: { resource: mcpUrl, scopesSupported: ['tools:read', 'tools:call'] },
+    });
+    cleanups.push(() => validator.close());
+    cleanups.push(await mountApp(server, validator));
+  });
+
+  it("a request without a token gets a 401 whose resource_metadata the SDK's parsers read", async () => {
+    const response = await fetch(mcpUrl, { method: 'POST' });
+    await response.body?.cancel();
+    expect(response.status).toBe(401);
+    expect(extractWWWAuthenticateParams(response)).toEqual({
+      resourceMetadataUrl: new URL(metadataUrl),
+      scope: undefined,
+      error: undefined,
+    });
+    expect(extractResourceMetadataUrl(response)?.href).toBe(metadataUrl);
+  });
+
+  it("the SDK's discovery fetches the document and accepts its resource for the server URL", async () => {
+    const document = await discoverOAuthProtectedResourceMetadata(mcpUrl, {
+      resourceMetadataUrl: new URL(metadataUrl),
+    });
+    expect(document).toEqual({
+      resource: mcpUrl,
+      authorization_servers: [issuer.issuer],
+      scopes_supported: ['tools:read', 'tools:call'],
+      bearer_methods_supported: ['header'],
+    });
+    // Without the challenge's hint the SDK tries the path-aware well-known URL first: the same document.
+    expect(await discoverOAuthProtectedResourceMetadata(mcpUrl)).toEqual(document);
+    expect(
+      checkResourceAllowed({
+        requestedResource: resourceUrlFromServerUrl(mcpUrl),
+        configuredResource: document.resource,
+      }),
+    ).toBe(true);
+    expect((await selectResourceURL(mcpUrl, noCustomResourceCheck, document))?.href).toBe(mcpUrl);
+  });
+
+  it("the SDK finds the dev issuer's metadata from authorization_servers and starts an authorization for the resource", async () => {
+    const info = await discoverOAuthServerInfo(mcpUrl, { resourceMetadataUrl: new URL(metadataUrl) });
+    expect(info.authorizationServerUrl).toBe(issuer.issuer);
+    expect(info.resourceMetadata?.resource).toBe(mcpUrl);
+    expect(info.authorizationServerMetadata).toMatchObject({
+      issuer: issuer.issuer,
+      token_endpoint: issuer.tokenEndpoint,
+    });
+    const { authorizationUrl } = await startAuthorization(info.authorizationServerUrl, {
+      metadata: info.authorizationServerMetadata,
+      clientInformation: { client_id: DEV_CLIENT_ID },
+      redirectUrl: 'http://127.0.0.1/callback',
+      scope: 'tools:read',
+      resource: new URL(mcpUrl),
+    });
+    expect(authorizationUrl.searchParams.get('resource')).toBe(mcpUrl);
+    expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
+  });
+
+  it('an MCP client with the SDK client_credentials provider gets a token for the resource and calls a tool', async () => {
+    const outcome = await runMcpClient([mcpUrl, issuer.client.id, issuer.client.secret, issuer.issuer]);
+    expect(outcome).toEqual({
+      content: [{ type: 'text', text: `${DEV_CLIENT_ID} tools:read` }],
+      tokenIssuer: issuer.issuer,
+    });
+  });
+
+  it("a 403 insufficient_scope names the missing scope and the metadata URL to the SDK's parser", async () => {
+    const token = await issuer.getToken({ resource: mcpUrl, scope: 'tools:read' });
+    const response = await fetch(`${mcpUrl}/call`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await response.body?.cancel();
+    expect(response.status).toBe(403);
+    expect(extractWWWAuthenticateParams(response)).toEqual({
+      resourceMetadataUrl: new URL(metadataUrl),
+      scope: 'tools:call',
+      error: 'insufficient_scope',
+    });
+  });
+});
