@@ -10,11 +10,13 @@
  * the authorization server metadata from `authorization_servers[0]` (RFC 8414, then OIDC discovery);
  * then sends `resource` verbatim as the RFC 8707 indicator. A whole flow per adapter: an MCP client
  * with the SDK's client_credentials provider calls a tool on an MCP server (its token is accepted,
- * so the issuer was asked for this resource: the audience the validator requires). And a 403
- * insufficient_scope read by the SDK's parser, as its step-up ("upscoping") reads it.
+ * so the issuer was asked for this resource: the audience the validator requires); the tool gets
+ * the caller as `extra.authInfo` in the SDK's own shape, converted by `mcpAuthInfo` and put where
+ * each transport reads it. And a 403 insufficient_scope read by the SDK's parser, as its step-up
+ * ("upscoping") reads it.
  */
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
@@ -27,6 +29,7 @@ import {
   selectResourceURL,
   startAuthorization,
 } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -34,10 +37,13 @@ import {
   checkResourceAllowed,
   resourceUrlFromServerUrl,
 } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
-import { type AuthInfo, createValidator, type Validator } from '@tokenguard/core';
+import { createValidator, type Validator } from '@tokenguard/core';
 import { DEV_CLIENT_ID, type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import * as expressAdapter from '@tokenguard/express';
-import fastifyTokenguard, { protectedResourceMetadata as fastifyMetadata } from '@tokenguard/fastify';
+import fastifyTokenguard, {
+  mcpAuthInfo as fastifyMcpAuthInfo,
+  protectedResourceMetadata as fastifyMetadata,
+} from '@tokenguard/fastify';
 import * as honoAdapter from '@tokenguard/hono';
 import express from 'express';
 import Fastify from 'fastify';
@@ -82,36 +88,47 @@ function runMcpClient(args: readonly string[]): Promise<{ content: unknown; toke
 /**
  * Mounts an app on a server already listening (the resource identifier names the port, so the
  * validator is made after `listen`): the metadata, `tokenguard` on every route, POST /mcp (scope
- * tools:read) an MCP server, GET /mcp 405 (stateless), POST /mcp/call (scope tools:call).
+ * tools:read) an MCP server whose tool reports its `extra.authInfo` to `seen`, GET /mcp 405
+ * (stateless), POST /mcp/call (scope tools:call). `resource` is the validator's resource identifier.
  * Returns how to release what the app holds besides the server.
  */
-type MountApp = (server: Server, validator: Validator) => Promise<() => Promise<void>>;
+type MountApp = (
+  server: Server,
+  validator: Validator,
+  resource: string,
+  seen: (authInfo: SdkAuthInfo | undefined) => void,
+) => Promise<() => Promise<void>>;
 
-/** A stateless MCP server with one tool, `whoami`, answering the request's subject and scopes. */
-function mcpServerFor(auth: AuthInfo | null | undefined): McpServer {
+/**
+ * A stateless MCP server with one tool, `whoami`, answering the client id and scopes of the
+ * `extra.authInfo` the SDK hands it (read as the SDK's AuthInfo: `scopes` an array).
+ */
+function mcpServerFor(seen: (authInfo: SdkAuthInfo | undefined) => void): McpServer {
   const mcp = new McpServer({ name: 'tokenguard-interop', version: '1.0.0' });
-  mcp.registerTool('whoami', { description: 'The subject and scopes of the access token' }, async () => ({
-    content: [{ type: 'text', text: `${auth?.subject} ${[...(auth?.scopes ?? [])].sort().join(' ')}` }],
-  }));
+  mcp.registerTool('whoami', { description: 'The client and scopes of the access token' }, async (extra) => {
+    seen(extra.authInfo);
+    const scopes = extra.authInfo?.scopes.filter((scope) => scope.startsWith('tools:')) ?? [];
+    return { content: [{ type: 'text', text: `${extra.authInfo?.clientId} ${scopes.sort().join(' ')}` }] };
+  });
   return mcp;
 }
 
-const mountExpress: MountApp = async (server, validator) => {
+const mountExpress: MountApp = async (server, validator, resource, seen) => {
   const app = express();
   app.use(expressAdapter.protectedResourceMetadata(validator));
   app.use(expressAdapter.tokenguard(validator));
   app.post('/mcp', expressAdapter.requireScopes('tools:read'), express.json(), async (req, res) => {
-    const mcp = mcpServerFor(req.auth);
+    const mcp = mcpServerFor(seen);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => {
       void transport.close();
       void mcp.close();
     });
     await mcp.connect(transport);
-    // The SDK's transport types `req.auth` as its own AuthInfo (scopes an array, expiresAt in
-    // seconds) and hands it to tools as `extra.authInfo`; tokenguard's `req.auth` has another shape,
-    // which the tool here does not read.
-    await transport.handleRequest(req as IncomingMessage, res, req.body);
+    // The SDK's transport reads `req.auth` as its own AuthInfo (scopes an array, expiresAt in
+    // seconds) and hands it to tools as `extra.authInfo`: the converted caller replaces tokenguard's.
+    const auth = expressAdapter.mcpAuthInfo(req.auth!, { resource });
+    await transport.handleRequest(Object.assign(req, { auth }), res, req.body);
   });
   app.get('/mcp', (_req, res) => {
     res.status(405).set('allow', 'POST').end();
@@ -123,7 +140,7 @@ const mountExpress: MountApp = async (server, validator) => {
   return async () => {};
 };
 
-const mountFastify: MountApp = async (server, validator) => {
+const mountFastify: MountApp = async (server, validator, resource, seen) => {
   const app = Fastify({
     serverFactory: (handler) => {
       server.on('request', handler);
@@ -133,7 +150,7 @@ const mountFastify: MountApp = async (server, validator) => {
   await app.register(fastifyTokenguard, { validator });
   await app.register(fastifyMetadata, { validator });
   app.post('/mcp', { config: { auth: { scopes: ['tools:read'] } } }, async (request, reply) => {
-    const mcp = mcpServerFor(request.auth);
+    const mcp = mcpServerFor(seen);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     reply.hijack();
     reply.raw.on('close', () => {
@@ -141,7 +158,9 @@ const mountFastify: MountApp = async (server, validator) => {
       void mcp.close();
     });
     await mcp.connect(transport);
-    await transport.handleRequest(request.raw, reply.raw, request.body);
+    // The SDK reads `auth` from the Node request, here Fastify's `request.raw`.
+    const auth = fastifyMcpAuthInfo(request.auth!, { resource });
+    await transport.handleRequest(Object.assign(request.raw, { auth }), reply.raw, request.body);
   });
   app.get('/mcp', async (_request, reply) => reply.code(405).header('allow', 'POST').send());
   app.post('/mcp/call', { config: { auth: { scopes: ['tools:call'] } } }, async () => ({ called: true }));
@@ -149,15 +168,17 @@ const mountFastify: MountApp = async (server, validator) => {
   return () => app.close();
 };
 
-const mountHono: MountApp = async (server, validator) => {
+const mountHono: MountApp = async (server, validator, resource, seen) => {
   const app = new Hono();
   app.use(honoAdapter.protectedResourceMetadata(validator));
   app.use('*', honoAdapter.tokenguard(validator));
   app.post('/mcp', honoAdapter.requireScopes('tools:read'), async (c) => {
-    const mcp = mcpServerFor(c.get('auth'));
+    const mcp = mcpServerFor(seen);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     await mcp.connect(transport);
-    return transport.handleRequest(c.req.raw);
+    return transport.handleRequest(c.req.raw, {
+      authInfo: honoAdapter.mcpAuthInfo(c.get('auth')!, { resource }),
+    });
   });
   app.get('/mcp', (c) => c.body(null, 405, { allow: 'POST' }));
   app.post('/mcp/call', honoAdapter.requireScopes('tools:call'), (c) => c.json({ called: true }));
@@ -191,6 +212,8 @@ describe.each([
   let origin: string;
   let mcpUrl: string;
   let metadataUrl: string;
+  /** What the tool received as `extra.authInfo`, in order. */
+  const seenAuthInfos: (SdkAuthInfo | undefined)[] = [];
 
   beforeAll(async () => {
     const server = createServer();
@@ -210,7 +233,7 @@ describe.each([
       resourceMetadata: { resource: mcpUrl, scopesSupported: ['tools:read', 'tools:call'] },
     });
     cleanups.push(() => validator.close());
-    cleanups.push(await mountApp(server, validator));
+    cleanups.push(await mountApp(server, validator, mcpUrl, (authInfo) => seenAuthInfos.push(authInfo)));
   });
 
   it("a request without a token gets a 401 whose resource_metadata the SDK's parsers read", async () => {
@@ -266,10 +289,29 @@ describe.each([
   });
 
   it('an MCP client with the SDK client_credentials provider gets a token for the resource and calls a tool', async () => {
+    const before = Date.now() / 1000;
     const outcome = await runMcpClient([mcpUrl, issuer.client.id, issuer.client.secret, issuer.issuer]);
     expect(outcome).toEqual({
       content: [{ type: 'text', text: `${DEV_CLIENT_ID} tools:read` }],
       tokenIssuer: issuer.issuer,
+    });
+    // The tool got the caller in the SDK's AuthInfo shape, through the SDK's own transport.
+    expect(seenAuthInfos).toHaveLength(1);
+    const authInfo = seenAuthInfos[0];
+    expect(authInfo?.scopes.includes('tools:read')).toBe(true);
+    expect(authInfo?.scopes.includes('tools:call')).toBe(false);
+    expect(authInfo?.clientId).toBe(DEV_CLIENT_ID);
+    expect(authInfo?.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(JSON.stringify(authInfo)).not.toContain(authInfo?.token);
+    // Seconds since the epoch: an integer after the call started, not milliseconds.
+    expect(Number.isInteger(authInfo?.expiresAt)).toBe(true);
+    expect(authInfo?.expiresAt).toBeGreaterThan(before);
+    expect(authInfo?.expiresAt).toBeLessThan(before + 86_400 * 366);
+    expect(authInfo?.resource?.href).toBe(mcpUrl);
+    expect(authInfo?.extra).toMatchObject({
+      issuer: issuer.issuer,
+      audience: [mcpUrl],
+      subject: DEV_CLIENT_ID,
     });
   });
 

@@ -20,6 +20,7 @@ export type { IntrospectionState } from './introspection.js';
 export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks.js';
 export { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
 export type { Algorithm } from './lib/algorithms.js';
+export { type McpAuthInfo, type McpAuthInfoOptions, mcpAuthInfo } from './mcp.js';
 export {
   type ClaimsValidator,
   DEFAULT_INTROSPECTION_CACHE,

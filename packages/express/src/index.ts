@@ -20,11 +20,13 @@ export type {
   AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
+  McpAuthInfo,
+  McpAuthInfoOptions,
   ResourceMetadataOptions,
   TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
-export { isTokenGuardError, TokenGuardError } from '@tokenguard/core';
+export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
   requireAuthentication,

@@ -1,0 +1,111 @@
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
+import { type AuthInfo, type AuthInfoFields, createAuthInfo } from './auth-info.js';
+import { mcpAuthInfo } from './mcp.js';
+import { createValidator } from './validator.js';
+
+const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.secret-token-value.sig';
+
+function authWith(fields: Partial<AuthInfoFields> = {}): AuthInfo {
+  return createAuthInfo(TOKEN, {
+    claims: { sub: 'user-1', client_id: 'client-1', scope: 'tools:read tools:call' },
+    subject: 'user-1',
+    clientId: 'client-1',
+    issuer: 'https://id.example',
+    audience: ['https://mcp.example/mcp'],
+    scopes: new Set(['tools:read', 'tools:call']),
+    expiresAt: new Date(1_700_000_300_000),
+    tenant: undefined,
+    source: 'jwt',
+    ...fields,
+  });
+}
+
+describe('mcpAuthInfo', () => {
+  it("gives the MCP SDK's AuthInfo shape: scopes an array in the token's order, expiresAt in seconds", () => {
+    const auth = authWith({ tenant: 'acme' });
+    const mcpAuth = mcpAuthInfo(auth);
+    expect(mcpAuth.token).toBe(TOKEN);
+    expect(mcpAuth.clientId).toBe('client-1');
+    expect(mcpAuth.scopes).toEqual(['tools:read', 'tools:call']);
+    expect(Array.isArray(mcpAuth.scopes)).toBe(true);
+    expect(mcpAuth.scopes.includes('tools:call')).toBe(true);
+    expect(mcpAuth.expiresAt).toBe(1_700_000_300);
+    expect(mcpAuth.extra).toEqual({
+      subject: 'user-1',
+      issuer: 'https://id.example',
+      tenant: 'acme',
+      audience: ['https://mcp.example/mcp'],
+      claims: auth.claims,
+    });
+    expect('resource' in mcpAuth).toBe(false);
+  });
+
+  it('rounds a fractional expiry down to whole seconds', () => {
+    expect(mcpAuthInfo(authWith({ expiresAt: new Date(1_700_000_300_999) })).expiresAt).toBe(1_700_000_300);
+  });
+
+  it('leaves expiresAt out for a token without exp, and makes a missing client id an empty string', () => {
+    const mcpAuth = mcpAuthInfo(authWith({ expiresAt: undefined, clientId: undefined }));
+    expect('expiresAt' in mcpAuth).toBe(false);
+    expect(mcpAuth.clientId).toBe('');
+  });
+
+  it('gives resource as a URL when one is passed, and throws a TypeError for a relative one', () => {
+    const mcpAuth = mcpAuthInfo(authWith(), { resource: 'https://mcp.example/mcp' });
+    expect(mcpAuth.resource).toBeInstanceOf(URL);
+    expect(mcpAuth.resource?.href).toBe('https://mcp.example/mcp');
+    expect(() => mcpAuthInfo(authWith(), { resource: '/mcp' })).toThrow(TypeError);
+    expect(() => mcpAuthInfo(authWith(), { resource: '/mcp' })).toThrow(/resource must be an absolute URL/);
+  });
+
+  it('a copy of its arrays changes nothing in the AuthInfo, and each call gives a new object', () => {
+    const auth = authWith();
+    const first = mcpAuthInfo(auth);
+    first.scopes.push('admin');
+    expect([...auth.scopes]).toEqual(['tools:read', 'tools:call']);
+    expect(mcpAuthInfo(auth)).not.toBe(first);
+    expect(mcpAuthInfo(auth).scopes).toEqual(['tools:read', 'tools:call']);
+  });
+
+  it('shows the token only as `token`: not in JSON, inspect, keys or a spread', () => {
+    const mcpAuth = mcpAuthInfo(authWith(), { resource: 'https://mcp.example/mcp' });
+    expect(JSON.stringify(mcpAuth)).not.toContain('secret-token-value');
+    expect(inspect(mcpAuth, { depth: 10 })).not.toContain('secret-token-value');
+    expect(Object.keys(mcpAuth)).not.toContain('token');
+    expect({ ...mcpAuth }).not.toHaveProperty('token');
+    expect(mcpAuth.token).toBe(TOKEN);
+    // The SDK reads the field; a handler may also replace it, as with a plain object.
+    mcpAuth.token = 'other';
+    expect(mcpAuth.token).toBe('other');
+  });
+
+  describe('with an AuthInfo from a validator', () => {
+    const ISS = 'https://id.example';
+    const AUD = 'https://mcp.example/mcp';
+    const SECRET = 'a-shared-secret-of-at-least-32-bytes!';
+    const NOW_SEC = 1_700_000_000;
+    const validator = createValidator({
+      issuer: ISS,
+      audience: AUD,
+      secret: SECRET,
+      now: () => NOW_SEC * 1000,
+    });
+    afterAll(() => validator.close());
+
+    it('carries the claims across: client_id, scope, exp', async () => {
+      const claims = accessTokenClaims({ iss: ISS, aud: AUD, nowSec: NOW_SEC }, { scope: 'b a' });
+      const token = await signToken(secretSigningKey(SECRET), claims, { kid: undefined });
+      const mcpAuth = mcpAuthInfo(await validator.validate(token), { resource: AUD });
+      expect(mcpAuth).toMatchObject({
+        clientId: 'client-1',
+        scopes: ['b', 'a'],
+        expiresAt: NOW_SEC + 300,
+        resource: new URL(AUD),
+        extra: { subject: 'user-1', issuer: ISS, audience: [AUD], claims },
+      });
+      expect(mcpAuth.token).toBe(token);
+    });
+  });
+});
