@@ -19,3 +19,22 @@ export async function failure(promise: Promise<unknown>): Promise<TokenGuardErro
   }
   throw new Error('expected a rejection with a TokenGuardError, got none');
 }
+
+/**
+ * Test helper: the `TokenGuardError` that `run` throws. A `run` that returns, or throws anything
+ * else, fails the test.
+ *
+ * @example
+ * ```ts
+ * expect(thrownBy(() => checkRequirements(auth, { scopes: ['admin'] })).status).toBe(403);
+ * ```
+ */
+export function thrownBy(run: () => unknown): TokenGuardError {
+  try {
+    run();
+  } catch (error) {
+    if (isTokenGuardError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a TokenGuardError to be thrown, got none');
+}

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
-import { failure } from '../../../test/support/rejections.js';
+import { failure, thrownBy } from '../../../test/support/rejections.js';
 import { type AuthInfo, createAuthInfo } from './auth-info.js';
 import { TokenGuardError } from './errors.js';
 import { assertRequirements, checkRequirements, type Requirements } from './requirements.js';
@@ -33,16 +33,6 @@ function authWith(claims: Record<string, unknown>, source: AuthInfo['source'] = 
   });
 }
 
-function rejection(run: () => void): TokenGuardError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof TokenGuardError) return error;
-    throw error;
-  }
-  throw new Error('expected a TokenGuardError');
-}
-
 describe('authentication.acrValues', () => {
   const requirements: Requirements = { authentication: { acrValues: [MFA, PHR] } };
 
@@ -52,7 +42,7 @@ describe('authentication.acrValues', () => {
   });
 
   it('rejects another acr with 401 insufficient_user_authentication naming the values', () => {
-    const error = rejection(() => checkRequirements(authWith({ acr: 'pwd' }), requirements, clock));
+    const error = thrownBy(() => checkRequirements(authWith({ acr: 'pwd' }), requirements, clock));
     expect(error).toMatchObject({
       code: 'ERR_INSUFFICIENT_USER_AUTHENTICATION',
       status: 401,
@@ -73,13 +63,13 @@ describe('authentication.acrValues', () => {
 
   it('compares exactly: case, prefixes and list-valued acr do not match', () => {
     for (const acr of ['URN:EXAMPLE:MFA', 'urn:example:mf', `${MFA} `, [MFA], 1, null, true]) {
-      const error = rejection(() => checkRequirements(authWith({ acr }), requirements, clock));
+      const error = thrownBy(() => checkRequirements(authWith({ acr }), requirements, clock));
       expect(error.code, String(acr)).toBe('ERR_INSUFFICIENT_USER_AUTHENTICATION');
     }
   });
 
   it('fails, never skips, when the token has no acr claim', () => {
-    const error = rejection(() => checkRequirements(authWith({}), requirements, clock));
+    const error = thrownBy(() => checkRequirements(authWith({}), requirements, clock));
     expect(error.code).toBe('ERR_INSUFFICIENT_USER_AUTHENTICATION');
     expect(error.message).toMatch(/no acr claim/);
   });
@@ -93,7 +83,7 @@ describe('authentication.acrValues', () => {
   });
 
   it('never echoes the token or its acr in the message or body', () => {
-    const error = rejection(() =>
+    const error = thrownBy(() =>
       checkRequirements(authWith({ acr: 'secret-level-7f3a' }), requirements, clock),
     );
     expect(`${error.message} ${JSON.stringify(error.toJSON())} ${error.wwwAuthenticate}`).not.toMatch(
@@ -114,18 +104,18 @@ describe('authentication.maxAgeSec', () => {
   it('applies the clock tolerance in the caller favour at both edges', () => {
     // 300 s allowed plus 5 s of tolerance: 305 s old passes, 305.001 s old fails.
     expect(() => checkRequirements(at(NOW_SEC - 305), requirements, clock)).not.toThrow();
-    expect(rejection(() => checkRequirements(at(NOW_SEC - 305.001), requirements, clock)).code).toBe(
+    expect(thrownBy(() => checkRequirements(at(NOW_SEC - 305.001), requirements, clock)).code).toBe(
       'ERR_INSUFFICIENT_USER_AUTHENTICATION',
     );
     // In the future: up to the tolerance passes, beyond it fails.
     expect(() => checkRequirements(at(NOW_SEC + 5), requirements, clock)).not.toThrow();
-    const future = rejection(() => checkRequirements(at(NOW_SEC + 6), requirements, clock));
+    const future = thrownBy(() => checkRequirements(at(NOW_SEC + 6), requirements, clock));
     expect(future.code).toBe('ERR_INSUFFICIENT_USER_AUTHENTICATION');
     expect(future.message).toMatch(/in the future/);
   });
 
   it('rejects a stale auth_time with max_age in the challenge', () => {
-    const error = rejection(() => checkRequirements(at(NOW_SEC - 3600), requirements, clock));
+    const error = thrownBy(() => checkRequirements(at(NOW_SEC - 3600), requirements, clock));
     expect(error).toMatchObject({
       code: 'ERR_INSUFFICIENT_USER_AUTHENTICATION',
       status: 401,
@@ -142,11 +132,11 @@ describe('authentication.maxAgeSec', () => {
   it('fails when auth_time is absent or not a finite number', () => {
     for (const value of [undefined, '1700000000', null, Number.NaN, Number.POSITIVE_INFINITY, [NOW_SEC]]) {
       const auth = value === undefined ? authWith({}) : at(value);
-      const error = rejection(() => checkRequirements(auth, requirements, clock));
+      const error = thrownBy(() => checkRequirements(auth, requirements, clock));
       expect(error.code, String(value)).toBe('ERR_INSUFFICIENT_USER_AUTHENTICATION');
       expect(error.claim).toBe('auth_time');
     }
-    expect(rejection(() => checkRequirements(authWith({}), requirements, clock)).message).toMatch(
+    expect(thrownBy(() => checkRequirements(authWith({}), requirements, clock)).message).toMatch(
       /no auth_time claim/,
     );
   });
@@ -190,10 +180,10 @@ describe('authentication with both keys', () => {
     expect(() =>
       checkRequirements(authWith({ acr: MFA, auth_time: NOW_SEC - 10 }), requirements, clock),
     ).not.toThrow();
-    const wrongAcr = rejection(() =>
+    const wrongAcr = thrownBy(() =>
       checkRequirements(authWith({ acr: 'pwd', auth_time: NOW_SEC }), requirements, clock),
     );
-    const stale = rejection(() =>
+    const stale = thrownBy(() =>
       checkRequirements(authWith({ acr: MFA, auth_time: NOW_SEC - 600 }), requirements, clock),
     );
     expect(wrongAcr.message).toBe('A different authentication level is required');
@@ -209,17 +199,17 @@ describe('order of checks', () => {
     const auth = authWith({ scope: 'read', acr: 'pwd' });
     const authentication = { acrValues: [MFA] };
     expect(
-      rejection(() => checkRequirements(auth, { scopes: ['write'], authentication }, clock)),
+      thrownBy(() => checkRequirements(auth, { scopes: ['write'], authentication }, clock)),
     ).toMatchObject({ code: 'ERR_INSUFFICIENT_SCOPE', status: 403 });
-    expect(rejection(() => checkRequirements(auth, { tenant: 'acme', authentication }, clock)).code).toBe(
+    expect(thrownBy(() => checkRequirements(auth, { tenant: 'acme', authentication }, clock)).code).toBe(
       'ERR_TENANT_MISMATCH',
     );
     expect(
-      rejection(() =>
+      thrownBy(() =>
         checkRequirements(auth, { claims: [{ claim: 'org', equals: 'x' }], authentication }, clock),
       ).code,
     ).toBe('ERR_CLAIM_REQUIREMENT');
-    expect(rejection(() => checkRequirements(auth, { scopes: ['read'], authentication }, clock)).code).toBe(
+    expect(thrownBy(() => checkRequirements(auth, { scopes: ['read'], authentication }, clock)).code).toBe(
       'ERR_INSUFFICIENT_USER_AUTHENTICATION',
     );
   });
@@ -231,11 +221,11 @@ describe('introspection answers (RFC 9470 §6)', () => {
     const requirements: Requirements = { authentication: { acrValues: [MFA], maxAgeSec: 60 } };
     expect(() => checkRequirements(authWith(answer, 'introspection'), requirements, clock)).not.toThrow();
     const stale = authWith({ ...answer, auth_time: NOW_SEC - 600 }, 'introspection');
-    expect(rejection(() => checkRequirements(stale, requirements, clock)).code).toBe(
+    expect(thrownBy(() => checkRequirements(stale, requirements, clock)).code).toBe(
       'ERR_INSUFFICIENT_USER_AUTHENTICATION',
     );
     const weak = authWith({ ...answer, acr: 'pwd' }, 'introspection');
-    expect(rejection(() => checkRequirements(weak, requirements, clock)).claim).toBe('acr');
+    expect(thrownBy(() => checkRequirements(weak, requirements, clock)).claim).toBe('acr');
   });
 });
 

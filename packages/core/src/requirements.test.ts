@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../../../test/support/rejections.js';
 import { type AuthInfo, createAuthInfo } from './auth-info.js';
 import { TokenGuardError } from './errors.js';
 import { assertRequirements, assertTenant, checkRequirements, type Requirements } from './requirements.js';
@@ -21,16 +22,6 @@ function authWith(fields: {
   });
 }
 
-function rejection(run: () => void): TokenGuardError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof TokenGuardError) return error;
-    throw error;
-  }
-  throw new Error('expected a TokenGuardError');
-}
-
 describe('checkRequirements', () => {
   it('accepts when there are no requirements', () => {
     expect(() => checkRequirements(authWith({}), undefined)).not.toThrow();
@@ -40,7 +31,7 @@ describe('checkRequirements', () => {
   it('treats a scope list as all-of', () => {
     const requirements = { scopes: ['a', 'b'] };
     expect(() => checkRequirements(authWith({ scopes: ['a', 'b'] }), requirements)).not.toThrow();
-    const error = rejection(() => checkRequirements(authWith({ scopes: ['a'] }), requirements));
+    const error = thrownBy(() => checkRequirements(authWith({ scopes: ['a'] }), requirements));
     expect(error.code).toBe('ERR_INSUFFICIENT_SCOPE');
     expect(error.scope).toBe('a b');
   });
@@ -49,7 +40,7 @@ describe('checkRequirements', () => {
     expect(() => checkRequirements(authWith({ scopes: ['a'] }), { scopes: 'a' })).not.toThrow();
     const rule = { scopes: { allOf: ['orders:read', { anyOf: ['orders:write', 'admin'] }] } };
     expect(() => checkRequirements(authWith({ scopes: ['orders:read', 'admin'] }), rule)).not.toThrow();
-    expect(rejection(() => checkRequirements(authWith({ scopes: ['admin'] }), rule)).scope).toBe(
+    expect(thrownBy(() => checkRequirements(authWith({ scopes: ['admin'] }), rule)).scope).toBe(
       'orders:read admin',
     );
   });
@@ -57,21 +48,17 @@ describe('checkRequirements', () => {
   it('grants nothing with a scope list emptied after its first check (the shape check is remembered)', () => {
     const scopes = ['admin'];
     const requirements = { scopes };
-    expect(rejection(() => checkRequirements(authWith({}), requirements)).code).toBe(
-      'ERR_INSUFFICIENT_SCOPE',
-    );
+    expect(thrownBy(() => checkRequirements(authWith({}), requirements)).code).toBe('ERR_INSUFFICIENT_SCOPE');
     scopes.length = 0; // e.g. a route's list being reloaded in place
-    expect(rejection(() => checkRequirements(authWith({}), requirements)).code).toBe(
-      'ERR_INSUFFICIENT_SCOPE',
-    );
+    expect(thrownBy(() => checkRequirements(authWith({}), requirements)).code).toBe('ERR_INSUFFICIENT_SCOPE');
     const nested = { scopes: { anyOf: [{ allOf: ['a'] }] } };
-    expect(rejection(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
+    expect(thrownBy(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
     nested.scopes.anyOf[0]?.allOf.pop();
-    expect(rejection(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
+    expect(thrownBy(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
   });
 
   it('checks the tenant before scopes, so a foreign token learns nothing about scopes', () => {
-    const error = rejection(() =>
+    const error = thrownBy(() =>
       checkRequirements(authWith({ tenant: 'b', scopes: [] }), { tenant: 'a', scopes: ['x'] }),
     );
     expect(error.code).toBe('ERR_TENANT_MISMATCH');
@@ -80,7 +67,7 @@ describe('checkRequirements', () => {
 
   it('fails closed when the tenant key is present but the request named none', () => {
     for (const tenant of [undefined, null, '', []]) {
-      const error = rejection(() => checkRequirements(authWith({ tenant: 'a' }), { tenant }));
+      const error = thrownBy(() => checkRequirements(authWith({ tenant: 'a' }), { tenant }));
       expect(error.code).toBe('ERR_TENANT_MISMATCH');
       expect(error.status).toBe(403);
       expect(error.message).toBe('The request names no tenant, and this route belongs to one');
@@ -135,7 +122,7 @@ describe('assertTenant', () => {
   });
 
   it('rejects another tenant with ERR_TENANT_MISMATCH (403)', () => {
-    const error = rejection(() => assertTenant(authWith({ tenant: 'a' }), 'b'));
+    const error = thrownBy(() => assertTenant(authWith({ tenant: 'a' }), 'b'));
     expect(error.code).toBe('ERR_TENANT_MISMATCH');
     expect(error.status).toBe(403);
     expect(error.message).toBe('The token belongs to another tenant than this route');
@@ -147,7 +134,7 @@ describe('assertTenant', () => {
   });
 
   it('rejects a token with no tenant on a tenant route', () => {
-    const error = rejection(() => assertTenant(authWith({}), 'a'));
+    const error = thrownBy(() => assertTenant(authWith({}), 'a'));
     expect(error.code).toBe('ERR_TENANT_MISMATCH');
     expect(error.message).toBe('The token names no tenant, and this route belongs to one');
   });
@@ -164,7 +151,7 @@ describe('claim requirements', () => {
     expect(() => checkRequirements(auth, { claims: [{ claim: 'org', equals: 'acme' }] })).not.toThrow();
     expect(() => checkRequirements(auth, { claims: [{ claim: 'level', equals: 2 }] })).not.toThrow();
     expect(() => checkRequirements(auth, { claims: [{ claim: 'admin', equals: true }] })).not.toThrow();
-    const error = rejection(() => checkRequirements(auth, { claims: [{ claim: 'level', equals: '2' }] }));
+    const error = thrownBy(() => checkRequirements(auth, { claims: [{ claim: 'level', equals: '2' }] }));
     expect(error.code).toBe('ERR_CLAIM_REQUIREMENT');
     expect(error.status).toBe(403);
     expect(error.claim).toBe('level');
@@ -184,14 +171,14 @@ describe('claim requirements', () => {
   });
 
   it('fails, never skips, when the claim is absent', () => {
-    const error = rejection(() =>
+    const error = thrownBy(() =>
       checkRequirements(authWith({}), { claims: [{ claim: 'org', equals: 'acme' }] }),
     );
     expect(error.message).toBe('The token has no org claim, which this route requires');
   });
 
   it('does not read inherited properties as claims', () => {
-    const error = rejection(() =>
+    const error = thrownBy(() =>
       checkRequirements(authWith({ claims: {} }), { claims: [{ claim: 'constructor', includes: 'x' }] }),
     );
     expect(error.code).toBe('ERR_CLAIM_REQUIREMENT');
@@ -203,7 +190,7 @@ describe('claim requirements', () => {
       { claim: 'org', equals: 'acme' },
       { claim: 'roles', includes: 'admin' },
     ] as const;
-    expect(rejection(() => checkRequirements(auth, { claims })).claim).toBe('roles');
+    expect(thrownBy(() => checkRequirements(auth, { claims })).claim).toBe('roles');
   });
 
   it('runs predicates: only true passes', () => {
@@ -211,14 +198,14 @@ describe('claim requirements', () => {
     const mfa = { test: (a: AuthInfo) => (a.claims.amr as string[]).includes('mfa'), description: 'MFA' };
     expect(() => checkRequirements(auth, { claims: [mfa] })).not.toThrow();
     const truthy = { test: () => 1 as unknown as boolean, description: 'truthy is not true' };
-    expect(rejection(() => checkRequirements(auth, { claims: [truthy] })).message).toBe(
+    expect(thrownBy(() => checkRequirements(auth, { claims: [truthy] })).message).toBe(
       'The token does not meet the requirement: truthy is not true',
     );
   });
 
   it('turns a throwing predicate into a 403 that keeps the cause', () => {
     const boom = new Error('boom');
-    const error = rejection(() =>
+    const error = thrownBy(() =>
       checkRequirements(authWith({}), {
         claims: [
           {
@@ -235,7 +222,7 @@ describe('claim requirements', () => {
   });
 
   it('rejects an async predicate with a message that says so', () => {
-    const error = rejection(() =>
+    const error = thrownBy(() =>
       checkRequirements(authWith({}), {
         claims: [{ test: (async () => true) as unknown as () => boolean, description: 'async' }],
       }),
@@ -253,7 +240,7 @@ describe('claim requirements', () => {
       const lookup = async (): Promise<boolean> => {
         throw new Error('the tenant database is down');
       };
-      const error = rejection(() =>
+      const error = thrownBy(() =>
         checkRequirements(authWith({}), {
           claims: [{ test: lookup as unknown as () => boolean, description: 'an active customer' }],
         }),

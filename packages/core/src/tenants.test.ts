@@ -8,6 +8,7 @@ import {
   type SigningKey,
   signToken,
 } from '../../../test/support/keys.js';
+import { thrownBy } from '../../../test/support/rejections.js';
 import { TokenGuardError } from './errors.js';
 import { type ResolvedIssuerOptions, resolveOptions } from './options.js';
 import {
@@ -32,16 +33,6 @@ async function rejectionOf(promise: Promise<unknown>): Promise<TokenGuardError> 
     throw error;
   }
   throw new Error('expected a rejection');
-}
-
-function rejectionOfSync(run: () => unknown): TokenGuardError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof TokenGuardError) return error;
-    throw error;
-  }
-  throw new Error('expected a TokenGuardError');
 }
 
 /**
@@ -246,7 +237,7 @@ describe('readTokenTenant', () => {
   });
 
   it('rejects a tenant claim that disagrees with the issuer tenant (401)', () => {
-    const error = rejectionOfSync(() => readTokenTenant({ tid: 'b' }, { tenant: 'a', tenantClaim: 'tid' }));
+    const error = thrownBy(() => readTokenTenant({ tid: 'b' }, { tenant: 'a', tenantClaim: 'tid' }));
     expect(error.code).toBe('ERR_CLAIM_INVALID');
     expect(error.status).toBe(401);
     expect(error.claim).toBe('tid');
@@ -254,9 +245,9 @@ describe('readTokenTenant', () => {
 
   it('rejects a tenant claim that is not a non-empty string', () => {
     for (const tid of ['', 1, ['a'], null, {}]) {
-      expect(
-        rejectionOfSync(() => readTokenTenant({ tid }, { tenant: undefined, tenantClaim: 'tid' })).code,
-      ).toBe('ERR_CLAIM_INVALID');
+      expect(thrownBy(() => readTokenTenant({ tid }, { tenant: undefined, tenantClaim: 'tid' })).code).toBe(
+        'ERR_CLAIM_INVALID',
+      );
     }
   });
 
@@ -321,8 +312,8 @@ describe('createIssuerRegistry', () => {
       [{ issuer: 'https://id.example/{tenant}', audience: AUD, tenants: ['a'] }],
       { ms: 0 },
     );
-    expect(rejectionOfSync(() => registry.select('https://id.example/b')).code).toBe('ERR_ISSUER_MISMATCH');
-    expect(rejectionOfSync(() => registry.select('https://evil.example')).code).toBe('ERR_ISSUER_MISMATCH');
+    expect(thrownBy(() => registry.select('https://id.example/b')).code).toBe('ERR_ISSUER_MISMATCH');
+    expect(thrownBy(() => registry.select('https://evil.example')).code).toBe('ERR_ISSUER_MISMATCH');
     expect(created).toEqual([]);
   });
 
@@ -411,7 +402,7 @@ describe('createIssuerRegistry', () => {
     expect(
       (await rejectionOf(Promise.resolve().then(() => registry.select('https://id.example/x')))).code,
     ).toBe('ERR_ISSUER_MISMATCH');
-    expect(rejectionOfSync(() => registry.select('https://id.example/x')).code).toBe('ERR_ISSUER_MISMATCH');
+    expect(thrownBy(() => registry.select('https://id.example/x')).code).toBe('ERR_ISSUER_MISMATCH');
     expect(calls).toBe(1);
     clock.ms = 10_001;
     await rejectionOf(Promise.resolve().then(() => registry.select('https://id.example/x')));
