@@ -19,6 +19,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import { getRequestListener } from '@hono/node-server';
 import {
   discoverOAuthProtectedResourceMetadata,
@@ -45,7 +46,7 @@ import fastifyTokenguard, {
   protectedResourceMetadata as fastifyMetadata,
 } from '@tokenguard/fastify';
 import * as honoAdapter from '@tokenguard/hono';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -303,6 +304,7 @@ describe.each([
     expect(authInfo?.clientId).toBe(DEV_CLIENT_ID);
     expect(authInfo?.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(JSON.stringify(authInfo)).not.toContain(authInfo?.token);
+    expect(format('%o', authInfo)).not.toContain(authInfo?.token);
     // Seconds since the epoch: an integer after the call started, not milliseconds.
     expect(Number.isInteger(authInfo?.expiresAt)).toBe(true);
     expect(authInfo?.expiresAt).toBeGreaterThan(before);
@@ -328,5 +330,78 @@ describe.each([
       scope: 'tools:call',
       error: 'insufficient_scope',
     });
+  });
+});
+
+/**
+ * The SDK's `requireBearerAuth`, imported by a specifier TypeScript does not follow: its module
+ * declares `auth` on Express's Request as the SDK's AuthInfo, which in this one program would
+ * retype `req.auth` in every test file that uses tokenguard's (an app using both meets the same).
+ */
+const BEARER_AUTH_MODULE: string = '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+type RequireBearerAuth = (options: {
+  verifier: { verifyAccessToken(token: string): Promise<SdkAuthInfo> };
+  expectedResource?: URL;
+}) => RequestHandler;
+
+describe("the SDK's requireBearerAuth with a verifier answering mcpAuthInfo", () => {
+  let issuer: DevIssuer;
+  let mcpUrl: string;
+  let otherUrl: string;
+
+  beforeAll(async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => closeServer(server));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    mcpUrl = `${origin}/mcp`;
+    otherUrl = `${origin}/other`;
+    issuer = await startDevIssuer({
+      resources: {
+        [mcpUrl]: { scope: 'tools:read', format: 'jwt' },
+        [otherUrl]: { scope: 'tools:read', format: 'jwt' },
+      },
+    });
+    cleanups.push(() => issuer.close());
+    // One validator for two MCP servers: it accepts a token for either.
+    const validator = createValidator({ issuer: issuer.issuer, audience: [mcpUrl, otherUrl] });
+    cleanups.push(() => validator.close());
+    const { requireBearerAuth } = (await import(BEARER_AUTH_MODULE)) as {
+      requireBearerAuth: RequireBearerAuth;
+    };
+    const app = express();
+    app.post(
+      '/mcp',
+      requireBearerAuth({
+        verifier: {
+          verifyAccessToken: async (token) =>
+            expressAdapter.mcpAuthInfo(await validator.validate(token), { resource: mcpUrl }),
+        },
+        expectedResource: new URL(mcpUrl),
+      }),
+      (req, res) => {
+        // Set by requireBearerAuth: the SDK's AuthInfo, whatever Express's Request type says.
+        res.json({ resource: (req.auth as unknown as SdkAuthInfo | undefined)?.resource?.href });
+      },
+    );
+    server.on('request', app);
+  });
+
+  async function post(resource: string): Promise<Response> {
+    const token = await issuer.getToken({ resource, scope: 'tools:read' });
+    return fetch(mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  }
+
+  it('accepts a token whose audience is the resource, and reports it', async () => {
+    const response = await post(mcpUrl);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ resource: mcpUrl });
+  });
+
+  it("refuses a token for the other server: mcpAuthInfo does not claim a resource the token's aud does not name", async () => {
+    const response = await post(otherUrl);
+    await response.body?.cancel();
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 });

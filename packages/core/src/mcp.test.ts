@@ -1,4 +1,4 @@
-import { inspect } from 'node:util';
+import { format, inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
 import { type AuthInfo, type AuthInfoFields, createAuthInfo } from './auth-info.js';
@@ -58,6 +58,22 @@ describe('mcpAuthInfo', () => {
     expect(mcpAuth.resource?.href).toBe('https://mcp.example/mcp');
     expect(() => mcpAuthInfo(authWith(), { resource: '/mcp' })).toThrow(TypeError);
     expect(() => mcpAuthInfo(authWith(), { resource: '/mcp' })).toThrow(/resource must be an absolute URL/);
+    // A URL object (the SDK's own type for it) is named as what it is, not printed as if it were wrong.
+    const notString = { resource: new URL('https://mcp.example/mcp') as unknown as string };
+    expect(() => mcpAuthInfo(authWith(), notString)).toThrow(/absolute URL string, not object$/);
+  });
+
+  it("leaves resource out when the token's audience does not name it: the SDK reads it as valid here", () => {
+    // A validator accepting both audiences (or none: audience null) accepted a token for the other MCP server.
+    const forOther = authWith({ audience: ['https://other.example/mcp'] });
+    expect('resource' in mcpAuthInfo(forOther, { resource: 'https://mcp.example/mcp' })).toBe(false);
+    const withoutAud = authWith({ audience: [] });
+    expect('resource' in mcpAuthInfo(withoutAud, { resource: 'https://mcp.example/mcp' })).toBe(false);
+    // Named among several, or written in another form of the same URL: present.
+    const several = authWith({ audience: ['https://other.example/mcp', 'https://MCP.example:443/mcp'] });
+    expect(mcpAuthInfo(several, { resource: 'https://mcp.example/mcp' }).resource?.href).toBe(
+      'https://mcp.example/mcp',
+    );
   });
 
   it('a copy of its arrays changes nothing in the AuthInfo, and each call gives a new object', () => {
@@ -75,6 +91,10 @@ describe('mcpAuthInfo', () => {
     expect(inspect(mcpAuth, { depth: 10 })).not.toContain('secret-token-value');
     expect(Object.keys(mcpAuth)).not.toContain('token');
     expect({ ...mcpAuth }).not.toHaveProperty('token');
+    // showHidden lists non-enumerable properties, and util.format's %o (console.log('%o', x)) uses it.
+    expect(inspect(mcpAuth, { showHidden: true, depth: 10 })).not.toContain('secret-token-value');
+    expect(format('%o', mcpAuth)).not.toContain('secret-token-value');
+    expect(structuredClone(mcpAuth)).not.toHaveProperty('token');
     expect(mcpAuth.token).toBe(TOKEN);
     // The SDK reads the field; a handler may also replace it, as with a plain object.
     mcpAuth.token = 'other';

@@ -12,14 +12,20 @@ import type { AuthInfo } from './auth-info.js';
  * ```
  */
 export interface McpAuthInfo {
-  /** The access token. Not enumerable on the values {@link mcpAuthInfo} returns. */
+  /**
+   * The access token. On the values {@link mcpAuthInfo} returns, a non-enumerable accessor: it
+   * shows in no JSON, `console.log`, `util.inspect` (even with `showHidden`, as `%o` uses) or spread.
+   */
   token: string;
   /** The OAuth client the token was issued to; `''` when the token names none. */
   clientId: string;
   scopes: string[];
   /** Expiry in seconds since the epoch; absent when the token has no `exp`. */
   expiresAt?: number;
-  /** The RFC 8707 resource the token is for, when {@link McpAuthInfoOptions.resource} is given. */
+  /**
+   * The RFC 8707 resource the token is for: {@link McpAuthInfoOptions.resource} when the token's
+   * audience names it; absent otherwise (the SDK reads a set `resource` as "this token is valid here").
+   */
   resource?: URL;
   /** `subject`, `issuer`, `tenant`, `audience` and `claims` of tokenguard's {@link AuthInfo}. */
   extra?: Record<string, unknown>;
@@ -36,7 +42,10 @@ export interface McpAuthInfo {
 export interface McpAuthInfoOptions {
   /**
    * The protected resource's identifier, as in the validator's `resourceMetadata.resource` (and in
-   * its `audience`): becomes `resource`. An absolute URL; anything else throws a `TypeError`.
+   * its `audience`): becomes `resource` when the token's `aud` contains it (the same string, or the
+   * same URL once parsed), and is left out when it does not: a validator accepting several audiences,
+   * or none (`audience: null`), may have accepted a token for another resource. An absolute URL;
+   * anything else throws a `TypeError`.
    */
   readonly resource?: string;
 }
@@ -48,9 +57,10 @@ export interface McpAuthInfoOptions {
  * empty one stays falsy to a presence check where a made-up value, like the subject, would not),
  * and the rest of the caller under `extra`. A new object each call; pure.
  *
- * The token is a non-enumerable property: `JSON.stringify`, `console.log` and `util.inspect` do not
- * show it (as with tokenguard's `AuthInfo`), and neither do an object spread or `structuredClone`,
- * so copy `token` explicitly when you copy the value. Logging `mcpAuth.token` itself logs the token.
+ * The token is a non-enumerable accessor: `JSON.stringify`, `console.log`, `util.inspect` (also
+ * with `showHidden`, as `util.format('%o')` uses) do not show its value (as with tokenguard's
+ * `AuthInfo`), and neither an object spread nor `structuredClone` copies it, so copy `token`
+ * explicitly when you copy the value. Logging `mcpAuth.token` itself logs the token.
  *
  * With Express, the SDK's `StreamableHTTPServerTransport.handleRequest(req, res, body)` (and
  * `SSEServerTransport.handlePostMessage`) reads `req.auth` once, when called: put the converted
@@ -83,8 +93,7 @@ export interface McpAuthInfoOptions {
  * ```
  */
 export function mcpAuthInfo(auth: AuthInfo, options?: McpAuthInfoOptions): McpAuthInfo {
-  const result: McpAuthInfo = {
-    token: auth.token,
+  const fields: Omit<McpAuthInfo, 'token'> = {
     clientId: auth.clientId ?? '',
     scopes: [...auth.scopes],
     extra: {
@@ -95,18 +104,36 @@ export function mcpAuthInfo(auth: AuthInfo, options?: McpAuthInfoOptions): McpAu
       claims: auth.claims,
     },
   };
-  // Still writable like the SDK's plain field, but left out of JSON, inspect and spreads.
-  Object.defineProperty(result, 'token', { enumerable: false });
-  if (auth.expiresAt !== undefined) result.expiresAt = Math.floor(auth.expiresAt.getTime() / 1000);
+  if (auth.expiresAt !== undefined) fields.expiresAt = Math.floor(auth.expiresAt.getTime() / 1000);
   const resource = options?.resource;
-  if (resource !== undefined) result.resource = resourceUrl(resource);
-  return result;
+  if (resource !== undefined) {
+    const url = resourceUrl(resource);
+    if (audienceNames(auth.audience, resource, url)) fields.resource = url;
+  }
+  // Writable like the SDK's plain field, but an accessor: a non-enumerable data property is still
+  // printed, value and all, by inspect with showHidden (util.format's %o); a getter is not.
+  let token = auth.token;
+  return Object.defineProperty(fields, 'token', {
+    enumerable: false,
+    configurable: true,
+    get: () => token,
+    set: (value: string) => {
+      token = value;
+    },
+  }) as McpAuthInfo;
+}
+
+/** Whether `aud` holds the resource: the same string, or a URL that parses to the same one. */
+function audienceNames(audience: readonly string[], resource: string, url: URL): boolean {
+  return audience.some((aud) => aud === resource || (URL.canParse(aud) && new URL(aud).href === url.href));
 }
 
 function resourceUrl(resource: string): URL {
   if (typeof resource !== 'string' || !URL.canParse(resource)) {
     throw new TypeError(
-      `tokenguard: mcpAuthInfo's resource must be an absolute URL, not ${String(resource)}`,
+      `tokenguard: mcpAuthInfo's resource must be an absolute URL string, not ${
+        typeof resource === 'string' ? JSON.stringify(resource) : typeof resource
+      }`,
     );
   }
   return new URL(resource);
