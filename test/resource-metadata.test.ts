@@ -184,6 +184,9 @@ describe.each([
     const post = await fetch(`${mcp.url}${MCP_METADATA_PATH}`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    // No body on any adapter (Fastify sent the JSON text "null" with a JSON content type).
+    expect(post.headers.get('content-type')).toBeNull();
+    expect(await post.text()).toBe('');
   });
 
   it('names the metadata URL in the bare 401 of a request without a token', async () => {

@@ -45,10 +45,10 @@ async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetada
       const answer = answerProtectedResourceMetadata(metadata, request.method, request.url);
       // The path matched; a resource identifier with a query answers only that query.
       if (answer === undefined) return reply.callNotFound();
-      return reply
-        .code(answer.status)
-        .headers(answer.headers)
-        .send(answer.body ?? null);
+      reply.code(answer.status).headers(answer.headers);
+      // No body (HEAD, the preflight, 405): send nothing, as Express and Hono do. `send()` would
+      // serialise a null into the JSON text "null"; HEAD keeps GET's content-length either way.
+      return answer.body === undefined ? reply.send() : reply.send(answer.body);
     },
   });
 }
