@@ -1,5 +1,6 @@
 import type { AuthInfo } from './auth-info.js';
 import { TokenGuardError } from './errors.js';
+import { ignoreRejection } from './lib/ignore-rejection.js';
 import { assertScopeRule, assertScopes, type ScopeRule } from './scopes.js';
 
 /**
@@ -330,12 +331,8 @@ function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
       cause = error;
     }
     if (verdict === true) return;
-    const async =
-      verdict !== null &&
-      typeof verdict === 'object' &&
-      typeof (verdict as { then?: unknown }).then === 'function';
     // The route fails either way; a rejection nobody awaits would crash the process (Node's default).
-    if (async) Promise.resolve(verdict).catch(ignore);
+    const async = ignoreRejection(verdict);
     const why = async ? ' (the predicate returned a Promise; claim predicates must be synchronous)' : '';
     throw new TokenGuardError('ERR_CLAIM_REQUIREMENT', {
       message: `The token does not meet the requirement: ${requirement.description}${why}`,
@@ -360,5 +357,3 @@ function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
           : `The claim ${requirement.claim} does not include the value this route requires`,
   });
 }
-
-function ignore(): void {}

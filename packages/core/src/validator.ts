@@ -28,6 +28,7 @@ import {
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
+import { ignoreRejection } from './lib/ignore-rejection.js';
 import { safeName } from './lib/safe-name.js';
 import {
   normaliseTyp,
@@ -203,8 +204,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     for (const listener of listeners) {
       try {
         // An async listener's rejection is caught too: unhandled, it would end the process.
-        const returned: unknown = listener(event);
-        if (isThenable(returned)) returned.then(undefined, ignoreListenerFailure);
+        ignoreRejection(listener(event));
       } catch {
         // A failing listener must never break validation.
       }
@@ -764,15 +764,3 @@ function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
     });
   }
 }
-
-/** Whether a listener returned a promise (or any thenable), whose rejection must not go unhandled. */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-/** A listener's failure, thrown or rejected, never reaches validation. */
-function ignoreListenerFailure(): void {}
