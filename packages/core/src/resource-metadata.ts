@@ -156,11 +156,53 @@ export function protectedResourceMetadata(validator: Validator): ProtectedResour
 
 const ALLOW = 'GET, HEAD, OPTIONS';
 
+/** The four answers of one metadata, built on first use (they never change): nothing per request. */
+interface Answers {
+  readonly get: ProtectedResourceMetadataAnswer;
+  readonly head: ProtectedResourceMetadataAnswer;
+  readonly preflight: ProtectedResourceMetadataAnswer;
+  readonly notAllowed: ProtectedResourceMetadataAnswer;
+}
+
+const answersByMetadata = new WeakMap<ProtectedResourceMetadata, Answers>();
+
+function answersOf(metadata: ProtectedResourceMetadata): Answers {
+  let answers = answersByMetadata.get(metadata);
+  if (answers === undefined) {
+    const headers = Object.freeze({
+      'content-type': 'application/json',
+      'content-length': String(new TextEncoder().encode(metadata.json).byteLength),
+      'cache-control': 'public, max-age=3600',
+      'access-control-allow-origin': '*',
+    });
+    answers = {
+      get: Object.freeze({ status: 200, headers, body: metadata.json }),
+      head: Object.freeze({ status: 200, headers, body: undefined }),
+      preflight: Object.freeze({
+        status: 204,
+        headers: Object.freeze({
+          allow: ALLOW,
+          'access-control-allow-origin': '*',
+          'access-control-allow-methods': ALLOW,
+          // Clients may send headers of their own (MCP's mcp-protocol-version); no credentials are involved.
+          'access-control-allow-headers': '*',
+          'access-control-max-age': '86400',
+        }),
+        body: undefined,
+      }),
+      notAllowed: Object.freeze({ status: 405, headers: Object.freeze({ allow: ALLOW }), body: undefined }),
+    };
+    answersByMetadata.set(metadata, answers);
+  }
+  return answers;
+}
+
 /**
  * How to answer `method` on `target` (the request-target: path and query, as received), or
  * `undefined` when the target is not the metadata URL (the adapter passes the request on). GET and
  * HEAD: 200 with the JSON, cacheable for an hour and readable cross-origin (browser-based clients);
- * OPTIONS: 204, the CORS preflight; anything else: 405 with `allow`.
+ * OPTIONS: 204, the CORS preflight; anything else: 405 with `allow`. The answers are frozen and
+ * shared: copy the headers to change them. A request for another URL costs a string comparison.
  *
  * @example
  * ```ts
@@ -174,41 +216,22 @@ export function answerProtectedResourceMetadata(
   method: string,
   target: string,
 ): ProtectedResourceMetadataAnswer | undefined {
-  const queryAt = target.indexOf('?');
-  const path = queryAt === -1 ? target : target.slice(0, queryAt);
-  if (path !== metadata.path) return undefined;
-  // A resource identifier without a query owns its metadata path whatever query a request adds.
-  if (metadata.query !== '' && (queryAt === -1 ? '' : target.slice(queryAt)) !== metadata.query) {
+  // The path (which holds no `?`) must be the target's whole path: the target ends there or a query follows.
+  const { path, query } = metadata;
+  if (!target.startsWith(path)) return undefined;
+  if (target.length > path.length) {
+    if (target.charCodeAt(path.length) !== 63 /* ? */) return undefined;
+    // A resource identifier without a query owns its metadata path whatever query a request adds.
+    if (query !== '' && target.slice(path.length) !== query) return undefined;
+  } else if (query !== '') {
     return undefined;
   }
+  const answers = answersOf(metadata);
   const upper = method.toUpperCase();
-  if (upper === 'GET' || upper === 'HEAD') {
-    return {
-      status: 200,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': String(new TextEncoder().encode(metadata.json).byteLength),
-        'cache-control': 'public, max-age=3600',
-        'access-control-allow-origin': '*',
-      },
-      body: upper === 'GET' ? metadata.json : undefined,
-    };
-  }
-  if (upper === 'OPTIONS') {
-    return {
-      status: 204,
-      headers: {
-        allow: ALLOW,
-        'access-control-allow-origin': '*',
-        'access-control-allow-methods': ALLOW,
-        // Clients may send headers of their own (MCP's mcp-protocol-version); no credentials are involved.
-        'access-control-allow-headers': '*',
-        'access-control-max-age': '86400',
-      },
-      body: undefined,
-    };
-  }
-  return { status: 405, headers: { allow: ALLOW }, body: undefined };
+  if (upper === 'GET') return answers.get;
+  if (upper === 'HEAD') return answers.head;
+  if (upper === 'OPTIONS') return answers.preflight;
+  return answers.notAllowed;
 }
 
 /**
