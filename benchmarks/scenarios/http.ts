@@ -18,10 +18,17 @@ import { type BenchKey, generateBenchKey, signPool } from '../lib/tokens.js';
 export interface HttpSettings {
   readonly rounds: number;
   readonly durationSec: number;
-  /** Distinct RS256 tokens; a fresh-token run sends each once (a new server per run, so no cache hit). */
+  /**
+   * Distinct RS256 tokens per round; a fresh-token configuration sends each once, other tokens in
+   * every round (its server lives through every round, so no token is a cache hit).
+   */
   readonly poolSize: number;
   readonly connections: number;
-  /** Requests that warm each new server (JIT, key caches) before it is measured. */
+  /**
+   * Requests that warm each server (JIT, key caches) before the rounds (fresh-token configurations:
+   * that many distinct tokens); reused-token configurations send them again each round, to size
+   * their slices.
+   */
   readonly warmupRequests: number;
   /** Run one untimed round of every configuration first. */
   readonly warmupRound: boolean;
@@ -71,7 +78,16 @@ const PEER_OF: Readonly<Record<string, string>> = {
   [TG_FRESH_AT_ONCE]: PEER_FRESH,
 };
 
+/** Each framework's configurations, made once: a configuration is the key of its server. */
+const CONFIGS = new Map<Framework, Config[]>(
+  FRAMEWORKS.map((framework) => [framework, configsOf(framework)]),
+);
+
 function configsFor(framework: Framework): Config[] {
+  return CONFIGS.get(framework) as Config[];
+}
+
+function configsOf(framework: Framework): Config[] {
   return [
     { framework, mode: 'none', fresh: false, label: CEILING },
     { framework, mode: 'noop', fresh: false, label: NOOP },
@@ -90,9 +106,10 @@ const HTTP_SLICES = 10;
 const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(0)}`;
 
 /**
- * HTTP throughput and latency per framework: the server runs here, autocannon and the issuer in
- * forked children. Each round starts a new server per configuration (an empty token cache) and
- * the configurations of a framework take turns in slices ({@link runRound}).
+ * HTTP throughput and latency per framework: the servers run here, autocannon and the issuer in
+ * forked children. Each configuration gets one server, started and warmed before the rounds and kept
+ * through all of them, as a deployed API keeps one; the configurations of a framework take turns in
+ * slices ({@link runRound}), the fresh-token ones sending other tokens in every round.
  */
 export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResult> {
   const key = generateBenchKey('RS256');
@@ -104,23 +121,42 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     throw error;
   }
   const claimsIssuer = { iss: issuer.issuer };
-  const [reused, ...tokens] = signPool(key, settings.poolSize + 1 + settings.warmupRequests, 0, claimsIssuer);
+  const firstRound = settings.warmupRound ? -1 : 0;
+  const roundCount = settings.rounds - firstRound;
+  // The warm-up's tokens first, then a set of poolSize tokens for each round: no token is sent twice
+  // to a fresh-token server, which keeps its cache through the rounds.
+  const [reused, ...tokens] = signPool(
+    key,
+    1 + settings.warmupRequests + settings.poolSize * roundCount,
+    0,
+    claimsIssuer,
+  );
   const authorization = `Bearer ${reused}`;
-  // Measured fresh-token runs send pool[0 .. poolSize); their warm-ups send the tokens after it, so
-  // the full verification path is as warm as the cached one before the measurement starts.
-  const pool = tokens.slice(0, settings.poolSize);
   const load = await LoadClient.start(tokens);
   const samples = new Map<string, HttpFigures[]>();
   const configs = FRAMEWORKS.flatMap(configsFor);
+  const apps = new Map<Config, RunningApp>();
   try {
-    for (let round = settings.warmupRound ? -1 : 0; round < settings.rounds; round++) {
+    for (const config of configs) {
+      const app = await startApp(config.framework, config.mode, issuer);
+      apps.set(config, app);
+      await load.run({
+        url: app.url,
+        connections: settings.connections,
+        amount: settings.warmupRequests,
+        authorization,
+        ...(config.fresh ? { freshTokens: true, tokenOffset: 0 } : {}),
+      });
+    }
+    for (let round = firstRound; round < settings.rounds; round++) {
       for (const framework of FRAMEWORKS) {
         const figures = await runRound(configsFor(framework), round, {
           settings,
-          issuer,
+          apps,
           load,
           authorization,
-          poolLength: pool.length,
+          tokenOffset: settings.warmupRequests + settings.poolSize * (round - firstRound),
+          poolLength: settings.poolSize,
         });
         if (round < 0) continue;
         for (const [label, figure] of figures) {
@@ -130,6 +166,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
       }
     }
   } finally {
+    for (const app of apps.values()) await app.close();
     load.close();
     await issuer.close();
   }
@@ -188,7 +225,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         ],
         rows,
         notes: [
-          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. In each round a framework's configurations run side by side, each on a new server (so tokenguard's cache of verified tokens starts empty) warmed with ${settings.warmupRequests} requests (fresh-token runs: ${settings.warmupRequests} other distinct tokens), then take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the warm-up's rate), fresh-token slices send a tenth of ${pool.length} distinct pre-signed tokens, once each. req/s: requests over the time autocannon measured for them; p50/p99: medians over the slices.`,
+          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.warmupRequests} distinct tokens) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them; p50/p99: medians over the slices.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
           "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer.",
         ],
@@ -223,92 +260,92 @@ async function preflightHttp(key: BenchKey, issuer: BenchIssuer): Promise<string
 
 interface RoundContext {
   readonly settings: HttpSettings;
-  readonly issuer: BenchIssuer;
+  /** The server of each configuration, kept through the rounds. */
+  readonly apps: ReadonlyMap<Config, RunningApp>;
   readonly load: LoadClient;
   readonly authorization: string;
-  /** Fresh-token runs send pool[0 .. poolLength) across the round's slices. */
+  /** Fresh-token runs send pool[tokenOffset .. tokenOffset + poolLength) across the round's slices. */
+  readonly tokenOffset: number;
   readonly poolLength: number;
 }
 
 /**
- * One round of one framework: a new server per configuration (an empty token cache), all started
- * side by side and warmed, then measured in slices that take turns (the order rotating each
- * slice), so a burst of other work on the machine falls on every configuration alike. A
- * reused-token slice is sized from the warm-up's rate to last about `durationSec / slices`; a
- * fresh-token slice sends its share of the pool.
+ * One round of one framework: its configurations' servers measured in slices that take turns (the
+ * order rotating each slice), so a burst of other work on the machine falls on every configuration
+ * alike. A reused-token slice is sized from a warm-up's rate to last about `durationSec / slices`; a
+ * fresh-token slice sends its share of the round's token set.
  */
 async function runRound(
   group: readonly Config[],
   round: number,
   context: RoundContext,
 ): Promise<Map<string, HttpFigures>> {
-  const { settings, issuer, load, authorization, poolLength } = context;
+  const { settings, apps, load, authorization, tokenOffset, poolLength } = context;
   const slices = round < 0 ? 2 : HTTP_SLICES;
-  const apps: RunningApp[] = [];
-  try {
-    for (const config of group) apps.push(await startApp(config.framework, config.mode, issuer));
-    const sliceAmounts: number[] = [];
-    for (const [index, config] of group.entries()) {
-      const warm = await load.run({
-        url: (apps[index] as RunningApp).url,
-        connections: settings.connections,
-        amount: settings.warmupRequests,
-        authorization,
-        ...(config.fresh ? { freshTokens: true, tokenOffset: settings.poolSize } : {}),
-      });
-      const sliceSec = settings.durationSec / HTTP_SLICES;
-      sliceAmounts.push(Math.max(settings.connections * 5, Math.round(warm.requestsPerSec * sliceSec)));
+  const appOf = (config: Config): RunningApp => apps.get(config) as RunningApp;
+  const sliceAmounts: number[] = [];
+  for (const config of group) {
+    if (config.fresh) {
+      sliceAmounts.push(0);
+      continue;
     }
-    const totals = group.map(() => ({
-      requests: 0,
-      seconds: 0,
-      cpuUs: 0,
-      p50: [] as number[],
-      p99: [] as number[],
-    }));
-    const freshPerSlice = Math.floor((round < 0 ? Math.min(300, poolLength) : poolLength) / slices);
-    for (let slice = 0; slice < slices; slice++) {
-      for (let turn = 0; turn < group.length; turn++) {
-        const index = turnOrder(turn, slice, round, group.length);
-        const config = group[index] as Config;
-        const cpuBefore = process.cpuUsage();
-        const result = await load.run({
-          url: (apps[index] as RunningApp).url,
-          connections: settings.connections,
-          authorization,
-          ...(config.fresh
-            ? { freshTokens: true, tokenOffset: slice * freshPerSlice, amount: freshPerSlice }
-            : { amount: sliceAmounts[index] as number }),
-        });
-        const cpu = process.cpuUsage(cpuBefore);
-        if (result.non2xx > 0 || result.errors > 0) {
-          throw new Error(
-            `${config.framework} / ${config.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
-          );
-        }
-        const total = totals[index] as (typeof totals)[number];
-        total.requests += result.total;
-        total.seconds += result.total / result.requestsPerSec;
-        total.cpuUs += cpu.user + cpu.system;
-        total.p50.push(result.p50Ms);
-        total.p99.push(result.p99Ms);
-      }
-    }
-    return new Map(
-      group.map((config, index) => {
-        const total = totals[index] as (typeof totals)[number];
-        return [
-          config.label,
-          {
-            requestsPerSec: total.requests / total.seconds,
-            cpuUsPerRequest: total.cpuUs / total.requests,
-            p50Ms: median(total.p50),
-            p99Ms: median(total.p99),
-          },
-        ];
-      }),
-    );
-  } finally {
-    for (const app of apps) await app.close();
+    // The rate now, on this server: it sizes the reused-token slices of this round.
+    const warm = await load.run({
+      url: appOf(config).url,
+      connections: settings.connections,
+      amount: settings.warmupRequests,
+      authorization,
+    });
+    const sliceSec = settings.durationSec / HTTP_SLICES;
+    sliceAmounts.push(Math.max(settings.connections * 5, Math.round(warm.requestsPerSec * sliceSec)));
   }
+  const totals = group.map(() => ({
+    requests: 0,
+    seconds: 0,
+    cpuUs: 0,
+    p50: [] as number[],
+    p99: [] as number[],
+  }));
+  const freshPerSlice = Math.floor((round < 0 ? Math.min(300, poolLength) : poolLength) / slices);
+  for (let slice = 0; slice < slices; slice++) {
+    for (let turn = 0; turn < group.length; turn++) {
+      const index = turnOrder(turn, slice, round, group.length);
+      const config = group[index] as Config;
+      const cpuBefore = process.cpuUsage();
+      const result = await load.run({
+        url: appOf(config).url,
+        connections: settings.connections,
+        authorization,
+        ...(config.fresh
+          ? { freshTokens: true, tokenOffset: tokenOffset + slice * freshPerSlice, amount: freshPerSlice }
+          : { amount: sliceAmounts[index] as number }),
+      });
+      const cpu = process.cpuUsage(cpuBefore);
+      if (result.non2xx > 0 || result.errors > 0) {
+        throw new Error(
+          `${config.framework} / ${config.label}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
+        );
+      }
+      const total = totals[index] as (typeof totals)[number];
+      total.requests += result.total;
+      total.seconds += result.total / result.requestsPerSec;
+      total.cpuUs += cpu.user + cpu.system;
+      total.p50.push(result.p50Ms);
+      total.p99.push(result.p99Ms);
+    }
+  }
+  return new Map(
+    group.map((config, index) => {
+      const total = totals[index] as (typeof totals)[number];
+      return [
+        config.label,
+        {
+          requestsPerSec: total.requests / total.seconds,
+          cpuUsPerRequest: total.cpuUs / total.requests,
+          p50Ms: median(total.p50),
+          p99Ms: median(total.p99),
+        },
+      ];
+    }),
+  );
 }
