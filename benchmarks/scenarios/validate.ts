@@ -26,7 +26,10 @@ import {
 } from '../lib/tokens.js';
 
 export interface ValidateSettings {
-  /** Distinct pre-signed tokens per algorithm; each fresh-token round validates all of them once. */
+  /**
+   * Distinct pre-signed tokens each fresh-token round validates, once each; every round gets other
+   * tokens (the pool of each algorithm is `poolSize * (rounds + 2)` tokens long).
+   */
   readonly poolSize: number;
   /** Validations per repeated-token round. */
   readonly repeatOps: number;
@@ -73,7 +76,8 @@ const ROW_ORDER = [
 
 /**
  * A contender with the verifier its preflight tries: the object that is measured (repeated-token
- * rows), or one made as each measured round makes its own (fresh-token rows).
+ * rows), or one made the way the measured one is (fresh-token rows, whose measured verifier is made
+ * once, before the rounds, and kept through all of them).
  */
 export interface CheckedContender extends Contender {
   verifier(): Promise<(token: string) => unknown> | ((token: string) => unknown);
@@ -338,7 +342,8 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
   }
   console.error(preflightLine(prepared));
   for (const { alg, contenders } of prepared) {
-    // Every contender must accept the token before it is timed, so nobody is measured failing.
+    // Makes the fresh-token rows' measured verifiers (this spends the first token set) and checks that
+    // every contender has work; the preflight above proved the verdicts.
     for (const contender of contenders) {
       const work = await contender.prepare();
       if (work.ops === 0) throw new Error(`${contender.name}: no work`);
