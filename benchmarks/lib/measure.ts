@@ -2,7 +2,7 @@
 export interface Contender {
   readonly name: string;
   /**
-   * Prepares one round outside the timed section (a fresh validator, say) and returns the timed
+   * Prepares one round outside the timed section (the round's token set, say) and returns the timed
    * work with the number of operations it performs.
    */
   prepare(): Promise<TimedWork> | TimedWork;

@@ -132,11 +132,12 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     claimsIssuer,
   );
   const authorization = `Bearer ${reused}`;
-  const load = await LoadClient.start(tokens);
   const samples = new Map<string, HttpFigures[]>();
   const configs = FRAMEWORKS.flatMap(configsFor);
   const apps = new Map<Config, RunningApp>();
+  let load: LoadClient | undefined;
   try {
+    load = await LoadClient.start(tokens);
     for (const config of configs) {
       const app = await startApp(config.framework, config.mode, issuer);
       apps.set(config, app);
@@ -166,8 +167,9 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
       }
     }
   } finally {
-    for (const app of apps.values()) await app.close();
-    load.close();
+    // Every close is attempted, whichever fails: a server left open would keep the bench running.
+    await Promise.allSettled([...apps.values()].map((app) => app.close()));
+    load?.close();
     await issuer.close();
   }
   const figures = new Map<Framework, Map<string, HttpFigures>>();
