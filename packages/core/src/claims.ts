@@ -71,7 +71,10 @@ export function checkClaims(
   checkStringClaim(claims.client_id, 'client_id');
   checkStringClaim(claims.jti, 'jti');
   for (const name of rules.requiredClaims) {
-    if (claims[name] === undefined || claims[name] === null) throw missing(name, source);
+    // Own members only: `toString`, `constructor` ... are found on every object's prototype.
+    if (!Object.hasOwn(claims, name) || claims[name] === undefined || claims[name] === null) {
+      throw missing(name, source);
+    }
   }
   return { audience, exp, notAfterMs: notAfterSec * 1000 };
 }

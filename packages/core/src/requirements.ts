@@ -7,7 +7,8 @@ import { assertScopeRule, assertScopes, type ScopeRule } from './scopes.js';
  * A check on one claim of a verified token. Failing it is a 403 (`insufficient_scope`). An absent
  * claim fails; it is never skipped. `equals` compares with `===`; `includes` looks for one entry of
  * a list claim, or one space-delimited word of a string claim (whole words, case-sensitive). A
- * `test` predicate must be synchronous; if it throws, the requirement fails.
+ * `test` predicate must be synchronous; if it throws, the requirement fails. Other keys, a `claim`
+ * beside a `test`, and an empty `includes` are a `TypeError` where the route is declared.
  *
  * @example
  * ```ts
@@ -106,6 +107,8 @@ export interface RequirementsClock {
 
 const REQUIREMENT_KEYS = new Set(['scopes', 'tenant', 'claims', 'authentication']);
 const AUTHENTICATION_KEYS = new Set(['acrValues', 'maxAgeSec']);
+const PREDICATE_KEYS = new Set(['test', 'description']);
+const CLAIM_CHECK_KEYS = new Set(['claim', 'equals', 'includes']);
 /** An `acr_values` entry: printable ASCII without space (the separator), `"` or `\`. */
 const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const checked = new WeakSet<object>();
@@ -193,6 +196,16 @@ function assertClaimRequirement(value: unknown, path: string): void {
   };
   if (value === null || typeof value !== 'object') fail('must be an object');
   const entry = value as Record<string, unknown>;
+  // Unknown keys are refused, as for the requirements themselves: a `claim` beside a `test` (or a
+  // misspelt key) would otherwise be a check that silently never runs.
+  const allowed = 'test' in entry ? PREDICATE_KEYS : CLAIM_CHECK_KEYS;
+  for (const key of Object.keys(entry)) {
+    if (!allowed.has(key)) {
+      fail(
+        `unknown key "${key}" (expected ${'test' in entry ? 'test and description' : 'claim with equals or includes'})`,
+      );
+    }
+  }
   if ('test' in entry) {
     if (typeof entry.test !== 'function') fail('test must be a function');
     if (typeof entry.description !== 'string' || entry.description === '')
@@ -206,6 +219,8 @@ function assertClaimRequirement(value: unknown, path: string): void {
   const types = hasEquals ? ['string', 'number', 'boolean'] : ['string', 'number'];
   if (!types.includes(typeof operand))
     fail(`${hasEquals ? 'equals' : 'includes'} must be a ${types.join(' or ')}`);
+  // '' is a "word" of a claim that is '' or holds two spaces in a row: never what a guard means.
+  if (operand === '' && !hasEquals) fail('includes must not be empty');
 }
 
 /**
