@@ -231,8 +231,9 @@ function createHook(settings: ResolvedAdapterOptions) {
 /**
  * The Fastify plugin: authenticates every route of the context it is registered in (except routes
  * with `config: { auth: false }`), sets `request.auth`, and applies each route's `config.auth`
- * requirements. Adds the `requireScopes`, `requireAnyScope`, `requireTenant` and `requireClaims`
- * decorators for `preHandler`. Invalid options reject `register()`/`ready()` with a `TypeError`.
+ * requirements. Adds the `requireScopes`, `requireAnyScope`, `requireTenant`, `requireClaims` and
+ * `requireAuthentication` decorators for `preHandler`. Invalid options reject `register()`/`ready()`
+ * with a `TypeError`.
  *
  * @example
  * ```ts
