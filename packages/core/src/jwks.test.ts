@@ -38,6 +38,14 @@ describe('maxAgeFromHeaders', () => {
     expect(maxAgeFromHeaders({ ...none, expires: new Date(T0 + 90_000).toUTCString() }, T0)).toBe(90);
   });
 
+  it('subtracts Age from Expires minus Date, as from max-age (RFC 9111 §4.2.3)', () => {
+    // A CDN forwards the origin's Date and says in Age how long it has held the answer.
+    const date = new Date(T0 - 500_000).toUTCString();
+    const expires = new Date(T0 + 100_000).toUTCString();
+    expect(maxAgeFromHeaders({ ...none, expires, date, age: '500' }, T0)).toBe(100);
+    expect(maxAgeFromHeaders({ ...none, expires, date, age: '900' }, T0)).toBe(0);
+  });
+
   it('treats an invalid Expires as already expired', () => {
     expect(maxAgeFromHeaders({ ...none, expires: '0' }, T0)).toBe(0);
   });
@@ -385,6 +393,17 @@ describe('RemoteKeySource', () => {
       server.latencyMs = 0;
     }
     expect(keys.state().fetchCount).toBe(4);
+  });
+
+  it('state() names the key set by origin and path, never its query or credentials', () => {
+    const keys = new RemoteKeySource({
+      uri: 'https://reader:hunter2@id.example/jwks?api-key=s3cret',
+      http,
+      policy: DEFAULT_KEY_SET_POLICY,
+      now: () => clock,
+      emit: (event) => events.push(event),
+    });
+    expect(keys.state().uri).toBe('https://id.example/jwks');
   });
 
   it('touch() reports a set past its max age as not current', async () => {

@@ -92,6 +92,7 @@ export type FetchReason = 'cold' | 'expired' | 'refresh_ahead' | 'unknown_kid' |
  * ```
  */
 export interface KeySetState {
+  /** The JWKS URL's origin and path (never its query or user info); `undefined` until discovered. */
   uri: string | undefined;
   /** `fresh` within max age; `stale` past it but inside `staleIfErrorSec`; `expired` beyond that. */
   status: 'empty' | 'fresh' | 'stale' | 'expired';
@@ -349,7 +350,8 @@ export class RemoteKeySource implements KeySource {
       else status = 'expired';
     }
     return {
-      uri: this.#uri,
+      // As in events: a query or user info in the configured URL may be a credential.
+      uri: this.#uri === undefined ? undefined : describeUrl(this.#uri),
       status,
       keys: snapshot?.keys.length ?? 0,
       kids: snapshot?.keys.map((key) => key.kid) ?? [],
@@ -588,8 +590,8 @@ export interface CachingHeaders {
 
 /**
  * Seconds of freshness left (RFC 9111 §4.2): `Cache-Control: max-age` minus `Age`, else `Expires`
- * minus `Date` (or minus `nowMs` without a `Date`); `no-store`/`no-cache` mean 0; `undefined` when
- * neither header is usable.
+ * minus `Date` (or minus `nowMs` without a `Date`) minus `Age`; `no-store`/`no-cache` mean 0;
+ * `undefined` when neither header is usable.
  *
  * @example
  * ```ts
@@ -611,7 +613,8 @@ export function maxAgeFromHeaders(headers: CachingHeaders, nowMs: number): numbe
     if (Number.isNaN(at)) return 0;
     const date = headers.date === undefined ? Number.NaN : Date.parse(headers.date);
     const base = Number.isNaN(date) ? nowMs : date;
-    return Math.max(0, (at - base) / 1000);
+    // The Age a cache adds counts against Expires too: freshness lifetime minus current age (§4.2.3).
+    return Math.max(0, (at - base) / 1000 - age);
   }
   return undefined;
 }
