@@ -151,6 +151,15 @@ describe('importPublicJwk', () => {
     expect(refused({ ...ec.publicJwk, alg: 'HS256' })).toMatch(/does not fit/);
   });
 
+  it('refuses an EC or OKP key whose crv does not fit its alg, so the set reports it', () => {
+    const p384 = generateSigningKey('ES384');
+    expect(refused({ ...p384.publicJwk, alg: 'ES256' })).toMatch(/crv P-384 does not fit alg ES256/);
+    expect(refused({ ...ec.publicJwk, alg: 'ES512' })).toMatch(/crv P-256 does not fit alg ES512/);
+    expect(imported({ ...p384.publicJwk, alg: 'ES384' }).curve).toBe('P-384');
+    expect(imported({ ...ed.publicJwk, alg: 'EdDSA' }).curve).toBe('Ed25519');
+    expect(imported({ ...ed.publicJwk, alg: 'Ed25519' }).curve).toBe('Ed25519');
+  });
+
   it('refuses RSA keys shorter than 2048 bits', () => {
     const weak = generateSigningKey('RS256', { modulusLength: 1024 });
     expect(refused(weak.publicJwk)).toMatch(/2048/);

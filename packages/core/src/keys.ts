@@ -53,7 +53,8 @@ export const IMPORTED_JWK_MEMBERS = [
 
 /**
  * Imports one JWK from a key set as a public verification key. Symmetric keys, encryption-only keys,
- * weak RSA keys and keys node:crypto cannot parse are refused with a reason; nothing throws.
+ * keys whose `alg` does not fit their `kty` or `crv`, weak RSA keys and keys node:crypto cannot parse
+ * are refused with a reason; nothing throws.
  */
 export function importPublicJwk(jwk: unknown): ImportResult {
   if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) {
@@ -81,6 +82,11 @@ export function importPublicJwk(jwk: unknown): ImportResult {
     (!Object.hasOwn(ALGORITHM_SPECS, alg) || ALGORITHM_SPECS[alg as Algorithm].kty !== kty)
   ) {
     return fail(`alg ${alg} does not fit kty ${kty}`);
+  }
+  // A key announcing an alg on another curve could never verify a token: reported, not kept silently.
+  const curves = typeof alg === 'string' ? ALGORITHM_SPECS[alg as Algorithm].curves : undefined;
+  if (curves !== undefined && (typeof crv !== 'string' || !curves.includes(crv))) {
+    return fail(`crv ${String(crv)} does not fit alg ${alg}`);
   }
   let keyObject: KeyObject;
   try {
