@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { outsideRequestContext } from './lib/async-context.js';
 import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
+import { isLoopbackHost } from './resource-metadata.js';
 
 /**
  * The parts of OpenID Connect / RFC 8414 metadata tokenguard uses.
@@ -53,7 +54,8 @@ export function discoveryUrls(issuer: string): string[] {
 
 /**
  * Fetches the issuer's metadata, trying OIDC then RFC 8414. A document whose `issuer` is not exactly
- * the configured issuer is not used (RFC 8414 §3.3, OIDC Discovery §4.3).
+ * the configured issuer is not used (RFC 8414 §3.3, OIDC Discovery §4.3), nor one of an https issuer
+ * that names a plain http `jwks_uri` or `introspection_endpoint` (loopback hosts excepted).
  */
 export async function fetchIssuerMetadata(
   issuer: string,
@@ -79,6 +81,7 @@ export async function fetchIssuerMetadata(
           `${describeUrl(url)} names issuer ${parsed.data.issuer}, not ${issuer}`,
         );
       }
+      assertNoDowngrade(issuer, url, parsed.data);
       return parsed.data;
     } catch (error) {
       lastError = error;
@@ -87,6 +90,28 @@ export async function fetchIssuerMetadata(
     }
   }
   throw lastError;
+}
+
+/**
+ * An https issuer's document must not send us to plain http for what we fetch or send (its keys, our
+ * introspection credentials): anyone on the path could answer there in the issuer's name. Plain http
+ * stays allowed for an http issuer (the choice was made in the options) and for loopback hosts.
+ */
+function assertNoDowngrade(issuer: string, url: string, metadata: IssuerMetadata): void {
+  if (new URL(issuer).protocol !== 'https:') return;
+  for (const [member, value] of [
+    ['jwks_uri', metadata.jwks_uri],
+    ['introspection_endpoint', metadata.introspection_endpoint],
+  ] as const) {
+    if (value === undefined) continue;
+    const endpoint = new URL(value);
+    if (endpoint.protocol === 'http:' && !isLoopbackHost(endpoint.hostname)) {
+      throw new HttpFailure(
+        'content_type',
+        `${describeUrl(url)} names a plain http ${member} (${describeUrl(value)}) for an https issuer`,
+      );
+    }
+  }
 }
 
 /**
