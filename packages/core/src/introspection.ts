@@ -75,6 +75,8 @@ type Entry =
   | { readonly kind: 'rejected'; readonly error: TokenGuardError; readonly notAfterMs: number };
 
 const SIGNED_MEDIA_TYPE = 'application/token-introspection+jwt';
+/** `application/json`, the odd `text/json`, and structured-syntax kin (`application/*+json`). */
+const JSON_MEDIA_TYPE = /^[\w.-]+\/(?:[\w.!#$&^-]+\+)?json$/;
 
 /** RFC 7662 §2.2: `active` is the one required member; anything else about the answer is judged later. */
 const answerSchema = z.looseObject({ active: z.boolean() });
@@ -259,6 +261,12 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   }
 
   function readPlain(response: HttpResponse): Record<string, unknown> {
+    // RFC 7662 §2.2: the answer is application/json. Another declared type (an HTML page, a signed
+    // answer nobody asked for) is not read as one, whatever its body looks like.
+    const type = mediaType(response);
+    if (type !== undefined && !JSON_MEDIA_TYPE.test(type)) {
+      throw fault('ERR_INTROSPECTION_UNAVAILABLE', `The introspection endpoint answered ${type}, not JSON`);
+    }
     const document = parseJsonObject(response.text, { maxDepth: options.maxJsonDepth });
     if (document === undefined) {
       throw fault(
@@ -271,8 +279,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
 
   /** RFC 9701: a JWT with `typ: token-introspection+jwt`, from the issuer, for us, signed with its keys. */
   async function readSigned(response: HttpResponse): Promise<Record<string, unknown>> {
-    const type = (response.header('content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase();
-    if (type !== SIGNED_MEDIA_TYPE) {
+    if (mediaType(response) !== SIGNED_MEDIA_TYPE) {
       throw fault(
         'ERR_INTROSPECTION_MISCONFIGURED',
         `The introspection endpoint did not answer with a signed response (${SIGNED_MEDIA_TYPE}) although signedResponse is on`,
@@ -414,6 +421,13 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       cache.clear();
     },
   };
+}
+
+/** The answer's media type without parameters, lower case; `undefined` when none is declared. */
+function mediaType(response: HttpResponse): string | undefined {
+  const value = response.header('content-type');
+  if (value === undefined) return undefined;
+  return value.split(';', 1)[0]?.trim().toLowerCase();
 }
 
 function fault(code: ErrorCode, message: string, retryAfterSec?: number, cause?: unknown): TokenGuardError {

@@ -12,7 +12,9 @@ export interface ClientKey {
 
 /**
  * Imports a PKCS#8 PEM or private JWK and picks the assertion `alg`. Throws an `Error` whose message
- * describes the problem, never the key.
+ * describes the problem, never the key. A key that could not sign the assertion later (an RSA modulus
+ * under 2048 bits, an EC curve other than P-256/384/521, an `rsa-pss`-only key object) is refused
+ * here, so the mistake is a `TypeError` from `createValidator` rather than a 503 on every request.
  */
 export function importClientKey(
   input: string | Record<string, unknown>,
@@ -29,6 +31,8 @@ export function importClientKey(
     throw new Error('is not a private key (PKCS#8 PEM or private JWK)');
   }
   if (key.type !== 'private') throw new Error('is not a private key');
+  const unusable = unusableReason(key);
+  if (unusable !== undefined) throw new Error(unusable);
   const jwkAlg = typeof input === 'object' && typeof input.alg === 'string' ? input.alg : undefined;
   const chosen = alg ?? jwkAlg ?? defaultAlg(key);
   if (chosen === undefined || !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(chosen)) {
@@ -39,18 +43,40 @@ export function importClientKey(
   return { key: new Redacted(key), alg: chosen as Algorithm, kid: kid ?? jwkKid };
 }
 
+/** The JWS algorithm of each curve JOSE signs with (RFC 7518 §3.4); other curves sign nothing. */
+const EC_ALGORITHMS: Readonly<Record<string, string>> = {
+  prime256v1: 'ES256',
+  secp384r1: 'ES384',
+  secp521r1: 'ES512',
+};
+
+/** Why a private key cannot sign a client assertion whatever the `alg`, if it cannot. */
+function unusableReason(key: KeyObject): string | undefined {
+  const details = key.asymmetricKeyDetails;
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      // RFC 7518 §3.3, §3.5: 2048 bits or more (the signer refuses smaller keys).
+      return (details?.modulusLength ?? 0) < 2048 ? 'is an RSA key under 2048 bits' : undefined;
+    case 'rsa-pss':
+      // The signer cannot use an RSASSA-PSS-only key object: the same key as plain RSA signs PS256.
+      return 'is an RSASSA-PSS-only (rsa-pss) key; give the same key as a plain RSA PKCS#8 key for PS256';
+    case 'ec':
+      return EC_ALGORITHMS[details?.namedCurve ?? ''] === undefined
+        ? `is on the curve ${details?.namedCurve ?? 'unknown'}, which JOSE does not sign with (use P-256, P-384 or P-521)`
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 function defaultAlg(key: KeyObject): string | undefined {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return 'RS256';
-    case 'rsa-pss':
-      return 'PS256';
     case 'ed25519':
       return 'EdDSA';
-    case 'ec': {
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      return curve === 'prime256v1' ? 'ES256' : curve === 'secp384r1' ? 'ES384' : 'ES512';
-    }
+    case 'ec':
+      return EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? ''];
     default:
       return undefined;
   }
@@ -58,8 +84,7 @@ function defaultAlg(key: KeyObject): string | undefined {
 
 function fits(key: KeyObject, alg: string): boolean {
   const type = key.asymmetricKeyType;
-  if (alg.startsWith('RS')) return type === 'rsa';
-  if (alg.startsWith('PS')) return type === 'rsa' || type === 'rsa-pss';
+  if (alg.startsWith('RS') || alg.startsWith('PS')) return type === 'rsa';
   if (alg === 'EdDSA' || alg === 'Ed25519') return type === 'ed25519';
   if (alg.startsWith('ES')) return type === 'ec' && defaultAlg(key) === alg;
   return false;
