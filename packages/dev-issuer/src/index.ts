@@ -20,6 +20,7 @@ import type {
   default as ProviderClass,
   ResourceServer,
 } from 'oidc-provider';
+import { assertDevIssuerOptions, devIssuerOptionError } from './options.js';
 
 /** JWS algorithm used to sign JWT access tokens. */
 export type DevIssuerSigningAlg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
@@ -62,9 +63,9 @@ export interface DevIssuerCredentials {
 export interface DevIssuerJwksControl {
   /** Number of HTTP requests that reached the JWKS endpoint (including failed ones) since start or {@link DevIssuerJwksControl.reset}. */
   readonly fetchCount: number;
-  /** `true`: answer 503; `'close-connection'`: destroy the socket without answering; `false`: serve normally. */
+  /** `true`: answer 503; `'close-connection'`: destroy the socket without answering; `false`: serve normally. Anything else throws a `TypeError`. */
   setDown(down: boolean | 'close-connection'): void;
-  /** Delay every JWKS answer (including 503s) by `ms` milliseconds; 0 disables. */
+  /** Delay every JWKS answer (including 503s) by `ms` milliseconds (0 to 2^31 - 1; else a `TypeError`); 0 disables. */
   setLatencyMs(ms: number): void;
   /** Back to normal: up, no latency, `fetchCount` 0. */
   reset(): void;
@@ -135,6 +136,9 @@ export const DEV_CLIENT_ID = 'tokenguard-dev-client';
 export const DEV_INTROSPECTOR_ID = 'tokenguard-resource-server';
 /** `client_id` of the `private_key_jwt` resource server registered by {@link DevIssuerOptions.introspectorJwks}. */
 export const DEV_INTROSPECTOR_JWT_ID = 'tokenguard-resource-server-jwt';
+
+/** Longest JWKS latency {@link DevIssuerJwksControl.setLatencyMs} takes (Node timers stop at 2^31 - 1 ms). */
+const MAX_LATENCY_MS = 2 ** 31 - 1;
 
 const ROUTES = {
   jwks: '/jwks',
@@ -287,16 +291,6 @@ class SharedMemoryStore {
   }
 }
 
-function assertResources(resources: Record<string, ResourceConfig>): void {
-  for (const [id, rs] of Object.entries(resources)) {
-    if (!URL.canParse(id)) throw new TypeError(`resource ${id} must be an absolute URI`);
-    if (rs.format !== 'jwt' && rs.format !== 'opaque') throw new TypeError(`resource ${id}: bad format`);
-    if (rs.ttlSec !== undefined && (!Number.isSafeInteger(rs.ttlSec) || rs.ttlSec <= 0)) {
-      throw new TypeError(`resource ${id}: ttlSec must be a positive integer`);
-    }
-  }
-}
-
 function basicAuth({ id, secret }: DevIssuerCredentials): string {
   // RFC 6749 section 2.3.1: form-encode id and secret before base64.
   const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
@@ -328,9 +322,9 @@ async function postForm(url: string, creds: DevIssuerCredentials, form: Record<s
  * ```
  */
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
+  assertDevIssuerOptions(options);
   const signingAlg: DevIssuerSigningAlg = options.signingAlg ?? 'RS256';
   const resources: Record<string, ResourceConfig> = { ...DEFAULT_RESOURCES, ...options.resources };
-  assertResources(resources);
   const extraClaims = options.extraClaims ? { ...options.extraClaims } : undefined;
 
   const [{ Provider, errors }, firstKey] = await Promise.all([
@@ -451,6 +445,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
         response_types: [],
         id_token_signed_response_alg: signingAlg,
         token_endpoint_auth_method: 'client_secret_basic',
+        // With JWT introspection on, every client gets a signed-introspection alg, RS256 unless set: with
+        // another signingAlg no RS256 key exists, and each client (the token client too) fails validation.
+        ...(options.introspectorJwks === undefined ? {} : { introspection_signed_response_alg: signingAlg }),
       },
       cookies: { keys: cookieKeys },
       routes: { ...ROUTES },
@@ -571,10 +568,22 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
         return jwksFetchCount;
       },
       setDown(down) {
+        if (down !== true && down !== false && down !== 'close-connection') {
+          throw devIssuerOptionError(
+            'jwks.setDown',
+            `takes true, false or 'close-connection', not ${String(down)}`,
+          );
+        }
         jwksDown = down;
       },
       setLatencyMs(ms) {
-        jwksLatencyMs = Math.max(0, ms);
+        if (!Number.isFinite(ms) || ms < 0 || ms > MAX_LATENCY_MS) {
+          throw devIssuerOptionError(
+            'jwks.setLatencyMs',
+            `takes milliseconds from 0 to ${MAX_LATENCY_MS}, not ${ms}`,
+          );
+        }
+        jwksLatencyMs = ms;
       },
       reset() {
         jwksDown = false;
