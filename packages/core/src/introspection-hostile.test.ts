@@ -175,3 +175,29 @@ describe('private_key_jwt keys that cannot sign an assertion', () => {
     expect(headers.map((header: { alg: string }) => header.alg)).toEqual(['ES512', 'PS256']);
   });
 });
+
+describe('answers and the token exp (RFC 7662 §2.2, §4)', () => {
+  const requests = (v: Validator) => v.state().issuers[0]?.introspection?.requests;
+
+  it('accepts an answer without exp (expiresAt undefined) and reuses it for maxTtlSec only', async () => {
+    handle = (_req, res) => json(res, active({ exp: undefined }));
+    const v = validator({ cache: { maxTtlSec: 10 } });
+    const auth = await v.validate('opaque-no-exp');
+    expect(auth.expiresAt).toBeUndefined();
+    clock += 9_999;
+    await v.validate('opaque-no-exp');
+    expect(requests(v)).toBe(1);
+    clock += 1;
+    handle = (_req, res) => json(res, '{"active":false}');
+    expect((await failure(v.validate('opaque-no-exp'))).code).toBe('ERR_TOKEN_INACTIVE');
+    expect(requests(v)).toBe(2);
+  });
+
+  it('never reuses an answer whose exp has passed, even one accepted within clockToleranceSec', async () => {
+    handle = (_req, res) => json(res, active({ exp: nowSec() - 3 }));
+    const v = validator({}, { clockToleranceSec: 10 });
+    await expect(v.validate('opaque-tolerated')).resolves.toMatchObject({ source: 'introspection' });
+    await v.validate('opaque-tolerated');
+    expect(requests(v)).toBe(2);
+  });
+});
