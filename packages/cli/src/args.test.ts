@@ -66,4 +66,41 @@ describe('parseCliArgs', () => {
       introspection: { clientId: 'rs', clientSecret: 's3cret' },
     });
   });
+
+  // node:util keeps the last of a repeated single-value flag: "--issuer a --issuer b" checked b alone.
+  it.each(['issuer', 'jwks-uri', 'client-id', 'introspection-endpoint'])(
+    'refuses --%s given twice instead of keeping the last one silently',
+    (name) => {
+      const base = [
+        'verify',
+        'x.y.z',
+        '--issuer',
+        'https://id.example',
+        '--audience',
+        'a',
+        '--client-id',
+        'rs',
+      ];
+      const argv = [...base, `--${name}`, 'https://one.example', `--${name}`, 'https://two.example'];
+      expect(() => parseCliArgs(argv, { TOKENGUARD_CLIENT_SECRET: 's' })).toThrow(
+        new UsageError(
+          `--${name} takes one value, given ${name === 'issuer' || name === 'client-id' ? 3 : 2} times`,
+        ),
+      );
+    },
+  );
+
+  it('keeps a single-value flag given once', () => {
+    expect(
+      parseCliArgs([
+        'verify',
+        'x.y.z',
+        '--issuer=https://id.example',
+        '--audience',
+        'a',
+        '--jwks-uri',
+        'https://id.example/k',
+      ]),
+    ).toMatchObject({ issuer: 'https://id.example', jwksUri: 'https://id.example/k' });
+  });
 });

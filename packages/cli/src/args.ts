@@ -59,16 +59,16 @@ export type CliArgs = { readonly command: 'help' } | InspectArgs | VerifyArgs;
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
-  issuer: { type: 'string' },
+  issuer: { type: 'string', multiple: true },
   audience: { type: 'string', multiple: true },
   'no-audience': { type: 'boolean' },
   scopes: { type: 'string', multiple: true },
-  'jwks-uri': { type: 'string' },
+  'jwks-uri': { type: 'string', multiple: true },
   typ: { type: 'string', multiple: true },
   'allow-missing-typ': { type: 'boolean' },
   'scope-claims': { type: 'string', multiple: true },
-  'client-id': { type: 'string' },
-  'introspection-endpoint': { type: 'string' },
+  'client-id': { type: 'string', multiple: true },
+  'introspection-endpoint': { type: 'string', multiple: true },
 } as const;
 
 const VERIFY_ONLY = [
@@ -135,6 +135,17 @@ function misplacedArgument(value: string, position: 'command' | 'extra'): UsageE
   );
 }
 
+/**
+ * The value of a flag that takes one value. node:util keeps the last of repeated ones silently, so
+ * `--issuer a --issuer b` (as if several issuers were trusted) would check against b alone: refused.
+ */
+function single(values: readonly string[] | undefined, name: string): string | undefined {
+  if (values !== undefined && values.length > 1) {
+    throw new UsageError(`--${name} takes one value, given ${values.length} times`);
+  }
+  return values?.[0];
+}
+
 function list(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((value) => value.split(/[\s,]+/)).filter((value) => value !== '');
 }
@@ -173,7 +184,8 @@ export function parseCliArgs(
     return { command: 'inspect', token, json };
   }
   if (command !== 'verify') throw misplacedArgument(command, 'command');
-  if (values.issuer === undefined || values.issuer === '') {
+  const issuer = single(values.issuer, 'issuer');
+  if (issuer === undefined || issuer === '') {
     throw new UsageError('verify needs --issuer <url>: the issuer this API trusts');
   }
   const audiences = list(values.audience);
@@ -185,8 +197,9 @@ export function parseCliArgs(
       "verify needs --audience <aud>: this API's identifier (or --no-audience, deliberately)",
     );
   }
-  const clientId = values['client-id'];
-  if (clientId === undefined && values['introspection-endpoint'] !== undefined) {
+  const clientId = single(values['client-id'], 'client-id');
+  const introspectionEndpoint = single(values['introspection-endpoint'], 'introspection-endpoint');
+  if (clientId === undefined && introspectionEndpoint !== undefined) {
     throw new UsageError('--introspection-endpoint needs --client-id (and TOKENGUARD_CLIENT_SECRET)');
   }
   const clientSecret = env.TOKENGUARD_CLIENT_SECRET || undefined;
@@ -201,10 +214,10 @@ export function parseCliArgs(
     command: 'verify',
     token,
     json,
-    issuer: values.issuer,
+    issuer,
     audience: noAudience ? null : audiences,
     scopes: list(values.scopes),
-    jwksUri: values['jwks-uri'],
+    jwksUri: single(values['jwks-uri'], 'jwks-uri'),
     typ: typ.length > 0 ? typ : undefined,
     allowMissingTyp: values['allow-missing-typ'] === true,
     scopeClaims: scopeClaims.length > 0 ? scopeClaims : undefined,
@@ -214,7 +227,7 @@ export function parseCliArgs(
         : {
             clientId,
             clientSecret,
-            endpoint: values['introspection-endpoint'],
+            endpoint: introspectionEndpoint,
           },
   };
 }
