@@ -114,19 +114,41 @@ function assertNoDowngrade(issuer: string, url: string, metadata: IssuerMetadata
   }
 }
 
+/** The issuer's metadata, loaded once and kept; {@link MetadataLoader.forget} makes the next call load it again. */
+export interface MetadataLoader {
+  (): Promise<IssuerMetadata>;
+  /** Drops the kept document (a key set that cannot be fetched may have moved). */
+  forget(): void;
+}
+
 /**
  * Memoises discovery: one request in flight; a failure is not cached, so the next need retries.
+ *
+ * @example
+ * ```ts
+ * const metadata = createMetadataLoader(() => fetchIssuerMetadata(issuer, http, limits));
+ * const { jwks_uri } = await metadata();
+ * metadata.forget(); // the next call asks the issuer again
+ * ```
  */
-export function createMetadataLoader(load: () => Promise<IssuerMetadata>): () => Promise<IssuerMetadata> {
+export function createMetadataLoader(load: () => Promise<IssuerMetadata>): MetadataLoader {
   let cached: Promise<IssuerMetadata> | undefined;
-  return () => {
-    // Kept for the validator's life: made outside the async context of the request that asked first.
-    cached ??= outsideRequestContext(() =>
+  const loader = (): Promise<IssuerMetadata> => {
+    if (cached !== undefined) return cached;
+    // Kept until forgotten: made outside the async context of the request that asked first. A
+    // failure is dropped unless forget() already replaced it with a newer load.
+    const loading: Promise<IssuerMetadata> = outsideRequestContext(() =>
       load().catch((error: unknown) => {
-        cached = undefined;
+        if (cached === loading) cached = undefined;
         throw error;
       }),
     );
-    return cached;
+    cached = loading;
+    return loading;
   };
+  return Object.assign(loader, {
+    forget: (): void => {
+      cached = undefined;
+    },
+  });
 }

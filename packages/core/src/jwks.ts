@@ -242,8 +242,11 @@ function keyNotFound(kid: string | undefined, alg: Algorithm): TokenGuardError {
 
 /** What a {@link RemoteKeySource} needs; the validator wires it from its options. */
 export interface RemoteKeySourceDeps {
-  /** The JWKS URL, or a function that discovers it. */
-  uri: string | (() => Promise<string>);
+  /**
+   * The JWKS URL, or a function that discovers it: asked again, with `rediscover`, after a fetch
+   * from the URL it gave failed (the issuer may have moved its key set).
+   */
+  uri: string | ((rediscover: boolean) => Promise<string>);
   http: HttpClient;
   policy: KeySetPolicy;
   now: () => number;
@@ -273,6 +276,8 @@ export interface RemoteKeySourceDeps {
 export class RemoteKeySource implements KeySource {
   readonly #deps: RemoteKeySourceDeps;
   #uri: string | undefined;
+  /** A discovered URL failed: discovery is asked again before the next fetch. */
+  #rediscover = false;
   #snapshot: Snapshot | undefined;
   #inflight: Promise<Snapshot> | undefined;
   #seq = 0;
@@ -433,11 +438,13 @@ export class RemoteKeySource implements KeySource {
 
   async #load(seq: number, reason: FetchReason): Promise<Snapshot> {
     const { http, policy, now, emit } = this.#deps;
-    let uri = this.#uri;
+    // Undefined while discovery is asked (again): a failure then is discovery's.
+    let uri = this.#rediscover ? undefined : this.#uri;
     try {
       if (uri === undefined) {
-        uri = await (this.#deps.uri as () => Promise<string>)();
+        uri = await (this.#deps.uri as (rediscover: boolean) => Promise<string>)(this.#rediscover);
         this.#uri = uri;
+        this.#rediscover = false;
       }
       this.#fetchCount++;
       this.#lastFetchAt = now();
@@ -490,6 +497,8 @@ export class RemoteKeySource implements KeySource {
     } catch (error) {
       this.#failures++;
       this.#lastError = error instanceof Error ? error.message : 'unknown error';
+      // Under the same backoff as the fetch: discovery is asked again, once per retry.
+      if (typeof this.#deps.uri === 'function') this.#rediscover = true;
       const backoffSec = Math.min(policy.retryMaxSec, policy.retryMinSec * 2 ** (this.#failures - 1));
       const jitter = 0.5 + 0.5 * (this.#deps.random ?? Math.random)();
       // An issuer's own Retry-After (e.g. with a 503 or 429) is honoured, within retryMaxSec.

@@ -703,7 +703,10 @@ function createIssuerContext(
     }
     keys = new StaticKeySource(imported);
   } else {
-    const discover = async (): Promise<string> => {
+    // After a failed fetch the document is loaded again: an issuer that moved its key set, or fixed
+    // a document without jwks_uri, needs no restart.
+    const discover = async (rediscover: boolean): Promise<string> => {
+      if (rediscover) metadata.forget();
       const document = await metadata();
       if (document.jwks_uri === undefined) throw new Error(`the issuer's metadata has no jwks_uri`);
       return document.jwks_uri;
