@@ -1,9 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fetchIssuerMetadata } from './discovery.js';
@@ -22,41 +19,16 @@ let http: HttpClient;
 let agent: Agent;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tokenguard-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'));
-    const key = readFileSync(join(dir, 'key.pem'));
-    server = createServer({ cert, key }, (req, res) => {
-      if (req.url !== '/.well-known/openid-configuration') res.writeHead(404).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
-    });
-    agent = new Agent({ connect: { ca: cert } });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // A self-signed P-256 certificate for IP 127.0.0.1, valid for a century, made once with openssl
+  // (`req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 36500 -subj /CN=127.0.0.1
+  // -addext subjectAltName=IP:127.0.0.1`) and kept as a fixture: a fresh machine may have no openssl.
+  const cert = readFileSync(new URL('./__fixtures__/tls-loopback.cert.pem', import.meta.url));
+  const key = readFileSync(new URL('./__fixtures__/tls-loopback.key.pem', import.meta.url));
+  server = createServer({ cert, key }, (req, res) => {
+    if (req.url !== '/.well-known/openid-configuration') res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
+  });
+  agent = new Agent({ connect: { ca: cert } });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   http = createHttpClient({
