@@ -27,7 +27,13 @@ export async function startExpressApi(validator: Validator): Promise<RunningApi>
     res.json({ admin: true, auth: req.auth });
   });
   const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     framework: 'express',

@@ -21,8 +21,12 @@ export async function startHonoApi(validator: Validator): Promise<RunningApi> {
   app.get('/admin', requireScopes('admin'), (c) => c.json({ admin: true, auth: c.var.auth }));
   app.get('/me', (c) => c.json({ auth: c.var.auth }));
   let closeServer: () => Promise<void> = async () => {};
-  const port = await new Promise<number>((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
+  const port = await new Promise<number>((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
+      server.off('error', reject);
+      resolve(info.port);
+    });
+    server.once('error', reject);
     closeServer = () =>
       new Promise<void>((done) => {
         if ('closeAllConnections' in server) server.closeAllConnections();

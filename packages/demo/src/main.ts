@@ -12,6 +12,7 @@ import { DEMO_USAGE, type DemoArgs, DemoUsageError, parseDemoArgs } from './args
 import { call } from './call.js';
 import { createPrinter, stopWhenStdoutCloses } from './print.js';
 import { describeAnswer, showAuth } from './show.js';
+import { startOrExit } from './startup.js';
 
 const API = 'https://api.test';
 const OPAQUE_API = 'https://opaque.test';
@@ -42,7 +43,7 @@ const advanceTo = (targetMs: number): void => {
   offsetMs = Math.max(offsetMs, targetMs - Date.now());
 };
 
-const issuer = await startDevIssuer();
+const issuer = await startOrExit('the issuer (oidc-provider)', () => startDevIssuer());
 const validator = createValidator({
   issuer: issuer.issuer,
   // JWTs are issued for https://api.test; the dev issuer's opaque tokens are for https://opaque.test.
@@ -57,7 +58,10 @@ const validator = createValidator({
   },
   introspection: { clientId: issuer.introspector.id, clientSecret: issuer.introspector.secret },
 });
-const api = await startApi(framework, validator);
+const api = await startOrExit(`the ${framework} API`, () => startApi(framework, validator), [
+  () => validator.close(),
+  () => issuer.close(),
+]);
 const keySet = () => {
   const state = validator.state().issuers[0]?.keySet;
   if (state === undefined) throw new Error('demo: the validator has no issuer');
