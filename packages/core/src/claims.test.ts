@@ -6,7 +6,7 @@ const NOW_SEC = 1_800_000_000;
 const AUD = 'https://api.example';
 const NOW_MS = NOW_SEC * 1000;
 const check = (overrides: Partial<ClaimCheck> = {}): ClaimCheck => ({
-  rules: { clockToleranceSec: 5, maxTokenAgeSec: undefined, requiredClaims: [] },
+  rules: { clockToleranceSec: 5, maxTokenAgeSec: undefined, requiredClaims: [], acceptBoundTokens: false },
   audience: [AUD],
   requireExp: true,
   source: 'token',
@@ -53,7 +53,7 @@ describe('checkClaims', () => {
   });
 
   it('bounds the reuse by maxTokenAgeSec and requires iat for it', () => {
-    const rules = { clockToleranceSec: 0, maxTokenAgeSec: 30, requiredClaims: [] };
+    const rules = { clockToleranceSec: 0, maxTokenAgeSec: 30, requiredClaims: [], acceptBoundTokens: false };
     const result = checkClaims({ aud: AUD, exp: NOW_SEC + 600, iat: NOW_SEC - 10 }, check({ rules }), NOW_MS);
     expect(result.notAfterMs).toBe((NOW_SEC + 20) * 1000);
     expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC + 600 }, check({ rules }), NOW_MS))).toBe(
@@ -113,5 +113,48 @@ describe('runClaimsValidator', () => {
         { issuer: 'i', header: {} },
       ),
     ).rejects.toBe(own);
+  });
+});
+
+describe('a token bound to a key (RFC 7800 cnf)', () => {
+  const claims = { aud: AUD, exp: NOW_SEC + 600 };
+  const accepting = {
+    clockToleranceSec: 5,
+    maxTokenAgeSec: undefined,
+    requiredClaims: [],
+    acceptBoundTokens: true,
+  };
+
+  it('is refused as a bearer token, naming the confirmation method: DPoP jkt, mTLS x5t#S256, jwk', () => {
+    for (const cnf of [
+      { jkt: 'thumbprint' },
+      { 'x5t#S256': 'certificate-thumbprint' },
+      { jwk: { kty: 'EC' } },
+    ]) {
+      let error: unknown;
+      try {
+        checkClaims({ ...claims, cnf }, check(), NOW_MS);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_BOUND', status: 401, oauthError: 'invalid_token' });
+      expect((error as Error).message).toContain(Object.keys(cnf)[0]);
+    }
+  });
+
+  it('is refused whatever the form of cnf (a string, an empty object), never when cnf is absent or null', () => {
+    expect(codeOf(() => checkClaims({ ...claims, cnf: 'x' }, check(), NOW_MS))).toBe('ERR_TOKEN_BOUND');
+    expect(codeOf(() => checkClaims({ ...claims, cnf: {} }, check(), NOW_MS))).toBe('ERR_TOKEN_BOUND');
+    expect(checkClaims({ ...claims, cnf: null }, check(), NOW_MS).exp).toBe(NOW_SEC + 600);
+    expect(checkClaims(claims, check(), NOW_MS).exp).toBe(NOW_SEC + 600);
+  });
+
+  it('is accepted with acceptBoundTokens, for a gateway that checked the binding', () => {
+    const result = checkClaims(
+      { ...claims, cnf: { 'x5t#S256': 'abc' } },
+      check({ rules: accepting }),
+      NOW_MS,
+    );
+    expect(result.exp).toBe(NOW_SEC + 600);
   });
 });

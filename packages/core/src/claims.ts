@@ -7,7 +7,10 @@ export type ClaimSource = 'token' | 'introspection answer';
 
 /** How {@link checkClaims} judges one claim set. */
 export interface ClaimCheck {
-  readonly rules: Pick<ResolvedValidatorOptions, 'clockToleranceSec' | 'maxTokenAgeSec' | 'requiredClaims'>;
+  readonly rules: Pick<
+    ResolvedValidatorOptions,
+    'clockToleranceSec' | 'maxTokenAgeSec' | 'requiredClaims' | 'acceptBoundTokens'
+  >;
   /** The issuer's audience, or `null` when the audience check is opted out. */
   readonly audience: readonly string[] | null;
   /** A JWT must carry `exp` (RFC 9068 §2.2); an introspection answer may omit it (RFC 7662 §2.2). */
@@ -32,7 +35,8 @@ const MAX_NUMERIC_DATE = 8.64e12;
  * The checks every claim set gets before it grants access, whether it came from a verified JWT or
  * an introspection answer (RFC 7662 §4 leaves them to the resource server): `exp`, `nbf` and `iat`
  * with the clock tolerance, `maxTokenAgeSec`, `aud` (RFC 9068 §4, RFC 8725 §3.9), the string
- * claims `sub`, `client_id` and `jti`, and `requiredClaims`. Throws the 401 {@link TokenGuardError}
+ * claims `sub`, `client_id` and `jti`, `requiredClaims`, and that the token is not bound to a key
+ * (`cnf`, unless `acceptBoundTokens`). Throws the 401 {@link TokenGuardError}
  * of the first failure. The issuer is checked by the caller (selection for JWTs, equality for answers).
  *
  * @example
@@ -70,6 +74,13 @@ export function checkClaims(
   checkStringClaim(claims.sub, 'sub');
   checkStringClaim(claims.client_id, 'client_id');
   checkStringClaim(claims.jti, 'jti');
+  // RFC 7800 `cnf`: the token is only good with proof of a key (RFC 9449 §7.2, RFC 8705 §3), which a
+  // bearer token does not bring: refused rather than downgraded to a bearer token.
+  if (claims.cnf !== undefined && claims.cnf !== null && !rules.acceptBoundTokens) {
+    throw new TokenGuardError('ERR_TOKEN_BOUND', {
+      message: `The ${source} is bound to a key (cnf ${boundMethods(claims.cnf)}) and was presented as a bearer token`,
+    });
+  }
   for (const name of rules.requiredClaims) {
     // Own members only: `toString`, `constructor` ... are found on every object's prototype.
     if (!Object.hasOwn(claims, name) || claims[name] === undefined || claims[name] === null) {
@@ -165,4 +176,12 @@ function readNumericDate(
 
 function missing(claim: string, source: ClaimSource): TokenGuardError {
   return new TokenGuardError('ERR_CLAIM_MISSING', { claim, message: `The ${source} has no ${claim} claim` });
+}
+
+/** The confirmation methods a `cnf` names, for the message: at most four, each a safe short name. */
+function boundMethods(cnf: unknown): string {
+  if (typeof cnf !== 'object' || Array.isArray(cnf)) return 'of an unknown form';
+  const names = Object.keys(cnf as object);
+  if (names.length === 0) return 'with no method';
+  return names.slice(0, 4).map(safeName).join(', ');
 }

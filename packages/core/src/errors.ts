@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ERR_KEY_NOT_FOUND'
   | 'ERR_CLAIM_MISSING'
   | 'ERR_CLAIM_INVALID'
+  | 'ERR_TOKEN_BOUND'
   | 'ERR_TOKEN_INACTIVE'
   | 'ERR_TOKEN_NOT_JWT'
   | 'ERR_INSUFFICIENT_SCOPE'
@@ -115,6 +116,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
   },
   ERR_CLAIM_MISSING: { oauthError: 'invalid_token', status: 401, message: 'A required claim is missing' },
   ERR_CLAIM_INVALID: { oauthError: 'invalid_token', status: 401, message: 'A claim is invalid' },
+  ERR_TOKEN_BOUND: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'The token is bound to a key and was presented as a bearer token',
+  },
   ERR_TOKEN_INACTIVE: { oauthError: 'invalid_token', status: 401, message: 'The token is not active' },
   ERR_TOKEN_NOT_JWT: {
     oauthError: 'invalid_token',

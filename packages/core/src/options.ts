@@ -193,6 +193,14 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   maxTokenAgeSec?: number;
   /** Claims that must be present besides `iss`, `aud` and `exp` (always required). */
   requiredClaims?: readonly string[];
+  /**
+   * Accept a token bound to a key (a `cnf` claim: DPoP's `jkt`, mutual TLS's `x5t#S256`, RFC 7800's
+   * `jwk`...) presented as a bearer token. Default `false`: such a token is refused with
+   * `ERR_TOKEN_BOUND`, since tokenguard does not check the proof of possession and a stolen bound
+   * token would otherwise work as a bearer token. Set it where something in front of the API (a
+   * gateway terminating mutual TLS) has already checked the binding.
+   */
+  acceptBoundTokens?: boolean;
   /** Your own check of the verified claims. Runs once per distinct token while it is cached. */
   validateClaims?: ClaimsValidator;
   /** Longest token accepted, in characters. Default 8192. */
@@ -499,6 +507,7 @@ const commonShape = {
   clockToleranceSec: seconds.max(600).optional(),
   maxTokenAgeSec: seconds.optional(),
   requiredClaims: z.array(nonEmpty).optional(),
+  acceptBoundTokens: z.boolean().optional(),
   validateClaims: fn<ClaimsValidator>('claims validator').optional(),
   maxTokenLength: z.number().int().min(64).max(1_048_576).optional(),
   maxTokenJsonDepth: z.number().int().min(2).max(1000).optional(),
@@ -598,6 +607,7 @@ export interface ResolvedValidatorOptions {
   clockToleranceSec: number;
   maxTokenAgeSec: number | undefined;
   requiredClaims: readonly string[];
+  acceptBoundTokens: boolean;
   validateClaims: ClaimsValidator | undefined;
   maxTokenLength: number;
   maxTokenJsonDepth: number;
@@ -836,6 +846,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     clockToleranceSec: value.clockToleranceSec ?? 5,
     maxTokenAgeSec: value.maxTokenAgeSec,
     requiredClaims: value.requiredClaims ?? [],
+    acceptBoundTokens: value.acceptBoundTokens ?? false,
     validateClaims: value.validateClaims,
     maxTokenLength: value.maxTokenLength ?? 8192,
     maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
