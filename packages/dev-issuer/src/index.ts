@@ -20,6 +20,7 @@ import type {
   default as ProviderClass,
   ResourceServer,
 } from 'oidc-provider';
+import { type DpopClientKey, generateDpopClientKey } from './dpop.js';
 import { assertDevIssuerOptions, devIssuerOptionError } from './options.js';
 
 /** JWS algorithm used to sign JWT access tokens. */
@@ -49,6 +50,13 @@ export interface DevIssuerOptions {
    * `Accept: application/token-introspection+jwt`, it gets signed answers (RFC 9701).
    */
   introspectorJwks?: { keys: Record<string, unknown>[] };
+  /**
+   * `true`: the provider accepts DPoP proofs (RFC 9449, its `features.dPoP`) and {@link DevIssuer.client}
+   * gets a P-256 DPoP key, so `getToken({ ..., dpop: true })` returns sender-constrained tokens
+   * (`token_type: DPoP`, `cnf.jkt` = {@link DevIssuer.dpopJkt}). Default `false`: DPoP is off and a
+   * `DPoP` header at the token endpoint is ignored.
+   */
+  dpop?: boolean;
 }
 
 /** Client credentials (client_secret_basic and client_secret_post are both accepted). */
@@ -100,11 +108,24 @@ export interface DevIssuer {
   /** `kid` of the key currently used to sign JWT access tokens. */
   readonly currentKid: string;
   /**
+   * With {@link DevIssuerOptions.dpop}: the RFC 7638 thumbprint of the client's DPoP key, i.e. the
+   * `cnf.jkt` of every token from `getToken({ ..., dpop: true })`. Otherwise `undefined`.
+   */
+  dpopJkt: string | undefined;
+  /**
    * Runs the client_credentials grant at the token endpoint and returns the `access_token`.
    * When `scope` is omitted, all scopes of a known resource are requested; pass `''` to request none.
+   * `dpop: true` (needs {@link DevIssuerOptions.dpop}) sends a DPoP proof of the client's key, so the
+   * token is bound to it (`cnf.jkt`); the answer must then say `token_type: DPoP`.
    * Throws an `Error` whose message contains the provider's status and error body on failure.
+   *
+   * @example
+   * ```ts
+   * const issuer = await startDevIssuer({ dpop: true });
+   * const bound = await issuer.getToken({ resource: 'https://api.test', dpop: true }); // cnf.jkt = issuer.dpopJkt
+   * ```
    */
-  getToken(opts: { resource: string; scope?: string }): Promise<string>;
+  getToken(opts: { resource: string; scope?: string; dpop?: boolean }): Promise<string>;
   /** Revokes a token at the revocation endpoint (RFC 7009) with the {@link DevIssuer.client} credentials. */
   revoke(token: string): Promise<void>;
   /** Introspects a token at the introspection endpoint with the {@link DevIssuer.introspector} credentials. */
@@ -297,10 +318,16 @@ function basicAuth({ id, secret }: DevIssuerCredentials): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
-async function postForm(url: string, creds: DevIssuerCredentials, form: Record<string, string>) {
+async function postForm(
+  url: string,
+  creds: DevIssuerCredentials,
+  form: Record<string, string>,
+  extraHeaders: Record<string, string> = {},
+) {
   const res = await fetch(url, {
     method: 'POST',
     headers: {
+      ...extraHeaders,
       authorization: basicAuth(creds),
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -327,9 +354,10 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const resources: Record<string, ResourceConfig> = { ...DEFAULT_RESOURCES, ...options.resources };
   const extraClaims = options.extraClaims ? { ...options.extraClaims } : undefined;
 
-  const [{ Provider, errors }, firstKey] = await Promise.all([
+  const [{ Provider, errors }, firstKey, dpopKey] = await Promise.all([
     loadProvider(),
     generateSigningJwk(signingAlg),
+    options.dpop === true ? generateDpopClientKey() : Promise.resolve<DpopClientKey | undefined>(undefined),
   ]);
   let keys: SigningJwk[] = [firstKey];
 
@@ -454,6 +482,8 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
+        // oidc-provider 9 turns DPoP on by default: set here so that it follows the option.
+        dPoP: { enabled: dpopKey !== undefined },
         jwtIntrospection: { enabled: options.introspectorJwks !== undefined },
         introspection: {
           enabled: true,
@@ -526,15 +556,30 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     get currentKid() {
       return keys[0]!.kid;
     },
+    dpopJkt: dpopKey?.jkt,
 
-    async getToken({ resource, scope }) {
+    async getToken({ resource, scope, dpop }) {
+      if (dpop !== undefined && typeof dpop !== 'boolean') {
+        throw devIssuerOptionError('getToken.dpop', `must be a boolean, not ${typeof dpop}`);
+      }
+      if (dpop && dpopKey === undefined) {
+        throw devIssuerOptionError('getToken.dpop', 'needs an issuer started with { dpop: true }');
+      }
       const form: Record<string, string> = { grant_type: 'client_credentials', resource };
       const effectiveScope = scope ?? (Object.hasOwn(resources, resource) ? resources[resource]!.scope : '');
       if (effectiveScope) form.scope = effectiveScope;
-      const { status, text } = await postForm(devIssuer.tokenEndpoint, client, form);
+      const headers: Record<string, string> =
+        dpop && dpopKey ? { dpop: await dpopKey.proof('POST', devIssuer.tokenEndpoint) } : {};
+      const { status, text } = await postForm(devIssuer.tokenEndpoint, client, form, headers);
       if (status !== 200) throw new Error(`dev-issuer token endpoint answered ${status}: ${text}`);
-      const body = JSON.parse(text) as { access_token?: unknown };
+      const body = JSON.parse(text) as { access_token?: unknown; token_type?: unknown };
       if (typeof body.access_token !== 'string') throw new Error(`dev-issuer: no access_token in ${text}`);
+      // A proof the provider ignored would give a plain bearer token: never hand that out as a bound one.
+      if (dpop && body.token_type !== 'DPoP') {
+        throw new Error(
+          `dev-issuer: asked for a DPoP-bound token, got token_type ${String(body.token_type)}`,
+        );
+      }
       return body.access_token;
     },
 

@@ -9,6 +9,7 @@ const BAD_OPTIONS: readonly [string, unknown, string][] = [
   ['extraClaims as a string (spread into claims "0", "1", ...)', { extraClaims: 'tid' }, '"extraClaims"'],
   ['extraClaims as an array', { extraClaims: ['tid'] }, '"extraClaims"'],
   ['introspectorJwks without keys', { introspectorJwks: { kty: 'EC' } }, '"introspectorJwks"'],
+  ['dpop as a string (truthy, but not the documented switch)', { dpop: 'true' }, '"dpop"'],
   ['resources as an array', { resources: [] }, '"resources"'],
   ['a null resource', { resources: { 'https://x.test': null } }, '"resources["https://x.test"]"'],
   [
@@ -52,6 +53,7 @@ describe('startDevIssuer options', () => {
       extraClaims: { tid: 'tenant-a' },
       resources: { 'https://x.test': { scope: 'a b', format: 'opaque', ttlSec: 60 } },
       introspectorJwks: { keys: [] },
+      dpop: true,
     });
     try {
       expect(issuer.resources['https://x.test']).toEqual({ scope: 'a b', format: 'opaque', ttlSec: 60 });
