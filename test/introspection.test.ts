@@ -2,13 +2,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createValidator, type Validator } from '@tokenguard/core';
 import { DEV_INTROSPECTOR_JWT_ID, type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { failure } from './support/rejections.js';
 
 const OPAQUE = 'https://opaque.test';
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 let issuer: DevIssuer;
+/** The validators' clock: the real one at the start of each test, moved forward by a test that needs it. */
 let clock = Date.now();
 const validators: Validator[] = [];
 
@@ -18,6 +19,10 @@ beforeAll(async () => {
       keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'rs-1', alg: 'ES256', use: 'sig' }],
     },
   });
+});
+
+beforeEach(() => {
+  clock = Date.now();
 });
 
 afterAll(async () => {
@@ -56,7 +61,6 @@ describe('introspection against oidc-provider', () => {
   });
 
   it('rejects a revoked token once the cache lifetime has passed', async () => {
-    clock = Date.now();
     const token = await issuer.getToken({ resource: OPAQUE, scope: 'read' });
     const v = validator({ cache: { maxTtlSec: 30 } });
     await v.validate(token);
@@ -67,7 +71,6 @@ describe('introspection against oidc-provider', () => {
     clock += 1_000;
     const error = await failure(v.validate(token));
     expect(error).toMatchObject({ code: 'ERR_TOKEN_INACTIVE', status: 401, oauthError: 'invalid_token' });
-    clock = Date.now();
   });
 
   it('rejects a made-up token with invalid_token', async () => {

@@ -14,7 +14,7 @@ import * as honoAdapter from '@tokenguard/hono';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 interface Answer {
   status: number;
@@ -33,6 +33,8 @@ function raw(base: string, method: string, target: string): Promise<Answer> {
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
+    // Bounded: a server that never answers fails the test within 5 s instead of hanging it.
+    req.setTimeout(5_000, () => req.destroy(new Error(`no answer to ${method} ${target} within 5 s`)));
     req.on('error', reject);
     req.end();
   });
@@ -44,6 +46,14 @@ function close(server: Server): Promise<void> {
     server.close(() => r());
   });
 }
+
+/** Every validator and app of this file, closed once it ends (apps are also closed by their test). */
+const validators: Validator[] = [];
+const closers: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  await Promise.all(closers.map((close) => close()));
+  await Promise.all(validators.map((validator) => validator.close()));
+});
 
 type Start = (v: Validator) => Promise<{ url: string; close(): Promise<void> }>;
 const starts: Record<string, Start> = {
@@ -103,6 +113,7 @@ for (const [name, start] of Object.entries(starts)) {
           audience: resource,
           resourceMetadata: { resource },
         });
+        validators.push(validator);
         const metadata = protectedResourceMetadata(validator);
         if (metadata === undefined) throw new Error('no metadata');
         const app = await start(validator);
@@ -130,17 +141,20 @@ describe('fastify prefix', () => {
     audience: 'https://mcp.test/mcp',
     resourceMetadata: { resource: 'https://mcp.test/mcp' },
   });
+  validators.push(validator);
 
   it("ignores the plugin's own prefix option: the URL stays the well-known one", async () => {
     const app = Fastify();
+    closers.push(() => app.close().then(() => undefined));
     await app.register(fastifyMetadata, { validator, prefix: '/api' } as never);
     const answer = await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource/mcp' });
     expect(answer.statusCode).toBe(200);
-    await app.close();
+    expect(JSON.parse(answer.body).resource).toBe('https://mcp.test/mcp');
   });
 
   it('refuses registration inside a prefixed context, where it was a silent 404 everywhere', async () => {
     const app = Fastify();
+    closers.push(() => app.close().then(() => undefined));
     app.register(
       async (api) => {
         await api.register(fastifyMetadata, { validator });
