@@ -127,5 +127,19 @@ describe('mcpAuthInfo', () => {
       });
       expect(mcpAuth.token).toBe(token);
     });
+
+    it('refuses a spread or clone of the AuthInfo (its token is gone) and a missing caller, instead of a token of undefined', async () => {
+      const claims = accessTokenClaims({ iss: ISS, aud: AUD, nowSec: NOW_SEC });
+      const auth = await validator.validate(
+        await signToken(secretSigningKey(SECRET), claims, { kid: undefined }),
+      );
+      // The types accept both (a spread is typed with `token: string`); the SDK would forward `Bearer undefined`.
+      expect(() => mcpAuthInfo({ ...auth })).toThrow(/has no token: pass the validator's AuthInfo itself/);
+      expect(() => mcpAuthInfo(structuredClone(auth))).toThrow(TypeError);
+      expect(() => mcpAuthInfo(null as unknown as AuthInfo)).toThrow(
+        /needs the AuthInfo of a validated request, not null/,
+      );
+      expect(mcpAuthInfo(auth).token).toBe(auth.token);
+    });
   });
 });

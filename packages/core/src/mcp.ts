@@ -60,7 +60,9 @@ export interface McpAuthInfoOptions {
  * The token is a non-enumerable accessor: `JSON.stringify`, `console.log`, `util.inspect` (also
  * with `showHidden`, as `util.format('%o')` uses) do not show its value (as with tokenguard's
  * `AuthInfo`), and neither an object spread nor `structuredClone` copies it, so copy `token`
- * explicitly when you copy the value. Logging `mcpAuth.token` itself logs the token.
+ * explicitly when you copy the value. Logging `mcpAuth.token` itself logs the token. For the
+ * same reason `auth` must be the `AuthInfo` a validator returned, not a spread or a clone of it:
+ * one without a string `token` (or a `null` caller) is a `TypeError`.
  *
  * With Express, the SDK's `StreamableHTTPServerTransport.handleRequest(req, res, body)` (and
  * `SSEServerTransport.handlePostMessage`) reads `req.auth` once, when called: put the converted
@@ -93,6 +95,16 @@ export interface McpAuthInfoOptions {
  * ```
  */
 export function mcpAuthInfo(auth: AuthInfo, options?: McpAuthInfoOptions): McpAuthInfo {
+  // A spread or a copy of an AuthInfo (`{ ...req.auth }`, structuredClone) has lost its token, and
+  // the types cannot tell: an SDK `AuthInfo` whose token is `undefined` would be forwarded as
+  // `Bearer undefined`. A missing caller (`req.auth` on an optional route) is named too.
+  if (auth === null || typeof auth !== 'object' || typeof auth.token !== 'string') {
+    throw new TypeError(
+      auth === null || typeof auth !== 'object'
+        ? `tokenguard: mcpAuthInfo needs the AuthInfo of a validated request, not ${auth === null ? 'null' : typeof auth}`
+        : "tokenguard: mcpAuthInfo's AuthInfo has no token: pass the validator's AuthInfo itself (a spread or a clone drops its token)",
+    );
+  }
   const fields: Omit<McpAuthInfo, 'token'> = {
     clientId: auth.clientId ?? '',
     scopes: [...auth.scopes],
