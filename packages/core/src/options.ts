@@ -458,9 +458,23 @@ const resourceIdentifier = z.string().superRefine((value, ctx) => {
             ? 'must have no user name or password'
             : !hasWellFormedEscapes(url)
               ? 'must have a path whose percent-escapes are well formed (%XX, UTF-8)'
-              : canonicalOriginIssue(value, url);
+              : (canonicalOriginIssue(value, url) ?? pathIssue(value, url));
   if (message !== undefined) ctx.addIssue({ code: 'custom', message });
 });
+
+/**
+ * What a client would change in the identifier's path before using it: a `.` or `..` segment (an HTTP
+ * client resolves them, RFC 3986 §5.2.4, so the metadata would be asked for elsewhere and its
+ * `resource` would differ from the identifier the client used), or whitespace or a control character,
+ * which no URI holds.
+ */
+function pathIssue(value: string, url: URL): string | undefined {
+  if (/[\s\u0000-\u001f\u007f]/u.test(value)) return 'must contain no whitespace or control characters';
+  const path = value.slice(`${url.protocol}//${url.host}`.length).split('?', 1)[0] ?? '';
+  return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))
+    ? "must have no '.' or '..' segment in its path: clients resolve them before asking (RFC 3986 §5.2.4)"
+    : undefined;
+}
 
 /**
  * A client builds the metadata URL from the identifier it knows and requires the document's

@@ -35,13 +35,11 @@ describe('the resourceMetadata identifier', () => {
     }
   });
 
-  // DEFECT (packages/core/src/options.ts, resourceIdentifier): the canonical-form check covers the
-  // origin only. An identifier whose path starts with a dot segment is accepted, then served at a
-  // URL no §3.1 client asks for: the client's `/.well-known/oauth-protected-resource/../mcp` resolves
-  // to `/.well-known/mcp` (404), and the document's `resource` (`https://mcp.example/../mcp`) is not
-  // the `https://mcp.example/mcp` the challenge's client used. It should be a TypeError naming the
-  // canonical form, as a default port or an upper-case host is.
-  it.fails('refuses an identifier with dot segments, which is served where no client looks', async () => {
+  // An identifier whose path has a dot segment would be served at a URL no §3.1 client asks for: the
+  // client's `/.well-known/oauth-protected-resource/../mcp` resolves to `/.well-known/mcp` (404), and
+  // the document's `resource` (`https://mcp.example/../mcp`) is not the `https://mcp.example/mcp` the
+  // client used. A TypeError at construction, as for a default port or an upper-case host.
+  it('refuses an identifier with dot segments, which is served where no client looks', async () => {
     const resource = 'https://mcp.example/../mcp';
     let validator: ReturnType<typeof createValidator> | undefined;
     try {
@@ -65,5 +63,26 @@ describe('the resourceMetadata identifier', () => {
     } finally {
       await validator.close();
     }
+  });
+
+  it('names the reason in the TypeError: dot segments (plain or percent-encoded), whitespace', () => {
+    const build = (resource: string) => () =>
+      createValidator({
+        issuer: 'https://id.example',
+        audience: 'https://mcp.example/mcp',
+        secret: 'a-shared-secret-of-at-least-32-bytes!',
+        resourceMetadata: { resource },
+      });
+    for (const resource of [
+      'https://mcp.example/../mcp',
+      'https://mcp.example/a/./mcp',
+      'https://mcp.example/a/%2E%2e/mcp',
+      'https://mcp.example/mcp/..',
+    ]) {
+      expect(build(resource)).toThrow(/resourceMetadata\.resource.*'\.' or '\.\.' segment/);
+    }
+    expect(build('https://mcp.example/a b')).toThrow(/resourceMetadata\.resource.*whitespace/);
+    // A dot inside a segment, or in the query, is an ordinary character.
+    expect(build('https://mcp.example/v1.2/mcp..x?v=../a')).not.toThrow();
   });
 });
