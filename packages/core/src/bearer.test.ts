@@ -143,6 +143,8 @@ describe('extractBearerToken', () => {
 
   it('never puts the token in the error', () => {
     const secret = 'secret-token-value with space';
+    // The value must be refused: were it accepted, no assertion below would run.
+    expect.assertions(3);
     try {
       extractBearerToken(`Bearer ${secret}`);
     } catch (error) {

@@ -32,9 +32,7 @@ describe('startDevIssuer', () => {
   let issuer: DevIssuer;
 
   beforeAll(async () => {
-    const started = performance.now();
     issuer = await startDevIssuer({ extraClaims: { tid: 'tenant-a' } });
-    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   afterAll(async () => {
