@@ -19,6 +19,8 @@ let issuer: string;
 let document: () => Record<string, unknown>;
 let sets: Record<string, TestSigningKey[]>;
 let asked: string[];
+/** Paths that answer 503 for now (an outage of that part of the issuer). */
+let down: Set<string>;
 let k1: TestSigningKey;
 let k2: TestSigningKey;
 let clock: number;
@@ -30,6 +32,10 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '';
     asked.push(path);
+    if (down.has(path)) {
+      res.writeHead(503).end();
+      return;
+    }
     if (path === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document()));
       return;
@@ -50,6 +56,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   asked = [];
+  down = new Set();
   sets = {};
   clock = T0;
 });
@@ -125,5 +132,30 @@ describe('discovery after a failed key set fetch', () => {
     await v.refreshKeys();
     await v.refreshKeys();
     expect(asked.filter((path) => path === '/.well-known/openid-configuration')).toHaveLength(1);
+  });
+
+  // Discovery asked again must not make the key set depend on the discovery endpoint: a key set that
+  // blipped once comes back from the URL it had while the document cannot be fetched.
+  it('keeps fetching the known key set URL while the document asked again cannot be had', async () => {
+    sets['/jwks'] = [k1];
+    document = () => ({ issuer, jwks_uri: `${issuer}/jwks` });
+    const v = validator();
+    await expect(v.validate(await token(k1))).resolves.toMatchObject({ subject: 'user-1' });
+    sets['/jwks'] = [k1, k2];
+    down.add('/jwks');
+    const rotated = await token(k2);
+    expect(await failure(v.validate(rotated))).toMatchObject({ status: 503 });
+    // The key set is back; the discovery endpoint is now the part that is down.
+    down.delete('/jwks');
+    down.add('/.well-known/openid-configuration');
+    clock += 3_000;
+    await expect(v.validate(rotated)).resolves.toMatchObject({ subject: 'user-1' });
+    expect(asked).toEqual([
+      '/.well-known/openid-configuration',
+      '/jwks',
+      '/jwks',
+      '/.well-known/openid-configuration',
+      '/jwks',
+    ]);
   });
 });

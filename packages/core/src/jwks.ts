@@ -436,16 +436,29 @@ export class RemoteKeySource implements KeySource {
     return run;
   }
 
+  /**
+   * The key set's URL from discovery, asked again after a failed fetch (the issuer may have moved its
+   * keys). When the document cannot be had then, the URL known so far is fetched all the same: a key
+   * set that failed once must not wait for the discovery endpoint to come back too.
+   */
+  async #discover(): Promise<string> {
+    const rediscover = this.#rediscover;
+    this.#rediscover = false;
+    try {
+      this.#uri = await (this.#deps.uri as (rediscover: boolean) => Promise<string>)(rediscover);
+      return this.#uri;
+    } catch (error) {
+      if (this.#uri === undefined) throw error;
+      return this.#uri;
+    }
+  }
+
   async #load(seq: number, reason: FetchReason): Promise<Snapshot> {
     const { http, policy, now, emit } = this.#deps;
     // Undefined while discovery is asked (again): a failure then is discovery's.
     let uri = this.#rediscover ? undefined : this.#uri;
     try {
-      if (uri === undefined) {
-        uri = await (this.#deps.uri as (rediscover: boolean) => Promise<string>)(this.#rediscover);
-        this.#uri = uri;
-        this.#rediscover = false;
-      }
+      uri ??= await this.#discover();
       this.#fetchCount++;
       this.#lastFetchAt = now();
       const response = await http.request(uri, {
