@@ -18,9 +18,27 @@ import { assertScopeRule, assertScopes, type ScopeRule } from './scopes.js';
  * ```
  */
 export type ClaimRequirement =
-  | { readonly claim: string; readonly equals: string | number | boolean }
-  | { readonly claim: string; readonly includes: string | number }
-  | { readonly test: (auth: AuthInfo) => boolean; readonly description: string };
+  | {
+      readonly claim: string;
+      readonly equals: string | number | boolean;
+      readonly includes?: never;
+      readonly test?: never;
+      readonly description?: never;
+    }
+  | {
+      readonly claim: string;
+      readonly includes: string | number;
+      readonly equals?: never;
+      readonly test?: never;
+      readonly description?: never;
+    }
+  | {
+      readonly test: (auth: AuthInfo) => boolean;
+      readonly description: string;
+      readonly claim?: never;
+      readonly equals?: never;
+      readonly includes?: never;
+    };
 
 /** The keys of an {@link AuthenticationRequirement}, each optional on its own. */
 interface AuthenticationKeys {
@@ -337,7 +355,7 @@ export function assertTenant(auth: AuthInfo, expected: string | readonly string[
 }
 
 function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
-  if ('test' in requirement) {
+  if (requirement.test !== undefined) {
     let verdict: unknown;
     let cause: unknown;
     try {
