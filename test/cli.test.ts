@@ -232,3 +232,39 @@ describe('usage errors', () => {
     expect(run.stderr).toContain('no token');
   });
 });
+
+describe('tokenguard verify, a token bound to a key', () => {
+  let dpopIssuer: DevIssuer;
+  let bound: string;
+
+  beforeAll(async () => {
+    dpopIssuer = await startDevIssuer({ dpop: true });
+    bound = await dpopIssuer.getToken({ resource: API, scope: 'read', dpop: true });
+  });
+
+  afterAll(async () => {
+    await dpopIssuer?.close();
+  });
+
+  it('rejects a DPoP-bound token (exit 1) and says how to look at it anyway', async () => {
+    const run = await tokenguard(['verify', bound, '--issuer', dpopIssuer.issuer, '--audience', API]);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toContain('bound to a key (cnf jkt)');
+    expect(run.stdout + run.stderr).toContain('--accept-bound-tokens');
+    expect(run.stdout + run.stderr).not.toContain(bound.split('.')[2]);
+  });
+
+  it('passes it with --accept-bound-tokens', async () => {
+    const run = await tokenguard([
+      'verify',
+      bound,
+      '--issuer',
+      dpopIssuer.issuer,
+      '--audience',
+      API,
+      '--accept-bound-tokens',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+});

@@ -20,6 +20,8 @@ export interface VerifyArgs {
   readonly jwksUri: string | undefined;
   readonly typ: readonly string[] | undefined;
   readonly allowMissingTyp: boolean;
+  /** Accept a token bound to a key (`cnf`) without its proof of possession, to look at one. */
+  readonly acceptBoundTokens: boolean;
   readonly scopeClaims: readonly string[] | undefined;
   /** `--client-id` (secret from `TOKENGUARD_CLIENT_SECRET`): introspect opaque tokens (RFC 7662). */
   readonly introspection:
@@ -66,6 +68,7 @@ const OPTIONS = {
   'jwks-uri': { type: 'string', multiple: true },
   typ: { type: 'string', multiple: true },
   'allow-missing-typ': { type: 'boolean' },
+  'accept-bound-tokens': { type: 'boolean' },
   'scope-claims': { type: 'string', multiple: true },
   'client-id': { type: 'string', multiple: true },
   'introspection-endpoint': { type: 'string', multiple: true },
@@ -79,6 +82,7 @@ const VERIFY_ONLY = [
   'jwks-uri',
   'typ',
   'allow-missing-typ',
+  'accept-bound-tokens',
   'scope-claims',
   'client-id',
   'introspection-endpoint',
@@ -220,6 +224,7 @@ export function parseCliArgs(
     jwksUri: single(values['jwks-uri'], 'jwks-uri'),
     typ: typ.length > 0 ? typ : undefined,
     allowMissingTyp: values['allow-missing-typ'] === true,
+    acceptBoundTokens: values['accept-bound-tokens'] === true,
     scopeClaims: scopeClaims.length > 0 ? scopeClaims : undefined,
     introspection:
       clientId === undefined

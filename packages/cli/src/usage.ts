@@ -50,6 +50,7 @@ export const USAGE = `Usage:
       --jwks-uri <url>        the JWKS URL, instead of discovery
       --typ <t1,t2>           accepted typ header values (default at+jwt; add JWT for Auth0, Entra ID)
       --allow-missing-typ     accept tokens without a typ header (Amazon Cognito)
+      --accept-bound-tokens   accept a token bound to a key (cnf: DPoP, mutual TLS) without its proof
       --scope-claims <c1,c2>  claims holding scopes (default scope,scp; add permissions for Auth0)
       --client-id <id>        introspect opaque tokens (RFC 7662) as this client; the secret is read
                               from the TOKENGUARD_CLIENT_SECRET environment variable, never from a flag

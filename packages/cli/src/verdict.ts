@@ -144,7 +144,11 @@ export function reconcile(checks: Check[], verdict: Verdict, keyDescription: str
   const id = checkForCode(error);
   const target = checks.find((check) => check.id === id);
   const cause = error.status >= 500 ? describeCause(error) : undefined;
-  const message = `${error.message}${cause === undefined ? '' : ` (${cause})`}`;
+  const hint =
+    error.code === 'ERR_TOKEN_BOUND'
+      ? '. An API that checks the proof (DPoP, mutual TLS) accepts it; to look at the rest, add --accept-bound-tokens'
+      : '';
+  const message = `${error.message}${cause === undefined ? '' : ` (${cause})`}${hint}`;
   if (target === undefined) {
     checks.push({ id, status: 'fail', message });
   } else if (target.status !== 'fail' || id === 'signature') {

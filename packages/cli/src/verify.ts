@@ -51,6 +51,7 @@ function optionsFrom(args: VerifyArgs, environment: VerifyEnvironment): Validato
     ...(args.jwksUri === undefined ? {} : { jwksUri: args.jwksUri }),
     ...(args.typ === undefined ? {} : { typ: args.typ }),
     ...(args.allowMissingTyp ? { allowMissingTyp: true } : {}),
+    ...(args.acceptBoundTokens ? { acceptBoundTokens: true } : {}),
     ...(args.scopeClaims === undefined ? {} : { scopeClaims: args.scopeClaims }),
     ...(args.introspection === undefined
       ? {}

@@ -15,6 +15,7 @@ const ARGS: VerifyArgs = {
   jwksUri: undefined,
   typ: undefined,
   allowMissingTyp: false,
+  acceptBoundTokens: false,
   scopeClaims: undefined,
   introspection: undefined,
 };
