@@ -239,7 +239,7 @@ function verifySignatureOffThread(
   if (spec.kty === 'oct' || offThreadInFlight >= OFF_THREAD_MAX_IN_FLIGHT) {
     return verifySignature(alg, key, signingInput, signature);
   }
-  if (!hasAcceptedLength(spec, signature) || !isVerifiableHere(spec)) return false;
+  if (!hasAcceptedLength(spec, key, signature) || !isVerifiableHere(spec)) return false;
   const keyInput = asymmetricKeyInput(spec, key);
   const signatureBytes = signatureInput(spec, signature);
   return new Promise((resolve) => {
@@ -297,7 +297,7 @@ export function verifySignature(
       return verifyRsassaPkcs1(digest, pkcs1Of(key), signingInput, signature);
     }
     return (
-      hasAcceptedLength(spec, signature) &&
+      hasAcceptedLength(spec, key, signature) &&
       isVerifiableHere(spec) &&
       verify(
         spec.hash,
@@ -331,8 +331,14 @@ function signedBytes(signingInput: string): Buffer {
   return Buffer.from(signingInput, 'utf8');
 }
 
-/** ECDSA: raw r||s of the exact length only, so DER signatures and truncated or padded ones are refused. */
-function hasAcceptedLength(spec: AlgorithmSpec, signature: Buffer): boolean {
+/**
+ * ECDSA: raw r||s of the exact length only, so DER signatures and truncated or padded ones are refused.
+ * RSA: exactly `k` bytes, the modulus length (RFC 8017 §8.1.2 and §8.2.2, step 1). OpenSSL's PSS
+ * verification takes a shorter signature as the same integer, so a genuine PS256 signature whose
+ * first byte is zero would verify without it, a second spelling of the same token.
+ */
+function hasAcceptedLength(spec: AlgorithmSpec, key: VerificationKey, signature: Buffer): boolean {
+  if (spec.kty === 'RSA') return signature.length === pkcs1Of(key).modulusBytes;
   return spec.kty !== 'EC' || signature.length === spec.signatureLength;
 }
 
