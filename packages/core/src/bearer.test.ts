@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   extractBearerToken,
   isB64Token,
+  isOtherSchemeValue,
   parseAuthorizationValue,
   readAuthorizationHeader,
 } from './bearer.js';
@@ -139,6 +140,33 @@ describe('extractBearerToken', () => {
     headers.append('authorization', `Bearer ${TOKEN}`);
     headers.append('authorization', `Bearer ${TOKEN}`);
     expect(codeOf(() => extractBearerToken(headers))).toBe('ERR_INVALID_REQUEST');
+  });
+
+  it('rejects another scheme and Bearer joined into one value (two headers, as fetch Headers give them) as invalid_request', () => {
+    const headers = new Headers();
+    headers.append('authorization', 'Basic dXNlcg==');
+    headers.append('authorization', `Bearer ${TOKEN}`);
+    expect(codeOf(() => extractBearerToken(headers))).toBe('ERR_INVALID_REQUEST');
+    for (const value of [
+      `Basic dXNlcg==,Bearer ${TOKEN}`,
+      `Negotiate YII=,\t bearer ${TOKEN}`,
+      'Basic dXNlcg==, Bearer',
+      `Basic, BEARER ${TOKEN}`,
+    ]) {
+      expect(
+        codeOf(() => extractBearerToken(value)),
+        value,
+      ).toBe('ERR_INVALID_REQUEST');
+      expect(isOtherSchemeValue(value), value).toBe(false);
+    }
+    // Still another scheme: a parameter named bearer, a scheme merely starting with it.
+    for (const value of ['Digest username="a", bearer="b"', 'Basic x, Bearerish y', 'Basic x,bearer=y']) {
+      expect(
+        codeOf(() => extractBearerToken(value)),
+        value,
+      ).toBe('ERR_TOKEN_MISSING');
+      expect(isOtherSchemeValue(value), value).toBe(true);
+    }
   });
 
   it('never puts the token in the error', () => {

@@ -66,7 +66,8 @@ function multipleHeaders(): TokenGuardError {
  * then one `b64token`) and returns the token.
  *
  * - No header, or a header of another scheme (`Basic ...`): `ERR_TOKEN_MISSING` (401 with a bare
- *   challenge, as RFC 6750 §3.1 asks for requests without bearer credentials).
+ *   challenge, as RFC 6750 §3.1 asks for requests without bearer credentials). Another scheme's
+ *   value followed by `, Bearer ...` (two headers joined into one): `ERR_INVALID_REQUEST` (400).
  * - `Bearer` with no token, followed by anything but a space (a tab, NBSP, `:`), extra parameters or
  *   characters outside the grammar: `ERR_INVALID_REQUEST` (400).
  *
@@ -116,6 +117,9 @@ export function readBearerCredentials(value: string): string {
     // `Bearer` then a tab, `:` or NBSP is a malformed Bearer header (400), not another scheme.
     space = schemeEnd(trimmed);
     if (trimmed.slice(0, space).toLowerCase() !== SCHEME) {
+      // Two Authorization headers as a fetch runtime's Headers (or a proxy) join them: a 400, as the
+      // two are on Node, never the first one's scheme (an anonymous pass on an optional route).
+      if (JOINED_BEARER.test(trimmed)) throw multipleHeaders();
       throw new TokenGuardError('ERR_TOKEN_MISSING', {
         message: 'The Authorization header does not use the Bearer scheme',
       });
@@ -134,6 +138,15 @@ export function readBearerCredentials(value: string): string {
   return trimmed.slice(start);
 }
 
+/**
+ * A `Bearer` scheme after a comma: the second of two `Authorization` values joined into one
+ * (`Basic x, Bearer y`), as fetch `Headers` and proxies that join repeated fields give them. Another
+ * scheme's credentials hold it only inside a quoted string (token68 has no comma; an auth-param
+ * named `bearer` is followed by `=`). Linear: each attempt starts at a comma and reads only the
+ * whitespace after it.
+ */
+const JOINED_BEARER = /,[ \t]*bearer(?:[ \t]|$)/i;
+
 /** RFC 9110 `token` (`1*tchar`): an auth-scheme, matched at the start of a value. */
 const SCHEME_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*/;
 
@@ -146,7 +159,7 @@ function schemeEnd(value: string): number {
  * Internal: whether `value` is an `Authorization` value of a scheme other than Bearer (`Basic x`,
  * `Negotiate x`): a scheme, not `Bearer` in any case, then a space or tab. Such a value is not a
  * bearer token, whatever its length; a bare token (no whitespace) and `Bearer` followed by anything
- * are not "another scheme". Linear in the scheme's length.
+ * are not "another scheme", nor is one followed by `, Bearer ...` (two headers joined). Linear.
  *
  * @example
  * ```ts
@@ -160,7 +173,7 @@ export function isOtherSchemeValue(value: string): boolean {
   const end = schemeEnd(trimmed);
   const next = trimmed.charCodeAt(end);
   if (end === 0 || (next !== 32 && next !== 9)) return false;
-  return trimmed.slice(0, end).toLowerCase() !== SCHEME;
+  return trimmed.slice(0, end).toLowerCase() !== SCHEME && !JOINED_BEARER.test(trimmed);
 }
 
 /**
