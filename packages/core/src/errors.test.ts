@@ -158,6 +158,16 @@ describe('TokenGuardError', () => {
     });
   });
 
+  it('sends Retry-After as delay-seconds (RFC 9110 §10.2.3) whatever retryAfterSec holds', () => {
+    const retryAfter = (retryAfterSec: number) =>
+      new TokenGuardError('ERR_INTROSPECTION_UNAVAILABLE', { retryAfterSec }).headers['retry-after'];
+    expect(retryAfter(Number.NaN)).toBe('5');
+    expect(retryAfter(-3)).toBe('1');
+    expect(retryAfter(Number.POSITIVE_INFINITY)).toBe('86400');
+    expect(retryAfter(1e21)).toBe('86400');
+    expect(retryAfter(86_399.5)).toBe('86400');
+  });
+
   it('serialises to { error, error_description }', () => {
     expect(new TokenGuardError('ERR_TOKEN_EXPIRED').toJSON()).toEqual({
       error: 'invalid_token',

@@ -290,7 +290,7 @@ export class TokenGuardError extends Error {
     const headers: Record<string, string> = {};
     const challenge = this.wwwAuthenticate;
     if (challenge !== undefined) headers['www-authenticate'] = challenge;
-    if (this.status === 503) headers['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfterSec ?? 5)));
+    if (this.status === 503) headers['retry-after'] = retryAfterText(this.retryAfterSec);
     return headers;
   }
 
@@ -298,6 +298,18 @@ export class TokenGuardError extends Error {
   toJSON(): { error: string; error_description: string } {
     return { error: this.oauthError ?? defaultBodyError(this.status), error_description: this.description };
   }
+}
+
+/** The longest Retry-After sent, in seconds (a day): a bound on any hint, and on `Infinity`. */
+const MAX_RETRY_AFTER_SEC = 86_400;
+
+/**
+ * RFC 9110 §10.2.3 `delay-seconds` (`1*DIGIT`): whole seconds from 1 to a day. `NaN` counts as no
+ * hint (5 s); `String()` alone would send `NaN`, `Infinity` or `1e+21`, which no client can read.
+ */
+function retryAfterText(retryAfterSec: number | undefined): string {
+  const sec = retryAfterSec === undefined || Number.isNaN(retryAfterSec) ? 5 : Math.ceil(retryAfterSec);
+  return String(Math.min(MAX_RETRY_AFTER_SEC, Math.max(1, sec)));
 }
 
 function defaultBodyError(status: number): string {
