@@ -469,7 +469,9 @@ const resourceIdentifier = z.string().superRefine((value, ctx) => {
  * which no URI holds.
  */
 function pathIssue(value: string, url: URL): string | undefined {
-  if (/[\s\u0000-\u001f\u007f]/u.test(value)) return 'must contain no whitespace or control characters';
+  if (/\s/u.test(value) || hasControlCharacter(value)) {
+    return 'must contain no whitespace or control characters';
+  }
   const path = value.slice(`${url.protocol}//${url.host}`.length).split('?', 1)[0] ?? '';
   return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))
     ? "must have no '.' or '..' segment in its path: clients resolve them before asking (RFC 3986 §5.2.4)"
@@ -486,6 +488,14 @@ function canonicalOriginIssue(value: string, url: URL): string | undefined {
   const next = value.charAt(origin.length);
   if (value.startsWith(origin) && (next === '' || next === '/' || next === '?')) return undefined;
   return `must be written in canonical form (here: ${url.href}): lower-case scheme and host (an IDN host in punycode), no default port; clients compare it exactly (RFC 9728 §3.3)`;
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 /** Whether every `%` of the path starts a well-formed escape (a router answers 400 to anything else). */

@@ -82,6 +82,7 @@ describe('the resourceMetadata identifier', () => {
       expect(build(resource)).toThrow(/resourceMetadata\.resource.*'\.' or '\.\.' segment/);
     }
     expect(build('https://mcp.example/a b')).toThrow(/resourceMetadata\.resource.*whitespace/);
+    expect(build('https://mcp.example/a\u0001b')).toThrow(/resourceMetadata\.resource.*control characters/);
     // A dot inside a segment, or in the query, is an ordinary character.
     expect(build('https://mcp.example/v1.2/mcp..x?v=../a')).not.toThrow();
   });
