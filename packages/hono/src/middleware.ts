@@ -10,6 +10,7 @@ import {
   type Validator,
 } from '@tokenguard/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { handleError, setContext } from './context.js';
 import { nodeHeadersCurrent, nodeRequestOf } from './node-request.js';
 
@@ -68,6 +69,15 @@ function keepPrivate(c: Context): undefined {
   if (!c.res.headers.has('cache-control')) c.header('cache-control', 'private');
   return undefined;
 }
+
+/** The largest form body read for a token: Express's `urlencoded()` default, 100 KiB. */
+const FORM_BODY_MAX_BYTES = 100 * 1024;
+
+/** Reads no more than {@link FORM_BODY_MAX_BYTES} of a body; past that, a 413 answer. */
+const limitFormBody = bodyLimit({
+  maxSize: FORM_BODY_MAX_BYTES,
+  onError: (c) => c.text('Payload Too Large', 413),
+});
 
 /**
  * Hono middleware that authenticates each request with a bearer token and sets `c.var.auth`.
@@ -132,13 +142,21 @@ export function tokenguard(
     };
   }
 
-  /** With form bodies enabled: the body may have to be parsed first, so always asynchronous. */
+  /**
+   * With form bodies enabled: the body may have to be parsed first, so always asynchronous. A form
+   * body is read before anyone is authenticated, so at most {@link FORM_BODY_MAX_BYTES} of it: a
+   * larger one is a 413, as Express's and Fastify's body parsers answer (Hono itself sets no limit).
+   */
   async function authenticateWithBody(c: Context, next: Next): Promise<Response | undefined> {
     let result: AuthenticationResult;
     try {
-      const body = isFormTokenRequest(c.req.method, c.req.header('content-type'))
-        ? await c.req.parseBody({ all: true })
-        : undefined;
+      let body: unknown;
+      if (isFormTokenRequest(c.req.method, c.req.header('content-type'))) {
+        const tooLarge = await limitFormBody(c, async () => {
+          body = await c.req.parseBody({ all: true });
+        });
+        if (tooLarge instanceof Response) return tooLarge;
+      }
       result = await authenticateRequestNow(validator, sourceOf(c, body), authOptions);
     } catch (error) {
       return handleError(c, error, onError);

@@ -147,6 +147,44 @@ describe('tokenguard on @hono/node-server reads the request the app sees', () =>
     }
   });
 
+  it('reads at most 100 KiB of a form body before anyone is authenticated: a larger one is a 413', async () => {
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    const padding = (bytes: number) => `&pad=${'x'.repeat(bytes)}`;
+    // Just under the limit: the token is found and the handler reads the body again.
+    const fits = `access_token=${token}${padding(100 * 1024 - token.length - 20)}`;
+    expect(fits.length).toBeLessThanOrEqual(100 * 1024);
+    for (const res of [
+      await fetch(`${base}/form`, { method: 'POST', headers, body: fits }),
+      await app.request('/form', { method: 'POST', headers, body: fits }),
+    ]) {
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { text: string }).text).toBe(fits);
+    }
+    // Over it, with a Content-Length and streamed without one (chunked): 413, the token never read.
+    const over = `access_token=${token}${padding(200 * 1024)}`;
+    const declared = await fetch(`${base}/form`, { method: 'POST', headers, body: over });
+    expect(declared.status).toBe(413);
+    await declared.arrayBuffer();
+    const chunks = [new TextEncoder().encode(`access_token=${token}`), new Uint8Array(64 * 1024).fill(120)];
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // The token, then 64 KiB chunks of 'x' without end: only the limit stops the read.
+        controller.enqueue(sent === 0 ? (chunks[0] as Uint8Array) : (chunks[1] as Uint8Array));
+        sent++;
+        if (sent > 64) controller.close();
+      },
+    });
+    const streamed = await fetch(`${base}/form`, {
+      method: 'POST',
+      headers,
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    await streamed.arrayBuffer();
+  });
+
   it('answers HEAD on a guarded route with the challenge and no body', async () => {
     for (const res of [
       await fetch(`${base}/me`, { method: 'HEAD' }),
