@@ -137,6 +137,13 @@ describe.each(['express', 'fastify', 'hono'])('%s', (adapter) => {
     expect((await get(port(), '/optional', ['Basic eA=='])).status).toBe(200);
     // A Digest parameter named like the scheme is no second credentials.
     expect((await get(port(), '/optional', ['Digest username="a", bearer="b"'])).status).toBe(200);
+    // Nor is ', bearer ' inside one of its quoted strings.
+    const digest = 'Digest username="Mufasa, bearer of news", realm="api", nonce="n", uri="/", response="r"';
+    expect(await get(port(), '/required', [digest])).toEqual({
+      status: 401,
+      challenge: 'Bearer realm="api"',
+    });
+    expect((await get(port(), '/optional', [digest])).status).toBe(200);
   });
 });
 

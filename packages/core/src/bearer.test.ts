@@ -149,6 +149,9 @@ describe('extractBearerToken', () => {
     expect(codeOf(() => extractBearerToken(headers))).toBe('ERR_INVALID_REQUEST');
     for (const value of [
       `Basic dXNlcg==,Bearer ${TOKEN}`,
+      // A first header that leaves a quoted string open is no well-formed single header.
+      `Digest username="a, Bearer ${TOKEN}`,
+      `Digest username="a", realm="b, Bearer ${TOKEN}`,
       `Negotiate YII=,\t bearer ${TOKEN}`,
       'Basic dXNlcg==, Bearer',
       `Basic, BEARER ${TOKEN}`,
@@ -160,7 +163,17 @@ describe('extractBearerToken', () => {
       expect(isOtherSchemeValue(value), value).toBe(false);
     }
     // Still another scheme: a parameter named bearer, a scheme merely starting with it.
-    for (const value of ['Digest username="a", bearer="b"', 'Basic x, Bearerish y', 'Basic x,bearer=y']) {
+    // Nor is ', bearer ' inside a quoted string, or before a parameter's '=' (RFC 9110 §11.2 allows
+    // whitespace around it): one Digest, AWS4 or custom header, not two joined.
+    for (const value of [
+      'Digest username="a", bearer="b"',
+      'Basic x, Bearerish y',
+      'Basic x,bearer=y',
+      'Digest username="Mufasa, bearer of news", realm="api", nonce="n", uri="/", response="r"',
+      'Digest username="a\\", bearer b", realm="api"',
+      'Custom a=1, bearer = 2',
+      'Custom a=1, bearer\t=2',
+    ]) {
       expect(
         codeOf(() => extractBearerToken(value)),
         value,

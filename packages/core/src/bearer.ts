@@ -119,7 +119,7 @@ export function readBearerCredentials(value: string): string {
     if (trimmed.slice(0, space).toLowerCase() !== SCHEME) {
       // Two Authorization headers as a fetch runtime's Headers (or a proxy) join them: a 400, as the
       // two are on Node, never the first one's scheme (an anonymous pass on an optional route).
-      if (JOINED_BEARER.test(trimmed)) throw multipleHeaders();
+      if (hasJoinedBearer(trimmed)) throw multipleHeaders();
       throw new TokenGuardError('ERR_TOKEN_MISSING', {
         message: 'The Authorization header does not use the Bearer scheme',
       });
@@ -139,12 +139,41 @@ export function readBearerCredentials(value: string): string {
 }
 
 /**
- * A `Bearer` scheme after a comma: the second of two `Authorization` values joined into one
- * (`Basic x, Bearer y`), as fetch `Headers` and proxies that join repeated fields give them. Another
- * scheme's credentials hold it only inside a quoted string (token68 has no comma; an auth-param
- * named `bearer` is followed by `=`). Linear: each attempt starts at a comma and reads only the
- * whitespace after it.
+ * Whether `value` (another scheme's) goes on with a `Bearer` scheme after a comma: the second of two
+ * `Authorization` values joined into one (`Basic x, Bearer y`), as fetch `Headers` and proxies that
+ * join repeated fields give them. One header of another scheme holds `, bearer ` only inside a quoted
+ * string (`Digest username="a, bearer b"`) or as an auth-param's name before its `=`, with the
+ * whitespace RFC 9110 §11.2 allows around it (`bearer = x`; token68 has no comma): neither counts. A
+ * value that leaves a quoted string open is no well-formed header: any comma counts there. Linear.
+ *
+ * @example
+ * ```ts
+ * hasJoinedBearer('Basic x, Bearer y'); // true
+ * hasJoinedBearer('Digest username="a, bearer b"'); // false
+ * ```
  */
+function hasJoinedBearer(value: string): boolean {
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (quoted) {
+      // A quoted-pair (`\"`) takes the next character as it is.
+      if (code === 0x5c) i++;
+      else if (code === 0x22) quoted = false;
+    } else if (code === 0x22) {
+      quoted = true;
+    } else if (code === 0x2c) {
+      BEARER_AFTER_COMMA.lastIndex = i + 1;
+      if (BEARER_AFTER_COMMA.test(value)) return true;
+    }
+  }
+  return quoted && JOINED_BEARER.test(value);
+}
+
+/** `bearer` after a comma's whitespace, then the end or whitespace not leading to `=` (sticky). */
+const BEARER_AFTER_COMMA = /[ \t]*bearer(?:$|[ \t]+(?![ \t=]))/iy;
+
+/** `bearer` after any comma, for a value with an open quoted string. */
 const JOINED_BEARER = /,[ \t]*bearer(?:[ \t]|$)/i;
 
 /** RFC 9110 `token` (`1*tchar`): an auth-scheme, matched at the start of a value. */
@@ -173,7 +202,7 @@ export function isOtherSchemeValue(value: string): boolean {
   const end = schemeEnd(trimmed);
   const next = trimmed.charCodeAt(end);
   if (end === 0 || (next !== 32 && next !== 9)) return false;
-  return trimmed.slice(0, end).toLowerCase() !== SCHEME && !JOINED_BEARER.test(trimmed);
+  return trimmed.slice(0, end).toLowerCase() !== SCHEME && !hasJoinedBearer(trimmed);
 }
 
 /**
