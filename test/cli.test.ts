@@ -266,5 +266,18 @@ describe('tokenguard verify, a token bound to a key', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /binding\s+bound to a key \(cnf jkt\): its proof of possession was not checked/,
+    );
+  });
+
+  it('says so in --json: a binding check, skipped with the flag, failed without it', async () => {
+    const args = ['verify', '--json', bound, '--issuer', dpopIssuer.issuer, '--audience', API];
+    const binding = (stdout: string) =>
+      (JSON.parse(stdout) as { checks: { id: string; status: string }[] }).checks.find(
+        (check) => check.id === 'binding',
+      );
+    expect(binding((await tokenguard(args)).stdout)?.status).toBe('fail');
+    expect(binding((await tokenguard([...args, '--accept-bound-tokens'])).stdout)?.status).toBe('skip');
   });
 });

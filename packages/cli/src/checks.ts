@@ -23,6 +23,7 @@ export type CheckId =
   | 'audience'
   | 'claims'
   | 'scopes'
+  | 'binding'
   | 'introspection';
 
 /**
@@ -248,6 +249,35 @@ export function explainChecks(
     checkIssuedAt(claims.iat, nowMs, tolerance),
     checkAudience(claims.aud, config.audience),
     checkScopes(claims, config.scopeClaims, requiredScopes),
+    ...checkBinding(claims.cnf, settings.acceptBoundTokens),
+  ];
+}
+
+/**
+ * A token bound to a key (`cnf`, RFC 7800) only works with proof of that key, which a token on the
+ * command line does not bring: a failure, or with `--accept-bound-tokens` a skip saying the proof was
+ * not checked. No line for an unbound token.
+ */
+function checkBinding(cnf: unknown, accepted: boolean): Check[] {
+  if (cnf === undefined || cnf === null) return [];
+  const methods =
+    typeof cnf === 'object' && !Array.isArray(cnf)
+      ? joinWords(
+          Object.keys(cnf)
+            .slice(0, 4)
+            .map((name) => printable(name)),
+          'and',
+        )
+      : 'of an unknown form';
+  const what = `bound to a key (cnf ${methods})`;
+  return [
+    accepted
+      ? { id: 'binding', status: 'skip', message: `${what}: its proof of possession was not checked` }
+      : {
+          id: 'binding',
+          status: 'fail',
+          message: `${what} and presented without its proof; an API that checks the proof (DPoP, mutual TLS) accepts it. To look at the rest, add --accept-bound-tokens`,
+        },
   ];
 }
 
@@ -276,5 +306,6 @@ export function explainIntrospected(
     expiry,
     checkAudience(claims.aud, config.audience),
     checkScopes(claims, config.scopeClaims, requiredScopes),
+    ...checkBinding(claims.cnf, settings.acceptBoundTokens),
   ];
 }

@@ -17,6 +17,7 @@ const LABELS: Record<Check['id'], string> = {
   audience: 'audience',
   claims: 'claims',
   scopes: 'scopes',
+  binding: 'binding',
   introspection: 'introspect',
 };
 

@@ -86,6 +86,8 @@ export function checkForCode(error: TokenGuardError): CheckId {
       return 'audience';
     case 'ERR_INSUFFICIENT_SCOPE':
       return 'scopes';
+    case 'ERR_TOKEN_BOUND':
+      return 'binding';
     case 'ERR_TOKEN_INACTIVE':
     case 'ERR_INTROSPECTION_UNAVAILABLE':
     case 'ERR_INTROSPECTION_MISCONFIGURED':
@@ -144,11 +146,7 @@ export function reconcile(checks: Check[], verdict: Verdict, keyDescription: str
   const id = checkForCode(error);
   const target = checks.find((check) => check.id === id);
   const cause = error.status >= 500 ? describeCause(error) : undefined;
-  const hint =
-    error.code === 'ERR_TOKEN_BOUND'
-      ? '. An API that checks the proof (DPoP, mutual TLS) accepts it; to look at the rest, add --accept-bound-tokens'
-      : '';
-  const message = `${error.message}${cause === undefined ? '' : ` (${cause})`}${hint}`;
+  const message = `${error.message}${cause === undefined ? '' : ` (${cause})`}`;
   if (target === undefined) {
     checks.push({ id, status: 'fail', message });
   } else if (target.status !== 'fail' || id === 'signature') {
