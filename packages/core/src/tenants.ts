@@ -250,6 +250,15 @@ interface TemplateEntry<C> {
 }
 
 /**
+ * An LRU holding at most `bound` entries whose storage grows with what it holds: lru-cache's `max`
+ * allocates `max` slots up front, so `maxTenants: 5_000_000` took 275 MB per template before a
+ * single tenant was seen, and a bound past 2^32 was a RangeError from `createValidator`.
+ */
+function boundedLru<V extends object | number>(bound: number): LRUCache<string, V> {
+  return new LRUCache<string, V>({ maxSize: bound, sizeCalculation: () => 1 });
+}
+
+/**
  * Creates the issuer registry of a validator.
  *
  * @example
@@ -273,8 +282,8 @@ export function createIssuerRegistry<C>(
       templates.push({
         config,
         template,
-        kept: new LRUCache({ max: template.maxTenants }),
-        refused: new LRUCache({ max: template.maxTenants }),
+        kept: boundedLru(template.maxTenants),
+        refused: boundedLru(template.maxTenants),
         pending: new Map(),
       });
     }
