@@ -279,6 +279,18 @@ describe('introspection answers for other kinds of token', () => {
       source: 'introspection',
     });
   });
+
+  it('rejects an active refresh token that only token_use names (Ory Hydra / fosite answers)', async () => {
+    // fosite omits token_type for a refresh token and says what it is in token_use instead.
+    const hydraRefresh = { token_use: 'refresh_token', client_id: 'app', sub: 'user-1' };
+    reply = () => ({ body: active(hydraRefresh) });
+    const error = await failure(validator().validate('ory_rt_opaque.signature'));
+    expect(error).toMatchObject({ code: 'ERR_TYPE_MISMATCH', status: 401, oauthError: 'invalid_token' });
+    reply = () => ({ body: active({ token_use: 'access_token', token_type: 'bearer' }) });
+    await expect(validator().validate('ory_at_opaque.signature')).resolves.toMatchObject({
+      source: 'introspection',
+    });
+  });
 });
 
 describe('introspection cache', () => {

@@ -91,8 +91,12 @@ const activeSchema = z.looseObject({
   scope: z.union([z.string(), z.array(z.string())]).optional(),
   username: optionalString,
   token_type: optionalString,
+  token_use: optionalString,
   iss: optionalString,
 });
+
+/** `token_use` values that name an access token (fosite/Ory Hydra say `access_token`, Cognito `access`). */
+const ACCESS_TOKEN_USE = /^access(?:_token)?$/i;
 
 /**
  * Creates the RFC 7662 introspection client of one issuer.
@@ -364,6 +368,12 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
     if (claims.token_type !== undefined && /refresh/i.test(claims.token_type)) {
       throw new TokenGuardError('ERR_TYPE_MISMATCH', {
         message: 'The introspection answer describes a refresh token, not an access token',
+      });
+    }
+    // fosite (Ory Hydra) omits token_type for a refresh token and names it in token_use only.
+    if (claims.token_use !== undefined && !ACCESS_TOKEN_USE.test(claims.token_use)) {
+      throw new TokenGuardError('ERR_TYPE_MISMATCH', {
+        message: 'The introspection answer describes a token whose token_use is not an access token',
       });
     }
     // The same exp/nbf/iat/age/aud/required-claim checks as a JWT; exp may be absent (RFC 7662 §2.2).
