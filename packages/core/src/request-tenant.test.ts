@@ -80,6 +80,32 @@ describe('readRequestTenant', () => {
     });
   });
 
+  it('rejects a base domain or header name that no request could match, instead of a 403 for all', () => {
+    const request = { headers: { host: 'acme.api.example.com', 'x-tenant-id': 'acme' } };
+    for (const source of [
+      { subdomainOf: 'https://api.example.com' },
+      { subdomainOf: 'api.example.com:443' },
+      { subdomainOf: 'api.example.com/' },
+      { subdomainOf: '*.api.example.com' },
+      { subdomainOf: 'api..example.com' },
+      { subdomainOf: '.' },
+      { header: 'x-tenant-id:' },
+      { header: 'x tenant id' },
+      { header: 'x-tenant-id\r\n' },
+    ]) {
+      expect(() => readRequestTenant(source as never, request), JSON.stringify(source)).toThrow(
+        /^tokenguard: invalid tenant source: /,
+      );
+    }
+    // Still fine: case, a leading or trailing dot, a one-label base, any RFC 9110 token as a name.
+    expect(readRequestTenant({ subdomainOf: '.API.example.com.' }, request)).toBe('acme');
+    expect(readRequestTenant({ subdomainOf: 'localhost' }, { host: 'acme.localhost:3000' })).toBe('acme');
+    expect(readRequestTenant({ header: 'X-Tenant-ID' }, request)).toBe('acme');
+    expect(
+      readRequestTenant({ header: "x_tenant!#$%&'*+.^`|~" }, { headers: { "x_tenant!#$%&'*+.^`|~": 'b' } }),
+    ).toBe('b');
+  });
+
   it('rejects a malformed source with a TypeError instead of reading the host', () => {
     const request = { params: { tenant: 'acme' }, headers: { host: 'acme.api.example.com' } };
     for (const source of [

@@ -35,9 +35,16 @@ export interface RequestLike {
 
 const SOURCE_KEYS = ['param', 'header', 'subdomainOf'];
 
+/** A header field name: an RFC 9110 §5.1 token. */
+const HEADER_NAME = /^[!#$%&'*+.^`|~0-9A-Za-z_-]+$/;
+/** A DNS name of letters, digits and `-`, with an optional leading and trailing dot. */
+const BASE_DOMAIN = /^\.?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?$/;
+
 /**
  * A malformed source is the route's bug, so a `TypeError` naming it: a typo such as `{ params }`
- * must not quietly read the host instead (403 for every request, or a crash once a host is sent).
+ * must not quietly read the host instead (403 for every request, or a crash once a host is sent),
+ * and neither may a header name or base domain that no request can match (`'https://api.example'`,
+ * `'api.example:443'`): the route would answer 403 to every request without saying why.
  */
 function assertTenantSource(source: unknown): void {
   const keys = source !== null && typeof source === 'object' ? Object.keys(source) : [];
@@ -51,6 +58,14 @@ function assertTenantSource(source: unknown): void {
   ) {
     throw new TypeError(
       'tokenguard: invalid tenant source: must be { param }, { header } or { subdomainOf }, with a non-empty string',
+    );
+  }
+  if (key === 'header' && !HEADER_NAME.test(value)) {
+    throw new TypeError('tokenguard: invalid tenant source: { header } must be a header name');
+  }
+  if (key === 'subdomainOf' && !BASE_DOMAIN.test(value)) {
+    throw new TypeError(
+      'tokenguard: invalid tenant source: { subdomainOf } must be a domain name such as api.example.com (no scheme, port or path)',
     );
   }
 }
