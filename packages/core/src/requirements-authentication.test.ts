@@ -194,6 +194,64 @@ describe('authentication with both keys', () => {
   });
 });
 
+describe('a requirement changed in place after its first check (the shape check is remembered)', () => {
+  // A route's settings reloaded in place, e.g. from configuration that yields strings.
+  const stale = authWith({ acr: 'mfa', auth_time: NOW_SEC - 86_400 * 365 });
+
+  it('never passes a maxAgeSec that became a string, NaN or negative', () => {
+    for (const changed of ['300', Number.NaN, -1, 1.5, null]) {
+      const authentication: Record<string, unknown> = { maxAgeSec: 300 };
+      const requirements = { authentication } as unknown as Requirements;
+      expect(thrownBy(() => checkRequirements(stale, requirements, clock)).code).toBe(
+        'ERR_INSUFFICIENT_USER_AUTHENTICATION',
+      );
+      authentication.maxAgeSec = changed;
+      expect(() => checkRequirements(stale, requirements, clock), String(changed)).toThrow(
+        /authentication\.maxAgeSec/,
+      );
+    }
+  });
+
+  it('never matches acrValues that became a string by substring', () => {
+    const authentication: Record<string, unknown> = { acrValues: [MFA] };
+    const requirements = { authentication } as unknown as Requirements;
+    expect(thrownBy(() => checkRequirements(stale, requirements, clock)).code).toBe(
+      'ERR_INSUFFICIENT_USER_AUTHENTICATION',
+    );
+    authentication.acrValues = MFA; // 'urn:example:mfa'.includes('mfa') is true
+    expect(() => checkRequirements(stale, requirements, clock)).toThrow(/authentication\.acrValues/);
+  });
+
+  it('never passes an authentication whose keys were removed', () => {
+    const authentication: Record<string, unknown> = { acrValues: [MFA], maxAgeSec: 60 };
+    const requirements = { authentication } as unknown as Requirements;
+    expect(thrownBy(() => checkRequirements(stale, requirements, clock)).code).toBe(
+      'ERR_INSUFFICIENT_USER_AUTHENTICATION',
+    );
+    delete authentication.acrValues;
+    delete authentication.maxAgeSec;
+    expect(() => checkRequirements(stale, requirements, clock)).toThrow(/needs acrValues, maxAgeSec or both/);
+  });
+
+  it('is a 500 (ERR_INTERNAL) through the validator, never a pass', async () => {
+    const validator = createValidator({
+      issuer: 'https://id.example',
+      audience: 'https://api.example',
+      secret: 's'.repeat(32),
+      now: clock.now,
+    });
+    const authentication: Record<string, unknown> = { maxAgeSec: 300 };
+    const requirements = { authentication } as unknown as Requirements;
+    expect(() => validator.check(stale, requirements)).toThrow(/More recent authentication/);
+    authentication.maxAgeSec = '300';
+    expect(thrownBy(() => validator.check(stale, requirements))).toMatchObject({
+      code: 'ERR_INTERNAL',
+      status: 500,
+    });
+    await validator.close();
+  });
+});
+
 describe('order of checks', () => {
   it('answers the 403 of tenant, scopes or claims before asking for step-up', () => {
     const auth = authWith({ scope: 'read', acr: 'pwd' });

@@ -57,6 +57,15 @@ describe('checkRequirements', () => {
     expect(thrownBy(() => checkRequirements(authWith({}), nested)).code).toBe('ERR_INSUFFICIENT_SCOPE');
   });
 
+  it('grants nothing with a claim requirement whose operand was removed after its first check', () => {
+    const requirement: Record<string, unknown> = { claim: 'role', equals: 'admin' };
+    const requirements = { claims: [requirement] } as unknown as Requirements;
+    const auth = authWith({ claims: { role: 'undefined' } });
+    expect(thrownBy(() => checkRequirements(auth, requirements)).code).toBe('ERR_CLAIM_REQUIREMENT');
+    delete requirement.equals; // read as includes: undefined, i.e. the word "undefined"
+    expect(thrownBy(() => checkRequirements(auth, requirements)).code).toBe('ERR_CLAIM_REQUIREMENT');
+  });
+
   it('checks the tenant before scopes, so a foreign token learns nothing about scopes', () => {
     const error = thrownBy(() =>
       checkRequirements(authWith({ tenant: 'b', scopes: [] }), { tenant: 'a', scopes: ['x'] }),

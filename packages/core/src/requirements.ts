@@ -287,6 +287,15 @@ function assertAuthentication(
   clock: RequirementsClock | undefined,
 ): void {
   const { acrValues, maxAgeSec } = requirement;
+  // The shape was checked once per object; one changed in place since (a reload writing a string
+  // '300', a list replaced by a string that `includes` would match by substring, both keys removed)
+  // would pass every token: checked again here, it is a TypeError naming the key instead.
+  if (
+    (acrValues === undefined ? maxAgeSec === undefined : !Array.isArray(acrValues)) ||
+    (maxAgeSec !== undefined && !(Number.isSafeInteger(maxAgeSec) && maxAgeSec >= 0))
+  ) {
+    assertAuthenticationRequirement(requirement);
+  }
   // Own properties only, as for claim requirements: an inherited `acr` is not the token's.
   const { claims } = auth;
   const acr = Object.hasOwn(claims, 'acr') ? claims.acr : undefined;
@@ -373,12 +382,16 @@ function assertClaim(auth: AuthInfo, requirement: ClaimRequirement): void {
     });
   }
   const value = Object.hasOwn(auth.claims, requirement.claim) ? auth.claims[requirement.claim] : undefined;
+  const { includes } = requirement;
+  // An `includes` that is no longer a string or number (its requirement changed in place after the
+  // remembered shape check) matches nothing, rather than the word "undefined".
   const ok =
     'equals' in requirement
       ? value === requirement.equals
-      : Array.isArray(value)
-        ? value.includes(requirement.includes)
-        : typeof value === 'string' && value.split(' ').includes(String(requirement.includes));
+      : (typeof includes === 'string' || typeof includes === 'number') &&
+        (Array.isArray(value)
+          ? value.includes(includes)
+          : typeof value === 'string' && value.split(' ').includes(String(includes)));
   if (ok) return;
   throw new TokenGuardError('ERR_CLAIM_REQUIREMENT', {
     claim: requirement.claim,
