@@ -175,6 +175,22 @@ describe('cache lifetimes from INTROSPECTION.md', () => {
     await expect(v.validate('opaque-other-api')).resolves.toMatchObject({ source: 'introspection' });
     expect(requests(v)).toBe(2);
   });
+
+  it('keeps a not-yet-valid answer only until the token becomes valid (an issuer clock ahead of ours)', async () => {
+    // nbf / iat 3 s beyond the 5 s tolerance: valid from clock + 3 s, well inside inactiveTtlSec (60 s).
+    const v = validator({ cache: { inactiveTtlSec: 60 } });
+    for (const claim of ['nbf', 'iat'] as const) {
+      const token = `opaque-early-${claim}`;
+      const body = active({ [claim]: nowSec() + 8 });
+      reply = () => ({ body });
+      expect((await failure(v.validate(token))).code).toBe('ERR_TOKEN_NOT_YET_VALID');
+      clock += 2_999;
+      expect((await failure(v.validate(token))).code).toBe('ERR_TOKEN_NOT_YET_VALID');
+      clock += 1;
+      await expect(v.validate(token)).resolves.toMatchObject({ source: 'introspection' });
+    }
+    expect(requests(v)).toBe(4);
+  });
 });
 
 describe('checks from INTROSPECTION.md', () => {

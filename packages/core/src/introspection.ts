@@ -342,8 +342,18 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       return { kind: 'active', fields, notAfterMs };
     } catch (error) {
       if (!(error instanceof TokenGuardError)) throw error;
-      return { kind: 'rejected', error, notAfterMs: briefly };
+      // Not valid yet (an issuer clock ahead of ours): kept no longer than until it becomes valid.
+      const notAfterMs =
+        error.code === 'ERR_TOKEN_NOT_YET_VALID' ? Math.min(briefly, validFromMs(answer)) : briefly;
+      return { kind: 'rejected', error, notAfterMs };
     }
+  }
+
+  /** The instant (ms) from which the answer's `nbf` and `iat` both pass, with the clock tolerance. */
+  function validFromMs(answer: Record<string, unknown>): number {
+    const { nbf, iat } = answer;
+    const sec = Math.max(typeof nbf === 'number' ? nbf : 0, typeof iat === 'number' ? iat : 0);
+    return (sec - resolved.clockToleranceSec) * 1000;
   }
 
   async function checkActive(
