@@ -5,11 +5,10 @@
  * tokens: the new key set never held that key, so no `key_removed` event flushes the cache, and
  * the cache must not take the new context's fresh key set as a reason to trust the old answer.
  *
- * KNOWN DEFECT, marked `it.fails` until fixed: validator.ts's `cachedEntry` asks the registry for
- * the issuer's context now (`contexts.get(iss)?.keys.touch()`), not whether it is the context that
- * verified the entry, so the old token is answered until its `exp`. The fix belongs in validator.ts
- * (keep the verifying context with the cache entry and require the same one, or flush the cache
- * when the registry drops a context); then turn `it.fails` back into `it`.
+ * Before the fix, validator.ts's `cachedEntry` asked the registry for the issuer's context now
+ * (`contexts.get(iss)?.keys.touch()`), not whether it was the context that verified the entry, so
+ * the old token was answered until its `exp`; each cache entry now keeps the context that verified
+ * it, and only that one will do.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,7 +58,7 @@ afterAll(async () => {
 });
 
 describe('the cache of verified tokens across a tenant evicted and brought back', () => {
-  it.fails('does not answer a token whose key the tenant removed while it was evicted', async () => {
+  it('does not answer a token whose key the tenant removed while it was evicted', async () => {
     const oldKey = generateSigningKey('ES256', { kid: 'old' });
     const newKey = generateSigningKey('ES256', { kid: 'new' });
     const otherKey = generateSigningKey('ES256', { kid: 'other' });

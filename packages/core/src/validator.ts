@@ -429,20 +429,21 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
       return introspection.confirmJwt(token).then((activeUntilMs) => {
         const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified.auth, usableUntilMs, generation, requirements);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements);
       });
     }
-    return admitVerified(token, verified.auth, notAfterMs, generation, requirements);
+    return admitVerified(token, verified, notAfterMs, generation, requirements);
   }
 
   function admitVerified(
     token: string,
-    auth: AuthInfo,
+    verified: VerifiedJwt,
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
   ): AuthInfo {
-    if (generation === keyGeneration) cache?.admit(token, auth, usableUntilMs);
+    const { auth } = verified;
+    if (generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
     checkRequirements(auth, requirements, requirementsClock);
     return auth;
   }
@@ -460,8 +461,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     const hit = cache?.get(token);
     if (hit === undefined) return undefined;
     // Past the key set's max age, a cached answer is re-verified against the revalidated set.
-    // No context: a template tenant evicted or due for its resolver's verdict, so verify afresh.
-    if (now() < hit.notAfterMs && (contexts.get(hit.auth.issuer)?.keys.touch() ?? false)) return hit;
+    // Only the context that verified it will do: none (a template tenant evicted, or due for its
+    // resolver's verdict) or a new one (evicted and brought back, with a key set fetched anew that
+    // never held, so never reported removing, the key this token was verified with): verify afresh.
+    const context = contexts.get(hit.auth.issuer);
+    if (now() < hit.notAfterMs && context === hit.verifiedBy && context.keys.touch()) return hit;
     cache?.delete(token);
     return undefined;
   }

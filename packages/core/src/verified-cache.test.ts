@@ -9,6 +9,9 @@ function tokenLike(): string {
   return `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.${randomBytes(32).toString('base64url')}`;
 }
 
+/** What verified the entries (the validator's issuer context): the cache only keeps it. */
+const VERIFIER = {};
+
 function admit(cache: VerifiedCache, token: string): void {
   const auth = createAuthInfo(token, {
     claims: {},
@@ -21,7 +24,7 @@ function admit(cache: VerifiedCache, token: string): void {
     tenant: undefined,
     source: 'jwt',
   });
-  cache.admit(token, auth, 1);
+  cache.admit(token, auth, 1, VERIFIER);
 }
 
 describe('createVerifiedCache', () => {

@@ -9,6 +9,12 @@ export interface VerifiedEntry {
   /** After this instant (ms) the verification must not be reused. */
   readonly notAfterMs: number;
   /**
+   * What verified it (the validator's issuer context): an entry is good only while that very
+   * verifier is the one in use; one created anew (a tenant evicted and brought back) has a key set of
+   * its own, which says nothing about the keys this entry was verified with.
+   */
+  readonly verifiedBy: object;
+  /**
    * `auth` as a promise already fulfilled, made once when the entry is stored: what `validate`
    * returns for the token. Shared by every caller, so it is frozen and made outside any request's
    * async context (see {@link answerOf}).
@@ -35,8 +41,8 @@ export interface VerifiedEntry {
  * @example
  * ```ts
  * const cache = createVerifiedCache(10_000);
- * cache.admit(token, auth, notAfterMs); // remembered: seen once
- * cache.admit(token, auth, notAfterMs); // stored: seen twice
+ * cache.admit(token, auth, notAfterMs, context); // remembered: seen once
+ * cache.admit(token, auth, notAfterMs, context); // stored: seen twice
  * cache.get(token)?.auth;
  * ```
  */
@@ -44,7 +50,7 @@ export interface VerifiedCache {
   /** The entry stored for exactly `token`, if any (whether still usable is the caller's call). */
   get(token: string): VerifiedEntry | undefined;
   /** Stores the verification of `token` if it was verified before (or its fingerprint was seen). */
-  admit(token: string, auth: AuthInfo, notAfterMs: number): void;
+  admit(token: string, auth: AuthInfo, notAfterMs: number, verifiedBy: object): void;
   delete(token: string): void;
   /** Forgets every entry and fingerprint (a key left a key set). */
   clear(): void;
@@ -78,14 +84,14 @@ class FingerprintedCache implements VerifiedCache {
     return entry !== undefined && entry.token === token ? entry : undefined;
   }
 
-  admit(token: string, auth: AuthInfo, notAfterMs: number): void {
+  admit(token: string, auth: AuthInfo, notAfterMs: number, verifiedBy: object): void {
     const fingerprint = fingerprintOf(token);
     const slot = fingerprint & this.#mask;
     if (this.#seen[slot] !== fingerprint + 1) {
       this.#seen[slot] = fingerprint + 1;
       return;
     }
-    this.#entries.set(fingerprint, { token, auth, notAfterMs, answer: answerOf(auth) });
+    this.#entries.set(fingerprint, { token, auth, notAfterMs, verifiedBy, answer: answerOf(auth) });
   }
 
   delete(token: string): void {
