@@ -120,7 +120,9 @@ const ACCESS_TOKEN_USE = /^access(?:_token)?$/i;
 export function createIntrospectionClient(settings: IntrospectionClientSettings): IntrospectionClient {
   const { config, options, resolved, http } = settings;
   const { now } = resolved;
-  const cache = new LRUCache<string, Entry>({ max: options.cache.maxEntries });
+  // Bounded by count, storage grown with use (lru-cache's `max` allocates every slot up front): each
+  // template tenant has a client of its own, so 1,000 tenants would hold 10,000 empty slots each.
+  const cache = new LRUCache<string, Entry>({ maxSize: options.cache.maxEntries, sizeCalculation: () => 1 });
   const inFlight = new Map<string, Promise<Entry>>();
   let endpoint: string | undefined = options.endpoint;
   let requests = 0;

@@ -74,7 +74,9 @@ class FingerprintedCache implements VerifiedCache {
   readonly #mask: number;
 
   constructor(maxEntries: number) {
-    this.#entries = new LRUCache<number, StoredEntry>({ max: maxEntries });
+    // Bounded by count, storage grown with use: lru-cache's `max` allocates every slot up front (a
+    // `maxEntries` past 2^32 was a RangeError naming no option, 10 million took 280 MB at once).
+    this.#entries = new LRUCache<number, StoredEntry>({ maxSize: maxEntries, sizeCalculation: () => 1 });
     this.#seen = new Int32Array(doorkeeperSlots(maxEntries));
     this.#mask = this.#seen.length - 1;
   }
