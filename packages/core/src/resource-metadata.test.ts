@@ -229,6 +229,32 @@ describe('answerProtectedResourceMetadata', () => {
     }
   });
 
+  it('answers an absolute-form target (RFC 9112 §3.2.2) as its path and query, whatever its authority', () => {
+    for (const target of [
+      `http://127.0.0.1:8080${path}`,
+      `https://mcp.example${path}?x=1`,
+      `HTTP://a${path}`,
+    ]) {
+      expect(answerProtectedResourceMetadata(metadata, 'GET', target)?.status, target).toBe(200);
+    }
+    for (const target of [
+      `http://a${path}x`,
+      'http://a',
+      `http://a/x${path}`,
+      `a${path}`,
+      '*',
+      'mcp.example:443',
+    ]) {
+      expect(answerProtectedResourceMetadata(metadata, 'GET', target), target).toBeUndefined();
+    }
+    const root = protectedResourceMetadata(validatorFor({ resource: 'https://rs.example' }));
+    if (root === undefined) throw new Error('no metadata');
+    expect(
+      answerProtectedResourceMetadata(root, 'GET', 'http://rs.example/.well-known/oauth-protected-resource')
+        ?.status,
+    ).toBe(200);
+  });
+
   it('with a query in the identifier, answers only that query', () => {
     const withQuery = protectedResourceMetadata(
       validatorFor({ resource: 'https://rs.example/api?tenant=a' }),

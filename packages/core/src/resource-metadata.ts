@@ -198,7 +198,9 @@ function answersOf(metadata: ProtectedResourceMetadata): Answers {
 }
 
 /**
- * How to answer `method` on `target` (the request-target: path and query, as received), or
+ * How to answer `method` on `target` (the request-target as received: path and query, or the
+ * absolute-form `http://host/path?query`, which RFC 9112 §3.2.2 has servers accept and whose
+ * scheme and authority are not compared, as the `Host` of an origin-form target is not), or
  * `undefined` when the target is not the metadata URL (the adapter passes the request on). GET and
  * HEAD: 200 with the JSON, cacheable for an hour and readable cross-origin (browser-based clients);
  * OPTIONS: 204, the CORS preflight; anything else: 405 with `allow`. The answers are frozen and
@@ -218,7 +220,13 @@ export function answerProtectedResourceMetadata(
 ): ProtectedResourceMetadataAnswer | undefined {
   // The path (which holds no `?`) must be the target's whole path: the target ends there or a query follows.
   const { path, query } = metadata;
-  if (!target.startsWith(path)) return undefined;
+  if (!target.startsWith(path)) {
+    // Not origin-form (`/...`): the absolute-form's path and query, when it is one.
+    const originForm = target.charCodeAt(0) === 47 /* / */ ? undefined : originFormOf(target);
+    return originForm === undefined
+      ? undefined
+      : answerProtectedResourceMetadata(metadata, method, originForm);
+  }
   if (target.length > path.length) {
     if (target.charCodeAt(path.length) !== 63 /* ? */) return undefined;
     // A resource identifier without a query owns its metadata path whatever query a request adds.
@@ -232,6 +240,17 @@ export function answerProtectedResourceMetadata(
   if (upper === 'HEAD') return answers.head;
   if (upper === 'OPTIONS') return answers.preflight;
   return answers.notAllowed;
+}
+
+/** `scheme://authority` of an absolute-form request-target (RFC 9112 §3.2.2). */
+const ABSOLUTE_FORM_ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/** The path and query of an absolute-form request-target (an empty path is `/`), or `undefined`. */
+function originFormOf(target: string): string | undefined {
+  const origin = ABSOLUTE_FORM_ORIGIN.exec(target)?.[0];
+  if (origin === undefined) return undefined;
+  const rest = target.slice(origin.length);
+  return rest.charCodeAt(0) === 47 /* / */ ? rest : `/${rest}`;
 }
 
 /**
