@@ -575,11 +575,12 @@ function importedMembersOf(jwk: unknown): string | undefined {
   );
 }
 
-/** A key is the same key when its kid and public material are the same. */
+/**
+ * A key is the same key when its kid and public material are the same. JSON keeps an absent member
+ * apart from an empty one: a key whose kid goes from "" to none has left the set.
+ */
 function keyIdentity(jwk: Record<string, unknown>): string {
-  return ['kid', 'kty', 'alg', 'crv', 'n', 'e', 'x', 'y']
-    .map((name) => String(jwk[name] ?? ''))
-    .join('\u0000');
+  return JSON.stringify(['kid', 'kty', 'alg', 'crv', 'n', 'e', 'x', 'y'].map((name) => jwk[name] ?? null));
 }
 
 function diffKeys(
@@ -612,8 +613,8 @@ export interface CachingHeaders {
 
 /**
  * Seconds of freshness left (RFC 9111 §4.2): `Cache-Control: max-age` minus `Age`, else `Expires`
- * minus `Date` (or minus `nowMs` without a `Date`) minus `Age`; `no-store`/`no-cache` mean 0;
- * `undefined` when neither header is usable.
+ * minus `Date` (or minus `nowMs` without a `Date`) minus `Age`; `no-store`/`no-cache` and a
+ * `max-age` that is not a number of seconds mean 0; `undefined` when neither header is usable.
  *
  * @example
  * ```ts
@@ -624,10 +625,22 @@ export interface CachingHeaders {
 export function maxAgeFromHeaders(headers: CachingHeaders, nowMs: number): number | undefined {
   const age = headers.age !== undefined && /^\s*\d+\s*$/.test(headers.age) ? Number(headers.age) : 0;
   if (headers.cacheControl !== undefined) {
-    const directives = headers.cacheControl.toLowerCase();
-    if (/(^|[,\s])(no-store|no-cache)([,\s=]|$)/.test(directives)) return 0;
-    const match = /(?:^|[,\s])max-age\s*=\s*"?(\d+)"?/.exec(directives);
-    if (match !== null) return Math.max(0, Number(match[1]) - age);
+    const directives = headers.cacheControl
+      .toLowerCase()
+      .split(',')
+      .map((directive) => {
+        const at = directive.indexOf('=');
+        return at === -1
+          ? { name: directive.trim(), value: undefined }
+          : { name: directive.slice(0, at).trim(), value: directive.slice(at + 1).trim() };
+      });
+    if (directives.some(({ name }) => name === 'no-store' || name === 'no-cache')) return 0;
+    const maxAge = directives.find(({ name }) => name === 'max-age');
+    if (maxAge !== undefined) {
+      // An invalid max-age (negative, not a number, no value) is stale (RFC 9111 §4.2.1), as no-cache.
+      const seconds = /^"?(\d+)"?$/.exec(maxAge.value ?? '');
+      return seconds === null ? 0 : Math.max(0, Number(seconds[1]) - age);
+    }
   }
   if (headers.expires !== undefined) {
     const at = Date.parse(headers.expires);
