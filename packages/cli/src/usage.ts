@@ -58,6 +58,7 @@ export const USAGE = `Usage:
       --json                  machine-readable output
 
   The token may be given as an argument, as "-" to read it from stdin, or piped with no argument.
+  Prefer stdin (printf '%s' "$TOKEN" | tokenguard verify ...): an argument shows in ps to every user.
   A leading "Bearer " is ignored. The token itself is never printed.
 
 Exit codes:

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const API = 'https://api.test';
+
+/** Runs the real `tokenguard` from its sources with `input` (raw bytes) on its stdin. */
+function tokenguard(
+  args: readonly string[],
+  input: Buffer,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'packages/cli/src/bin.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** A token file as Windows PowerShell 5 writes it (`$token > token.txt`): UTF-16LE, BOM, CRLF. */
+function utf16le(text: string): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${text}\r\n`, 'utf16le')]);
+}
+
+/** The same in UTF-16BE, BOM first. */
+function utf16be(text: string): Buffer {
+  return Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(`${text}\r\n`, 'utf16le').swap16()]);
+}
+
+let issuer: DevIssuer;
+let token: string;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  token = await issuer.getToken({ resource: API, scope: 'read' });
+});
+
+afterAll(async () => {
+  await issuer?.close();
+});
+
+describe('tokenguard reading a token file written on Windows', () => {
+  it('verifies a UTF-8 token file with a BOM and CRLF', async () => {
+    const input = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${token}\r\n`)]);
+    const run = await tokenguard(['verify', '-', '--issuer', issuer.issuer, '--audience', API], input);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
+  it.each([
+    ['UTF-16LE', utf16le],
+    ['UTF-16BE', utf16be],
+  ])('verifies a %s token file with its BOM (PowerShell 5 redirection)', async (_, encode) => {
+    const run = await tokenguard(
+      ['verify', '-', '--issuer', issuer.issuer, '--audience', API],
+      encode(token),
+    );
+    expect(run.stdout).not.toContain('line break');
+    expect(run.stdout).toContain('VALID: the validator accepts this token.');
+    expect(run.code).toBe(0);
+  });
+
+  it('inspects a UTF-16LE token file', async () => {
+    const run = await tokenguard(['inspect', '--json'], utf16le(token));
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).claims.iss).toBe(issuer.issuer);
+  });
+});
