@@ -2,6 +2,7 @@ import {
   answerProtectedResourceMetadata,
   protectedResourceMetadata as metadataOf,
   PROTECTED_RESOURCE_WELL_KNOWN,
+  type ProtectedResourceMetadata,
   type Validator,
 } from '@tokenguard/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -22,6 +23,9 @@ export interface ProtectedResourceMetadataOptions {
 
 const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
+/** Per server (every context of an app shares its router): the metadata each route path serves. */
+const routesByServer = new WeakMap<object, Map<string, ProtectedResourceMetadata[]>>();
+
 async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetadataOptions): Promise<void> {
   const metadata = options?.validator === undefined ? undefined : metadataOf(options.validator);
   if (metadata === undefined) {
@@ -35,14 +39,33 @@ async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetada
       `tokenguard: register protectedResourceMetadata outside the '${fastify.prefix}' prefix: its URL is ${metadata.url}`,
     );
   }
+  // The router holds one route per path, for the whole server: resources whose metadata share one
+  // (identifiers differing only in their query, paths that both need the wildcard) share the route.
+  const url = routerPath(metadata.path);
+  let routes = routesByServer.get(fastify.server);
+  if (routes === undefined) {
+    routes = new Map();
+    routesByServer.set(fastify.server, routes);
+  }
+  const served = routes.get(url);
+  if (served !== undefined) {
+    served.push(metadata);
+    return;
+  }
+  const shared = [metadata];
+  routes.set(url, shared);
   fastify.route({
     method: METHODS,
-    url: routerPath(metadata.path),
+    url,
     exposeHeadRoute: false,
     // Public: the tokenguard plugin does not authenticate it.
     config: { auth: false },
     handler(request, reply) {
-      const answer = answerProtectedResourceMetadata(metadata, request.method, request.url);
+      let answer: ReturnType<typeof answerProtectedResourceMetadata>;
+      for (const each of shared) {
+        answer = answerProtectedResourceMetadata(each, request.method, request.url);
+        if (answer !== undefined) break;
+      }
       // The path matched; a resource identifier with a query answers only that query.
       if (answer === undefined) return reply.callNotFound();
       reply.code(answer.status).headers(answer.headers);
