@@ -28,6 +28,12 @@ const routes: Record<string, Route> = {
   '/never': () => {
     // Accepts the request and never answers.
   },
+  '/drip': (_req, res) => {
+    // Headers at once, then one byte every 20 ms, forever (until the client goes away).
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const timer = setInterval(() => res.write(' '), 20);
+    res.on('close', () => clearInterval(timer));
+  },
 };
 
 let server: Server;
@@ -169,4 +175,24 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', nowMs)).toBe(0);
     expect(parseRetryAfter('soon')).toBeUndefined();
   });
+});
+
+describe('createHttpClient with a fetch that ignores its AbortSignal', () => {
+  // A wrapper that adds a header and passes on method and headers only, as instrumentation and
+  // polyfills do: the overall deadline must hold without the fetch's help.
+  const deaf: typeof globalThis.fetch = (input, init) =>
+    globalThis.fetch(input, { method: init?.method ?? 'GET', headers: { 'x-trace': '1' } });
+
+  it.each(['/never', '/drip'])(
+    'ends an exchange with %s at timeoutMs, as a timeout',
+    { timeout: 5000 },
+    async (path) => {
+      const client = createHttpClient({ ...settings, fetch: deaf, timeoutMs: 300 });
+      try {
+        expect((await failure(client, path)).kind).toBe('timeout');
+      } finally {
+        await client.close();
+      }
+    },
+  );
 });

@@ -142,7 +142,14 @@ async function viaFetch(
   const init: RequestInit = { method: req.method ?? 'GET', redirect: 'manual', signal };
   if (req.headers !== undefined) init.headers = req.headers;
   if (req.body !== undefined) init.body = req.body;
-  const res = await fetchFn(url, init);
+  const pending = fetchFn(url, init);
+  const res = await untilAborted(pending, signal, () => {
+    // An answer that comes after the deadline is not read: its body is released.
+    pending.then(
+      (late) => late.body?.cancel().catch(() => {}),
+      () => {},
+    );
+  });
   const header = (name: string) => res.headers.get(name) ?? undefined;
   const status = res.type === 'opaqueredirect' ? 302 : res.status;
   checkStatus(url, status, header, () => res.body?.cancel());
@@ -152,7 +159,9 @@ async function viaFetch(
   let size = 0;
   if (reader !== undefined) {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await untilAborted(reader.read(), signal, () => {
+        reader.cancel().catch(() => {});
+      });
       if (done) break;
       size += value.byteLength;
       if (size > req.maxBytes) {
@@ -163,6 +172,32 @@ async function viaFetch(
     }
   }
   return { status, header, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * `promise`, or a rejection with the signal's reason once it aborts, calling `onAbort` to release
+ * what the promise holds: a `fetch` that ignores its signal (a wrapper that passes on method and
+ * headers only) must not outlive the overall deadline.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => {
+      onAbort();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function checkStatus(
