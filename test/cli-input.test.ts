@@ -80,3 +80,17 @@ describe('tokenguard reading a token file written on Windows', () => {
     expect(JSON.parse(run.stdout).claims.iss).toBe(issuer.issuer);
   });
 });
+
+describe('tokenguard inspect --json on a token it cannot read', () => {
+  it.each([
+    ['an opaque token', 'Mvl-6HUGaDyhhFLcybok3m35ujf283YH_m0kZw5UTy-', 'not a JWT'],
+    ['a JWE', 'a.b.c.d.e', 'encrypted JWT'],
+    ['a bad header', 'e30x.e30.c2ln', 'header is not base64url-encoded JSON'],
+  ])('%s: exit 1 with a JSON body on stdout, never the token', async (_, input, reason) => {
+    const run = await tokenguard(['inspect', '--json'], Buffer.from(input));
+    expect(run.code).toBe(1);
+    const body = JSON.parse(run.stdout);
+    expect(body).toEqual({ verified: false, error: expect.stringContaining(reason) });
+    expect(run.stdout + run.stderr).not.toContain(input);
+  });
+});

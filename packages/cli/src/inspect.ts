@@ -1,4 +1,4 @@
-import type { DecodedToken } from './decode.js';
+import type { DecodedToken, DecodeFailure } from './decode.js';
 import type { Style } from './style.js';
 import { printable } from './text.js';
 import { formatDate, formatRelative } from './time.js';
@@ -72,4 +72,17 @@ export function renderInspect(decoded: DecodedToken, nowMs: number, style: Style
  */
 export function renderInspectJson(decoded: DecodedToken): string {
   return `${JSON.stringify({ verified: false, warning: NOT_VERIFIED, header: decoded.header, claims: decoded.claims }, null, 2)}\n`;
+}
+
+/**
+ * The JSON of `tokenguard inspect --json` for a token it cannot read (exit 1): `verified: false` and
+ * why, so a script reading stdout gets JSON on every outcome but a usage error. Never the token.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(renderInspectFailureJson({ error: 'the token is not a JWT' })); // { verified: false, error: '...' }
+ * ```
+ */
+export function renderInspectFailureJson(failure: DecodeFailure): string {
+  return `${JSON.stringify({ verified: false, error: failure.error }, null, 2)}\n`;
 }

@@ -1,6 +1,6 @@
 import { parseCliArgs } from './args.js';
 import { decodeToken } from './decode.js';
-import { renderInspect, renderInspectJson } from './inspect.js';
+import { renderInspect, renderInspectFailureJson, renderInspectJson } from './inspect.js';
 import { readToken, type TokenInput } from './read-token.js';
 import { renderVerify, renderVerifyJson } from './render-verify.js';
 import { createStyle, shouldColour } from './style.js';
@@ -49,7 +49,8 @@ export async function runCli(
     if (args.command === 'inspect') {
       const decoded = decodeToken(token);
       if ('error' in decoded) {
-        io.stderr.write(`tokenguard inspect: cannot decode: ${decoded.error}\n`);
+        if (args.json) io.stdout.write(renderInspectFailureJson(decoded));
+        else io.stderr.write(`tokenguard inspect: cannot decode: ${decoded.error}\n`);
         return EXIT.rejected;
       }
       io.stdout.write(args.json ? renderInspectJson(decoded) : renderInspect(decoded, nowMs, style));
