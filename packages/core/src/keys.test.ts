@@ -35,6 +35,17 @@ function refused(jwk: unknown): string {
 }
 
 describe('importPublicJwk', () => {
+  it('refuses an RSA public exponent past 2^31 - 1 (each verification would cost milliseconds)', () => {
+    const exponent = (value: number[]): string => Buffer.from(value).toString('base64url');
+    expect(imported({ ...rsa.publicJwk, e: exponent([0x7f, 0xff, 0xff, 0xff]) }).kid).toBe(rsa.kid);
+    expect(refused({ ...rsa.publicJwk, e: exponent([0x80, 0x00, 0x00, 0x01]) })).toMatch(/exponent/);
+    // Odd, below the modulus, as long as it: what makes verification slowest.
+    const near = Buffer.from(rsa.publicJwk.n as string, 'base64url');
+    near[0] = 0x01;
+    near[near.length - 1] = (near[near.length - 1] as number) | 1;
+    expect(refused({ ...rsa.publicJwk, e: near.toString('base64url') })).toMatch(/exponent/);
+  });
+
   it('imports RSA, EC and OKP public keys with their metadata', () => {
     const key = imported(rsa.publicJwk);
     expect(key.kid).toBe(rsa.kid);
