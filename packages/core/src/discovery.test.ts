@@ -23,7 +23,7 @@ const AUD = 'https://api.example';
 const NOW_SEC = 1_700_000_000;
 const limits = { maxResponseBytes: 64 * 1024, maxJsonDepth: 8 };
 
-/** Documents served by path; anything else is a 404. */
+/** Documents served by path (a number: that status, no body); anything else is a 404. */
 let documents: Record<string, unknown> = {};
 let requests: string[] = [];
 let server: Server;
@@ -37,6 +37,7 @@ beforeAll(async () => {
     requests.push(req.url ?? '');
     const document = documents[req.url ?? ''];
     if (document === undefined) res.writeHead(404).end();
+    else if (typeof document === 'number') res.writeHead(document).end();
     else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -101,6 +102,31 @@ describe('fetchIssuerMetadata', () => {
       '/tenant-a/.well-known/openid-configuration',
       '/.well-known/oauth-authorization-server/tenant-a',
     ]);
+  });
+
+  it('falls back to RFC 8414 when the OIDC location is refused (403, how S3 answers a missing file) or gone (410)', async () => {
+    const issuer = `${base}/static`;
+    documents['/.well-known/oauth-authorization-server/static'] = { issuer, jwks_uri: `${base}/s/jwks` };
+    for (const status of [403, 410]) {
+      documents['/static/.well-known/openid-configuration'] = status;
+      requests = [];
+      expect((await fetchIssuerMetadata(issuer, http, limits)).jwks_uri).toBe(`${base}/s/jwks`);
+      expect(requests).toEqual([
+        '/static/.well-known/openid-configuration',
+        '/.well-known/oauth-authorization-server/static',
+      ]);
+    }
+  });
+
+  it('does not ask the RFC 8414 location when the OIDC one fails otherwise (500, 401)', async () => {
+    documents['/.well-known/oauth-authorization-server'] = { issuer: base, jwks_uri: `${base}/jwks` };
+    for (const status of [500, 401]) {
+      documents['/.well-known/openid-configuration'] = status;
+      requests = [];
+      const error = await fetchIssuerMetadata(base, http, limits).catch((e: unknown) => e);
+      expect((error as HttpFailure).status).toBe(status);
+      expect(requests).toEqual(['/.well-known/openid-configuration']);
+    }
   });
 
   it('does not use a document that names another issuer', async () => {

@@ -70,7 +70,7 @@ export async function fetchIssuerMetadata(
         maxBytes: limits.maxResponseBytes,
       });
       if (response.status !== 200)
-        throw new HttpFailure('status', `${describeUrl(url)} answered ${response.status}`);
+        throw new HttpFailure('status', `${describeUrl(url)} answered ${response.status}`, response.status);
       const document = parseJsonObject(response.text, { maxDepth: limits.maxJsonDepth });
       const parsed = metadataSchema.safeParse(document);
       if (!parsed.success)
@@ -85,11 +85,19 @@ export async function fetchIssuerMetadata(
       return parsed.data;
     } catch (error) {
       lastError = error;
-      // Only a missing document moves on to the next well-known location.
-      if (!(error instanceof HttpFailure && error.kind === 'status' && error.status === 404)) break;
+      // Only a missing document moves on to the next well-known location: 404, 410, or the 403 a
+      // static host answers for a file it does not have (S3 without list rights). A server error or
+      // anything else about the issuer is its answer, and is not asked twice.
+      if (!(error instanceof HttpFailure && error.kind === 'status' && isMissingDocument(error.status)))
+        break;
     }
   }
   throw lastError;
+}
+
+/** Whether a well-known location's status says it has no document: 403 (a static host), 404, 410. */
+function isMissingDocument(status: number | undefined): boolean {
+  return status === 404 || status === 403 || status === 410;
 }
 
 /**
