@@ -678,6 +678,54 @@ function hmacAlgorithmsFor(secret: string | Uint8Array): Algorithm[] {
   return algorithms;
 }
 
+/**
+ * A `Set` that cannot change once built. The resolved options are what the validator reads on every
+ * request and what `validator.options` hands out (frozen), so `add`, `delete` and `clear` throw:
+ * `validator.options.issuers[0].typ.add('jwt')` must not widen what is accepted.
+ */
+class FrozenSet<T> extends Set<T> {
+  /** Set once the values are in; a set built empty (`new set.constructor()`, as clone helpers do) stays writable. */
+  readonly #sealed: boolean = false;
+
+  constructor(values?: Iterable<T>) {
+    super();
+    if (values === undefined) return;
+    for (const value of values) super.add(value);
+    this.#sealed = true;
+    Object.freeze(this);
+  }
+
+  override add(value: T): this {
+    if (this.#sealed) throw frozenOptions();
+    return super.add(value);
+  }
+
+  override delete(value: T): boolean {
+    if (this.#sealed) throw frozenOptions();
+    return super.delete(value);
+  }
+
+  override clear(): void {
+    if (this.#sealed) throw frozenOptions();
+    super.clear();
+  }
+}
+
+const frozenOptions = (): TypeError =>
+  new TypeError('tokenguard: validator.options is read-only (create another validator to change it)');
+
+/** A frozen copy of a list, for the resolved options. */
+function frozenList<T>(values: readonly T[]): readonly T[] {
+  return Object.freeze([...values]);
+}
+
+/** The template with its trusted tenants in a set that cannot change, frozen. */
+function frozenTemplate(template: ResolvedIssuerTemplate | undefined): ResolvedIssuerTemplate | undefined {
+  if (template === undefined) return undefined;
+  const tenants = template.tenants === undefined ? undefined : new FrozenSet(template.tenants);
+  return Object.freeze({ ...template, tenants });
+}
+
 function fail(prefix: string, error: z.ZodError): never {
   const issue = error.issues[0];
   // An unknown key (a typo such as `audiance`) is named itself, with its path, not its parent object.
@@ -694,23 +742,26 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
   const value = parsed.data;
   const algorithms =
     value.algorithms ?? (value.secret !== undefined ? hmacAlgorithmsFor(value.secret) : defaultAlgorithms());
-  return {
+  // Frozen all the way down (lists, sets, objects): see FrozenSet.
+  return Object.freeze({
     issuer: value.issuer,
     audience:
-      value.audience === null ? null : typeof value.audience === 'string' ? [value.audience] : value.audience,
+      value.audience === null
+        ? null
+        : frozenList(typeof value.audience === 'string' ? [value.audience] : value.audience),
     jwksUri: value.jwksUri,
-    jwks: value.jwks,
+    jwks: value.jwks === undefined ? undefined : Object.freeze({ keys: frozenList(value.jwks.keys) }),
     secret: value.secret === undefined ? undefined : new Redacted(value.secret),
-    algorithms: new Set(algorithms),
-    typ: new Set((value.typ ?? ['at+jwt']).map(normaliseTyp)),
+    algorithms: new FrozenSet(algorithms),
+    typ: new FrozenSet((value.typ ?? ['at+jwt']).map(normaliseTyp)),
     allowMissingTyp: value.allowMissingTyp ?? false,
-    scopeClaims: value.scopeClaims ?? DEFAULT_SCOPE_CLAIMS,
+    scopeClaims: frozenList(value.scopeClaims ?? DEFAULT_SCOPE_CLAIMS),
     tenantClaim: value.tenantClaim,
     tenant: value.tenant,
-    template: resolveIssuerTemplate(value),
+    template: frozenTemplate(resolveIssuerTemplate(value)),
     introspection:
       value.introspection === undefined ? undefined : resolveIntrospection(value.introspection, prefix),
-  };
+  });
 }
 
 function resolveIntrospection(
@@ -727,25 +778,25 @@ function resolveIntrospection(
       throw new TypeError(`tokenguard: invalid option "${path}": ${(error as Error).message}`);
     }
   }
-  return {
+  return Object.freeze({
     endpoint: value.endpoint,
     clientId: value.clientId,
     authMethod,
     clientSecret: value.clientSecret === undefined ? undefined : new Redacted(value.clientSecret),
-    clientKey,
+    clientKey: clientKey === undefined ? undefined : Object.freeze({ ...clientKey }),
     assertionAudience: value.assertionAudience,
     tokenTypeHint: value.tokenTypeHint,
-    cache: {
+    cache: Object.freeze({
       maxEntries: value.cache?.maxEntries ?? DEFAULT_INTROSPECTION_CACHE.maxEntries,
       maxTtlSec: value.cache?.maxTtlSec ?? DEFAULT_INTROSPECTION_CACHE.maxTtlSec,
       inactiveTtlSec: value.cache?.inactiveTtlSec ?? DEFAULT_INTROSPECTION_CACHE.inactiveTtlSec,
-    },
+    }),
     jwt: value.jwt ?? 'never',
     signedResponse: value.signedResponse ?? false,
-    retry: { minSec: value.retry?.minSec ?? 1, maxSec: value.retry?.maxSec ?? 30 },
+    retry: Object.freeze({ minSec: value.retry?.minSec ?? 1, maxSec: value.retry?.maxSec ?? 30 }),
     maxResponseBytes: value.maxResponseBytes ?? 64 * 1024,
     maxJsonDepth: value.maxJsonDepth ?? 16,
-  };
+  });
 }
 
 /**
@@ -864,12 +915,13 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
   if (keySet.retryMinSec > keySet.retryMaxSec) {
     throw new TypeError('tokenguard: invalid option "keySet.retryMinSec": is larger than keySet.retryMaxSec');
   }
-  return {
-    issuers,
+  // Frozen all the way down: `validator.options` is this object (see FrozenSet).
+  return Object.freeze({
+    issuers: frozenList(issuers),
     opaqueTokenIssuer: resolveOpaqueTokenIssuer(issuers, value.opaqueTokenIssuer),
     clockToleranceSec: value.clockToleranceSec ?? 5,
     maxTokenAgeSec: value.maxTokenAgeSec,
-    requiredClaims: value.requiredClaims ?? [],
+    requiredClaims: frozenList(value.requiredClaims ?? []),
     acceptBoundTokens: value.acceptBoundTokens ?? false,
     validateClaims: value.validateClaims,
     maxTokenLength: value.maxTokenLength ?? 8192,
@@ -881,17 +933,17 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
       value.resourceMetadata === undefined
         ? undefined
         : buildProtectedResourceMetadata(value.resourceMetadata, defaultAuthorizationServers(issuers)),
-    http: {
+    http: Object.freeze({
       fetch: value.http?.fetch,
       timeoutMs: value.http?.timeoutMs ?? 5000,
       connectTimeoutMs: value.http?.connectTimeoutMs ?? 2000,
       headersTimeoutMs: value.http?.headersTimeoutMs ?? 3000,
       bodyTimeoutMs: value.http?.bodyTimeoutMs ?? 3000,
-    },
-    keySet,
+    }),
+    keySet: Object.freeze(keySet),
     tokenCacheMaxEntries: value.tokenCache === false ? 0 : (value.tokenCache?.maxEntries ?? 10_000),
     onEvent: value.onEvent,
-  };
+  });
 }
 
 export type { AuthInfo };
