@@ -277,6 +277,16 @@ const httpUrl = z
   .string()
   .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'must be an http(s) URL');
 const nonEmpty = z.string().min(1, 'must not be empty');
+/**
+ * An identifier compared exactly (`iss`, `aud`): whitespace at either end (a value read from a file, a
+ * secret or a `.env` line with its newline) or a control character would match no token, and every
+ * request would fail instead of the configuration.
+ */
+const identifier = (claim: string) =>
+  nonEmpty.refine(
+    (value) => value.trim() === value && !hasControlCharacter(value),
+    `must have no whitespace at either end and no control characters (it is compared to the token's ${claim} exactly)`,
+  );
 const fn = <T>(what: string) =>
   z.custom<T>((value) => typeof value === 'function', `must be a ${what} function`);
 const seconds = z.number().finite().nonnegative();
@@ -344,13 +354,16 @@ const introspectionSchema = z
   });
 
 const issuerShape = {
-  issuer: nonEmpty,
-  audience: z.union([nonEmpty, z.array(nonEmpty).min(1, 'must list at least one audience'), z.null()], {
-    error: (issue) =>
-      issue.input === undefined
-        ? 'is required (pass null to opt out of the audience check explicitly)'
-        : 'must be a string, a non-empty list of strings, or null',
-  }),
+  issuer: identifier('iss'),
+  audience: z.union(
+    [identifier('aud'), z.array(identifier('aud')).min(1, 'must list at least one audience'), z.null()],
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required (pass null to opt out of the audience check explicitly)'
+          : 'must be a string, a non-empty list of strings, or null',
+    },
+  ),
   jwksUri: httpUrl.optional(),
   jwks: z.object({ keys: z.array(z.unknown()) }).optional(),
   secret: z
