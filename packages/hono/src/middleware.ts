@@ -80,6 +80,16 @@ const limitFormBody = bodyLimit({
 });
 
 /**
+ * Gives `c.req.raw` its body back after `c.req.parseBody()` read it: a handler that passes the
+ * request on (`fetch(upstream, c.req.raw)`) or reads `c.req.raw.text()` would otherwise find the
+ * body used (a `TypeError`, a 500). The bytes are those `c.req` holds already (no second read).
+ */
+async function restoreRawBody(c: Context): Promise<void> {
+  const bytes = await c.req.arrayBuffer();
+  c.req.raw = new Request(c.req.raw, { body: bytes });
+}
+
+/**
  * Hono middleware that authenticates each request with a bearer token and sets `c.var.auth`.
  * Runs on every runtime Hono runs on; on fetch-only runtimes configure the validator with
  * `http: { fetch }`. Errors answer per RFC 6750; with `onError: 'next'` they reach `app.onError`.
@@ -150,14 +160,17 @@ export function tokenguard(
   async function authenticateWithBody(c: Context, next: Next): Promise<Response | undefined> {
     let result: AuthenticationResult;
     try {
-      let body: unknown;
+      // Taken before the body is read: reading it replaces c.req.raw, and Node's own request (its
+      // raw header list shows a second Authorization header) is then no longer found.
+      const source = sourceOf(c, undefined);
       if (isFormTokenRequest(c.req.method, c.req.header('content-type'))) {
         const tooLarge = await limitFormBody(c, async () => {
-          body = await c.req.parseBody({ all: true });
+          source.body = await c.req.parseBody({ all: true });
+          await restoreRawBody(c);
         });
         if (tooLarge instanceof Response) return tooLarge;
       }
-      result = await authenticateRequestNow(validator, sourceOf(c, body), authOptions);
+      result = await authenticateRequestNow(validator, source, authOptions);
     } catch (error) {
       return handleError(c, error, onError);
     }
