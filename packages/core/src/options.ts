@@ -349,8 +349,20 @@ const introspectionSchema = z
       if (value.privateKey !== undefined)
         ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'is only used with private_key_jwt' });
     }
-    if ((value.retry?.minSec ?? 1) > (value.retry?.maxSec ?? 30))
-      ctx.addIssue({ code: 'custom', path: ['retry', 'minSec'], message: 'is larger than retry.maxSec' });
+    // Named by the bound the caller set: a lone maxSec below the default minSec is what is wrong.
+    const minSec = value.retry?.minSec ?? 1;
+    const maxSec = value.retry?.maxSec ?? 30;
+    if (minSec > maxSec) {
+      ctx.addIssue(
+        value.retry?.minSec !== undefined
+          ? { code: 'custom', path: ['retry', 'minSec'], message: `is larger than retry.maxSec (${maxSec})` }
+          : {
+              code: 'custom',
+              path: ['retry', 'maxSec'],
+              message: `is smaller than retry.minSec (${minSec})`,
+            },
+      );
+    }
   });
 
 const issuerShape = {
@@ -868,6 +880,39 @@ function resolveOpaqueTokenIssuer(
 }
 
 /**
+ * The key set fields that must agree with one another, each error naming a field the caller set (a
+ * lone `maxMaxAgeSec: 30` is what is wrong, not the default `minMaxAgeSec` it falls below). A
+ * `defaultMaxAgeSec` set outside the max age bounds would be clamped, so it would not be the max age
+ * it says: refused. The bounds alone may move the default (`maxMaxAgeSec: 300` keeps every set at
+ * most 300 s, without caching headers too).
+ */
+function checkKeySetBounds(policy: KeySetPolicy, given: Partial<Record<keyof KeySetPolicy, unknown>>): void {
+  const set = (name: keyof KeySetPolicy) => given[name] !== undefined;
+  const ordered = (low: 'minMaxAgeSec' | 'retryMinSec', high: 'maxMaxAgeSec' | 'retryMaxSec'): void => {
+    if (policy[low] <= policy[high]) return;
+    const message = set(low)
+      ? `"keySet.${low}": is larger than keySet.${high} (${policy[high]})`
+      : `"keySet.${high}": is smaller than keySet.${low} (${policy[low]})`;
+    throw new TypeError(`tokenguard: invalid option ${message}`);
+  };
+  ordered('minMaxAgeSec', 'maxMaxAgeSec');
+  ordered('retryMinSec', 'retryMaxSec');
+  if (!set('defaultMaxAgeSec')) return;
+  const { defaultMaxAgeSec, minMaxAgeSec, maxMaxAgeSec } = policy;
+  const bound =
+    defaultMaxAgeSec < minMaxAgeSec
+      ? `is below keySet.minMaxAgeSec (${minMaxAgeSec})`
+      : defaultMaxAgeSec > maxMaxAgeSec
+        ? `is above keySet.maxMaxAgeSec (${maxMaxAgeSec})`
+        : undefined;
+  if (bound !== undefined) {
+    throw new TypeError(
+      `tokenguard: invalid option "keySet.defaultMaxAgeSec": ${bound}, so it would be clamped; move that bound too`,
+    );
+  }
+}
+
+/**
  * Validates options and applies defaults. Throws a `TypeError` naming the first bad option.
  */
 export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOptions {
@@ -920,14 +965,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
   for (const [key, setting] of Object.entries(value.keySet ?? {})) {
     if (setting !== undefined) (keySet as unknown as Record<string, number>)[key] = setting;
   }
-  if (keySet.minMaxAgeSec > keySet.maxMaxAgeSec) {
-    throw new TypeError(
-      'tokenguard: invalid option "keySet.minMaxAgeSec": is larger than keySet.maxMaxAgeSec',
-    );
-  }
-  if (keySet.retryMinSec > keySet.retryMaxSec) {
-    throw new TypeError('tokenguard: invalid option "keySet.retryMinSec": is larger than keySet.retryMaxSec');
-  }
+  checkKeySetBounds(keySet, value.keySet ?? {});
   // Frozen all the way down: `validator.options` is this object (see FrozenSet).
   return Object.freeze({
     issuers: frozenList(issuers),
