@@ -2,6 +2,7 @@ import type { AuthInfo, Validator } from '@tokenguard/core';
 import { Hono } from 'hono';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type AdapterOptions,
   type AuthenticationRequirement,
   requireAuthentication,
   requireScopes,
@@ -33,6 +34,32 @@ describe('@tokenguard/hono types', () => {
     new Hono().get('/z', requireScopes('a'), (c) => {
       expectTypeOf(c.get('auth')).toEqualTypeOf<AuthInfo | undefined>();
       return c.text('z');
+    });
+  });
+
+  it('types c.var.auth as possibly undefined when optional is a boolean known only at run time', () => {
+    const flag = process.env.AUTH_OPTIONAL === '1';
+    new Hono().get('/x', tokenguard(validator, { optional: flag }), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();
+      return c.text('x');
+    });
+    new Hono().get('/y', tokenguard({ validator, optional: flag }), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();
+      return c.text('y');
+    });
+    const options: AdapterOptions = { optional: flag };
+    new Hono().get('/z', tokenguard(validator, options), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();
+      return c.text('z');
+    });
+    // Known not optional: the caller is there.
+    new Hono().get('/w', tokenguard(validator, { optional: false, transport: { body: true } }), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo>();
+      return c.text('w');
+    });
+    new Hono().get('/v', tokenguard({ issuer: 'https://i', audience: 'https://a', onError: 'next' }), (c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo>();
+      return c.text('v');
     });
   });
 

@@ -58,6 +58,8 @@ export type TokenguardMiddleware<V extends OptionalTokenguardVariables = Tokengu
   }> & { readonly validator: Validator };
 
 type Optional = { optional: true };
+/** Options that say the route is not optional (`optional` left out, `false` or `undefined`). */
+type Required = { optional?: false | undefined };
 
 /**
  * A response to a request whose token came in the query string is not for shared caches
@@ -107,12 +109,19 @@ async function restoreRawBody(c: Context): Promise<void> {
 export function tokenguard(
   options: TokenguardOptions & Optional,
 ): TokenguardMiddleware<OptionalTokenguardVariables>;
-export function tokenguard(options: TokenguardOptions): TokenguardMiddleware;
+export function tokenguard(options: TokenguardOptions & Required): TokenguardMiddleware;
+/** `optional` known only at run time (a `boolean`): the caller may be absent. */
+export function tokenguard(options: TokenguardOptions): TokenguardMiddleware<OptionalTokenguardVariables>;
 export function tokenguard(
   validator: Validator,
   options: AdapterOptions & Optional,
 ): TokenguardMiddleware<OptionalTokenguardVariables>;
-export function tokenguard(validator: Validator, options?: AdapterOptions): TokenguardMiddleware;
+export function tokenguard(validator: Validator, options?: AdapterOptions & Required): TokenguardMiddleware;
+/** `optional` known only at run time (a `boolean`): the caller may be absent. */
+export function tokenguard(
+  validator: Validator,
+  options: AdapterOptions,
+): TokenguardMiddleware<OptionalTokenguardVariables>;
 export function tokenguard(
   validatorOrOptions: Validator | TokenguardOptions,
   adapterOptions?: AdapterOptions,
