@@ -289,6 +289,19 @@ describe('tokenguard (hono) against a real issuer: review', () => {
       expect(res.body).not.toContain(token.slice(0, 40));
       expect(JSON.parse(res.body)).toHaveProperty('error');
     }
+    // Through app.request() no server bounds the header: a megabyte, and a latin-1 character.
+    for (const value of [
+      `Bearer ${token}${'A'.repeat(1 << 20)}`,
+      `Bearer ${token}\u00e9`,
+      `Bearer \u00ff${token}`,
+    ]) {
+      for (const path of ['/me', '/optional']) {
+        const res = await app.request(path, { headers: { authorization: value } });
+        expect([400, 401]).toContain(res.status);
+        expect(res.headers.get('www-authenticate') ?? '').not.toContain(token.slice(0, 40));
+        expect(await res.text()).not.toContain(token.slice(0, 40));
+      }
+    }
     const form = `access_token=${encodeURIComponent(`${token} x`)}`;
     for (const res of await both('/form', { method: 'POST', headers: FORM, body: form })) {
       expect(res.status).toBe(400);
