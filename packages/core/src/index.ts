@@ -74,6 +74,7 @@ export {
   enforceRequirements,
   extractAccessToken,
   isFormTokenRequest,
+  queryTokenCacheControl,
   type ResolvedAdapterOptions,
   type RouteGuardName,
   resolveAdapterOptions,

@@ -95,6 +95,27 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const PARAMETER = 'access_token';
 const AUTHORIZATION = 'authorization';
 
+/** A `no-store` or an unqualified `private` directive (`private="field"` covers one field only). */
+const KEEPS_PRIVATE = /(?:^|,)\s*(?:no-store|private)\s*(?:,|$)/i;
+
+/**
+ * The `Cache-Control` an adapter sets on the answer to a request whose token came in the query
+ * string (RFC 6750 §2.3: not for shared caches), given the one the response already has: `private`,
+ * or `undefined` (leave it) when that one is at least as strict (`no-store`, an unqualified
+ * `private`), as an app that sets it for every response has it: replacing it with `private` would
+ * let a browser store what the app said must not be stored.
+ *
+ * @example
+ * ```ts
+ * const cacheControl = queryTokenCacheControl(res.getHeader('cache-control'));
+ * if (cacheControl !== undefined) res.setHeader('cache-control', cacheControl);
+ * ```
+ */
+export function queryTokenCacheControl(current: unknown): 'private' | undefined {
+  const value = Array.isArray(current) ? current.join(', ') : current;
+  return typeof value === 'string' && KEEPS_PRIVATE.test(value) ? undefined : 'private';
+}
+
 /**
  * Whether a form body may carry the token for this request: a method with body semantics and the
  * `application/x-www-form-urlencoded` content type (RFC 6750 §2.2). Adapters call it to decide

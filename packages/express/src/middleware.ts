@@ -3,6 +3,7 @@ import {
   type AuthenticationResult,
   authenticateRequestNow,
   isFormTokenRequest,
+  queryTokenCacheControl,
   resolveAdapterOptions,
   type TokenguardOptions,
   type TokenSource,
@@ -11,22 +12,6 @@ import {
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { enterMiddleware, installAuthAccessor } from './request-state.js';
 import { handleError } from './respond.js';
-
-/** A `no-store` or an unqualified `private` directive (`private="field"` covers one field only). */
-const KEEPS_PRIVATE = /(?:^|,)\s*(?:no-store|private)\s*(?:,|$)/i;
-
-/**
- * RFC 6750 §2.3: a response to a request whose token came in the query string is not for shared
- * caches. Sets `Cache-Control: private`, unless the response already has a `Cache-Control` at least
- * as strict (`no-store`, `private`, as an app setting it for every response does): replacing that
- * with `private` would let a browser store what the app said must not be stored.
- */
-function keepPrivate(res: Response): void {
-  const current = res.getHeader('cache-control');
-  const value = Array.isArray(current) ? current.join(', ') : current;
-  if (typeof value === 'string' && KEEPS_PRIVATE.test(value)) return;
-  res.setHeader('cache-control', 'private');
-}
 
 /**
  * The middleware `tokenguard()` returns, with the validator it uses (close it on shutdown).
@@ -111,7 +96,10 @@ export function tokenguard(
       // headers already sent) would be an unhandled rejection and a request left hanging.
       try {
         req.auth = result.auth;
-        if (result.transport === 'query') keepPrivate(res);
+        if (result.transport === 'query') {
+          const cacheControl = queryTokenCacheControl(res.getHeader('cache-control'));
+          if (cacheControl !== undefined) res.setHeader('cache-control', cacheControl);
+        }
       } catch (error) {
         handleError(error, res, next, onError);
         return;

@@ -4,6 +4,7 @@ import {
   authenticateRequestNow,
   enforceRequirements,
   isFormTokenRequest,
+  queryTokenCacheControl,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   type TokenguardOptions,
@@ -162,7 +163,11 @@ function createHook(settings: ResolvedAdapterOptions) {
     result: AuthenticationResult,
   ) => {
     request.auth = result.auth ?? null;
-    if (result.transport === 'query') reply.header('cache-control', 'private');
+    if (result.transport === 'query') {
+      // Not over a stricter one a hook set before (no-store): see queryTokenCacheControl.
+      const cacheControl = queryTokenCacheControl(reply.getHeader('cache-control'));
+      if (cacheControl !== undefined) reply.header('cache-control', cacheControl);
+    }
     if (route.requirements !== undefined) {
       enforceRequirements(validator, request.auth, route.requirements(request));
     }
