@@ -91,8 +91,9 @@ export function checkClaims(
 }
 
 /**
- * Runs the `validateClaims` option: `false` or a throw rejects (401 `ERR_CLAIM_INVALID`, the thrown
- * value as `cause`); a thrown {@link TokenGuardError} passes through unchanged.
+ * Runs the `validateClaims` option: `false` (or any falsy answer but `undefined`) or a throw rejects
+ * (401 `ERR_CLAIM_INVALID`, the thrown value as `cause`); a thrown {@link TokenGuardError} passes
+ * through unchanged.
  *
  * @example
  * ```ts
@@ -105,7 +106,9 @@ export async function runClaimsValidator(
   claims: Readonly<Record<string, unknown>>,
   context: Parameters<ClaimsValidator>[1],
 ): Promise<void> {
-  let verdict: boolean | undefined;
+  // `unknown`: a JavaScript check may answer anything; every falsy answer but `undefined` (a check
+  // that only throws) refuses, so `claims.org && claims.org.length` answering 0 fails closed.
+  let verdict: unknown;
   try {
     verdict = await validate(claims, context);
   } catch (error) {
@@ -115,7 +118,7 @@ export async function runClaimsValidator(
       cause: error,
     });
   }
-  if (verdict === false) {
+  if (verdict !== undefined && !verdict) {
     throw new TokenGuardError('ERR_CLAIM_INVALID', { message: 'The token failed the custom claims check' });
   }
 }

@@ -26,6 +26,7 @@ import {
 
 /**
  * A claims check of your own; return `false` or throw to reject the token (401 `invalid_token`).
+ * Any falsy answer but `undefined` rejects too; a thrown `TokenGuardError` passes through as it is.
  *
  * @example
  * ```ts

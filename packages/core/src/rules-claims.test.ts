@@ -165,3 +165,43 @@ describe('scope claim shapes, end to end', () => {
     expect(error.wwwAuthenticate).toContain('scope="orders:read admin"');
   });
 });
+
+describe('validateClaims verdicts, end to end', () => {
+  // The README: "`false` or a throw is a 401 ERR_CLAIM_INVALID". Was: only `false` itself refused, so a
+  // JavaScript check answering another falsy value (`claims.org && claims.org.length` with an empty
+  // org: 0; a lookup answering null) let the token through. Every falsy answer but `undefined` (a
+  // check that only throws) now refuses; truthy answers accept, as before.
+  it('refuses every falsy verdict but undefined, and accepts true, undefined and truthy values', async () => {
+    const jwt = await token();
+    for (const verdict of [false, null, 0, -0, '', Number.NaN, 0n]) {
+      const guard = validator({ validateClaims: () => verdict });
+      const error = await failure(guard.validate(jwt));
+      expect([error.code, error.status, error.oauthError], String(verdict)).toEqual([
+        'ERR_CLAIM_INVALID',
+        401,
+        'invalid_token',
+      ]);
+      const later = await failure(validator({ validateClaims: async () => verdict }).validate(jwt));
+      expect(later.code, `async ${String(verdict)}`).toBe('ERR_CLAIM_INVALID');
+    }
+    for (const verdict of [true, undefined, 1, 'yes', {}]) {
+      const guard = validator({ validateClaims: () => verdict });
+      expect((await guard.validate(jwt)).subject, String(verdict)).toBe('user-1');
+    }
+  });
+
+  it('passes a TokenGuardError it throws through as it is (a 503 of its own stays a 503)', async () => {
+    const { TokenGuardError } = await import('./errors.js');
+    const guard = validator({
+      validateClaims: () => {
+        throw new TokenGuardError('ERR_KEYS_UNAVAILABLE', { retryAfterSec: 7 });
+      },
+    });
+    const error = await failure(guard.validate(await token()));
+    expect([error.code, error.status, error.headers['retry-after']]).toEqual([
+      'ERR_KEYS_UNAVAILABLE',
+      503,
+      '7',
+    ]);
+  });
+});
