@@ -407,6 +407,15 @@ const issuerShape = {
 
 const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
   for (const issue of checkIssuerTemplate(value)) ctx.addIssue({ code: 'custom', ...issue });
+  // How long a resolver's answer is kept: with a fixed list there is no answer, and the option would
+  // do nothing, silently.
+  if (value.tenantTtlSec !== undefined && value.tenants !== undefined && value.resolveTenant === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tenantTtlSec'],
+      message: 'only applies with resolveTenant (how long its answer is trusted), not with a tenants list',
+    });
+  }
   const symmetric = value.algorithms?.filter((alg) => alg.startsWith('HS')) ?? [];
   if (value.secret !== undefined && (value.jwks !== undefined || value.jwksUri !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['secret'], message: 'cannot be combined with jwks or jwksUri' });
