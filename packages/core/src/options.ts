@@ -9,6 +9,7 @@ import {
   SYMMETRIC_ALGORITHMS,
 } from './lib/algorithms.js';
 import { type ClientKey, importClientKey } from './lib/client-auth.js';
+import { ReadOnlySet } from './lib/read-only-set.js';
 import { Redacted } from './lib/secret.js';
 import {
   buildProtectedResourceMetadata,
@@ -713,39 +714,6 @@ function hmacAlgorithmsFor(secret: string | Uint8Array): Algorithm[] {
   return algorithms;
 }
 
-/**
- * A `Set` that cannot change once built. The resolved options are what the validator reads on every
- * request and what `validator.options` hands out (frozen), so `add`, `delete` and `clear` throw:
- * `validator.options.issuers[0].typ.add('jwt')` must not widen what is accepted.
- */
-class FrozenSet<T> extends Set<T> {
-  /** Set once the values are in; a set built empty (`new set.constructor()`, as clone helpers do) stays writable. */
-  readonly #sealed: boolean = false;
-
-  constructor(values?: Iterable<T>) {
-    super();
-    if (values === undefined) return;
-    for (const value of values) super.add(value);
-    this.#sealed = true;
-    Object.freeze(this);
-  }
-
-  override add(value: T): this {
-    if (this.#sealed) throw frozenOptions();
-    return super.add(value);
-  }
-
-  override delete(value: T): boolean {
-    if (this.#sealed) throw frozenOptions();
-    return super.delete(value);
-  }
-
-  override clear(): void {
-    if (this.#sealed) throw frozenOptions();
-    super.clear();
-  }
-}
-
 const frozenOptions = (): TypeError =>
   new TypeError('tokenguard: validator.options is read-only (create another validator to change it)');
 
@@ -757,7 +725,8 @@ function frozenList<T>(values: readonly T[]): readonly T[] {
 /** The template with its trusted tenants in a set that cannot change, frozen. */
 function frozenTemplate(template: ResolvedIssuerTemplate | undefined): ResolvedIssuerTemplate | undefined {
   if (template === undefined) return undefined;
-  const tenants = template.tenants === undefined ? undefined : new FrozenSet(template.tenants);
+  const tenants =
+    template.tenants === undefined ? undefined : new ReadOnlySet(template.tenants, frozenOptions);
   return Object.freeze({ ...template, tenants });
 }
 
@@ -777,7 +746,7 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
   const value = parsed.data;
   const algorithms =
     value.algorithms ?? (value.secret !== undefined ? hmacAlgorithmsFor(value.secret) : defaultAlgorithms());
-  // Frozen all the way down (lists, sets, objects): see FrozenSet.
+  // Frozen all the way down (lists, sets, objects): see ReadOnlySet.
   return Object.freeze({
     issuer: value.issuer,
     audience:
@@ -787,8 +756,8 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
     jwksUri: value.jwksUri,
     jwks: value.jwks === undefined ? undefined : Object.freeze({ keys: frozenList(value.jwks.keys) }),
     secret: value.secret === undefined ? undefined : new Redacted(value.secret),
-    algorithms: new FrozenSet(algorithms),
-    typ: new FrozenSet((value.typ ?? ['at+jwt']).map(normaliseTyp)),
+    algorithms: new ReadOnlySet(algorithms, frozenOptions),
+    typ: new ReadOnlySet((value.typ ?? ['at+jwt']).map(normaliseTyp), frozenOptions),
     allowMissingTyp: value.allowMissingTyp ?? false,
     scopeClaims: frozenList(value.scopeClaims ?? DEFAULT_SCOPE_CLAIMS),
     tenantClaim: value.tenantClaim,
@@ -976,7 +945,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     if (setting !== undefined) (keySet as unknown as Record<string, number>)[key] = setting;
   }
   checkKeySetBounds(keySet, value.keySet ?? {});
-  // Frozen all the way down: `validator.options` is this object (see FrozenSet).
+  // Frozen all the way down: `validator.options` is this object (see ReadOnlySet).
   return Object.freeze({
     issuers: frozenList(issuers),
     opaqueTokenIssuer: resolveOpaqueTokenIssuer(issuers, value.opaqueTokenIssuer),

@@ -1,4 +1,5 @@
 import { TokenGuardError } from './errors.js';
+import { ReadOnlySet } from './lib/read-only-set.js';
 
 /**
  * A scope requirement as a plain value: a scope, all of several, or any of several, nested freely.
@@ -94,45 +95,18 @@ export function readScopes(
     if (typeof value === 'string') for (const scope of scopeSetOf(value)) scopes.push(scope);
     else if (Array.isArray(value)) for (const scope of value) if (isScopeToken(scope)) scopes.push(scope);
   }
-  return new ReadOnlyScopeSet(scopes);
-}
-
-/**
- * The set of scopes `auth.scopes` holds: a `Set` whose `add`, `delete` and `clear` throw, so
- * a set shared between answers cannot be changed through one of them.
- */
-class ReadOnlyScopeSet extends Set<string> {
-  /** Set once the scopes are in; a set built empty (`new set.constructor()`, as deep-clone helpers do) stays writable. */
-  readonly #sealed: boolean = false;
-
-  constructor(scopes?: Iterable<string>) {
-    super();
-    if (scopes === undefined) return;
-    for (const scope of scopes) super.add(scope);
-    this.#sealed = true;
-    Object.freeze(this);
-  }
-
-  override add(scope: string): this {
-    if (this.#sealed) throw readOnly();
-    return super.add(scope);
-  }
-
-  override delete(scope: string): boolean {
-    if (this.#sealed) throw readOnly();
-    return super.delete(scope);
-  }
-
-  override clear(): void {
-    if (this.#sealed) throw readOnly();
-    super.clear();
-  }
+  return readOnlyScopeSet(scopes);
 }
 
 const readOnly = (): TypeError =>
   new TypeError('tokenguard: auth.scopes is read-only (copy it with new Set(auth.scopes) to change it)');
 
-const NO_SCOPES: ReadonlySet<string> = new ReadOnlyScopeSet([]);
+/** The set of scopes `auth.scopes` holds, shared between answers: it cannot be changed through one. */
+function readOnlyScopeSet(scopes: Iterable<string>): ReadonlySet<string> {
+  return new ReadOnlySet(scopes, readOnly);
+}
+
+const NO_SCOPES: ReadonlySet<string> = readOnlyScopeSet([]);
 
 /**
  * Scope strings already split, by their text: an issuer sends the same few on every token. Bounded
@@ -156,7 +130,7 @@ function scopeSetOf(value: string): ReadonlySet<string> {
   // One scan of the whole claim: when every character may be in a scope-token, each non-empty
   // part is one, so the parts need no check of their own (the common case).
   const clean = SCOPE_LIST.test(value);
-  const set = new ReadOnlyScopeSet(
+  const set = readOnlyScopeSet(
     value.split(' ').filter((scope) => (clean ? scope !== '' : isScopeToken(scope))),
   );
   if (value.length <= SCOPE_SETS_MAX_LENGTH) {
