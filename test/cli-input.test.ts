@@ -1,34 +1,14 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSource, type SourceRun } from './support/run-source.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API = 'https://api.test';
 
 /** Runs the real `tokenguard` from its sources with `input` (raw bytes) on its stdin. */
-function tokenguard(
-  args: readonly string[],
-  input: Buffer,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'packages/cli/src/bin.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function tokenguard(args: readonly string[], input: Buffer): Promise<SourceRun> {
+  return runSource('packages/cli/src/bin.ts', args, { cwd: ROOT, input });
 }
 
 /** A token file as Windows PowerShell 5 writes it (`$token > token.txt`): UTF-16LE, BOM, CRLF. */

@@ -10,7 +10,7 @@ export interface SourceRun {
 /**
  * Runs a workspace TypeScript entry point as its `pnpm` script does (tsx on the sources, workspace
  * packages resolved to `src/` by the `source` condition) in a child process without colour, and
- * collects what it prints. `input` goes to its stdin (closed at once when absent).
+ * collects what it prints. `input` (text, or raw bytes) goes to its stdin (closed at once when absent).
  *
  * @example
  * ```ts
@@ -21,7 +21,7 @@ export interface SourceRun {
 export function runSource(
   script: string,
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+  options: { cwd?: string; env?: Record<string, string>; input?: string | Buffer } = {},
 ): Promise<SourceRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
