@@ -98,6 +98,30 @@ describe('resolveOptions', () => {
     expect(rejection({ ...base, algorithms: ['HS256'] })).toMatch(/"algorithms": HS\* algorithms need/);
   });
 
+  it('rejects a user name or password in a URL it fetches (undici would drop them without a word)', () => {
+    expect(rejection({ ...base, jwksUri: 'https://user:pass@id.example/jwks' })).toMatch(
+      /"jwksUri": must have no user name or password/,
+    );
+    expect(rejection({ ...base, jwksUri: 'https://user@id.example/jwks' })).toMatch(/"jwksUri"/);
+    expect(
+      rejection({
+        ...base,
+        introspection: {
+          endpoint: 'https://api:secret@id.example/introspect',
+          clientId: 'api',
+          clientSecret: 'x',
+        },
+      }),
+    ).toMatch(/"introspection\.endpoint": must have no user name or password/);
+    expect(rejection({ ...base, issuer: 'https://user:pass@id.example' })).toMatch(
+      /"issuer": must have no user name or password to discover its keys/,
+    );
+    // Not fetched (its keys are given): the issuer is only compared to the tokens' iss.
+    expect(
+      resolveOptions({ ...base, issuer: 'https://user@id.example', jwks: { keys: [] } }).issuers[0]?.issuer,
+    ).toBe('https://user@id.example');
+  });
+
   it('rejects a secret combined with jwks or jwksUri', () => {
     expect(rejection({ ...base, secret: SECRET, jwksUri: 'https://id.example/jwks' })).toMatch(
       /"secret": cannot be combined/,

@@ -278,6 +278,19 @@ const ALL_ALGORITHMS = [...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS] as co
 const httpUrl = z
   .string()
   .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'must be an http(s) URL');
+/** Whether an http(s) URL carries a user name or password (`https://user:pass@host/`). */
+const hasCredentials = (value: string): boolean => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  return url !== undefined && (url.username !== '' || url.password !== '');
+};
+/**
+ * A URL this validator fetches (a key set, an introspection endpoint): no user name or password, which
+ * undici drops without a word (the request goes out without them) and fetch refuses.
+ */
+const fetchedUrl = httpUrl.refine(
+  (value) => !hasCredentials(value),
+  'must have no user name or password (they would not be sent: authenticate with the http.fetch option, or with introspection client authentication)',
+);
 const nonEmpty = z.string().min(1, 'must not be empty');
 /**
  * An identifier compared exactly (`iss`, `aud`): whitespace at either end (a value read from a file, a
@@ -304,7 +317,7 @@ const timerMs = z
 
 const introspectionSchema = z
   .strictObject({
-    endpoint: httpUrl.optional(),
+    endpoint: fetchedUrl.optional(),
     clientId: nonEmpty,
     clientSecret: nonEmpty.optional(),
     authMethod: z
@@ -378,7 +391,7 @@ const issuerShape = {
           : 'must be a string, a non-empty list of strings, or null',
     },
   ),
-  jwksUri: httpUrl.optional(),
+  jwksUri: fetchedUrl.optional(),
   jwks: z.object({ keys: z.array(z.unknown()) }).optional(),
   secret: z
     .union([z.string(), z.instanceof(Uint8Array)])
@@ -464,6 +477,13 @@ const issuerSchema = z.strictObject(issuerShape).superRefine((value, ctx) => {
       code: 'custom',
       path: ['issuer'],
       message: 'must be an http(s) URL to discover its keys (or set jwks, jwksUri or secret)',
+    });
+  } else if (discovers && hasCredentials(value.issuer)) {
+    // The discovery URLs are built from it: undici would drop them without a word, fetch refuse.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['issuer'],
+      message: 'must have no user name or password to discover its keys (they would not be sent)',
     });
   } else if (discovers && /[?#]/.test(value.issuer)) {
     // The discovery URLs drop them, and no conforming document can name such an issuer: every
