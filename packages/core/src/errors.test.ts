@@ -99,6 +99,19 @@ describe('TokenGuardError', () => {
     expect(isTokenGuardError(new Error('x'))).toBe(false);
   });
 
+  it('has its status as statusCode too, for error handlers that read that (not an own property)', () => {
+    for (const code of [
+      'ERR_INVALID_REQUEST',
+      'ERR_TOKEN_EXPIRED',
+      'ERR_INSUFFICIENT_SCOPE',
+      'ERR_KEYS_UNAVAILABLE',
+    ] as const) {
+      const error = new TokenGuardError(code);
+      expect(error.statusCode).toBe(error.status);
+      expect(Object.keys(error)).not.toContain('statusCode');
+    }
+  });
+
   it('passes cause through', () => {
     const cause = new Error('socket hang up');
     expect(new TokenGuardError('ERR_KEYS_UNAVAILABLE', { cause }).cause).toBe(cause);

@@ -255,6 +255,15 @@ export class TokenGuardError extends Error {
   }
 
   /**
+   * `status` under the name Node's HTTP frameworks read from an error (Fastify's `reply.code(error.statusCode)`
+   * pattern, Express's final handler, http-errors): an error handler written for them answers 401/403/503,
+   * not 500. A getter, so logs and `JSON.stringify` show the status once.
+   */
+  get statusCode(): 400 | 401 | 403 | 500 | 503 {
+    return this.status;
+  }
+
+  /**
    * The RFC 6750 `error_description`: the message, for developers, with only the characters RFC 6750
    * §3 allows there (`"` shown as `'`, and no `\`).
    */

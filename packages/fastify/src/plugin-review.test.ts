@@ -116,15 +116,14 @@ describe('tokenguard (fastify) review: errors', () => {
     }
   });
 
-  it("gives the app's error handler the TokenGuardError, its HTTP status in status (onError: 'next')", async () => {
+  it("gives the app's error handler the TokenGuardError, its HTTP status in status and statusCode (onError: 'next')", async () => {
     const app = Fastify();
     await app.register(tokenguard, { validator, onError: 'next' });
-    app.setErrorHandler((error, _request, reply) => {
-      if (!isTokenGuardError(error)) return reply.code(500).send({ guard: false });
-      return reply
-        .code(error.status)
-        .headers(error.headers)
-        .send({ guard: true, statusCode: 'statusCode' in error });
+    app.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+      // The usual Fastify handler: the status from `statusCode`, 500 without one.
+      const status = error.statusCode ?? 500;
+      if (!isTokenGuardError(error)) return reply.code(status).send({ guard: false });
+      return reply.code(status).headers(error.headers).send({ guard: true, status: error.status });
     });
     app.get('/me', async () => 'ok');
     app.get('/read', { config: { auth: { scopes: ['read'] } } }, async () => 'ok');
@@ -133,8 +132,7 @@ describe('tokenguard (fastify) review: errors', () => {
       const anonymous = await fetch(`${base}/me`);
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="api"');
-      // As the README says: no statusCode, so `reply.code(error.statusCode ?? 500)` would answer 500.
-      expect(await anonymous.json()).toEqual({ guard: true, statusCode: false });
+      expect(await anonymous.json()).toEqual({ guard: true, status: 401 });
       const scope = await fetch(`${base}/read`, { headers: { authorization: `Bearer ${writeToken}` } });
       expect(scope.status).toBe(403);
     } finally {
