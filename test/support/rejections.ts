@@ -38,3 +38,22 @@ export function thrownBy(run: () => unknown): TokenGuardError {
   }
   throw new Error('expected a TokenGuardError to be thrown, got none');
 }
+
+/**
+ * Test helper: the message of the `TypeError` that `run` throws (a bad option refused at
+ * construction), or `'accepted'` when it returns. Anything else thrown fails the test.
+ *
+ * @example
+ * ```ts
+ * expect(typeErrorOf(() => createValidator({ issuer: ' https://id.example' }))).toMatch(/"issuer"/);
+ * ```
+ */
+export function typeErrorOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof TypeError) return error.message;
+    throw error;
+  }
+  return 'accepted';
+}

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { typeErrorOf } from '../../../test/support/rejections.js';
 import { DEFAULT_KEY_SET_POLICY, resolveOptions, type ValidatorOptions } from './options.js';
 
 // Every default and bound the README's option tables state, held to what resolveOptions does.
@@ -25,13 +26,7 @@ function table(first: string): Map<string, string> {
 }
 
 function rejection(options: Record<string, unknown>): string {
-  try {
-    resolveOptions({ ...base, ...options } as ValidatorOptions);
-  } catch (error) {
-    expect(error).toBeInstanceOf(TypeError);
-    return (error as TypeError).message;
-  }
-  return 'accepted';
+  return typeErrorOf(() => resolveOptions({ ...base, ...options } as ValidatorOptions));
 }
 
 describe('README defaults', () => {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, jwksOf, type SigningKey } from '../../../test/support/keys.js';
+import { typeErrorOf } from '../../../test/support/rejections.js';
 import type { KeySetEvent } from './jwks.js';
 import type { ValidatorOptions } from './options.js';
 import { createValidator } from './validator.js';
@@ -51,13 +52,9 @@ async function fetchedMaxAge(keySet: ValidatorOptions['keySet']): Promise<number
 }
 
 function rejection(keySet: ValidatorOptions['keySet']): string {
-  try {
-    createValidator({ issuer: 'https://id.example', audience: 'https://api.example', jwksUri: url, keySet });
-  } catch (error) {
-    expect(error).toBeInstanceOf(TypeError);
-    return (error as TypeError).message;
-  }
-  return 'accepted';
+  return typeErrorOf(() =>
+    createValidator({ issuer: 'https://id.example', audience: 'https://api.example', jwksUri: url, keySet }),
+  );
 }
 
 describe('keySet.defaultMaxAgeSec against a JWKS server without caching headers', () => {

@@ -6,6 +6,7 @@ import {
   type SigningKey,
   signToken,
 } from '../../../test/support/keys.js';
+import { typeErrorOf } from '../../../test/support/rejections.js';
 import { createValidator } from './validator.js';
 
 // The README: `issuer` is "compared to `iss` exactly" and `audience` is what "`aud` must contain",
@@ -24,15 +25,7 @@ beforeAll(() => {
   key = generateSigningKey('ES256');
 });
 
-function rejection(build: () => unknown): string {
-  try {
-    build();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TypeError);
-    return (error as TypeError).message;
-  }
-  return 'accepted';
-}
+const rejection = typeErrorOf;
 
 describe('issuer and audience identifiers', () => {
   it('refuses an issuer with a trailing newline or space, naming the option', () => {
