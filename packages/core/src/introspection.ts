@@ -1,5 +1,4 @@
 import { hash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { type AuthInfo, type AuthInfoFields, createAuthInfo, readClientId } from './auth-info.js';
 import { checkClaims, runClaimsValidator } from './claims.js';
@@ -8,6 +7,7 @@ import { type ErrorCode, TokenGuardError } from './errors.js';
 import { findKeys, type KeySource } from './jwks.js';
 import { decodeCompactJws, verifyWithAny } from './jws.js';
 import type { Algorithm } from './lib/algorithms.js';
+import { boundedLru } from './lib/bounded-lru.js';
 import { authenticateClient } from './lib/client-auth.js';
 import { describeUrl, type HttpClient, HttpFailure, type HttpResponse } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
@@ -120,9 +120,8 @@ const ACCESS_TOKEN_USE = /^access(?:_token)?$/i;
 export function createIntrospectionClient(settings: IntrospectionClientSettings): IntrospectionClient {
   const { config, options, resolved, http } = settings;
   const { now } = resolved;
-  // Bounded by count, storage grown with use (lru-cache's `max` allocates every slot up front): each
-  // template tenant has a client of its own, so 1,000 tenants would hold 10,000 empty slots each.
-  const cache = new LRUCache<string, Entry>({ maxSize: options.cache.maxEntries, sizeCalculation: () => 1 });
+  // Storage grown with use (see boundedLru): each template tenant has a client of its own.
+  const cache = boundedLru<string, Entry>(options.cache.maxEntries);
   const inFlight = new Map<string, Promise<Entry>>();
   let endpoint: string | undefined = options.endpoint;
   let requests = 0;

@@ -1,5 +1,6 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { TokenGuardError } from './errors.js';
+import { boundedLru } from './lib/bounded-lru.js';
 import type { ResolvedIssuerOptions } from './options.js';
 
 /**
@@ -247,15 +248,6 @@ interface TemplateEntry<C> {
   /** Tenants the resolver refused, and when that answer expires. */
   readonly refused: LRUCache<string, number>;
   readonly pending: Map<string, Promise<C>>;
-}
-
-/**
- * An LRU holding at most `bound` entries whose storage grows with what it holds: lru-cache's `max`
- * allocates `max` slots up front, so `maxTenants: 5_000_000` took 275 MB per template before a
- * single tenant was seen, and a bound past 2^32 was a RangeError from `createValidator`.
- */
-function boundedLru<V extends object | number>(bound: number): LRUCache<string, V> {
-  return new LRUCache<string, V>({ maxSize: bound, sizeCalculation: () => 1 });
 }
 
 /**

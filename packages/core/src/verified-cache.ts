@@ -1,7 +1,8 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { AuthInfo } from './auth-info.js';
 import { outsideRequestContext } from './lib/async-context.js';
 import { BASE64URL_VALUES } from './lib/base64url.js';
+import { boundedLru } from './lib/bounded-lru.js';
 
 /** A verification kept for reuse. */
 export interface VerifiedEntry {
@@ -74,9 +75,7 @@ class FingerprintedCache implements VerifiedCache {
   readonly #mask: number;
 
   constructor(maxEntries: number) {
-    // Bounded by count, storage grown with use: lru-cache's `max` allocates every slot up front (a
-    // `maxEntries` past 2^32 was a RangeError naming no option, 10 million took 280 MB at once).
-    this.#entries = new LRUCache<number, StoredEntry>({ maxSize: maxEntries, sizeCalculation: () => 1 });
+    this.#entries = boundedLru<number, StoredEntry>(maxEntries);
     this.#seen = new Int32Array(doorkeeperSlots(maxEntries));
     this.#mask = this.#seen.length - 1;
   }
