@@ -3,8 +3,8 @@ import { LRUCache } from 'lru-cache';
 /**
  * An LRU cache holding at most `maxEntries` entries (least recently used evicted first) whose storage
  * grows with what it holds. lru-cache's `max` allocates every slot up front: a bound is an option
- * users set high ("as many as there are"), and 5 million slots took over 100 MB at `createValidator`
- * before a single entry, a bound past 2^32 a `RangeError` naming no option. Counted through
+ * users set high ("as many as there are"), so millions of slots were allocated at `createValidator`
+ * before a single entry, and a bound past 2^32 was a `RangeError` naming no option. Counted through
  * `maxSize` instead, one per entry.
  *
  * @example
