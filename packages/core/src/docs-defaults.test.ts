@@ -94,6 +94,7 @@ describe('README defaults', () => {
       retry: { minSec: 1, maxSec: 30 },
       maxResponseBytes: 65_536,
       maxJsonDepth: 16,
+      maxInFlight: 64,
     });
     const section = README.slice(README.indexOf('### `introspection`'));
     for (const stated of [
@@ -107,6 +108,7 @@ describe('README defaults', () => {
     ]) {
       expect(section, stated).toContain(stated);
     }
+    expect(section).toMatch(/^\| `maxInFlight` +\| 64 +\| .*\(1–1024\)/m);
   });
 });
 
@@ -134,6 +136,14 @@ describe('README bounds: the edges are taken, one step past is a TypeError namin
       256,
       1,
       257,
+    ],
+    [
+      'introspection.maxInFlight',
+      (v) => ({ introspection: { ...introspection, maxInFlight: v } }),
+      1,
+      1024,
+      0,
+      1025,
     ],
   ];
 

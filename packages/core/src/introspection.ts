@@ -37,6 +37,10 @@ export interface IntrospectionState {
   cache: { entries: number; maxEntries: number };
   /** Distinct tokens whose introspection is in flight. */
   inFlight: number;
+  /** The `maxInFlight` option: beyond it, a token needing a new introspection is refused at once. */
+  maxInFlight: number;
+  /** Validations refused (503) since creation because `maxInFlight` introspections were waiting. */
+  refusedInFlight: number;
   consecutiveFailures: number;
   /** Until this instant (ms), requests are not sent and validations fail fast. */
   nextRetryAt: number | undefined;
@@ -104,7 +108,11 @@ const ACCESS_TOKEN_USE = /^access(?:_token)?$/i;
  * - Answers are cached in an LRU keyed by the SHA-256 hash of the token (the raw token is never a key
  *   and never stored): an active answer for `min(cache.maxTtlSec, exp - now)`, an inactive or rejected
  *   one for `cache.inactiveTtlSec`. Expiry is checked on every read with the validator's clock.
- * - Concurrent validations of one token share one request.
+ * - Concurrent validations of one token share one request. At most `maxInFlight` distinct tokens are
+ *   introspected at once: a token that would need another request is refused at once (503,
+ *   `Retry-After: 1`), without counting as a failure of the endpoint (no backoff, nothing cached), so
+ *   a flood of distinct junk tokens cannot queue requests until they time out and start a backoff
+ *   that fails every opaque token.
  * - A failed exchange (network, timeout, 5xx, 429, 401/403, unusable answer) starts a backoff that
  *   doubles from `retry.minSec` to `retry.maxSec` (or lasts the endpoint's `Retry-After`, within
  *   `retry.maxSec`); inside it, validations that need the endpoint fail fast with the same error.
@@ -125,6 +133,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   const inFlight = new Map<string, Promise<Entry>>();
   let endpoint: string | undefined = options.endpoint;
   let requests = 0;
+  let refusedInFlight = 0;
   let consecutiveFailures = 0;
   /** Failures that started or extended a backoff; an exchange notes it when it starts. */
   let failedRounds = 0;
@@ -147,6 +156,20 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
     if (typeof key !== 'string') return key;
     const pending = inFlight.get(key);
     if (pending !== undefined) return pending;
+    // Inside a backoff window: the same error at once, nothing sent.
+    const started = now();
+    if (started < nextRetryAt && lastFailure !== undefined) {
+      throw fault(lastFailure.code, lastFailure.message, Math.ceil((nextRetryAt - started) / 1000));
+    }
+    // Refused before any request: neither a failure of the endpoint nor an answer to cache.
+    if (inFlight.size >= options.maxInFlight) {
+      refusedInFlight++;
+      throw fault(
+        'ERR_INTROSPECTION_UNAVAILABLE',
+        `Too many introspections in flight (introspection.maxInFlight ${options.maxInFlight}); this token was not sent`,
+        1,
+      );
+    }
     const promise = introspect(token)
       .then((entry) => {
         if (now() < entry.notAfterMs) cache.set(key, entry);
@@ -164,10 +187,6 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   }
 
   async function introspect(token: string): Promise<Entry> {
-    const started = now();
-    if (started < nextRetryAt && lastFailure !== undefined) {
-      throw fault(lastFailure.code, lastFailure.message, Math.ceil((nextRetryAt - started) / 1000));
-    }
     const answer = await exchange(token);
     return judge(answer, now());
   }
@@ -433,6 +452,8 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
         requests,
         cache: { entries: cache.size, maxEntries: options.cache.maxEntries },
         inFlight: inFlight.size,
+        maxInFlight: options.maxInFlight,
+        refusedInFlight,
         consecutiveFailures,
         nextRetryAt: nextRetryAt > now() ? nextRetryAt : undefined,
         lastError: lastFailure?.message,

@@ -167,6 +167,20 @@ export interface IntrospectionOptions {
   maxResponseBytes?: number;
   /** Deepest JSON nesting accepted in an introspection answer. Default 16. */
   maxJsonDepth?: number;
+  /**
+   * Most distinct tokens whose introspection may be waiting at once, per issuer (1 to 1024). When
+   * that many are, a validation that needs another one is refused at once with a 503
+   * `ERR_INTROSPECTION_UNAVAILABLE` (`Retry-After: 1`), sending nothing; it starts no backoff and is
+   * not cached. Validations of a token already being introspected still share its request, and
+   * cached answers are served as ever.
+   *
+   * Default 64: four per connection of the validator's HTTP pool (16 per origin). Tokens in flight
+   * are new tokens per second times the endpoint's latency (3200 new tokens/s at 20 ms make 64), so
+   * ordinary traffic stays below it; a flood of distinct junk tokens is answered at once instead
+   * of queueing on the pool until requests time out, which would start the backoff and fail every
+   * opaque token. Raise it with an `http.fetch` that opens more connections.
+   */
+  maxInFlight?: number;
 }
 
 /**
@@ -350,6 +364,8 @@ const introspectionSchema = z
       .max(16 * 1024 * 1024)
       .optional(),
     maxJsonDepth: z.number().int().min(2).max(256).optional(),
+    // 1024 waiting on 16 connections is 64 round trips each: at 80 ms, the default http.timeoutMs.
+    maxInFlight: z.number().int().min(1).max(1024).optional(),
   })
   .superRefine((value, ctx) => {
     const method = value.authMethod ?? 'client_secret_basic';
@@ -663,6 +679,7 @@ export interface ResolvedIntrospectionOptions {
   retry: { minSec: number; maxSec: number };
   maxResponseBytes: number;
   maxJsonDepth: number;
+  maxInFlight: number;
 }
 
 /**
@@ -820,6 +837,7 @@ function resolveIntrospection(
     retry: Object.freeze({ minSec: value.retry?.minSec ?? 1, maxSec: value.retry?.maxSec ?? 30 }),
     maxResponseBytes: value.maxResponseBytes ?? 64 * 1024,
     maxJsonDepth: value.maxJsonDepth ?? 16,
+    maxInFlight: value.maxInFlight ?? 64,
   });
 }
 
