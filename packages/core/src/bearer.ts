@@ -139,6 +139,30 @@ export function readBearerCredentials(value: string): string {
 }
 
 /**
+ * Internal: the credentials of a `DPoP` authorization (RFC 9449 §7.1: the scheme, case-insensitive,
+ * a space, the token), their syntax not checked yet; `undefined` for a value of another scheme.
+ * A `DPoP` scheme with nothing after it, or not followed by a space, is a 400.
+ */
+export function readDpopCredentials(value: string): string | undefined {
+  const trimmed = trimOws(value);
+  const space = schemeEnd(trimmed);
+  if (trimmed.slice(0, space).toLowerCase() !== DPOP_SCHEME) return undefined;
+  if (space === trimmed.length || trimmed.charCodeAt(space) !== 32) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', {
+      message: 'The DPoP scheme is not followed by a space and the token',
+    });
+  }
+  let start = space + 1;
+  while (trimmed.charCodeAt(start) === 32) start++;
+  if (start === trimmed.length) {
+    throw new TokenGuardError('ERR_INVALID_REQUEST', { message: 'The DPoP credentials are empty' });
+  }
+  return trimmed.slice(start);
+}
+
+const DPOP_SCHEME = 'dpop';
+
+/**
  * Whether `value` (another scheme's) goes on with a `Bearer` scheme after a comma: the second of two
  * `Authorization` values joined into one (`Basic x, Bearer y`), as fetch `Headers` and proxies that
  * join repeated fields give them. One header of another scheme holds `, bearer ` only inside a quoted

@@ -21,6 +21,8 @@ export interface ChallengeParams {
   maxAge?: number | undefined;
   /** RFC 9728 protected resource metadata URL. */
   resourceMetadata?: string | undefined;
+  /** RFC 9449 §7.1 `algs` of a `DPoP` challenge: the JWS algorithms accepted in proofs, space-separated. */
+  algs?: readonly string[] | undefined;
 }
 
 /**
@@ -54,6 +56,7 @@ export function formatChallenge(params: ChallengeParams): string {
   add('acr_values', params.acrValues === undefined ? undefined : acrValuesText(params.acrValues));
   add('max_age', maxAgeText(params.maxAge));
   add('resource_metadata', params.resourceMetadata);
+  add('algs', params.algs === undefined ? undefined : challengeText(params.algs.join(' ')));
   const scheme = params.scheme ?? 'Bearer';
   return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;
 }

@@ -36,7 +36,8 @@ const MAX_NUMERIC_DATE = 8.64e12;
  * an introspection answer (RFC 7662 §4 leaves them to the resource server): `exp`, `nbf` and `iat`
  * with the clock tolerance, `maxTokenAgeSec`, `aud` (RFC 9068 §4, RFC 8725 §3.9), the string
  * claims `sub`, `client_id` and `jti`, `requiredClaims`, and that the token is not bound to a key
- * (`cnf`, unless `acceptBoundTokens`). Throws the 401 {@link TokenGuardError}
+ * (`cnf`, unless `acceptBoundTokens`) or, with `proofKey` (the thumbprint of the DPoP proof it came
+ * with), bound to that key (`cnf.jkt`). Throws the 401 {@link TokenGuardError}
  * of the first failure. The issuer is checked by the caller (selection for JWTs, equality for answers).
  *
  * @example
@@ -49,6 +50,7 @@ export function checkClaims(
   claims: Readonly<Record<string, unknown>>,
   check: ClaimCheck,
   nowMs: number,
+  proofKey?: string,
 ): CheckedClaims {
   const { rules, source } = check;
   const tolerance = rules.clockToleranceSec;
@@ -76,7 +78,18 @@ export function checkClaims(
   checkStringClaim(claims.jti, 'jti');
   // RFC 7800 `cnf`: the token is only good with proof of a key (RFC 9449 §7.2, RFC 8705 §3), which a
   // bearer token does not bring: refused rather than downgraded to a bearer token.
-  if (claims.cnf !== undefined && claims.cnf !== null && !rules.acceptBoundTokens) {
+  if (proofKey !== undefined) {
+    // RFC 9449 §7.1: sent with a DPoP proof, the token must be bound to the proof's key.
+    const jkt = (claims.cnf as { jkt?: unknown } | null | undefined)?.jkt;
+    if (typeof jkt !== 'string' || jkt !== proofKey) {
+      throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
+        message:
+          typeof jkt === 'string'
+            ? `Invalid DPoP key binding: the ${source} is bound to another key`
+            : `Invalid DPoP key binding: the ${source} is not bound to a DPoP key (no cnf.jkt)`,
+      });
+    }
+  } else if (claims.cnf !== undefined && claims.cnf !== null && !rules.acceptBoundTokens) {
     throw new TokenGuardError('ERR_TOKEN_BOUND', {
       message: `The ${source} is bound to a key (cnf ${boundMethods(claims.cnf)}) and was presented as a bearer token`,
     });

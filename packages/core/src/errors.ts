@@ -1,4 +1,4 @@
-import { challengeText, formatChallenge } from './challenge.js';
+import { type ChallengeParams, challengeText, formatChallenge } from './challenge.js';
 
 /**
  * Every stable error code tokenguard produces. Switch on `error.code` to narrow.
@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'ERR_CLAIM_MISSING'
   | 'ERR_CLAIM_INVALID'
   | 'ERR_TOKEN_BOUND'
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_BINDING_MISMATCH'
   | 'ERR_TOKEN_INACTIVE'
   | 'ERR_TOKEN_NOT_JWT'
   | 'ERR_INSUFFICIENT_SCOPE'
@@ -40,7 +42,8 @@ export type ErrorCode =
   | 'ERR_INTERNAL';
 
 /**
- * The OAuth 2.0 error codes of RFC 6750 §3.1, and RFC 9470's `insufficient_user_authentication`.
+ * The OAuth 2.0 error codes of RFC 6750 §3.1, RFC 9470's `insufficient_user_authentication` and
+ * RFC 9449's `invalid_dpop_proof`.
  *
  * @example
  * ```ts
@@ -51,7 +54,8 @@ export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
-  | 'insufficient_user_authentication';
+  | 'insufficient_user_authentication'
+  | 'invalid_dpop_proof';
 
 interface CodeSpec {
   readonly oauthError: OAuthErrorCode | undefined;
@@ -120,6 +124,18 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
     oauthError: 'invalid_token',
     status: 401,
     message: 'The token is bound to a key and was presented as a bearer token',
+  },
+  // RFC 9449 §7.1: the DPoP header is missing, repeated, malformed, or does not prove this request.
+  ERR_DPOP_PROOF_INVALID: {
+    oauthError: 'invalid_dpop_proof',
+    status: 401,
+    message: 'The DPoP proof is invalid',
+  },
+  // RFC 9449 §7.1: the token sent with the DPoP scheme is not bound to the proof's key.
+  ERR_DPOP_BINDING_MISMATCH: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'Invalid DPoP key binding',
   },
   ERR_TOKEN_INACTIVE: { oauthError: 'invalid_token', status: 401, message: 'The token is not active' },
   ERR_TOKEN_NOT_JWT: {
@@ -235,6 +251,15 @@ export class TokenGuardError extends Error {
    * `resourceMetadata` option.
    */
   resourceMetadata: string | undefined = undefined;
+  /**
+   * RFC 9449: the algorithms DPoP proofs may use, set by the validator when its `dpop` option is on.
+   * The challenge then offers the `DPoP` scheme with them (`algs`).
+   */
+  dpopAlgorithms: readonly string[] | undefined = undefined;
+  /** Whether only the `DPoP` scheme is accepted (`dpop.required`): no `Bearer` challenge then. */
+  dpopRequired = false;
+  /** The scheme the rejected request used, when it was `DPoP`: the error goes in that challenge. */
+  scheme: 'Bearer' | 'DPoP' = 'Bearer';
 
   constructor(code: ErrorCode, options: TokenGuardErrorOptions = {}) {
     const spec = ERROR_CODES[code];
@@ -277,10 +302,28 @@ export class TokenGuardError extends Error {
    */
   get wwwAuthenticate(): string | undefined {
     if (this.status >= 500) return undefined;
-    if (this.oauthError === undefined) {
-      return formatChallenge({ realm: this.realm, resourceMetadata: this.resourceMetadata });
-    }
-    return formatChallenge({
+    const params = this.challengeParams();
+    const algs = this.dpopAlgorithms;
+    if (algs === undefined) return formatChallenge(params);
+    // RFC 9449 §7.1-7.2: the error goes in the challenge of the scheme the request used; the other
+    // scheme accepted is offered bare (DPoP with its `algs`).
+    const dpopError = this.scheme === 'DPoP' || this.dpopRequired;
+    const dpop = formatChallenge({
+      ...(dpopError ? params : { realm: this.realm, resourceMetadata: this.resourceMetadata }),
+      scheme: 'DPoP',
+      algs,
+    });
+    if (this.dpopRequired) return dpop;
+    const bearer = formatChallenge(
+      dpopError ? { realm: this.realm, resourceMetadata: this.resourceMetadata } : params,
+    );
+    return `${bearer}, ${dpop}`;
+  }
+
+  /** The RFC 6750 §3 parameters of this error's challenge, whatever its scheme. */
+  private challengeParams(): ChallengeParams {
+    if (this.oauthError === undefined) return { realm: this.realm, resourceMetadata: this.resourceMetadata };
+    return {
       realm: this.realm,
       error: this.oauthError,
       errorDescription: this.description,
@@ -291,7 +334,7 @@ export class TokenGuardError extends Error {
         ? { acrValues: this.acrValues, maxAge: this.maxAgeSec }
         : {}),
       resourceMetadata: this.resourceMetadata,
-    });
+    };
   }
 
   /** The response headers to send: `WWW-Authenticate` and/or `Retry-After`. */

@@ -229,6 +229,14 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
    * event loop" for when it pays.
    */
   verifyOffThread?: boolean;
+  /**
+   * Accept DPoP-bound access tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP` proof
+   * header, checked against the request (method, URL, time, access token hash), the token's
+   * `cnf.jkt`, and a replay cache. `true` for the defaults. Off by default: a `DPoP` authorization is
+   * then another scheme, and a bound token sent as `Bearer` is refused (`ERR_TOKEN_BOUND`) either way.
+   * See the core README's "DPoP".
+   */
+  dpop?: true | DpopOptions;
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
   /** `realm` of the `WWW-Authenticate` challenges. */
@@ -597,6 +605,29 @@ const resourceMetadataSchema = z.strictObject({
   resourceTosUri: httpUrl.optional(),
 });
 
+const dpopSchema = z.union([
+  z.literal(true),
+  z.strictObject({
+    algorithms: z
+      .array(
+        z.enum(ASYMMETRIC_ALGORITHMS, {
+          error: (issue) => `${String(issue.input)} is not an asymmetric algorithm tokenguard verifies`,
+        }),
+      )
+      .min(1, 'must list at least one algorithm')
+      .optional(),
+    maxProofAgeSec: z.number().int().min(1).max(3600).optional(),
+    required: z.boolean().optional(),
+    origin: httpUrl
+      .refine((value) => {
+        const url = new URL(value);
+        return `${url.protocol}//${url.host}` === value;
+      }, 'must be an origin in canonical form: scheme and host (and a port that is not the default), lower case, no path or trailing slash')
+      .optional(),
+    replayCacheMaxEntries: z.number().int().min(1).max(100_000_000).optional(),
+  }),
+]);
+
 const commonShape = {
   issuers: z.array(z.unknown()).min(1).optional(),
   opaqueTokenIssuer: nonEmpty.optional(),
@@ -608,6 +639,7 @@ const commonShape = {
   maxTokenLength: z.number().int().min(64).max(1_048_576).optional(),
   maxTokenJsonDepth: z.number().int().min(2).max(1000).optional(),
   verifyOffThread: z.boolean().optional(),
+  dpop: dpopSchema.optional(),
   now: fn<() => number>('clock').optional(),
   realm: z.string().optional(),
   resourceMetadata: resourceMetadataSchema.optional(),
@@ -696,6 +728,46 @@ export interface ResolvedIntrospectionOptions {
  */
 export const DEFAULT_INTROSPECTION_CACHE = { maxEntries: 10_000, maxTtlSec: 60, inactiveTtlSec: 5 } as const;
 
+/**
+ * The `dpop` option (RFC 9449).
+ *
+ * @example
+ * ```ts
+ * createValidator({ issuer, audience, dpop: { required: true, origin: 'https://api.example.com' } });
+ * ```
+ */
+export interface DpopOptions {
+  /** JWS algorithms a proof may use (asymmetric only). Default: every asymmetric one, as for tokens. */
+  algorithms?: readonly Algorithm[];
+  /**
+   * How old a proof's `iat` may be, in seconds (plus `clockToleranceSec` either way). Default 60. A proof
+   * is accepted once: its `jti` is remembered this long.
+   */
+  maxProofAgeSec?: number;
+  /** Accept only DPoP: a `Bearer` authorization is then another scheme (401). Default `false`. */
+  required?: boolean;
+  /**
+   * The origin clients address this API by (`https://api.example.com`), which each proof's `htu` must
+   * name. Default: the request's own, as the adapter sees it (scheme and `Host`); set it behind a proxy
+   * that changes either.
+   */
+  origin?: string;
+  /**
+   * Most proof identifiers remembered against replay (least recently seen dropped first). Default
+   * 100,000: it should cover the DPoP requests of `maxProofAgeSec` (about 1,600 per second by default).
+   */
+  replayCacheMaxEntries?: number;
+}
+
+/** The `dpop` option after validation and defaults. */
+export interface ResolvedDpopOptions {
+  readonly algorithms: readonly Algorithm[];
+  readonly maxProofAgeSec: number;
+  readonly required: boolean;
+  readonly origin: string | undefined;
+  readonly replayCacheMaxEntries: number;
+}
+
 /** All options after validation and defaults. */
 export interface ResolvedValidatorOptions {
   issuers: readonly ResolvedIssuerOptions[];
@@ -709,6 +781,8 @@ export interface ResolvedValidatorOptions {
   maxTokenLength: number;
   maxTokenJsonDepth: number;
   verifyOffThread: boolean;
+  /** The `dpop` option with its defaults; `undefined` when DPoP is not accepted. */
+  dpop: ResolvedDpopOptions | undefined;
   now: () => number;
   realm: string | undefined;
   /** Set with the `resourceMetadata` option: what is served, and the challenges' `resource_metadata`. */
@@ -753,6 +827,25 @@ function hmacAlgorithmsFor(secret: string | Uint8Array): Algorithm[] {
 
 const frozenOptions = (): TypeError =>
   new TypeError('tokenguard: validator.options is read-only (create another validator to change it)');
+
+/** The `dpop` option with its defaults, frozen; PS256/384/512 left out where they cannot be verified. */
+function resolveDpop(dpop: true | DpopOptions | undefined): ResolvedDpopOptions | undefined {
+  if (dpop === undefined) return undefined;
+  const given = dpop === true ? {} : dpop;
+  const pss = given.algorithms?.find((alg) => alg.startsWith('PS'));
+  if (pss !== undefined && !pssHonoured()) {
+    throw new TypeError(
+      `tokenguard: invalid option "dpop.algorithms": ${pss} cannot be verified on this runtime: its node:crypto does not apply RSA-PSS options`,
+    );
+  }
+  return Object.freeze({
+    algorithms: frozenList(given.algorithms ?? defaultAlgorithms()),
+    maxProofAgeSec: given.maxProofAgeSec ?? 60,
+    required: given.required ?? false,
+    origin: given.origin,
+    replayCacheMaxEntries: given.replayCacheMaxEntries ?? 100_000,
+  });
+}
 
 /** A frozen copy of a list, for the resolved options. */
 function frozenList<T>(values: readonly T[]): readonly T[] {
@@ -995,12 +1088,17 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     maxTokenLength: value.maxTokenLength ?? 8192,
     maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
     verifyOffThread: value.verifyOffThread ?? false,
+    dpop: resolveDpop(value.dpop),
     now: value.now === undefined ? Date.now : checkedClock(value.now),
     realm: value.realm,
     resourceMetadata:
       value.resourceMetadata === undefined
         ? undefined
-        : buildProtectedResourceMetadata(value.resourceMetadata, defaultAuthorizationServers(issuers)),
+        : buildProtectedResourceMetadata(
+            value.resourceMetadata,
+            defaultAuthorizationServers(issuers),
+            resolveDpop(value.dpop),
+          ),
     http: Object.freeze({
       fetch: value.http?.fetch,
       timeoutMs: value.http?.timeoutMs ?? 5000,

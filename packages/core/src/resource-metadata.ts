@@ -67,6 +67,10 @@ export interface ProtectedResourceMetadataDocument {
   readonly resource_documentation?: string;
   readonly resource_policy_uri?: string;
   readonly resource_tos_uri?: string;
+  /** RFC 9728 §2: the JWS algorithms accepted in DPoP proofs, with the validator's `dpop` option. */
+  readonly dpop_signing_alg_values_supported?: readonly string[];
+  /** RFC 9728 §2: `true` when only DPoP-bound tokens are accepted (`dpop.required`). */
+  readonly dpop_bound_access_tokens_required?: boolean;
 }
 
 /**
@@ -260,6 +264,7 @@ function originFormOf(target: string): string | undefined {
 export function buildProtectedResourceMetadata(
   options: ResourceMetadataOptions,
   defaultAuthorizationServers: readonly string[],
+  dpop?: { readonly algorithms: readonly string[]; readonly required: boolean },
 ): ProtectedResourceMetadata {
   const { origin, path, query } = metadataLocation(options.resource);
   const servers = options.authorizationServers ?? defaultAuthorizationServers;
@@ -275,6 +280,8 @@ export function buildProtectedResourceMetadata(
   set('resource_documentation', options.resourceDocumentation);
   set('resource_policy_uri', options.resourcePolicyUri);
   set('resource_tos_uri', options.resourceTosUri);
+  set('dpop_signing_alg_values_supported', dpop?.algorithms);
+  if (dpop?.required === true) document.dpop_bound_access_tokens_required = true;
   return Object.freeze({
     url: `${origin}${path}${query}`,
     path,

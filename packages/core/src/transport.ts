@@ -5,10 +5,12 @@ import {
   isB64Token,
   readAuthorizationHeader,
   readBearerCredentials,
+  readDpopCredentials,
 } from './bearer.js';
+import type { DpopProof, DpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
-import type { ValidatorOptions } from './options.js';
+import type { ResolvedDpopOptions, ValidatorOptions } from './options.js';
 import {
   type AuthenticationRequirement,
   assertRequirements,
@@ -18,6 +20,7 @@ import {
 import {
   assertAuthorizationLength,
   createValidator,
+  dpopVerifierOf,
   lookupVerified,
   type Validator,
   validateFound,
@@ -62,7 +65,10 @@ export interface TransportOptions {
  * ```
  */
 export interface TokenSource {
-  /** The request method; read only when `body` is enabled (a form body counts on POST, PUT, PATCH). */
+  /**
+   * The request method; read when `body` is enabled (a form body counts on POST, PUT, PATCH) and for
+   * a DPoP proof's `htm`.
+   */
   method?: string | undefined;
   headers: HeadersLike;
   /**
@@ -70,8 +76,13 @@ export interface TokenSource {
    * headers in `headers`, so this is how a second one is noticed.
    */
   rawHeaders?: readonly string[] | undefined;
-  /** The request URL (absolute or path with query); read only when `query` is enabled. */
+  /** The request URL (absolute or path with query); read when `query` is enabled and for DPoP's `htu`. */
   url?: string | undefined;
+  /**
+   * The origin the request was addressed to (`https://api.example.com`), for a DPoP proof's `htu` when
+   * `url` is a path. The validator's `dpop.origin` takes precedence.
+   */
+  origin?: string | undefined;
   /** The parsed form body (a record or `URLSearchParams`); read only when `body` is enabled. */
   body?: unknown;
 }
@@ -160,6 +171,8 @@ export function extractAccessToken(source: TokenSource, options: TransportOption
 interface FoundToken extends ExtractedToken {
   auth?: AuthInfo;
   cacheMissed?: boolean;
+  /** Sent with the `DPoP` scheme (RFC 9449 §7.1): it comes with a proof to check. */
+  dpop?: boolean;
 }
 
 /**
@@ -170,11 +183,13 @@ function findAccessToken(
   source: TokenSource,
   options: TransportOptions,
   validator: Validator | undefined,
+  dpopSettings?: ResolvedDpopOptions,
 ): FoundToken {
   const header = readHeader(source);
   const headerOnly = options.body !== true && options.query !== true;
   let fromHeader: string | undefined;
   let missing: TokenGuardError | undefined;
+  let dpop = false;
   if (header !== undefined && header.trim() !== '') {
     // As validate() does: a value longer than any acceptable one is refused before it is parsed, and
     // never read as another scheme (which an optional route would let through as anonymous). A
@@ -187,8 +202,25 @@ function findAccessToken(
       // Another scheme (Basic ...) is not a bearer token; a broken Bearer header is a 400 at once.
       if (!(error instanceof TokenGuardError) || error.code !== 'ERR_TOKEN_MISSING') throw error;
       missing = error;
+      // DPoP, when the validator takes it: the token then comes with a proof (not from the cache).
+      if (dpopSettings !== undefined) {
+        fromHeader = readDpopCredentials(header);
+        if (fromHeader !== undefined) {
+          assertB64Credentials(fromHeader);
+          dpop = true;
+        }
+      }
     }
-    if (fromHeader !== undefined) {
+    if (fromHeader !== undefined && !dpop && dpopSettings?.required === true) {
+      // RFC 6750 §3.1: an unsupported authentication method is answered as no credentials at all.
+      missing = new TokenGuardError('ERR_TOKEN_MISSING', {
+        message: 'This API accepts only DPoP-bound tokens (Authorization: DPoP)',
+      });
+      fromHeader = undefined;
+    }
+    if (fromHeader !== undefined && dpop) {
+      if (headerOnly) return { token: fromHeader, transport: 'header', dpop };
+    } else if (fromHeader !== undefined) {
       const cached =
         validator !== undefined && headerOnly ? lookupVerified(validator, fromHeader) : undefined;
       if (cached) return { token: fromHeader, transport: 'header', auth: cached };
@@ -203,8 +235,8 @@ function findAccessToken(
     return { token: fromHeader, transport: 'header' };
   }
 
-  const found: ExtractedToken[] =
-    fromHeader === undefined ? [] : [{ token: fromHeader, transport: 'header' }];
+  const found: FoundToken[] =
+    fromHeader === undefined ? [] : [{ token: fromHeader, transport: 'header', ...(dpop ? { dpop } : {}) }];
   if (options.body === true) {
     const contentType = readHeaderValues(source.headers, 'content-type')[0];
     if (source.method !== undefined && isFormTokenRequest(source.method, contentType)) {
@@ -224,6 +256,11 @@ function findAccessToken(
   }
   const first = found[0];
   if (first === undefined) throw missing ?? new TokenGuardError('ERR_TOKEN_MISSING');
+  if (dpopSettings?.required === true && first.dpop !== true) {
+    throw new TokenGuardError('ERR_TOKEN_MISSING', {
+      message: `This API accepts only DPoP-bound tokens (Authorization: DPoP), not one in the ${first.transport}`,
+    });
+  }
   return first;
 }
 
@@ -298,12 +335,14 @@ export function authenticateRequestNow(
   options: AuthenticateOptions = {},
 ): AuthenticationResult | Promise<AuthenticationResult> {
   let extracted: FoundToken;
+  const dpop = dpopVerifierOf(validator);
   try {
     // With route requirements, validate() applies them: no cache answer here.
     extracted = findAccessToken(
       source,
       options.transport ?? {},
       options.requirements === undefined ? validator : undefined,
+      dpop === undefined ? undefined : validator.options.dpop,
     );
   } catch (error) {
     if (options.optional === true && error instanceof TokenGuardError && error.code === 'ERR_TOKEN_MISSING') {
@@ -314,6 +353,9 @@ export function authenticateRequestNow(
   }
   const { token, transport, auth } = extracted;
   if (auth !== undefined) return { auth, transport };
+  if (extracted.dpop === true && dpop !== undefined) {
+    return authenticateWithProof(validator, dpop, source, token, options.requirements);
+  }
   let validated: Promise<AuthInfo>;
   try {
     // Asked of the cache already (only ever without requirements): not asked twice.
@@ -322,6 +364,111 @@ export function authenticateRequestNow(
     return Promise.reject(error);
   }
   return validated.then((verified) => ({ auth: verified, transport }));
+}
+
+/**
+ * RFC 9449 §7.1: a token sent with the `DPoP` scheme, checked with the request's one `DPoP` proof:
+ * the proof first (its key, signature and request claims), then the token, which must be bound to the
+ * proof's key; the proof is spent only once both passed, so a replay is refused as such. Every error
+ * names the `DPoP` scheme in its challenge.
+ */
+function authenticateWithProof(
+  validator: Validator,
+  dpop: DpopVerifier,
+  source: TokenSource,
+  token: string,
+  requirements: Requirements | undefined,
+): Promise<AuthenticationResult> {
+  let validated: Promise<AuthInfo>;
+  let proof: DpopProof;
+  try {
+    proof = dpop.verify(readProofHeader(source), {
+      method: requestMethod(source),
+      url: requestUrl(source, validator.options.dpop?.origin),
+      accessToken: token,
+    });
+    validated = validateFound(validator, token, requirements, true, proof.jkt);
+  } catch (error) {
+    return Promise.reject(dpopSchemeError(error, validator));
+  }
+  return validated.then(
+    (verified) => {
+      try {
+        proof.spend();
+      } catch (error) {
+        throw dpopSchemeError(error, validator);
+      }
+      return { auth: verified, transport: 'header' as const };
+    },
+    (error: unknown) => {
+      throw dpopSchemeError(error, validator);
+    },
+  );
+}
+
+/** An error of a DPoP-scheme request: its challenge is the `DPoP` one (RFC 9449 §7.1). */
+function dpopSchemeError(error: unknown, validator: Validator): unknown {
+  if (!(error instanceof TokenGuardError)) return error;
+  setChallenge(error, validator);
+  error.scheme = 'DPoP';
+  return error;
+}
+
+/** The request's one `DPoP` header (RFC 9449 §4.3, step 1): none, or more than one, is refused. */
+function readProofHeader(source: TokenSource): string {
+  const raw = source.rawHeaders;
+  let values: string[];
+  if (raw !== undefined) {
+    values = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]?.toLowerCase() === 'dpop') values.push(raw[i + 1] ?? '');
+    }
+  } else values = readHeaderValues(source.headers, 'dpop');
+  // A fetch runtime's Headers join repeated fields with a comma, which no compact JWS holds.
+  if (values.length !== 1 || (values[0] as string).includes(',')) {
+    throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', {
+      message:
+        values.length === 0
+          ? 'The request has no DPoP header with the DPoP-bound token'
+          : 'The request has more than one DPoP header',
+    });
+  }
+  return (values[0] as string).trim();
+}
+
+function requestMethod(source: TokenSource): string {
+  if (typeof source.method !== 'string' || source.method === '') {
+    throw new TokenGuardError('ERR_INTERNAL', {
+      message: 'The adapter gave no request method to check DPoP proofs with',
+    });
+  }
+  return source.method;
+}
+
+/**
+ * The absolute URL a proof's `htu` must name: the request's path on `origin` (the `dpop.origin`
+ * option), else on the request's own origin (an absolute `url`, or `source.origin`). A path is
+ * appended to the origin as text, so `//host/x` stays a path on this origin.
+ */
+function requestUrl(source: TokenSource, origin: string | undefined): string {
+  const url = source.url;
+  if (typeof url !== 'string' || url === '') {
+    throw new TokenGuardError('ERR_INTERNAL', {
+      message: 'The adapter gave no request URL to check DPoP proofs with',
+    });
+  }
+  if (/^https?:\/\//i.test(url)) {
+    // An absolute URL (fetch runtimes): its origin is the request's own, unless one is configured.
+    if (origin === undefined || !URL.canParse(url)) return url;
+    return `${origin}${new URL(url).pathname}`;
+  }
+  const base = origin ?? source.origin;
+  if (base === undefined || base === '') {
+    throw new TokenGuardError('ERR_INTERNAL', {
+      message: 'The adapter gave no request origin to check DPoP proofs with',
+    });
+  }
+  return `${base}${url.startsWith('/') ? url : `/${url}`}`;
 }
 
 function readHeader(source: TokenSource): string | undefined {
@@ -416,7 +563,12 @@ export function enforceRequirements(
 function setChallenge(error: TokenGuardError, validator: Validator): void {
   error.realm = validator.realm;
   // A validator made some other way than createValidator() may have no options.
-  error.resourceMetadata = (validator as Partial<Validator>).options?.resourceMetadata?.url;
+  const options = (validator as Partial<Validator>).options;
+  error.resourceMetadata = options?.resourceMetadata?.url;
+  if (options?.dpop !== undefined) {
+    error.dpopAlgorithms = options.dpop.algorithms;
+    error.dpopRequired = options.dpop.required;
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { assertB64Credentials, isOtherSchemeValue, readBearerCredentials } from './bearer.js';
 import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
+import { createDpopVerifier, type DpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
 import {
   createIntrospectionClient,
@@ -227,7 +228,11 @@ export function createValidator(options: ValidatorOptions): Validator {
    * Verifies a compact JWS. Synchronous while every step is (an exact issuer, keys already held, no
    * `validateClaims`), so a fresh token costs no tick; a promise once a step has to wait.
    */
-  function verifyJwt(token: string, jws: DecodedJws): VerifiedJwt | Promise<VerifiedJwt> {
+  function verifyJwt(
+    token: string,
+    jws: DecodedJws,
+    proofKey: string | undefined,
+  ): VerifiedJwt | Promise<VerifiedJwt> {
     // A header rule (SECURITY.md, item 5): refused before the issuer, algorithm or typ are looked at.
     const kid = jws.header.kid;
     if (kid !== undefined && (typeof kid !== 'string' || kid.length > MAX_KID_LENGTH)) {
@@ -241,8 +246,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     // Waited for only when the registry has to ask (a template tenant): a known issuer costs no tick.
     const selected = contexts.select(iss);
     return isPromiseLike(selected)
-      ? selected.then((context) => verifyWithContext(token, jws, iss, context))
-      : verifyWithContext(token, jws, iss, selected);
+      ? selected.then((context) => verifyWithContext(token, jws, iss, context, proofKey))
+      : verifyWithContext(token, jws, iss, selected, proofKey);
   }
 
   function verifyWithContext(
@@ -250,6 +255,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     jws: DecodedJws,
     iss: string,
     context: IssuerContext,
+    proofKey: string | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     const { header } = jws;
     const { config } = context;
@@ -267,8 +273,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     const lookupKid = config.secret === undefined ? kid : undefined;
     const found = findKeys(context.keys, lookupKid, alg);
     return isPromiseLike(found)
-      ? found.then((keys) => verifyWithKeys(token, jws, iss, context, keys))
-      : verifyWithKeys(token, jws, iss, context, found);
+      ? found.then((keys) => verifyWithKeys(token, jws, iss, context, keys, proofKey))
+      : verifyWithKeys(token, jws, iss, context, found, proofKey);
   }
 
   function verifyWithKeys(
@@ -277,11 +283,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     iss: string,
     context: IssuerContext,
     keys: readonly VerificationKey[],
+    proofKey: string | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     const verdict = signatureVerdict(token, jws, keys);
     return isPromiseLike(verdict)
-      ? verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid))
-      : verifiedClaims(token, jws, iss, context, verdict);
+      ? verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid, proofKey))
+      : verifiedClaims(token, jws, iss, context, verdict, proofKey);
   }
 
   /** Whether any of `keys` verifies the JWS: on libuv's pool, in the phase's batch, or at once. */
@@ -324,17 +331,21 @@ export function createValidator(options: ValidatorOptions): Validator {
     return verdict;
   }
 
-  /** Checks the claims of a JWS whose signature check gave `signatureValid`. */
+  /**
+   * Checks the claims of a JWS whose signature check gave `signatureValid`; `proofKey`, the thumbprint
+   * of the DPoP proof the token came with, which its `cnf.jkt` must then be.
+   */
   function verifiedClaims(
     token: string,
     jws: DecodedJws,
     iss: string,
     context: IssuerContext,
     signatureValid: boolean,
+    proofKey: string | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     if (!signatureValid) throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     const { header, payload } = jws;
-    const checked = checkClaims(payload, context.claimCheck, now());
+    const checked = checkClaims(payload, context.claimCheck, now(), proofKey);
     if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked);
     return runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header }).then(() =>
       verifiedJwt(token, payload, iss, context, checked),
@@ -377,29 +388,37 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements: Requirements | undefined,
     cacheChecked: boolean,
     grammarUnchecked: boolean,
+    proofKey?: string,
   ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
       if (grammarUnchecked) assertB64Credentials(token);
       throw tokenTooLarge(resolved.maxTokenLength);
     }
-    const hit = cacheChecked ? undefined : cachedAuth(token);
+    // A DPoP-bound token is never answered from the cache (which holds tokens good as bearer tokens).
+    const hit = cacheChecked || proofKey !== undefined ? undefined : cachedAuth(token);
     if (hit !== undefined) {
       checkRequirements(hit, requirements, requirementsClock);
       return hit;
     }
     const jws = decodeCanonicalJws(token, resolved.maxTokenJsonDepth);
-    if (jws !== undefined) return validateJws(token, jws, requirements);
+    if (jws !== undefined) return validateJws(token, jws, requirements, proofKey);
     if (grammarUnchecked) assertB64Credentials(token);
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
+      if (proofKey !== undefined) {
+        throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
+          message:
+            'DPoP-bound opaque tokens are not supported: only JWT access tokens are accepted with DPoP',
+        });
+      }
       return opaqueIntrospection.validate(token).then((auth) => {
         checkRequirements(auth, requirements, requirementsClock);
         return auth;
       });
     }
     // Shaped like a JWS but not canonical: decodeCompactJws says precisely what is wrong.
-    return validateJws(token, decodeCompactJws(token, resolved.maxTokenJsonDepth), requirements);
+    return validateJws(token, decodeCompactJws(token, resolved.maxTokenJsonDepth), requirements, proofKey);
   }
 
   /** Verifies a decoded JWS, caches the verification and applies the route's requirements. */
@@ -407,12 +426,15 @@ export function createValidator(options: ValidatorOptions): Validator {
     token: string,
     jws: DecodedJws,
     requirements: Requirements | undefined,
+    proofKey?: string,
   ): AuthInfo | Promise<AuthInfo> {
     const generation = keyGeneration;
-    const verified = verifyJwt(token, jws);
+    const verified = verifyJwt(token, jws, proofKey);
+    // A token taken for its DPoP proof is cached only where bound tokens are good as bearer tokens.
+    const cacheable = proofKey === undefined || resolved.acceptBoundTokens;
     return isPromiseLike(verified)
-      ? verified.then((result) => admitJwt(token, result, generation, requirements))
-      : admitJwt(token, verified, generation, requirements);
+      ? verified.then((result) => admitJwt(token, result, generation, requirements, cacheable))
+      : admitJwt(token, verified, generation, requirements, cacheable);
   }
 
   /** Caches a verified JWT (unless a key left a set meanwhile) and applies the route's requirements. */
@@ -421,6 +443,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     verified: VerifiedJwt,
     generation: number,
     requirements: Requirements | undefined,
+    cacheable: boolean,
   ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
@@ -429,10 +452,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
       return introspection.confirmJwt(token).then((activeUntilMs) => {
         const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified, usableUntilMs, generation, requirements);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements, cacheable);
       });
     }
-    return admitVerified(token, verified, notAfterMs, generation, requirements);
+    return admitVerified(token, verified, notAfterMs, generation, requirements, cacheable);
   }
 
   function admitVerified(
@@ -441,9 +464,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
+    cacheable: boolean,
   ): AuthInfo {
     const { auth } = verified;
-    if (generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
+    if (cacheable && generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
     checkRequirements(auth, requirements, requirementsClock);
     return auth;
   }
@@ -506,6 +530,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements: Requirements | undefined,
     cacheMissed: boolean,
     grammarUnchecked = false,
+    proofKey?: string,
   ): Promise<AuthInfo> {
     // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
     try {
@@ -517,7 +542,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     try {
       result =
         grammarUnchecked && typeof tokenOrHeader === 'string'
-          ? validateToken(tokenOrHeader, requirements, cacheMissed, true)
+          ? validateToken(tokenOrHeader, requirements, cacheMissed, true, proofKey)
           : validateValue(tokenOrHeader, requirements, cacheMissed);
     } catch (error) {
       // A throwing clock must not escape as a bare Error: withChallenge makes it ERR_INTERNAL.
@@ -568,6 +593,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       error instanceof TokenGuardError ? error : new TokenGuardError('ERR_INTERNAL', { cause: error });
     wrapped.realm = realm;
     wrapped.resourceMetadata = resourceMetadataUrl;
+    if (resolved.dpop !== undefined) {
+      wrapped.dpopAlgorithms = resolved.dpop.algorithms;
+      wrapped.dpopRequired = resolved.dpop.required;
+    }
     return wrapped;
   }
 
@@ -607,6 +636,10 @@ export function createValidator(options: ValidatorOptions): Validator {
   };
   cachedLookups.set(validator, {
     validate,
+    dpop:
+      resolved.dpop === undefined
+        ? undefined
+        : createDpopVerifier(resolved.dpop, { now, clockToleranceSec: resolved.clockToleranceSec }),
     lookup(token) {
       if (!mayBeCached(token)) return undefined;
       try {
@@ -615,11 +648,11 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withChallenge(error);
       }
     },
-    validateFound(token, requirements, cacheMissed) {
+    validateFound(token, requirements, cacheMissed, proofKey) {
       const outer = validatingFoundToken;
       validatingFoundToken = true;
       try {
-        return settle(token, requirements, cacheMissed, true);
+        return settle(token, requirements, cacheMissed, true, proofKey);
       } finally {
         validatingFoundToken = outer;
       }
@@ -636,10 +669,21 @@ interface CachedLookup {
     token: string,
     requirements: Requirements | undefined,
     cacheMissed: boolean,
+    proofKey: string | undefined,
   ): Promise<AuthInfo>;
+  /** The validator's DPoP proof checker, when its `dpop` option is on. */
+  readonly dpop: DpopVerifier | undefined;
 }
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
+
+/**
+ * Internal: the DPoP proof checker of a validator made by {@link createValidator} with the `dpop`
+ * option; `undefined` otherwise (DPoP authorizations are then another scheme).
+ */
+export function dpopVerifierOf(validator: Validator): DpopVerifier | undefined {
+  return cachedLookups.get(validator)?.dpop;
+}
 
 /**
  * Internal (not exported by the package): the cached verification of exactly `token`, a bare token,
@@ -668,10 +712,11 @@ export function validateFound(
   token: string,
   requirements: Requirements | undefined,
   cacheMissed: boolean,
+  proofKey?: string,
 ): Promise<AuthInfo> {
   const entry = cachedLookups.get(validator);
-  if (entry !== undefined && validator.validate === entry.validate) {
-    return entry.validateFound(token, requirements, cacheMissed);
+  if (entry !== undefined && (proofKey !== undefined || validator.validate === entry.validate)) {
+    return entry.validateFound(token, requirements, cacheMissed, proofKey);
   }
   return Promise.resolve(validator.validate(token, requirements));
 }

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { TokenGuardError } from './errors.js';
+import { decodeCompactJws, verifyWithAny } from './jws.js';
+import { importPublicJwk, keyFitsAlgorithm } from './keys.js';
+import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+import { boundedLru } from './lib/bounded-lru.js';
+import type { ResolvedDpopOptions } from './options.js';
+
+/** Longest `DPoP` header accepted, in characters: a proof with an RSA 4096 key is about 1,500. */
+export const MAX_DPOP_PROOF_LENGTH = 8192;
+/** Deepest JSON nesting accepted in a proof (its header holds one object, the `jwk`). */
+const MAX_PROOF_JSON_DEPTH = 4;
+/** Longest `jti` accepted: identifiers are short (RFC 9449 §4.2 suggests 96 bits of randomness). */
+const MAX_JTI_LENGTH = 256;
+/** JWK members that only a private or symmetric key has: a proof's `jwk` must be a public key. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** What a request must show for its proof: RFC 9449 §4.3's `htm`, `htu` and `ath`. */
+export interface DpopRequest {
+  /** The request method, as sent (`GET`). */
+  readonly method: string;
+  /** The request's absolute URL; query and fragment are ignored (RFC 9449 §4.3, step 9). */
+  readonly url: string;
+  /** The access token sent with the proof, whose SHA-256 hash the proof's `ath` must be. */
+  readonly accessToken: string;
+}
+
+/** A proof that checked out: the key it proves (RFC 7638 thumbprint) and how to spend it once. */
+export interface DpopProof {
+  /** The proof key's JWK SHA-256 thumbprint, which the token's `cnf.jkt` must equal. */
+  readonly jkt: string;
+  /** Marks the proof used (RFC 9449 §11.1); throws when it was used before, while it is still valid. */
+  readonly spend: () => void;
+}
+
+/**
+ * Checks RFC 9449 proofs for one validator: each proof's signature against the key in its header,
+ * its request claims, and that it is used once.
+ *
+ * @example
+ * ```ts
+ * const dpop = createDpopVerifier(resolved.dpop, { now: Date.now, clockToleranceSec: 5 });
+ * const proof = dpop.verify(req.headers.dpop, { method: 'GET', url: 'https://api.example.com/orders', accessToken });
+ * // ...validate the token, require its cnf.jkt to equal proof.jkt, then:
+ * proof.spend();
+ * ```
+ */
+export interface DpopVerifier {
+  verify(proof: string, request: DpopRequest): DpopProof;
+}
+
+/** The clock and leeway proofs are judged by: the validator's. */
+export interface DpopClock {
+  readonly now: () => number;
+  readonly clockToleranceSec: number;
+}
+
+/** Creates the {@link DpopVerifier} of a validator's `dpop` option, with its own replay cache. */
+export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopClock): DpopVerifier {
+  const algorithms = new Set<string>(options.algorithms);
+  /** Proofs spent, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
+  const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
+  return {
+    verify(proof, request) {
+      const nowMs = clock.now();
+      const { jkt, jti, iat } = checkProof(proof, request, algorithms, options, clock, nowMs);
+      const id = `${jkt}.${jti}`;
+      const acceptableUntilMs = (iat + options.maxProofAgeSec + clock.clockToleranceSec) * 1000;
+      return {
+        jkt,
+        spend() {
+          const until = spent.get(id);
+          if (until !== undefined && until > clock.now())
+            throw invalidProof('The DPoP proof was used before');
+          spent.set(id, acceptableUntilMs);
+        },
+      };
+    },
+  };
+}
+
+function invalidProof(message: string): TokenGuardError {
+  return new TokenGuardError('ERR_DPOP_PROOF_INVALID', { message });
+}
+
+/** RFC 9449 §4.3 steps 2-11 but replay (step 12); returns what identifies the proof. */
+function checkProof(
+  proof: string,
+  request: DpopRequest,
+  algorithms: ReadonlySet<string>,
+  options: ResolvedDpopOptions,
+  clock: DpopClock,
+  nowMs: number,
+): { jkt: string; jti: string; iat: number } {
+  if (proof.length > MAX_DPOP_PROOF_LENGTH) {
+    throw invalidProof(`The DPoP proof is longer than ${MAX_DPOP_PROOF_LENGTH} characters`);
+  }
+  let header: Readonly<Record<string, unknown>>;
+  let payload: Readonly<Record<string, unknown>>;
+  let signingInput: string;
+  let signature: Buffer;
+  try {
+    ({ header, payload, signingInput, signature } = decodeCompactJws(proof, MAX_PROOF_JSON_DEPTH));
+  } catch (error) {
+    const reason = error instanceof TokenGuardError ? `: ${error.message}` : '';
+    throw invalidProof(`The DPoP proof is not a well-formed JWS${reason}`);
+  }
+  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
+    throw invalidProof('The DPoP proof typ is not dpop+jwt');
+  }
+  const alg = header.alg;
+  if (typeof alg !== 'string' || !algorithms.has(alg)) {
+    throw invalidProof(`The DPoP proof algorithm is not one of ${[...algorithms].join(', ')}`);
+  }
+  const jwk = header.jwk;
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) {
+    throw invalidProof('The DPoP proof has no jwk header');
+  }
+  if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member))) {
+    throw invalidProof('The DPoP proof jwk is not a public key');
+  }
+  const imported = importPublicJwk(jwk);
+  if (!imported.ok) throw invalidProof(`The DPoP proof jwk cannot be used: ${imported.reason}`);
+  const key = imported.key;
+  if (!keyFitsAlgorithm(key, alg as Algorithm)) {
+    throw invalidProof(`The DPoP proof jwk does not fit the algorithm ${alg}`);
+  }
+  if (!verifyWithAny(alg as Algorithm, [key], signingInput, signature)) {
+    throw invalidProof('The DPoP proof signature is invalid');
+  }
+  const { jti, htm, htu, iat, ath } = payload;
+  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
+    throw invalidProof('The DPoP proof has no jti');
+  }
+  if (htm !== request.method) throw invalidProof('The DPoP proof htm is not the request method');
+  if (typeof htu !== 'string' || !sameTargetUri(htu, request.url)) {
+    throw invalidProof('The DPoP proof htu is not the request URL');
+  }
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidProof('The DPoP proof has no iat');
+  const nowSec = nowMs / 1000;
+  if (iat > nowSec + clock.clockToleranceSec) throw invalidProof('The DPoP proof was issued in the future');
+  if (iat < nowSec - options.maxProofAgeSec - clock.clockToleranceSec) {
+    throw invalidProof('The DPoP proof is too old');
+  }
+  if (typeof ath !== 'string' || ath !== accessTokenHash(request.accessToken)) {
+    throw invalidProof('The DPoP proof ath is not the hash of the access token');
+  }
+  return {
+    jkt: jwkThumbprint(jwk as Record<string, unknown>, ALGORITHM_SPECS[alg as Algorithm].kty),
+    jti,
+    iat,
+  };
+}
+
+/** RFC 9449 §4.2 `ath`: the base64url SHA-256 hash of the access token's ASCII bytes. */
+export function accessTokenHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken, 'latin1').digest('base64url');
+}
+
+/**
+ * Whether a proof's `htu` names the request URL: both parsed as URLs (which normalises scheme and host
+ * case, default ports, dot segments and percent-encoding case: RFC 3986 §6.2.2-6.2.3), query and
+ * fragment dropped, then compared exactly.
+ */
+export function sameTargetUri(htu: string, requestUrl: string): boolean {
+  const claimed = targetUri(htu);
+  return claimed !== undefined && claimed === targetUri(requestUrl);
+}
+
+function targetUri(value: string): string | undefined {
+  if (!URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  if (url.username !== '' || url.password !== '') return undefined;
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
+
+/**
+ * The RFC 7638 JWK SHA-256 thumbprint of a public key the caller has already imported (so its
+ * required members are present strings): those members only, in lexicographic order, no whitespace.
+ */
+export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>, kty: string): string {
+  const members =
+    kty === 'RSA'
+      ? { e: jwk.e, kty, n: jwk.n }
+      : kty === 'EC'
+        ? { crv: jwk.crv, kty, x: jwk.x, y: jwk.y }
+        : { crv: jwk.crv, kty, x: jwk.x };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
