@@ -16,6 +16,11 @@ export interface ClaimCheck {
   /** A JWT must carry `exp` (RFC 9068 §2.2); an introspection answer may omit it (RFC 7662 §2.2). */
   readonly requireExp: boolean;
   readonly source: ClaimSource;
+  /**
+   * Leave `cnf` to {@link checkBinding}, run when the claims are used: an introspection answer is
+   * cached and then used with or without a DPoP proof.
+   */
+  readonly deferBinding?: boolean;
 }
 
 /** What {@link checkClaims} found in a claim set that passed. */
@@ -78,9 +83,35 @@ export function checkClaims(
   checkStringClaim(claims.jti, 'jti');
   // RFC 7800 `cnf`: the token is only good with proof of a key (RFC 9449 §7.2, RFC 8705 §3), which a
   // bearer token does not bring: refused rather than downgraded to a bearer token.
+  if (check.deferBinding !== true) checkBinding(claims, proofKey, rules, source);
+  for (const name of rules.requiredClaims) {
+    // Own members only: `toString`, `constructor` ... are found on every object's prototype.
+    if (!Object.hasOwn(claims, name) || claims[name] === undefined || claims[name] === null) {
+      throw missing(name, source);
+    }
+  }
+  return { audience, exp, notAfterMs: notAfterSec * 1000 };
+}
+
+/**
+ * RFC 7800 `cnf` against how the token came: with `proofKey` (the RFC 7638 thumbprint of the DPoP
+ * proof it came with), its `cnf.jkt` must be that key (RFC 9449 §7.1); without, a bound token is
+ * refused unless `acceptBoundTokens` (RFC 9449 §7.2, RFC 8705 §3), since no proof of the key was given.
+ *
+ * @example
+ * ```ts
+ * checkBinding(auth.claims, proof?.jkt, resolved, 'introspection answer');
+ * ```
+ */
+export function checkBinding(
+  claims: Readonly<Record<string, unknown>>,
+  proofKey: string | undefined,
+  rules: Pick<ResolvedValidatorOptions, 'acceptBoundTokens'>,
+  source: ClaimSource,
+): void {
+  const cnf = claims.cnf;
   if (proofKey !== undefined) {
-    // RFC 9449 §7.1: sent with a DPoP proof, the token must be bound to the proof's key.
-    const jkt = (claims.cnf as { jkt?: unknown } | null | undefined)?.jkt;
+    const jkt = (cnf as { jkt?: unknown } | null | undefined)?.jkt;
     if (typeof jkt !== 'string' || jkt !== proofKey) {
       throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
         message:
@@ -89,18 +120,12 @@ export function checkClaims(
             : `Invalid DPoP key binding: the ${source} is not bound to a DPoP key (no cnf.jkt)`,
       });
     }
-  } else if (claims.cnf !== undefined && claims.cnf !== null && !rules.acceptBoundTokens) {
+  } else if (cnf !== undefined && cnf !== null && !rules.acceptBoundTokens) {
+    // A bearer token does not prove the key: refused rather than downgraded to a bearer token.
     throw new TokenGuardError('ERR_TOKEN_BOUND', {
-      message: `The ${source} is bound to a key (cnf ${boundMethods(claims.cnf)}) and was presented as a bearer token`,
+      message: `The ${source} is bound to a key (cnf ${boundMethods(cnf)}) and was presented as a bearer token`,
     });
   }
-  for (const name of rules.requiredClaims) {
-    // Own members only: `toString`, `constructor` ... are found on every object's prototype.
-    if (!Object.hasOwn(claims, name) || claims[name] === undefined || claims[name] === null) {
-      throw missing(name, source);
-    }
-  }
-  return { audience, exp, notAfterMs: notAfterSec * 1000 };
 }
 
 /**

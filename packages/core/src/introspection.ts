@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { type AuthInfo, type AuthInfoFields, createAuthInfo, readClientId } from './auth-info.js';
-import { checkClaims, runClaimsValidator } from './claims.js';
+import { checkBinding, checkClaims, runClaimsValidator } from './claims.js';
 import type { IssuerMetadata } from './discovery.js';
 import { type ErrorCode, TokenGuardError } from './errors.js';
 import { findKeys, type KeySource } from './jwks.js';
@@ -50,7 +50,8 @@ export interface IntrospectionState {
 /** The introspection client of one issuer: answer cache, in-flight coalescing and backoff. */
 export interface IntrospectionClient {
   /** Validates an opaque token by introspection; resolves to its {@link AuthInfo} (`source: 'introspection'`). */
-  validate(token: string): Promise<AuthInfo>;
+  /** `proofKey`: the thumbprint of the DPoP proof the token came with (its `cnf.jkt` must match). */
+  validate(token: string, proofKey?: string): Promise<AuthInfo>;
   /**
    * With `jwt: 'always'`: introspects an already verified JWT and resolves to the instant (ms) until
    * which that answer may be reused; throws when the token is not active. `undefined` otherwise.
@@ -409,7 +410,14 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
     // The same exp/nbf/iat/age/aud/required-claim checks as a JWT; exp may be absent (RFC 7662 §2.2).
     const checked = checkClaims(
       answer,
-      { rules: resolved, audience: config.audience, requireExp: false, source: 'introspection answer' },
+      {
+        rules: resolved,
+        audience: config.audience,
+        requireExp: false,
+        source: 'introspection answer',
+        // The answer is cached; each use checks cnf against its own proof, or its absence.
+        deferBinding: true,
+      },
       nowMs,
     );
     // Never reused past exp itself (RFC 7662 §4), nor past maxTtlSec, which bounds revocation latency.
@@ -436,10 +444,11 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   }
 
   return {
-    async validate(token) {
+    async validate(token, proofKey) {
       // A cache hit completes without awaiting anything.
       const found = entryFor(token);
       const entry = settle('kind' in found ? found : await found);
+      checkBinding(entry.fields.claims, proofKey, resolved, 'introspection answer');
       return createAuthInfo(token, entry.fields);
     },
     async confirmJwt(token) {

@@ -406,13 +406,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
-      if (proofKey !== undefined) {
-        throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
-          message:
-            'DPoP-bound opaque tokens are not supported: only JWT access tokens are accepted with DPoP',
-        });
-      }
-      return opaqueIntrospection.validate(token).then((auth) => {
+      return opaqueIntrospection.validate(token, proofKey).then((auth) => {
         checkRequirements(auth, requirements, requirementsClock);
         return auth;
       });
