@@ -22,6 +22,7 @@ import {
   createValidator,
   dpopVerifierOf,
   lookupVerified,
+  markProvedWithDpop,
   type Validator,
   validateFound,
 } from './validator.js';
@@ -398,6 +399,8 @@ function authenticateWithProof(
       } catch (error) {
         throw dpopSchemeError(error, validator);
       }
+      // This request's own auth unless bound tokens are cached as bearer tokens (then shared).
+      if (validator.options.acceptBoundTokens !== true) markProvedWithDpop(verified);
       return { auth: verified, transport: 'header' as const };
     },
     (error: unknown) => {

@@ -601,7 +601,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       try {
         checkRequirements(auth, requirements, requirementsClock);
       } catch (error) {
-        throw withChallenge(error);
+        const wrapped = withChallenge(error);
+        // RFC 9449 §7.1: a request authenticated with DPoP is answered with the DPoP challenge.
+        if (provedWithDpop.has(auth)) wrapped.scheme = 'DPoP';
+        throw wrapped;
       }
     },
     async warm() {
@@ -670,6 +673,18 @@ interface CachedLookup {
 }
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
+
+/** The `auth` of requests authenticated with a DPoP proof: a route guard's refusal names that scheme. */
+const provedWithDpop = new WeakSet<AuthInfo>();
+
+/**
+ * Internal: records that `auth` came from a request with a DPoP proof, so {@link Validator.check}
+ * answers its refusals with the `DPoP` challenge. Only for an `auth` no other request shares (one not
+ * stored in the verified-token cache).
+ */
+export function markProvedWithDpop(auth: AuthInfo): void {
+  provedWithDpop.add(auth);
+}
 
 /**
  * Internal: the DPoP proof checker of a validator made by {@link createValidator} with the `dpop`
