@@ -212,9 +212,9 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   /**
    * Accept a token bound to a key (a `cnf` claim: DPoP's `jkt`, mutual TLS's `x5t#S256`, RFC 7800's
    * `jwk`...) presented as a bearer token. Default `false`: such a token is refused with
-   * `ERR_TOKEN_BOUND`, since tokenguard does not check the proof of possession and a stolen bound
-   * token would otherwise work as a bearer token. Set it where something in front of the API (a
-   * gateway terminating mutual TLS) has already checked the binding.
+   * `ERR_TOKEN_BOUND`: a stolen bound token would otherwise work as a bearer token. DPoP-bound tokens
+   * are checked with their proof through the `dpop` option; set this only where something in front of
+   * the API (a gateway terminating mutual TLS, which tokenguard does not check) has checked the binding.
    */
   acceptBoundTokens?: boolean;
   /** Your own check of the verified claims. Runs once per distinct token while it is cached. */
