@@ -1,6 +1,14 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { createHash } from 'node:crypto';
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  jwtVerify,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDpopClientKey } from './dpop.js';
+import { accessTokenHash, generateDpopClientKey } from './dpop.js';
 import { type DevIssuer, startDevIssuer } from './index.js';
 
 /** The raw token endpoint answer to a client_credentials request, with `headers` added. */
@@ -63,6 +71,37 @@ describe('startDevIssuer({ dpop: true })', () => {
     expect(res).toMatchObject({ status: 400, body: { error: 'invalid_dpop_proof' } });
   });
 
+  it('dpopProof signs a resource-request proof with the client key: htm, htu, ath of the token', async () => {
+    const token = await issuer.getToken({ resource: 'https://api.test', scope: 'read', dpop: true });
+    const proof = await issuer.dpopProof('GET', 'https://api.test/orders', token);
+    // jose checks the signature against the key in the proof's own header (RFC 9449 §4.3 step 6).
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: 'dpop+jwt',
+      algorithms: ['ES256'],
+      maxTokenAge: 60,
+    });
+    expect(protectedHeader.jwk).not.toHaveProperty('d');
+    expect(await calculateJwkThumbprint(protectedHeader.jwk!, 'sha256')).toBe(issuer.dpopJkt);
+    expect(payload).toEqual({
+      htm: 'GET',
+      htu: 'https://api.test/orders',
+      jti: expect.any(String),
+      iat: expect.any(Number),
+      ath: createHash('sha256').update(token).digest('base64url'),
+    });
+    expect(decodeJwt(token).cnf).toEqual({ jkt: issuer.dpopJkt });
+  });
+
+  it('dpopProof gives a new jti each time and no ath without a token', async () => {
+    const [first, second] = await Promise.all([
+      issuer.dpopProof('POST', issuer.tokenEndpoint),
+      issuer.dpopProof('POST', issuer.tokenEndpoint),
+    ]);
+    expect(decodeJwt(first).jti).not.toBe(decodeJwt(second).jti);
+    expect(decodeJwt(first)).not.toHaveProperty('ath');
+    expect(decodeProtectedHeader(first)).toMatchObject({ typ: 'dpop+jwt', alg: 'ES256' });
+  });
+
   it('refuses a getToken dpop flag that is not a boolean', async () => {
     await expect(
       issuer.getToken({ resource: 'https://api.test', dpop: 'yes' as unknown as boolean }),
@@ -96,6 +135,15 @@ describe('startDevIssuer() without dpop', () => {
     });
   });
 
+  it('has no DPoP key to sign proofs with: dpopProof says so', async () => {
+    const error = await issuer.dpopProof('GET', 'https://api.test/me', 'token').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toMatchObject({
+      code: 'ERR_DEV_ISSUER_OPTION',
+      message: expect.stringMatching(/"dpopProof".*dpop: true/),
+    });
+  });
+
   it('ignores a DPoP proof: the token stays a bearer token without cnf', async () => {
     const key = await generateDpopClientKey();
     const res = await tokenResponse(issuer, 'https://api.test', {
@@ -104,5 +152,22 @@ describe('startDevIssuer() without dpop', () => {
     expect(res.status).toBe(200);
     expect(res.body.token_type).toBe('Bearer');
     expect(decodeJwt(res.body.access_token as string).cnf).toBeUndefined();
+  });
+});
+
+describe('generateDpopClientKey', () => {
+  it('adds ath, the base64url SHA-256 of the access token, only when given one', async () => {
+    const key = await generateDpopClientKey();
+    const proof = await key.proof('DELETE', 'http://127.0.0.1:1/orders/7', 'token-value');
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' });
+    expect(payload).toMatchObject({ htm: 'DELETE', htu: 'http://127.0.0.1:1/orders/7' });
+    expect(payload.ath).toBe(createHash('sha256').update('token-value').digest('base64url'));
+    expect(await calculateJwkThumbprint(protectedHeader.jwk!, 'sha256')).toBe(key.jkt);
+    expect(decodeJwt(await key.proof('POST', 'http://127.0.0.1:1/token'))).not.toHaveProperty('ath');
+  });
+
+  it('accessTokenHash is unpadded base64url of SHA-256 (RFC 9449 §4.2)', () => {
+    // SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 b00361a3 96177a9c b410ff61 f20015ad
+    expect(accessTokenHash('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
   });
 });

@@ -126,6 +126,23 @@ export interface DevIssuer {
    * ```
    */
   getToken(opts: { resource: string; scope?: string; dpop?: boolean }): Promise<string>;
+  /**
+   * A DPoP proof (RFC 9449) signed with the client's DPoP key (the one {@link DevIssuer.dpopJkt} names),
+   * for a request a test makes itself: `htm` is the method, `htu` the URL, a fresh `jti`, `iat` now. With
+   * `accessToken` it carries `ath` (base64url SHA-256 of the token), as a resource request's proof must.
+   * Each call gives a new proof. Throws a `TypeError` (code `ERR_DEV_ISSUER_OPTION`) when the issuer was
+   * started without {@link DevIssuerOptions.dpop}.
+   *
+   * @example
+   * ```ts
+   * const issuer = await startDevIssuer({ dpop: true });
+   * const token = await issuer.getToken({ resource: 'https://api.test', dpop: true });
+   * await fetch(`${api}/me`, {
+   *   headers: { authorization: `DPoP ${token}`, dpop: await issuer.dpopProof('GET', `${api}/me`, token) },
+   * });
+   * ```
+   */
+  dpopProof(htm: string, htu: string, accessToken?: string): Promise<string>;
   /** Revokes a token at the revocation endpoint (RFC 7009) with the {@link DevIssuer.client} credentials. */
   revoke(token: string): Promise<void>;
   /** Introspects a token at the introspection endpoint with the {@link DevIssuer.introspector} credentials. */
@@ -581,6 +598,13 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
         );
       }
       return body.access_token;
+    },
+
+    async dpopProof(htm, htu, accessToken) {
+      if (dpopKey === undefined) {
+        throw devIssuerOptionError('dpopProof', 'needs an issuer started with { dpop: true }');
+      }
+      return dpopKey.proof(htm, htu, accessToken);
     },
 
     async revoke(token) {
