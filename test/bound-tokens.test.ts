@@ -10,86 +10,28 @@
  * `acceptBoundTokens: true`. Both validators discover the issuer and accept the JWT resource
  * (`https://api.test`) and the opaque one (`https://opaque.test`, by introspection).
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { createValidator, type Validator } from '@tokenguard/core';
 import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
-import * as expressAdapter from '@tokenguard/express';
-import fastifyPlugin from '@tokenguard/fastify';
-import * as honoAdapter from '@tokenguard/hono';
-import express from 'express';
-import Fastify from 'fastify';
-import { Hono } from 'hono';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChallenge } from './conformance/challenge.js';
+import {
+  type AdapterApp as App,
+  FRAMEWORKS,
+  type Framework,
+  startAdapterApp,
+} from './support/adapter-apps.js';
 import { failure } from './support/rejections.js';
 
 const API = 'https://api.test';
 const OPAQUE = 'https://opaque.test';
-const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
-type Framework = (typeof FRAMEWORKS)[number];
 type Mode = 'default' | 'acceptBoundTokens';
-
-interface App {
-  url: string;
-  close(): Promise<void>;
-}
 
 let issuer: DevIssuer;
 const validators = {} as Record<Mode, Validator>;
 const apps = {} as Record<Framework, Record<Mode, App>>;
 /** Tokens from the issuer: bound to its client's DPoP key, or plain bearer tokens. */
 const tokens = {} as Record<'boundJwt' | 'plainJwt' | 'boundOpaque' | 'plainOpaque', string>;
-
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-async function startExpress(validator: Validator): Promise<App> {
-  const app = express();
-  app.use(expressAdapter.tokenguard(validator));
-  app.get('/me', (_req, res) => {
-    res.json({ ok: true });
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => closeServer(server),
-  };
-}
-
-async function startFastify(validator: Validator): Promise<App> {
-  const app = Fastify();
-  await app.register(fastifyPlugin, { validator });
-  app.get('/me', async () => ({ ok: true }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
-}
-
-async function startHono(validator: Validator): Promise<App> {
-  const app = new Hono();
-  app.use('*', honoAdapter.tokenguard(validator));
-  app.get('/me', (c) => c.json({ ok: true }));
-  const server = await new Promise<Server>((resolve) => {
-    const listening = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(listening as Server),
-    );
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => closeServer(server),
-  };
-}
-
-const STARTERS: Record<Framework, (validator: Validator) => Promise<App>> = {
-  express: startExpress,
-  fastify: startFastify,
-  hono: startHono,
-};
 
 beforeAll(async () => {
   issuer = await startDevIssuer({ dpop: true });
@@ -110,8 +52,8 @@ beforeAll(async () => {
   await Promise.all(
     FRAMEWORKS.map(async (framework) => {
       const [byDefault, accepting] = await Promise.all([
-        STARTERS[framework](validators.default),
-        STARTERS[framework](validators.acceptBoundTokens),
+        startAdapterApp(framework, validators.default),
+        startAdapterApp(framework, validators.acceptBoundTokens),
       ]);
       apps[framework] = { default: byDefault, acceptBoundTokens: accepting };
     }),
