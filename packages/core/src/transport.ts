@@ -336,14 +336,16 @@ export function authenticateRequestNow(
   options: AuthenticateOptions = {},
 ): AuthenticationResult | Promise<AuthenticationResult> {
   let extracted: FoundToken;
-  const dpop = dpopVerifierOf(validator);
+  // A validator made some other way than createValidator() may have no options (and no DPoP).
+  const dpopSettings = (validator as Partial<Validator>).options?.dpop;
+  const dpop = dpopSettings === undefined ? undefined : dpopVerifierOf(validator);
   try {
     // With route requirements, validate() applies them: no cache answer here.
     extracted = findAccessToken(
       source,
       options.transport ?? {},
       options.requirements === undefined ? validator : undefined,
-      dpop === undefined ? undefined : validator.options.dpop,
+      dpop === undefined ? undefined : dpopSettings,
     );
   } catch (error) {
     if (options.optional === true && error instanceof TokenGuardError && error.code === 'ERR_TOKEN_MISSING') {
