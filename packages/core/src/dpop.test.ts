@@ -329,3 +329,43 @@ describe('accessTokenHash (RFC 9449 §4.2 ath)', () => {
     expect(accessTokenHash(TOKEN)).toBe(accessTokenHashByHand(TOKEN));
   });
 });
+
+describe('createDpopVerifier: replay judged at the instant the proof was accepted', () => {
+  it('refuses a replay verified inside the window and spent after it (a slow token validation)', async () => {
+    let nowMs = NOW_SEC * 1000;
+    const verifier = verifierAt(() => nowMs);
+    const proof = await makeProof();
+    verifier.verify(proof, REQUEST).spend();
+    // The last instant the proof is acceptable: iat + maxProofAgeSec + clockToleranceSec.
+    nowMs = (NOW_SEC + 65) * 1000;
+    const replay = verifier.verify(proof, REQUEST);
+    // The token's validation waits (a key set refetch): the clock moves on before the spend.
+    nowMs += 2000;
+    expect(refusal(() => replay.spend())).toBe('The DPoP proof was used before');
+  });
+
+  it('refuses a replay at the last acceptable millisecond', async () => {
+    let nowMs = NOW_SEC * 1000;
+    const verifier = verifierAt(() => nowMs);
+    const proof = await makeProof();
+    verifier.verify(proof, REQUEST).spend();
+    nowMs = (NOW_SEC + 65) * 1000;
+    const replay = verifier.verify(proof, REQUEST);
+    expect(refusal(() => replay.spend())).toBe('The DPoP proof was used before');
+  });
+});
+
+describe('sameTargetUri: percent-encoding normalisation (RFC 9449 §4.3, RFC 3986 §6.2.2.1-6.2.2.2)', () => {
+  it('compares percent-encodings case-insensitively', () => {
+    expect(sameTargetUri('https://api.test/files/a%2fb', 'https://api.test/files/a%2Fb')).toBe(true);
+    expect(sameTargetUri('https://api.test/%c3%a9t%C3%A9', 'https://api.test/été')).toBe(true);
+  });
+
+  it('decodes percent-encoded unreserved characters, and only those', () => {
+    expect(sameTargetUri('https://api.test/%7Euser/a%2Db', 'https://api.test/~user/a-b')).toBe(true);
+    expect(sameTargetUri('https://api.test/%41%7a%30%5F%2e', 'https://api.test/Az0_.')).toBe(true);
+    // Reserved characters keep their meaning: an encoded slash is not a path separator.
+    expect(sameTargetUri('https://api.test/files/a%2Fb', 'https://api.test/files/a/b')).toBe(false);
+    expect(sameTargetUri('https://api.test/a%3Bb', 'https://api.test/a;b')).toBe(false);
+  });
+});
