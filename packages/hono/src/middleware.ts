@@ -92,7 +92,9 @@ async function restoreRawBody(c: Context): Promise<void> {
 }
 
 /**
- * Hono middleware that authenticates each request with a bearer token and sets `c.var.auth`.
+ * Hono middleware that authenticates each request with a bearer token (or, with the validator's
+ * `dpop` option, a DPoP-bound token and its proof, checked against `c.req.method` and `c.req.url`)
+ * and sets `c.var.auth`.
  * Runs on every runtime Hono runs on; on fetch-only runtimes configure the validator with
  * `http: { fetch }`. Errors answer per RFC 6750; with `onError: 'next'` they reach `app.onError`.
  *
@@ -131,6 +133,10 @@ export function tokenguard(
 
   const authOptions = { transport, optional };
   const headerOnly = transport.body !== true && transport.query !== true;
+  // Decided once: only a validator with `dpop` reads the method and URL of a header-only request
+  // (a proof's htm and htu), so Bearer-only apps build no more per request than before. A validator
+  // made some other way than createValidator() may have no options.
+  const dpop = (validator as Partial<Validator>).options?.dpop !== undefined;
 
   /**
    * Sets `c.var.auth`, then runs the rest of the chain. Not an async function: the chain's promise
@@ -150,13 +156,18 @@ export function tokenguard(
     const incoming = nodeRequestOf(c);
     const raw = c.req.raw;
     const headers = incoming !== undefined && nodeHeadersCurrent(raw) ? incoming.headers : raw.headers;
-    // The method and URL matter only to body and query transport.
-    if (headerOnly) return { headers, rawHeaders: incoming?.rawHeaders };
+    // The method and URL matter only to body and query transport, and to DPoP proofs (htm, htu).
+    // Hono's c.req.url is absolute (on @hono/node-server built from the Host header), so core takes
+    // the proof's origin from it unless the validator's dpop.origin is set: no origin is passed.
+    if (headerOnly) {
+      if (!dpop) return { headers, rawHeaders: incoming?.rawHeaders };
+      return { method: c.req.method, headers, rawHeaders: incoming?.rawHeaders, url: c.req.url };
+    }
     return {
       method: c.req.method,
       headers,
       rawHeaders: incoming?.rawHeaders,
-      url: transport.query === true ? c.req.url : undefined,
+      url: transport.query === true || dpop ? c.req.url : undefined,
       body,
     };
   }
