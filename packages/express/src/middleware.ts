@@ -10,6 +10,7 @@ import {
   type Validator,
 } from '@tokenguard/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { requestOrigin } from './request-origin.js';
 import { enterMiddleware, installAuthAccessor } from './request-state.js';
 import { handleError } from './respond.js';
 
@@ -34,6 +35,11 @@ export type TokenguardMiddleware = RequestHandler & { readonly validator: Valida
  * 400/401/403 with `WWW-Authenticate`, 503 with `Retry-After`, body `{ error, error_description }`.
  * With `onError: 'next'` the {@link TokenGuardError} goes to your error handler instead.
  *
+ * With the validator's `dpop` option, `Authorization: DPoP` tokens are accepted with their `DPoP`
+ * proof (RFC 9449), checked against `req.method` and the URL `req.protocol://host` +
+ * `req.originalUrl` (the host from `X-Forwarded-Host` only when `trust proxy` trusts the peer, as
+ * Express 5's `req.host`), or `dpop.origin` + `req.originalUrl` when that option is set.
+ *
  * @example
  * ```ts
  * import express from 'express';
@@ -44,6 +50,9 @@ export type TokenguardMiddleware = RequestHandler & { readonly validator: Valida
  * app.get('/orders', requireScopes('orders:read'), (req, res) => {
  *   res.json({ caller: req.auth?.subject });
  * });
+ *
+ * // DPoP-bound tokens too, behind a proxy that owns the public address:
+ * app.use(tokenguard({ issuer, audience, dpop: { origin: 'https://api.example' } }));
  * ```
  */
 export function tokenguard(options: TokenguardOptions): TokenguardMiddleware;
@@ -57,6 +66,13 @@ export function tokenguard(
   const authOptions = { transport, optional };
   const readsBody = transport.body === true;
   const readsQuery = transport.query === true;
+  // DPoP (RFC 9449): a proof's htm and htu are checked against the request's method and URL; the
+  // origin is needed only when the validator has no `dpop.origin`. Decided once: a Bearer-only
+  // validator reads nothing more per request.
+  // A validator made some other way than createValidator() may have no options.
+  const dpop = (validator as Partial<Validator>).options?.dpop;
+  const readsRequestLine = readsBody || dpop !== undefined;
+  const readsOrigin = dpop !== undefined && dpop.origin === undefined;
   let formParser: RequestHandler | undefined;
   installAuthAccessor();
 
@@ -81,11 +97,12 @@ export function tokenguard(
    */
   function authenticate(req: Request): AuthenticationResult | Promise<AuthenticationResult> {
     const source: TokenSource = { headers: req.headers, rawHeaders: req.rawHeaders };
-    if (readsBody) {
-      source.method = req.method;
-      source.body = req.body;
-    }
-    if (readsQuery) source.url = req.originalUrl;
+    if (readsRequestLine) source.method = req.method;
+    if (readsBody) source.body = req.body;
+    // originalUrl: the path from the server's root, as the client addressed it (a router or sub-app
+    // mounted on a path sees `req.url` without that path).
+    if (readsQuery || dpop !== undefined) source.url = req.originalUrl;
+    if (readsOrigin) source.origin = requestOrigin(req);
     return authenticateRequestNow(validator, source, authOptions);
   }
 

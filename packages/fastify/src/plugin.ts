@@ -8,6 +8,8 @@ import {
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   type TokenguardOptions,
+  type TokenSource,
+  type Validator,
 } from '@tokenguard/core';
 import type {
   FastifyInstance,
@@ -108,6 +110,28 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
   addAuthenticationHooks(fastify, settings.transport.body === true, createHook(settings));
 }
 
+/** What the core reads of a request to find its token (method and url for the form body and query). */
+function bearerSource(request: FastifyRequest): TokenSource {
+  return {
+    method: request.method,
+    headers: request.headers,
+    rawHeaders: request.raw.rawHeaders,
+    url: request.url,
+    body: request.body,
+  };
+}
+
+/**
+ * The origin the request was addressed to (`http://127.0.0.1:3000`), for a DPoP proof's `htu`:
+ * Fastify's `request.protocol` and `request.host` (with its port), which follow `X-Forwarded-Proto`
+ * and `X-Forwarded-Host` only when the `trustProxy` option trusts the peer. `undefined` without a
+ * host or protocol: core then answers 500, since no proof can name this request.
+ */
+function requestOrigin(request: FastifyRequest): string | undefined {
+  const { protocol, host } = request;
+  return protocol === undefined || host === '' ? undefined : `${protocol}://${host}`;
+}
+
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
 /**
@@ -154,6 +178,17 @@ function createHook(settings: ResolvedAdapterOptions) {
   };
   const required = { transport, optional: false };
   const optional = { transport, optional: true };
+  // DPoP (RFC 9449): a proof's htu names the request's origin, read only when the validator takes
+  // DPoP and has no `dpop.origin`. Decided once: a Bearer-only validator reads nothing more per request.
+  // A validator made some other way than createValidator() may have no options.
+  const dpop = (validator as Partial<Validator>).options?.dpop;
+  const readsOrigin = dpop?.origin === undefined;
+  const dpopSource = (request: FastifyRequest): TokenSource => ({
+    ...bearerSource(request),
+    // The URL as the client sent it, before any `rewriteUrl` (the one its proof names).
+    url: request.originalUrl,
+    origin: readsOrigin ? requestOrigin(request) : undefined,
+  });
 
   /** Sets `request.auth` and applies the route's requirements (throws a TokenGuardError). */
   const admit = (
@@ -213,13 +248,7 @@ function createHook(settings: ResolvedAdapterOptions) {
     setContext(request, settings);
     const result = authenticateRequestNow(
       validator,
-      {
-        method: request.method,
-        headers: request.headers,
-        rawHeaders: request.raw.rawHeaders,
-        url: request.url,
-        body: request.body,
-      },
+      dpop === undefined ? bearerSource(request) : dpopSource(request),
       (route.optional ?? settings.optional) ? optional : required,
     );
     if (!(result instanceof Promise)) {
@@ -240,6 +269,11 @@ function createHook(settings: ResolvedAdapterOptions) {
  * `requireAuthentication` decorators for `preHandler`. Invalid options reject `register()`/`ready()`
  * with a `TypeError`.
  *
+ * With the validator's `dpop` option, `Authorization: DPoP` tokens are accepted with their `DPoP`
+ * proof (RFC 9449), checked against `request.method` and the URL `request.protocol://request.host` +
+ * `request.originalUrl` (forwarded headers only as the `trustProxy` option allows), or
+ * `dpop.origin` + `request.originalUrl` when that option is set.
+ *
  * @example
  * ```ts
  * import Fastify from 'fastify';
@@ -250,6 +284,9 @@ function createHook(settings: ResolvedAdapterOptions) {
  * app.get('/orders', { config: { auth: { scopes: ['orders:read'] } } }, async (request) => ({
  *   caller: request.auth?.subject,
  * }));
+ *
+ * // DPoP-bound tokens too, behind a proxy that owns the public address:
+ * await app.register(tokenguard, { issuer, audience, dpop: { origin: 'https://api.example' } });
  * ```
  */
 export const tokenguardPlugin: FastifyPluginAsync<TokenguardPluginOptions> = fp(plugin, {
