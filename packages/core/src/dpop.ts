@@ -69,10 +69,11 @@ export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopCloc
       return {
         jkt,
         spend() {
+          // Judged at the instant the proof was accepted, not when its token's validation ended: a use
+          // remembered until then (inclusive) makes this one a replay, however long the token took.
           const until = spent.get(id);
-          if (until !== undefined && until > clock.now())
-            throw invalidProof('The DPoP proof was used before');
-          spent.set(id, acceptableUntilMs);
+          if (until !== undefined && until >= nowMs) throw invalidProof('The DPoP proof was used before');
+          spent.set(id, Math.max(until ?? 0, acceptableUntilMs));
         },
       };
     },
@@ -159,8 +160,9 @@ export function accessTokenHash(accessToken: string): string {
 
 /**
  * Whether a proof's `htu` names the request URL: both parsed as URLs (which normalises scheme and host
- * case, default ports, dot segments and percent-encoding case: RFC 3986 §6.2.2-6.2.3), query and
- * fragment dropped, then compared exactly.
+ * case, default ports and dot segments), percent-encodings normalised (upper-case hexadecimal digits,
+ * unreserved characters decoded: RFC 3986 §6.2.2-6.2.3, as RFC 9449 §4.3 asks), query and fragment
+ * dropped, then compared exactly.
  */
 export function sameTargetUri(htu: string, requestUrl: string): boolean {
   const claimed = targetUri(htu);
@@ -172,9 +174,18 @@ function targetUri(value: string): string | undefined {
   const url = new URL(value);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   if (url.username !== '' || url.password !== '') return undefined;
-  url.search = '';
-  url.hash = '';
-  return url.href;
+  // The URL parser leaves percent-encodings as written: RFC 3986 §6.2.2.1-6.2.2.2 done here.
+  return `${url.protocol}//${url.host}${url.pathname.replace(PERCENT_ENCODED, normalisePercentEncoded)}`;
+}
+
+const PERCENT_ENCODED = /%[0-9A-Fa-f]{2}/g;
+/** RFC 3986 §2.3 unreserved characters: the same whether percent-encoded or not. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/** One `%XX`: the unreserved character it encodes, else upper-case hexadecimal digits. */
+function normalisePercentEncoded(escape: string): string {
+  const char = String.fromCharCode(Number.parseInt(escape.slice(1), 16));
+  return UNRESERVED.test(char) ? char : escape.toUpperCase();
 }
 
 /**
