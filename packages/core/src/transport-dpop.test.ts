@@ -552,11 +552,12 @@ describe('authenticateRequest with DPoP: the request URL', () => {
     expect((await authenticateRequest(validator, source(onOrigin))).auth?.subject).toBe('user-1');
   });
 
-  it('is a 500 ERR_INTERNAL when the adapter gives no method, URL or origin', async () => {
+  it('is a 500 ERR_INTERNAL when the adapter gives no method or URL', async () => {
     const validator = makeValidator(true);
     const token = await accessToken(clientJkt);
     const proof = await makeProof({ token });
-    for (const changes of [{ method: undefined }, { url: undefined }, { origin: undefined }]) {
+    // A missing origin is being changed by the lead (a request without Host): not pinned here.
+    for (const changes of [{ method: undefined }, { url: undefined }]) {
       const error = await refusalOf(validator, dpopSource(token, proof, changes));
       expect(error.code).toBe('ERR_INTERNAL');
       expect(error.status).toBe(500);
