@@ -183,9 +183,9 @@ const PERCENT_ENCODED = /%[0-9A-Fa-f]{2}/g;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 /** One `%XX`: the unreserved character it encodes, else upper-case hexadecimal digits. */
-function normalisePercentEncoded(escape: string): string {
-  const char = String.fromCharCode(Number.parseInt(escape.slice(1), 16));
-  return UNRESERVED.test(char) ? char : escape.toUpperCase();
+function normalisePercentEncoded(encoded: string): string {
+  const char = String.fromCharCode(Number.parseInt(encoded.slice(1), 16));
+  return UNRESERVED.test(char) ? char : encoded.toUpperCase();
 }
 
 /**
