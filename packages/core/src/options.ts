@@ -605,28 +605,33 @@ const resourceMetadataSchema = z.strictObject({
   resourceTosUri: httpUrl.optional(),
 });
 
-const dpopSchema = z.union([
-  z.literal(true),
-  z.strictObject({
-    algorithms: z
-      .array(
-        z.enum(ASYMMETRIC_ALGORITHMS, {
-          error: (issue) => `${String(issue.input)} is not an asymmetric algorithm tokenguard verifies`,
-        }),
-      )
-      .min(1, 'must list at least one algorithm')
-      .optional(),
-    maxProofAgeSec: z.number().int().min(1).max(3600).optional(),
-    required: z.boolean().optional(),
-    origin: httpUrl
-      .refine((value) => {
-        const url = new URL(value);
-        return `${url.protocol}//${url.host}` === value;
-      }, 'must be an origin in canonical form: scheme and host (and a port that is not the default), lower case, no path or trailing slash')
-      .optional(),
-    replayCacheMaxEntries: z.number().int().min(1).max(100_000_000).optional(),
-  }),
-]);
+// `true` is read as `{}` first: a union of the two would report any mistake inside the object as
+// "Invalid input" of `dpop`, hiding which setting is wrong.
+const dpopSchema = z.preprocess(
+  (value) => (value === true ? {} : value),
+  z.strictObject(
+    {
+      algorithms: z
+        .array(
+          z.enum(ASYMMETRIC_ALGORITHMS, {
+            error: (issue) => `${String(issue.input)} is not an asymmetric algorithm tokenguard verifies`,
+          }),
+        )
+        .min(1, 'must list at least one algorithm')
+        .optional(),
+      maxProofAgeSec: z.number().int().min(1).max(3600).optional(),
+      required: z.boolean().optional(),
+      origin: httpUrl
+        .refine((value) => {
+          const url = new URL(value);
+          return `${url.protocol}//${url.host}` === value;
+        }, 'must be an origin in canonical form: scheme and host (and a port that is not the default), lower case, no path or trailing slash')
+        .optional(),
+      replayCacheMaxEntries: z.number().int().min(1).max(100_000_000).optional(),
+    },
+    { error: () => 'must be true or an object of DPoP settings' },
+  ),
+);
 
 const commonShape = {
   issuers: z.array(z.unknown()).min(1).optional(),

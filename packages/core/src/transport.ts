@@ -205,11 +205,15 @@ function findAccessToken(
       missing = error;
       // DPoP, when the validator takes it: the token then comes with a proof (not from the cache).
       if (dpopSettings !== undefined) {
-        fromHeader = readDpopCredentials(header);
-        if (fromHeader !== undefined) {
-          assertB64Credentials(fromHeader);
-          dpop = true;
+        try {
+          fromHeader = readDpopCredentials(header);
+          if (fromHeader !== undefined) assertB64Credentials(fromHeader);
+        } catch (dpopError) {
+          // A broken DPoP authorization: its 400 goes in the DPoP challenge (RFC 9449 §7.1).
+          if (dpopError instanceof TokenGuardError) dpopError.scheme = 'DPoP';
+          throw dpopError;
         }
+        dpop = fromHeader !== undefined;
       }
     }
     if (fromHeader !== undefined && !dpop && dpopSettings?.required === true) {
@@ -251,9 +255,11 @@ function findAccessToken(
   }
 
   if (found.length > 1) {
-    throw new TokenGuardError('ERR_INVALID_REQUEST', {
+    const error = new TokenGuardError('ERR_INVALID_REQUEST', {
       message: `The access token was sent more than one way (${found.map((f) => f.transport).join(' and ')})`,
     });
+    if (dpop) error.scheme = 'DPoP';
+    throw error;
   }
   const first = found[0];
   if (first === undefined) throw missing ?? new TokenGuardError('ERR_TOKEN_MISSING');
@@ -469,8 +475,9 @@ function requestUrl(source: TokenSource, origin: string | undefined): string {
   }
   const base = origin ?? source.origin;
   if (base === undefined || base === '') {
-    throw new TokenGuardError('ERR_INTERNAL', {
-      message: 'The adapter gave no request origin to check DPoP proofs with',
+    // An HTTP/1.0 request without Host: the client's doing, and no htu can name the request.
+    throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', {
+      message: 'The request names no host, so no DPoP proof can name its URL (the API can set dpop.origin)',
     });
   }
   return `${base}${url.startsWith('/') ? url : `/${url}`}`;

@@ -9,7 +9,7 @@ type TrustProxyFn = (address: string | undefined, hop: number) => boolean;
  * host with its port: `X-Forwarded-Host` (its first entry) when `trust proxy` trusts the peer, else
  * `Host`. That is Express 5's `req.host`, computed here because Express 4's `req.host` is the
  * deprecated hostname without its port. `undefined` without a host (an HTTP/1.0 request with no
- * `Host`): core then answers 500, since no proof can name this request.
+ * `Host`): core then answers 401 `invalid_dpop_proof`, since no proof can name this request.
  *
  * @example
  * ```ts
