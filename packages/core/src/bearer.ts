@@ -249,10 +249,10 @@ function isOws(code: number): boolean {
 }
 
 /** Internal: throws what {@link parseAuthorizationValue} throws for credentials outside the grammar. */
-export function assertB64Credentials(token: string): void {
+export function assertB64Credentials(token: string, scheme: 'Bearer' | 'DPoP' = 'Bearer'): void {
   if (!matchesB64Token(token)) {
     throw new TokenGuardError('ERR_INVALID_REQUEST', {
-      message: 'The Bearer credentials do not match the RFC 6750 token syntax',
+      message: `The ${scheme} credentials do not match the RFC 6750 token syntax`,
     });
   }
 }

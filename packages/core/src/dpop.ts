@@ -106,7 +106,9 @@ function checkProof(
     const reason = error instanceof TokenGuardError ? `: ${error.message}` : '';
     throw invalidProof(`The DPoP proof is not a well-formed JWS${reason}`);
   }
-  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
+  // A media type, compared without case; RFC 7515 §4.1.9 lets `application/` be left out, or not.
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
+  if (typ !== 'dpop+jwt' && typ !== 'application/dpop+jwt') {
     throw invalidProof('The DPoP proof typ is not dpop+jwt');
   }
   const alg = header.alg;

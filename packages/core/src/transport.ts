@@ -207,7 +207,7 @@ function findAccessToken(
       if (dpopSettings !== undefined) {
         try {
           fromHeader = readDpopCredentials(header);
-          if (fromHeader !== undefined) assertB64Credentials(fromHeader);
+          if (fromHeader !== undefined) assertB64Credentials(fromHeader, 'DPoP');
         } catch (dpopError) {
           // A broken DPoP authorization: its 400 goes in the DPoP challenge (RFC 9449 §7.1).
           if (dpopError instanceof TokenGuardError) dpopError.scheme = 'DPoP';

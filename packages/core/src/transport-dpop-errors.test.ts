@@ -1,12 +1,15 @@
+import { type JWK, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../../test/support/keys.js';
+import { accessTokenHash, createDpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
 import { authenticateRequest, type TokenSource } from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
 /**
- * Defects of core's DPoP support found by helper-82 in files it does not own (transport.ts,
- * options.ts): these tests fail until they are fixed.
+ * Errors of DPoP requests found before the proof is looked at (transport.ts, options.ts): a malformed
+ * DPoP authorization or a DPoP token sent twice is answered in the DPoP challenge (RFC 9449 §7.1), and
+ * a wrong `dpop` setting is named in its TypeError. Found failing by helper-82 (21b77f4), fixed in a61b63b.
  */
 
 const ALGS_TEXT = 'ES256 RS256 EdDSA';
@@ -85,8 +88,45 @@ describe('the dpop option names what is wrong (options.ts)', () => {
       expect(error).toBeInstanceOf(TypeError);
       message = (error as TypeError).message;
     }
-    // Today: 'tokenguard: invalid option "dpop": Invalid input' (the union of true and the object
-    // hides the object's own error).
     expect(message).toMatch(/"dpop\.algorithms(\.0)?": HS256 is not an asymmetric algorithm/);
+  });
+});
+
+describe('a DPoP proof typ as a media type', () => {
+  it('takes application/dpop+jwt (RFC 7515 §4.1.9 lets the prefix be left out, not required)', async () => {
+    const verifier = createDpopVerifier(
+      {
+        algorithms: ['ES256'],
+        maxProofAgeSec: 60,
+        required: false,
+        origin: undefined,
+        replayCacheMaxEntries: 10,
+      },
+      { now: Date.now, clockToleranceSec: 5 },
+    );
+    const key = generateSigningKey('ES256', { kid: 'client' });
+    const { kid: _kid, alg: _alg, use: _use, ...jwk } = key.publicJwk as Record<string, unknown>;
+    const token = 'abc.def.ghi';
+    const claims = {
+      htm: 'GET',
+      htu: 'https://api.test/x',
+      jti: 'j1',
+      iat: Math.floor(Date.now() / 1000),
+      ath: accessTokenHash(token),
+    };
+    for (const typ of ['application/dpop+jwt', 'Application/DPoP+JWT']) {
+      const proof = await new SignJWT({ ...claims, jti: typ })
+        .setProtectedHeader({ alg: 'ES256', typ, jwk: jwk as JWK })
+        .sign(key.privateKey);
+      expect(
+        verifier.verify(proof, { method: 'GET', url: 'https://api.test/x', accessToken: token }).jkt,
+      ).toMatch(/^[\w-]{43}$/);
+    }
+    const wrong = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: 'application/jwt', jwk: jwk as JWK })
+      .sign(key.privateKey);
+    expect(() =>
+      verifier.verify(wrong, { method: 'GET', url: 'https://api.test/x', accessToken: token }),
+    ).toThrow('typ');
   });
 });
