@@ -120,6 +120,13 @@ export function checkBinding(
             : `Invalid DPoP key binding: the ${source} is not bound to a DPoP key (no cnf.jkt)`,
       });
     }
+    // Bound to something else as well (mutual TLS's x5t#S256...): that binding is not proven here.
+    const others = Object.keys(cnf as object).filter((name) => name !== 'jkt');
+    if (others.length > 0) {
+      throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
+        message: `Invalid DPoP key binding: the ${source} is also bound by cnf ${boundMethods(Object.fromEntries(others.map((name) => [name, true])))}, which a DPoP proof does not prove`,
+      });
+    }
   } else if (cnf !== undefined && cnf !== null && !rules.acceptBoundTokens) {
     // A bearer token does not prove the key: refused rather than downgraded to a bearer token.
     throw new TokenGuardError('ERR_TOKEN_BOUND', {

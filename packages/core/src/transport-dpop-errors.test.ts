@@ -130,3 +130,61 @@ describe('a DPoP proof typ as a media type', () => {
     ).toThrow('typ');
   });
 });
+
+describe('a token bound by DPoP and by another method', () => {
+  it('is refused with a DPoP proof alone: the other binding (x5t#S256) is not proven', async () => {
+    const issuerKey = generateSigningKey('ES256', { kid: 'as-2' });
+    const validator = createValidator({
+      issuer: 'https://issuer.test',
+      audience: 'https://api.test',
+      jwks: { keys: [issuerKey.publicJwk] },
+      dpop: { algorithms: ['ES256'] },
+    });
+    const client = generateSigningKey('ES256', { kid: 'client-2' });
+    const { kid: _kid, alg: _alg, use: _use, ...jwk } = client.publicJwk as Record<string, unknown>;
+    const proofFor = async (token: string): Promise<string> =>
+      new SignJWT({
+        htm: 'GET',
+        htu: 'https://api.test/x',
+        jti: `j-${token.length}-${Math.random()}`,
+        ath: accessTokenHash(token),
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: jwk as JWK })
+        .setIssuedAt()
+        .sign(client.privateKey);
+    const jkt = createDpopVerifier(
+      {
+        algorithms: ['ES256'],
+        maxProofAgeSec: 60,
+        required: false,
+        origin: undefined,
+        replayCacheMaxEntries: 10,
+      },
+      { now: Date.now, clockToleranceSec: 5 },
+    ).verify(await proofFor('t'), { method: 'GET', url: 'https://api.test/x', accessToken: 't' }).jkt;
+    const tokenWith = (cnf: Record<string, unknown>): Promise<string> =>
+      new SignJWT({ sub: 'u', cnf })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'as-2' })
+        .setIssuer('https://issuer.test')
+        .setAudience('https://api.test')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(issuerKey.privateKey);
+    const request = async (token: string) =>
+      authenticateRequest(validator, {
+        method: 'GET',
+        url: '/x',
+        origin: 'https://api.test',
+        headers: { authorization: `DPoP ${token}`, dpop: await proofFor(token) },
+      });
+    const dpopOnly = await tokenWith({ jkt });
+    expect((await request(dpopOnly)).auth?.subject).toBe('u');
+    const both = await tokenWith({ jkt, 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' });
+    const error = await request(both).then(
+      () => undefined,
+      (refusal: unknown) => refusal as TokenGuardError,
+    );
+    expect(error?.code).toBe('ERR_DPOP_BINDING_MISMATCH');
+    expect(error?.message).toContain('x5t#S256');
+  });
+});
