@@ -28,6 +28,7 @@ import {
   requireScopes,
   requireTenant,
 } from './guards.js';
+import { requestOrigin } from './request-origin.js';
 import { handleError } from './respond.js';
 import {
   compileRouteAuth,
@@ -119,17 +120,6 @@ function bearerSource(request: FastifyRequest): TokenSource {
     url: request.url,
     body: request.body,
   };
-}
-
-/**
- * The origin the request was addressed to (`http://127.0.0.1:3000`), for a DPoP proof's `htu`:
- * Fastify's `request.protocol` and `request.host` (with its port), which follow `X-Forwarded-Proto`
- * and `X-Forwarded-Host` only when the `trustProxy` option trusts the peer. `undefined` without a
- * host or protocol: core then answers 401 `invalid_dpop_proof`, since no proof can name this request.
- */
-function requestOrigin(request: FastifyRequest): string | undefined {
-  const { protocol, host } = request;
-  return protocol === undefined || host === '' ? undefined : `${protocol}://${host}`;
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
