@@ -194,11 +194,11 @@ function hasJoinedBearer(value: string): boolean {
   return quoted && JOINED_BEARER.test(value);
 }
 
-/** `bearer` after a comma's whitespace, then the end or whitespace not leading to `=` (sticky). */
-const BEARER_AFTER_COMMA = /[ \t]*bearer(?:$|[ \t]+(?![ \t=]))/iy;
+/** `bearer` or `dpop` after a comma's whitespace, then the end or whitespace not leading to `=` (sticky). */
+const BEARER_AFTER_COMMA = /[ \t]*(?:bearer|dpop)(?:$|[ \t]+(?![ \t=]))/iy;
 
-/** `bearer` after any comma, for a value with an open quoted string. */
-const JOINED_BEARER = /,[ \t]*bearer(?:[ \t]|$)/i;
+/** `bearer` or `dpop` after any comma, for a value with an open quoted string. */
+const JOINED_BEARER = /,[ \t]*(?:bearer|dpop)(?:[ \t]|$)/i;
 
 /** RFC 9110 `token` (`1*tchar`): an auth-scheme, matched at the start of a value. */
 const SCHEME_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*/;

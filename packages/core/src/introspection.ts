@@ -56,7 +56,7 @@ export interface IntrospectionClient {
    * With `jwt: 'always'`: introspects an already verified JWT and resolves to the instant (ms) until
    * which that answer may be reused; throws when the token is not active. `undefined` otherwise.
    */
-  confirmJwt(token: string): Promise<number | undefined>;
+  confirmJwt(token: string, proofKey?: string): Promise<number | undefined>;
   state(): IntrospectionState;
   /** Forgets every cached answer. */
   clear(): void;
@@ -451,9 +451,16 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       checkBinding(entry.fields.claims, proofKey, resolved, 'introspection answer');
       return createAuthInfo(token, entry.fields);
     },
-    async confirmJwt(token) {
+    async confirmJwt(token, proofKey) {
       if (options.jwt !== 'always') return undefined;
-      return settle(await entryFor(token)).notAfterMs;
+      const entry = settle(await entryFor(token));
+      // The answer's own cnf binds the token too (RFC 9449 §6.2): refused as a bearer token, and
+      // checked against the proof's key. Without one, the JWT's own cnf was checked already.
+      const { cnf } = entry.fields.claims;
+      if (cnf !== undefined && cnf !== null) {
+        checkBinding(entry.fields.claims, proofKey, resolved, 'introspection answer');
+      }
+      return entry.notAfterMs;
     },
     state() {
       return {

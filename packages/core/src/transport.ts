@@ -418,11 +418,13 @@ function authenticateWithProof(
 }
 
 /** An error of a DPoP-scheme request: its challenge is the `DPoP` one (RFC 9449 §7.1). */
-function dpopSchemeError(error: unknown, validator: Validator): unknown {
-  if (!(error instanceof TokenGuardError)) return error;
-  setChallenge(error, validator);
-  error.scheme = 'DPoP';
-  return error;
+function dpopSchemeError(error: unknown, validator: Validator): TokenGuardError {
+  // Anything unexpected (a throwing clock) is a 500 ERR_INTERNAL, as on the Bearer path (withChallenge).
+  const wrapped =
+    error instanceof TokenGuardError ? error : new TokenGuardError('ERR_INTERNAL', { cause: error });
+  setChallenge(wrapped, validator);
+  wrapped.scheme = 'DPoP';
+  return wrapped;
 }
 
 /** The request's one `DPoP` header (RFC 9449 §4.3, step 1): none, or more than one, is refused. */
@@ -461,6 +463,9 @@ function requestMethod(source: TokenSource): string {
  * option), else on the request's own origin (an absolute `url`, or `source.origin`). A path is
  * appended to the origin as text, so `//host/x` stays a path on this origin.
  */
+/** A `.` or `..` path segment, percent-encoded or not. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?=\/|$)/i;
+
 function requestUrl(source: TokenSource, origin: string | undefined): string {
   const url = source.url;
   if (typeof url !== 'string' || url === '') {
@@ -472,6 +477,15 @@ function requestUrl(source: TokenSource, origin: string | undefined): string {
     // An absolute URL (fetch runtimes): its origin is the request's own, unless one is configured.
     if (origin === undefined || !URL.canParse(url)) return url;
     return `${origin}${new URL(url).pathname}`;
+  }
+  // The framework routes the path as sent; a URL parser would resolve `..`, `%2e%2e` and `\` first, so
+  // a proof for `/me` would pass on `/admin/../me`. No client that makes proofs sends such a path.
+  const path = url.slice(0, (url.search(/[?#]/) + 1 || url.length + 1) - 1);
+  if (path.includes('\\') || DOT_SEGMENT.test(path)) {
+    throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', {
+      message:
+        'The request path has dot segments or backslashes, so no DPoP proof can name it as it is routed',
+    });
   }
   const base = origin ?? source.origin;
   if (base === undefined || base === '') {

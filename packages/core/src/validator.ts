@@ -427,8 +427,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     // A token taken for its DPoP proof is cached only where bound tokens are good as bearer tokens.
     const cacheable = proofKey === undefined || resolved.acceptBoundTokens;
     return isPromiseLike(verified)
-      ? verified.then((result) => admitJwt(token, result, generation, requirements, cacheable))
-      : admitJwt(token, verified, generation, requirements, cacheable);
+      ? verified.then((result) => admitJwt(token, result, generation, requirements, cacheable, proofKey))
+      : admitJwt(token, verified, generation, requirements, cacheable, proofKey);
   }
 
   /** Caches a verified JWT (unless a key left a set meanwhile) and applies the route's requirements. */
@@ -438,13 +438,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     generation: number,
     requirements: Requirements | undefined,
     cacheable: boolean,
+    proofKey: string | undefined,
   ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
     const { context, notAfterMs } = verified;
     const introspection = context.introspection;
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
-      return introspection.confirmJwt(token).then((activeUntilMs) => {
+      return introspection.confirmJwt(token, proofKey).then((activeUntilMs) => {
         const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
         return admitVerified(token, verified, usableUntilMs, generation, requirements, cacheable);
       });
