@@ -10,6 +10,10 @@ import type { ResolvedDpopOptions } from './options.js';
 export const MAX_DPOP_PROOF_LENGTH = 8192;
 /** Deepest JSON nesting accepted in a proof (its header holds one object, the `jwk`). */
 const MAX_PROOF_JSON_DEPTH = 4;
+/** Largest RSA key accepted in a proof (client keys are 2048 to 4096 bits). */
+const MAX_PROOF_RSA_BITS = 4096;
+/** The base64url length of a {@link MAX_PROOF_RSA_BITS}-bit modulus. */
+const MAX_PROOF_RSA_MODULUS_CHARS = Math.ceil((MAX_PROOF_RSA_BITS / 8) * (4 / 3));
 /** Longest `jti` accepted: identifiers are short (RFC 9449 §4.2 suggests 96 bits of randomness). */
 const MAX_JTI_LENGTH = 256;
 /** JWK members that only a private or symmetric key has: a proof's `jwk` must be a public key. */
@@ -121,6 +125,12 @@ function checkProof(
   }
   if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member))) {
     throw invalidProof('The DPoP proof jwk is not a public key');
+  }
+  // Before importing it: a client-chosen key is verified before any token check, and a 16384-bit RSA
+  // key would make each such request cost milliseconds.
+  const modulus = (jwk as { n?: unknown }).n;
+  if (typeof modulus === 'string' && modulus.length > MAX_PROOF_RSA_MODULUS_CHARS) {
+    throw invalidProof(`The DPoP proof jwk is an RSA key longer than ${MAX_PROOF_RSA_BITS} bits`);
   }
   const imported = importPublicJwk(jwk);
   if (!imported.ok) throw invalidProof(`The DPoP proof jwk cannot be used: ${imported.reason}`);

@@ -188,3 +188,36 @@ describe('a token bound by DPoP and by another method', () => {
     expect(error?.message).toContain('x5t#S256');
   });
 });
+
+describe('an RSA proof key larger than 4096 bits', () => {
+  it('is refused before it is imported or verified; 4096 bits pass', async () => {
+    const verifier = createDpopVerifier(
+      {
+        algorithms: ['RS256'],
+        maxProofAgeSec: 60,
+        required: false,
+        origin: undefined,
+        replayCacheMaxEntries: 10,
+      },
+      { now: Date.now, clockToleranceSec: 5 },
+    );
+    const token = 'abc.def.ghi';
+    const proofWith = async (bits: number): Promise<string> => {
+      const key = generateSigningKey('RS256', { kid: `rsa-${bits}`, modulusLength: bits });
+      const { kid: _kid, alg: _alg, use: _use, ...jwk } = key.publicJwk as Record<string, unknown>;
+      return new SignJWT({
+        htm: 'GET',
+        htu: 'https://api.test/x',
+        jti: `j${bits}`,
+        ath: accessTokenHash(token),
+      })
+        .setProtectedHeader({ alg: 'RS256', typ: 'dpop+jwt', jwk: jwk as JWK })
+        .setIssuedAt()
+        .sign(key.privateKey);
+    };
+    const request = { method: 'GET', url: 'https://api.test/x', accessToken: token };
+    expect(verifier.verify(await proofWith(4096), request).jkt).toMatch(/^[\w-]{43}$/);
+    const larger = await proofWith(4160);
+    expect(() => verifier.verify(larger, request)).toThrow('longer than 4096 bits');
+  });
+});
