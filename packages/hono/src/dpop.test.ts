@@ -140,6 +140,10 @@ beforeAll(async () => {
   const api = new Hono().basePath('/api');
   api.get('/items', me, (c) => c.json({ subject: c.var.auth.subject }));
   app.route('/', api);
+  // app.mount hands the inner app a request without the prefix: the proof still names the full URL.
+  const inner = new Hono();
+  inner.get('/x', me, (c) => c.json({ subject: c.var.auth.subject, url: c.req.url }));
+  app.mount('/mnt', inner.fetch);
 
   server = await new Promise<Server>((resolve) => {
     const listening = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
@@ -168,6 +172,15 @@ describe('DPoP through @hono/node-server', () => {
     const partial = await send('/v1/orders', await dpopHeaders('GET', `${base}/orders`));
     expect(partial.status).toBe(401);
     expect(partial.body.error).toBe('invalid_dpop_proof');
+  });
+
+  it("matches htu with the URL the client sent under app.mount, not the inner app's", async () => {
+    const answer = await send('/mnt/x', await dpopHeaders('GET', `${base}/mnt/x`));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ subject: 'user-1', url: `${base}/x` });
+    const inner = await send('/mnt/x', await dpopHeaders('GET', `${base}/x`));
+    expect(inner.status).toBe(401);
+    expect(inner.body.error).toBe('invalid_dpop_proof');
   });
 
   it('ignores the query string of the request and of htu', async () => {

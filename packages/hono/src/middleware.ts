@@ -148,6 +148,19 @@ export function tokenguard(
     return next().then(nothing);
   }
 
+  /**
+   * The URL a DPoP proof names: the one the client sent. `app.mount(prefix, inner.fetch)` hands the
+   * inner app a request without the prefix, so on @hono/node-server the path comes from Node's own
+   * request (appended as text: `//x` stays a path), on the origin of `c.req.url`.
+   */
+  function dpopUrl(c: Context): string {
+    const sent = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url;
+    if (typeof sent !== 'string' || !sent.startsWith('/')) return c.req.url;
+    const url = c.req.url;
+    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+    return `${pathStart === -1 ? url : url.slice(0, pathStart)}${sent}`;
+  }
+
   /** The request's token source: on @hono/node-server, Node's own request (see below). */
   function sourceOf(c: Context, body: unknown): TokenSource {
     // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
@@ -161,13 +174,13 @@ export function tokenguard(
     // the proof's origin from it unless the validator's dpop.origin is set: no origin is passed.
     if (headerOnly) {
       if (!dpop) return { headers, rawHeaders: incoming?.rawHeaders };
-      return { method: c.req.method, headers, rawHeaders: incoming?.rawHeaders, url: c.req.url };
+      return { method: c.req.method, headers, rawHeaders: incoming?.rawHeaders, url: dpopUrl(c) };
     }
     return {
       method: c.req.method,
       headers,
       rawHeaders: incoming?.rawHeaders,
-      url: transport.query === true || dpop ? c.req.url : undefined,
+      url: dpop ? dpopUrl(c) : transport.query === true ? c.req.url : undefined,
       body,
     };
   }
