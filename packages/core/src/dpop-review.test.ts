@@ -1,16 +1,15 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
+import { type DpopProofRequest, dpopProof, dpopProofClaims, proofJwk } from '../../../test/support/dpop.js';
+import {
+  accessTokenClaims,
+  generateSigningKey,
+  type SigningKey,
+  signToken,
+} from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
 import type { ValidatorOptions } from './options.js';
 import { type AuthenticateOptions, authenticateRequest, type TokenSource } from './transport.js';
@@ -39,24 +38,18 @@ let issuerKey: SigningKey;
 let client: SigningKey;
 let clientJkt: string;
 let otherJkt: string;
-let serial = 0;
 const validators: Validator[] = [];
 
 beforeAll(async () => {
   issuerKey = generateSigningKey('ES256', { kid: 'as-1' });
   client = generateSigningKey('ES256');
-  clientJkt = await calculateJwkThumbprint(publicMembers(client), 'sha256');
-  otherJkt = await calculateJwkThumbprint(publicMembers(generateSigningKey('ES256')), 'sha256');
+  clientJkt = await calculateJwkThumbprint(proofJwk(client), 'sha256');
+  otherJkt = await calculateJwkThumbprint(proofJwk(generateSigningKey('ES256')), 'sha256');
 });
 
 afterAll(async () => {
   await Promise.all(validators.map((validator) => validator.close()));
 });
-
-function publicMembers(key: SigningKey): JWK {
-  const { kid: _kid, alg: _alg, use: _use, ...rest } = key.publicJwk;
-  return rest;
-}
 
 function makeValidator(extra: Partial<ValidatorOptions> = {}, clock = { nowMs: NOW_SEC * 1000 }): Validator {
   const validator = createValidator({
@@ -72,44 +65,25 @@ function makeValidator(extra: Partial<ValidatorOptions> = {}, clock = { nowMs: N
   return validator;
 }
 
-function accessToken(jkt: string | undefined, claims: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({
-    sub: 'user-1',
-    client_id: 'client-1',
+/** An access token by the issuer's key (scope orders:read); `jkt` binds it, undefined leaves it unbound. */
+function accessToken(jkt: string | undefined): Promise<string> {
+  const overrides = {
     scope: 'orders:read',
-    jti: `at-${++serial}`,
-    ...(jkt === undefined ? {} : { cnf: { jkt } }),
-    ...claims,
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: issuerKey.kid, typ: 'at+jwt' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt(NOW_SEC)
-    .setExpirationTime(NOW_SEC + 600)
-    .sign(issuerKey.privateKey);
+    exp: NOW_SEC + 600,
+    cnf: jkt === undefined ? undefined : { jkt },
+  };
+  return signToken(issuerKey, accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, overrides));
 }
 
-const ath = (token: string): string => createHash('sha256').update(token, 'ascii').digest('base64url');
+/** The proof of GET https://api.test/orders at NOW_SEC (a fresh jti each). */
+const PROOF = { htm: 'GET', htu: `${ORIGIN}/orders`, iat: NOW_SEC };
 
-/** A proof of GET https://api.test/orders at NOW_SEC for `token` by `key` (default: the client). */
+/** A proof of PROOF for `token` by `key` (default: the client), with changes (undefined removes). */
 function makeProof(
   token: string,
-  options: { key?: KeyObject; jwk?: JWK; alg?: string; claims?: Record<string, unknown> } = {},
+  { key = client, ...changes }: Partial<DpopProofRequest> & { key?: SigningKey } = {},
 ): Promise<string> {
-  return new SignJWT({
-    jti: `proof-${++serial}`,
-    htm: 'GET',
-    htu: `${ORIGIN}/orders`,
-    iat: NOW_SEC,
-    ath: ath(token),
-    ...options.claims,
-  })
-    .setProtectedHeader({
-      typ: 'dpop+jwt',
-      alg: options.alg ?? 'ES256',
-      jwk: options.jwk ?? publicMembers(client),
-    })
-    .sign(options.key ?? client.privateKey);
+  return dpopProof(key, { ...PROOF, token, ...changes });
 }
 
 function dpopSource(token: string, proof: string, changes: Partial<TokenSource> = {}): TokenSource {
@@ -285,7 +259,7 @@ describe('DPoP review: caches never turn a bound token into a bearer one', () =>
     await authenticateRequest(validator, dpopSource(token, await makeProof(token)));
     // Now cached: a proof by another key (its own jkt) must still be refused.
     const intruder = generateSigningKey('ES256');
-    const proof = await makeProof(token, { key: intruder.privateKey, jwk: publicMembers(intruder) });
+    const proof = await makeProof(token, { key: intruder });
     expect(await codeOf(validator, dpopSource(token, proof))).toBe('ERR_DPOP_BINDING_MISMATCH');
   });
 });
@@ -383,24 +357,24 @@ describe('DPoP review: the jwk', () => {
   it('gives the same thumbprint with extra jwk members (kid, alg, use, x5c): accepted', async () => {
     const validator = makeValidator();
     const token = await accessToken(clientJkt);
-    const jwk = { ...publicMembers(client), kid: 'k', alg: 'ES256', use: 'sig', x5c: ['AAAA'] } as JWK;
-    const proof = await makeProof(token, { jwk });
+    const jwk = { ...proofJwk(client), kid: 'k', alg: 'ES256', use: 'sig', x5c: ['AAAA'] } as JWK;
+    const proof = await makeProof(token, { header: { jwk } });
     expect((await authenticateRequest(validator, dpopSource(token, proof))).auth?.subject).toBe('user-1');
   });
 
   it('refuses an EC point not on the curve, a kty that does not fit alg, and a jwk alg of another kind', async () => {
     const validator = makeValidator();
     const token = await accessToken(clientJkt);
-    const jwk = publicMembers(client);
+    const jwk = proofJwk(client);
     const y = Buffer.from(jwk.y as string, 'base64url');
     y[31] = (y[31] as number) ^ 1;
     const offCurve = { ...jwk, y: y.toString('base64url') } as JWK;
     const rsa = generateSigningKey('RS256');
     for (const proof of [
-      await makeProof(token, { jwk: offCurve }),
-      await makeProof(token, { jwk: { ...jwk, kty: 'RSA' } as JWK }),
-      await makeProof(token, { jwk: { ...jwk, alg: 'ES384' } as JWK }),
-      await makeProof(token, { jwk: publicMembers(rsa), key: rsa.privateKey, alg: 'PS256' }),
+      await makeProof(token, { header: { jwk: offCurve } }),
+      await makeProof(token, { header: { jwk: { ...jwk, kty: 'RSA' } } }),
+      await makeProof(token, { header: { jwk: { ...jwk, alg: 'ES384' } } }),
+      await makeProof(token, { key: rsa, header: { alg: 'PS256' } }),
     ]) {
       expect(await codeOf(validator, dpopSource(token, proof))).toBe('ERR_DPOP_PROOF_INVALID');
     }
@@ -416,13 +390,7 @@ describe('DPoP review: the jwk', () => {
     const token = await accessToken(await calculateJwkThumbprint(jwk, 'sha256'));
     // Signed by hand: jose signs EdDSA with Ed25519 keys only.
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const input = `${encode({ typ: 'dpop+jwt', alg: 'EdDSA', jwk })}.${encode({
-      jti: `proof-${++serial}`,
-      htm: 'GET',
-      htu: `${ORIGIN}/orders`,
-      iat: NOW_SEC,
-      ath: ath(token),
-    })}`;
+    const input = `${encode({ typ: 'dpop+jwt', alg: 'EdDSA', jwk })}.${encode(dpopProofClaims({ ...PROOF, token }))}`;
     const signature = sign(null, Buffer.from(input), createPrivateKey(pair.privateKey));
     const proof = `${input}.${signature.toString('base64url')}`;
     expect((await authenticateRequest(validator, dpopSource(token, proof))).auth?.subject).toBe('user-1');

@@ -1,6 +1,13 @@
-import { createHash, createSecretKey, type KeyObject, sign } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
+import { createSecretKey, sign } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  athOf,
+  type DpopProofRequest,
+  dpopProof,
+  dpopProofClaims,
+  proofJwk,
+} from '../../../test/support/dpop.js';
 import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
 import {
   accessTokenHash,
@@ -25,23 +32,12 @@ const OPTIONS: ResolvedDpopOptions = {
   replayCacheMaxEntries: 1000,
 };
 
-/** The public members of a test key's JWK only (no kid, alg or use): what a client puts in a proof. */
-function publicMembers(key: SigningKey): JWK {
-  const { kid: _kid, alg: _alg, use: _use, ...rest } = key.publicJwk;
-  return rest;
-}
-
-interface ProofParts {
-  key?: SigningKey;
-  signWith?: KeyObject;
-  header?: Record<string, unknown>;
-  claims?: Record<string, unknown>;
-}
+/** The proof of REQUEST at NOW_SEC (a fresh jti each). */
+const PROOF: DpopProofRequest = { htm: 'GET', htu: 'https://api.test/orders', token: TOKEN, iat: NOW_SEC };
 
 let client: SigningKey;
 let other: SigningKey;
 let rsaClient: SigningKey;
-let jti = 0;
 
 beforeAll(() => {
   client = generateSigningKey('ES256');
@@ -49,33 +45,12 @@ beforeAll(() => {
   rsaClient = generateSigningKey('RS256');
 });
 
-/** A proof of REQUEST at NOW_SEC by the client key, with the given changes (undefined removes). */
-function makeProof(parts: ProofParts = {}): Promise<string> {
-  const key = parts.key ?? client;
-  const header: Record<string, unknown> = {
-    typ: 'dpop+jwt',
-    alg: key.alg,
-    jwk: publicMembers(key),
-    ...parts.header,
-  };
-  const claims: Record<string, unknown> = {
-    jti: `proof-${++jti}`,
-    htm: 'GET',
-    htu: 'https://api.test/orders',
-    iat: NOW_SEC,
-    ath: accessTokenHashByHand(TOKEN),
-    ...parts.claims,
-  };
-  for (const [name, value] of Object.entries(header)) if (value === undefined) delete header[name];
-  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
-  return new SignJWT(claims)
-    .setProtectedHeader(header as { alg: string })
-    .sign(parts.signWith ?? key.privateKey);
-}
-
-/** RFC 9449 §4.2's ath, computed here rather than with the code under test. */
-function accessTokenHashByHand(token: string): string {
-  return createHash('sha256').update(Buffer.from(token, 'ascii')).digest('base64url');
+/** A proof of REQUEST at NOW_SEC by `key` (the client's), with the given changes (undefined removes). */
+function makeProof({
+  key = client,
+  ...changes
+}: Partial<DpopProofRequest> & { key?: SigningKey } = {}): Promise<string> {
+  return dpopProof(key, { ...PROOF, ...changes });
 }
 
 function verifierAt(nowMs: () => number, options: Partial<ResolvedDpopOptions> = {}): DpopVerifier {
@@ -100,7 +75,7 @@ describe('createDpopVerifier: a proof that checks out', () => {
   it("returns the RFC 7638 thumbprint of the proof's key (as jose computes it)", async () => {
     const proof = await makeProof();
     const verified = verifierAt(() => NOW_SEC * 1000).verify(proof, REQUEST);
-    expect(verified.jkt).toBe(await calculateJwkThumbprint(publicMembers(client), 'sha256'));
+    expect(verified.jkt).toBe(await calculateJwkThumbprint(proofJwk(client), 'sha256'));
   });
 
   it('accepts an RSA and an Ed25519 key, and typ in any case', async () => {
@@ -108,7 +83,7 @@ describe('createDpopVerifier: a proof that checks out', () => {
     const verifier = verifierAt(() => NOW_SEC * 1000);
     for (const key of [rsaClient, ed]) {
       const verified = verifier.verify(await makeProof({ key, header: { typ: 'DPoP+JWT' } }), REQUEST);
-      expect(verified.jkt).toBe(await calculateJwkThumbprint(publicMembers(key), 'sha256'));
+      expect(verified.jkt).toBe(await calculateJwkThumbprint(proofJwk(key), 'sha256'));
     }
   });
 
@@ -175,13 +150,9 @@ describe('createDpopVerifier: refusals (RFC 9449 §4.3)', () => {
   it('refuses alg none, a symmetric alg, and an asymmetric alg not in the list', async () => {
     const message = 'The DPoP proof algorithm is not one of ES256, RS256, EdDSA';
     const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const unsigned = `${encode({ typ: 'dpop+jwt', alg: 'none', jwk: publicMembers(client) })}.${encode({
-      jti: 'n',
-      htm: 'GET',
-      htu: 'https://api.test/orders',
-      iat: NOW_SEC,
-      ath: accessTokenHashByHand(TOKEN),
-    })}.`;
+    const unsigned = `${encode({ typ: 'dpop+jwt', alg: 'none', jwk: proofJwk(client) })}.${encode(
+      dpopProofClaims({ ...PROOF, jti: 'n' }),
+    )}.`;
     expect(verify(unsigned)).toBe(
       'The DPoP proof is not a well-formed JWS: The token signature is missing or not canonical base64url',
     );
@@ -195,24 +166,20 @@ describe('createDpopVerifier: refusals (RFC 9449 §4.3)', () => {
   it('refuses a missing jwk, a private jwk, a symmetric jwk, a weak RSA key and a jwk of another alg', async () => {
     expect(verify(await makeProof({ header: { jwk: undefined } }))).toBe('The DPoP proof has no jwk header');
     expect(verify(await makeProof({ header: { jwk: 'key' } }))).toBe('The DPoP proof has no jwk header');
-    const privateJwk = { ...publicMembers(client), d: 'AAAA' };
+    const privateJwk = { ...proofJwk(client), d: 'AAAA' };
     expect(verify(await makeProof({ header: { jwk: privateJwk } }))).toBe(
       'The DPoP proof jwk is not a public key',
     );
     // jose will not sign with a 1024-bit key: signed with node:crypto instead.
     const weak = generateSigningKey('RS256', { modulusLength: 1024 });
     const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const input = `${encode({ typ: 'dpop+jwt', alg: 'RS256', jwk: publicMembers(weak) })}.${encode({
-      jti: 'weak',
-      htm: 'GET',
-      htu: 'https://api.test/orders',
-      iat: NOW_SEC,
-      ath: accessTokenHashByHand(TOKEN),
-    })}`;
+    const input = `${encode({ typ: 'dpop+jwt', alg: 'RS256', jwk: proofJwk(weak) })}.${encode(
+      dpopProofClaims({ ...PROOF, jti: 'weak' }),
+    )}`;
     const weakProof = `${input}.${sign('sha256', Buffer.from(input), weak.privateKey).toString('base64url')}`;
     expect(verify(weakProof)).toMatch(/^The DPoP proof jwk cannot be used: .*2048/);
     // An RSA jwk with an ES256 header: the key cannot make that signature.
-    expect(verify(await makeProof({ header: { jwk: publicMembers(rsaClient) } }))).toBe(
+    expect(verify(await makeProof({ header: { jwk: proofJwk(rsaClient) } }))).toBe(
       'The DPoP proof jwk does not fit the algorithm ES256',
     );
   });
@@ -262,7 +229,7 @@ describe('createDpopVerifier: refusals (RFC 9449 §4.3)', () => {
   it('refuses a missing ath, and the ath of another token', async () => {
     const message = 'The DPoP proof ath is not the hash of the access token';
     expect(verify(await makeProof({ claims: { ath: undefined } }))).toBe(message);
-    expect(verify(await makeProof({ claims: { ath: accessTokenHashByHand(`${TOKEN}x`) } }))).toBe(message);
+    expect(verify(await makeProof({ claims: { ath: athOf(`${TOKEN}x`) } }))).toBe(message);
   });
 });
 
@@ -287,7 +254,7 @@ describe('jwkThumbprint (RFC 7638)', () => {
     for (const key of [client, ed]) {
       const withExtras = { ...key.publicJwk, ext: true, key_ops: ['verify'] };
       expect(jwkThumbprint(withExtras, String(key.publicJwk.kty))).toBe(
-        await calculateJwkThumbprint(publicMembers(key), 'sha256'),
+        await calculateJwkThumbprint(proofJwk(key), 'sha256'),
       );
     }
   });
@@ -326,7 +293,7 @@ describe('accessTokenHash (RFC 9449 §4.2 ath)', () => {
   it('is the unpadded base64url SHA-256 of the token', () => {
     // SHA-256("abc") = ba7816bf 8f01cfea ... (FIPS 180-2 example).
     expect(accessTokenHash('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
-    expect(accessTokenHash(TOKEN)).toBe(accessTokenHashByHand(TOKEN));
+    expect(accessTokenHash(TOKEN)).toBe(athOf(TOKEN));
   });
 });
 

@@ -1,8 +1,10 @@
-import { type JWK, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { dpopClient } from '../../../test/support/dpop.js';
 import { generateSigningKey } from '../../../test/support/keys.js';
-import { accessTokenHash, createDpopVerifier } from './dpop.js';
+import { createDpopVerifier, type DpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
+import type { ResolvedDpopOptions } from './options.js';
 import { authenticateRequest, type TokenSource } from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
@@ -22,6 +24,14 @@ function makeValidator(): Validator {
     realm: 'api',
     dpop: { algorithms: ['ES256', 'RS256', 'EdDSA'] },
   });
+}
+
+/** A proof verifier on the real clock that takes `algorithms`. */
+function verifierOf(algorithms: ResolvedDpopOptions['algorithms']): DpopVerifier {
+  return createDpopVerifier(
+    { algorithms, maxProofAgeSec: 60, required: false, origin: undefined, replayCacheMaxEntries: 10 },
+    { now: Date.now, clockToleranceSec: 5 },
+  );
 }
 
 async function refusalOf(
@@ -94,37 +104,17 @@ describe('the dpop option names what is wrong (options.ts)', () => {
 
 describe('a DPoP proof typ as a media type', () => {
   it('takes application/dpop+jwt (RFC 7515 §4.1.9 lets the prefix be left out, not required)', async () => {
-    const verifier = createDpopVerifier(
-      {
-        algorithms: ['ES256'],
-        maxProofAgeSec: 60,
-        required: false,
-        origin: undefined,
-        replayCacheMaxEntries: 10,
-      },
-      { now: Date.now, clockToleranceSec: 5 },
-    );
-    const key = generateSigningKey('ES256', { kid: 'client' });
-    const { kid: _kid, alg: _alg, use: _use, ...jwk } = key.publicJwk as Record<string, unknown>;
+    const verifier = verifierOf(['ES256']);
+    const client = dpopClient(generateSigningKey('ES256', { kid: 'client' }));
     const token = 'abc.def.ghi';
-    const claims = {
-      htm: 'GET',
-      htu: 'https://api.test/x',
-      jti: 'j1',
-      iat: Math.floor(Date.now() / 1000),
-      ath: accessTokenHash(token),
-    };
+    const request = { htm: 'GET', htu: 'https://api.test/x', token };
     for (const typ of ['application/dpop+jwt', 'Application/DPoP+JWT']) {
-      const proof = await new SignJWT({ ...claims, jti: typ })
-        .setProtectedHeader({ alg: 'ES256', typ, jwk: jwk as JWK })
-        .sign(key.privateKey);
+      const proof = await client.proof({ ...request, jti: typ, header: { typ } });
       expect(
         verifier.verify(proof, { method: 'GET', url: 'https://api.test/x', accessToken: token }).jkt,
       ).toMatch(/^[\w-]{43}$/);
     }
-    const wrong = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', typ: 'application/jwt', jwk: jwk as JWK })
-      .sign(key.privateKey);
+    const wrong = await client.proof({ ...request, jti: 'j1', header: { typ: 'application/jwt' } });
     expect(() =>
       verifier.verify(wrong, { method: 'GET', url: 'https://api.test/x', accessToken: token }),
     ).toThrow('typ');
@@ -140,28 +130,14 @@ describe('a token bound by DPoP and by another method', () => {
       jwks: { keys: [issuerKey.publicJwk] },
       dpop: { algorithms: ['ES256'] },
     });
-    const client = generateSigningKey('ES256', { kid: 'client-2' });
-    const { kid: _kid, alg: _alg, use: _use, ...jwk } = client.publicJwk as Record<string, unknown>;
-    const proofFor = async (token: string): Promise<string> =>
-      new SignJWT({
-        htm: 'GET',
-        htu: 'https://api.test/x',
-        jti: `j-${token.length}-${Math.random()}`,
-        ath: accessTokenHash(token),
-      })
-        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: jwk as JWK })
-        .setIssuedAt()
-        .sign(client.privateKey);
-    const jkt = createDpopVerifier(
-      {
-        algorithms: ['ES256'],
-        maxProofAgeSec: 60,
-        required: false,
-        origin: undefined,
-        replayCacheMaxEntries: 10,
-      },
-      { now: Date.now, clockToleranceSec: 5 },
-    ).verify(await proofFor('t'), { method: 'GET', url: 'https://api.test/x', accessToken: 't' }).jkt;
+    const client = dpopClient(generateSigningKey('ES256', { kid: 'client-2' }));
+    const proofFor = (token: string): Promise<string> =>
+      client.proof({ htm: 'GET', htu: 'https://api.test/x', token });
+    const jkt = verifierOf(['ES256']).verify(await proofFor('t'), {
+      method: 'GET',
+      url: 'https://api.test/x',
+      accessToken: 't',
+    }).jkt;
     const tokenWith = (cnf: Record<string, unknown>): Promise<string> =>
       new SignJWT({ sub: 'u', cnf })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'as-2' })
@@ -191,30 +167,15 @@ describe('a token bound by DPoP and by another method', () => {
 
 describe('an RSA proof key larger than 4096 bits', () => {
   it('is refused before it is imported or verified; 4096 bits pass', async () => {
-    const verifier = createDpopVerifier(
-      {
-        algorithms: ['RS256'],
-        maxProofAgeSec: 60,
-        required: false,
-        origin: undefined,
-        replayCacheMaxEntries: 10,
-      },
-      { now: Date.now, clockToleranceSec: 5 },
-    );
+    const verifier = verifierOf(['RS256']);
     const token = 'abc.def.ghi';
-    const proofWith = async (bits: number): Promise<string> => {
-      const key = generateSigningKey('RS256', { kid: `rsa-${bits}`, modulusLength: bits });
-      const { kid: _kid, alg: _alg, use: _use, ...jwk } = key.publicJwk as Record<string, unknown>;
-      return new SignJWT({
+    const proofWith = (bits: number): Promise<string> =>
+      dpopClient(generateSigningKey('RS256', { kid: `rsa-${bits}`, modulusLength: bits })).proof({
         htm: 'GET',
         htu: 'https://api.test/x',
+        token,
         jti: `j${bits}`,
-        ath: accessTokenHash(token),
-      })
-        .setProtectedHeader({ alg: 'RS256', typ: 'dpop+jwt', jwk: jwk as JWK })
-        .setIssuedAt()
-        .sign(key.privateKey);
-    };
+      });
     const request = { method: 'GET', url: 'https://api.test/x', accessToken: token };
     expect(verifier.verify(await proofWith(4096), request).jkt).toMatch(/^[\w-]{43}$/);
     const larger = await proofWith(4160);

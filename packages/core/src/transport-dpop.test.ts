@@ -1,7 +1,13 @@
-import { createHash, createSecretKey, type KeyObject, sign } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
+import { createSecretKey, sign } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
+import { type DpopProofRequest, dpopProof, dpopProofClaims, proofJwk } from '../../../test/support/dpop.js';
+import {
+  accessTokenClaims,
+  generateSigningKey,
+  type SigningKey,
+  signToken,
+} from '../../../test/support/keys.js';
 import { TokenGuardError } from './errors.js';
 import type { DpopOptions, ValidatorOptions } from './options.js';
 import { type AuthenticateOptions, authenticateRequest, type TokenSource } from './transport.js';
@@ -19,21 +25,14 @@ let client: SigningKey;
 let clientJkt: string;
 let other: SigningKey;
 let otherJkt: string;
-let serial = 0;
 
 beforeAll(async () => {
   issuerKey = generateSigningKey('ES256', { kid: 'as-1' });
   client = generateSigningKey('ES256');
   other = generateSigningKey('ES256');
-  clientJkt = await calculateJwkThumbprint(publicMembers(client), 'sha256');
-  otherJkt = await calculateJwkThumbprint(publicMembers(other), 'sha256');
+  clientJkt = await calculateJwkThumbprint(proofJwk(client), 'sha256');
+  otherJkt = await calculateJwkThumbprint(proofJwk(other), 'sha256');
 });
-
-/** A test key's public JWK without kid, alg and use: what a client puts in a proof's header. */
-function publicMembers(key: SigningKey): JWK {
-  const { kid: _kid, alg: _alg, use: _use, ...rest } = key.publicJwk;
-  return rest;
-}
 
 /** A validator on a clock the test moves (`clock.nowMs`), with DPoP on (`dpop` undefined: off). */
 function makeValidator(
@@ -54,57 +53,20 @@ function makeValidator(
 
 /** An access token by the issuer's key; `jkt` binds it (`cnf.jkt`), undefined leaves it unbound. */
 function accessToken(jkt: string | undefined, claims: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({
-    sub: 'user-1',
-    client_id: 'client-1',
-    scope: 'orders:read',
-    jti: `at-${++serial}`,
-    ...(jkt === undefined ? {} : { cnf: { jkt } }),
-    ...claims,
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: issuerKey.kid, typ: 'at+jwt' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt(NOW_SEC)
-    .setExpirationTime(NOW_SEC + 600)
-    .sign(issuerKey.privateKey);
+  const cnf = jkt === undefined ? undefined : { jkt };
+  const overrides = { scope: 'orders:read', exp: NOW_SEC + 600, cnf, ...claims };
+  return signToken(issuerKey, accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, overrides));
 }
 
-interface ProofParts {
-  token: string;
-  key?: SigningKey;
-  signWith?: KeyObject;
-  header?: Record<string, unknown>;
-  claims?: Record<string, unknown>;
-}
+/** The proof of `GET https://api.test/orders` at NOW_SEC (a fresh jti each). */
+const PROOF = { htm: 'GET', htu: `${ORIGIN}/orders`, iat: NOW_SEC };
 
-/** A proof of `GET https://api.test/orders` at NOW_SEC for `token`, with changes (undefined removes). */
-function makeProof(parts: ProofParts): Promise<string> {
-  const key = parts.key ?? client;
-  const header: Record<string, unknown> = {
-    typ: 'dpop+jwt',
-    alg: key.alg,
-    jwk: publicMembers(key),
-    ...parts.header,
-  };
-  const claims = proofClaims(parts.token, parts.claims);
-  for (const [name, value] of Object.entries(header)) if (value === undefined) delete header[name];
-  return new SignJWT(claims)
-    .setProtectedHeader(header as { alg: string })
-    .sign(parts.signWith ?? key.privateKey);
-}
-
-function proofClaims(token: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
-  const claims: Record<string, unknown> = {
-    jti: `proof-${++serial}`,
-    htm: 'GET',
-    htu: `${ORIGIN}/orders`,
-    iat: NOW_SEC,
-    ath: createHash('sha256').update(Buffer.from(token, 'ascii')).digest('base64url'),
-    ...changes,
-  };
-  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
-  return claims;
+/** A proof of PROOF for `token` by `key` (the client's), with changes (undefined removes). */
+function makeProof({
+  key = client,
+  ...changes
+}: Partial<DpopProofRequest> & { token: string; key?: SigningKey }): Promise<string> {
+  return dpopProof(key, { ...PROOF, ...changes });
 }
 
 const encodeJson = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -239,7 +201,7 @@ describe('authenticateRequest with DPoP: proofs refused (RFC 9449 §4.3)', () =>
     [
       'alg none',
       async (token) =>
-        `${encodeJson({ typ: 'dpop+jwt', alg: 'none', jwk: publicMembers(client) })}.${encodeJson(proofClaims(token))}.AAAA`,
+        `${encodeJson({ typ: 'dpop+jwt', alg: 'none', jwk: proofJwk(client) })}.${encodeJson(dpopProofClaims({ ...PROOF, token }))}.AAAA`,
       `The DPoP proof algorithm is not one of ES256, RS256, EdDSA`,
     ],
     [
@@ -255,7 +217,7 @@ describe('authenticateRequest with DPoP: proofs refused (RFC 9449 §4.3)', () =>
     ],
     [
       'a private jwk (with d)',
-      (token) => makeProof({ token, header: { jwk: { ...publicMembers(client), d: 'AAAA' } } }),
+      (token) => makeProof({ token, header: { jwk: { ...proofJwk(client), d: 'AAAA' } } }),
       'The DPoP proof jwk is not a public key',
     ],
     [
@@ -263,7 +225,7 @@ describe('authenticateRequest with DPoP: proofs refused (RFC 9449 §4.3)', () =>
       async (token) => {
         // jose refuses to sign with a 1024-bit key: signed with node:crypto.
         const weak = generateSigningKey('RS256', { modulusLength: 1024 });
-        const input = `${encodeJson({ typ: 'dpop+jwt', alg: 'RS256', jwk: publicMembers(weak) })}.${encodeJson(proofClaims(token))}`;
+        const input = `${encodeJson({ typ: 'dpop+jwt', alg: 'RS256', jwk: proofJwk(weak) })}.${encodeJson(dpopProofClaims({ ...PROOF, token }))}`;
         return `${input}.${sign('sha256', Buffer.from(input), weak.privateKey).toString('base64url')}`;
       },
       /^The DPoP proof jwk cannot be used: .*2048/,

@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { createValidator, type Validator } from '@tokenguard/core';
 import express, { type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dpopClient } from '../../../test/support/dpop.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
 import { tokenguard } from './index.js';
 
@@ -15,9 +15,7 @@ const AUDIENCE = 'https://api.test';
 const NOW_SEC = 1_700_000_000;
 
 const issuerKey = generateSigningKey('ES256');
-const clientKey = generateSigningKey('ES256');
-const { kty, crv, x, y } = clientKey.publicJwk;
-const clientJkt = createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
+const client = dpopClient();
 
 let server: Server;
 let validator: Validator;
@@ -25,15 +23,6 @@ let token: string;
 let port: number;
 let origin: string;
 let host: string;
-
-function proof(htm: string, htu: string): Promise<string> {
-  const ath = createHash('sha256').update(token).digest('base64url');
-  return signToken(
-    clientKey,
-    { htm, htu, jti: randomUUID(), iat: NOW_SEC, ath },
-    { typ: 'dpop+jwt', kid: undefined, jwk: { kty, crv, x, y } },
-  );
-}
 
 interface RawAnswer {
   status: number;
@@ -48,7 +37,7 @@ async function send(
   htu: string,
   extraHeaders = '',
 ): Promise<RawAnswer> {
-  const dpop = await proof(htm, htu);
+  const dpop = await client.proof({ htm, htu, token, iat: NOW_SEC });
   const head =
     `${requestLine}\r\n${hostHeader === undefined ? '' : `Host: ${hostHeader}\r\n`}` +
     `Authorization: DPoP ${token}\r\nDPoP: ${dpop}\r\n${extraHeaders}Connection: close\r\n\r\n`;
@@ -82,7 +71,7 @@ beforeAll(async () => {
   });
   token = await signToken(
     issuerKey,
-    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { cnf: { jkt: clientJkt } }),
+    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { cnf: { jkt: client.jkt } }),
   );
   const auth = tokenguard(validator);
   const app = express();

@@ -1,16 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createValidator, type Validator } from '@tokenguard/core';
 import express, { type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accessTokenClaims,
-  generateSigningKey,
-  jwksOf,
-  type SigningKey,
-  signToken,
-} from '../../../test/support/keys.js';
+import { dpopClient } from '../../../test/support/dpop.js';
+import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
 import { requireScopes, tokenguard } from './index.js';
 
 // DPoP (RFC 9449) through the Express middleware on real servers on 127.0.0.1: tokens bound to a test
@@ -22,20 +16,11 @@ const NOW_SEC = 1_700_000_000;
 const PUBLIC_ORIGIN = 'https://api.example';
 
 const issuerKey = generateSigningKey('ES256');
-const clientKey = generateSigningKey('ES256');
-const { kty, crv, x, y } = clientKey.publicJwk;
-/** RFC 7638 thumbprint of the client's EC key: the members crv, kty, x, y in that order. */
-const clientJkt = createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
+const client = dpopClient();
 
 /** A DPoP proof by the client key for one request (fresh jti, iat = the validators' now, ath of `token`). */
-function proof(htm: string, htu: string, token: string, key: SigningKey = clientKey): Promise<string> {
-  const ath = createHash('sha256').update(token).digest('base64url');
-  return signToken(
-    key,
-    { htm, htu, jti: randomUUID(), iat: NOW_SEC, ath },
-    { typ: 'dpop+jwt', kid: undefined, jwk: { kty, crv, x, y } },
-  );
-}
+const proof = (htm: string, htu: string, token: string): Promise<string> =>
+  client.proof({ htm, htu, token, iat: NOW_SEC });
 
 interface Answer {
   status: number;
@@ -90,7 +75,7 @@ beforeAll(async () => {
     issuerKey,
     accessTokenClaims(
       { iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC },
-      { scope: 'orders:read', cnf: { jkt: clientJkt } },
+      { scope: 'orders:read', cnf: { jkt: client.jkt } },
     ),
   );
 

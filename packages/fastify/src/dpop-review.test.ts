@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { type AddressInfo, connect } from 'node:net';
 import { createValidator, type Validator } from '@tokenguard/core';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dpopClient } from '../../../test/support/dpop.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
 import tokenguard from './index.js';
 
@@ -14,9 +14,7 @@ const AUDIENCE = 'https://api.test';
 const NOW_SEC = 1_700_000_000;
 
 const issuerKey = generateSigningKey('ES256');
-const clientKey = generateSigningKey('ES256');
-const { kty, crv, x, y } = clientKey.publicJwk;
-const clientJkt = createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
+const client = dpopClient();
 
 let app: FastifyInstance;
 let validator: Validator;
@@ -24,15 +22,6 @@ let token: string;
 let port: number;
 let origin: string;
 let host: string;
-
-function proof(htm: string, htu: string): Promise<string> {
-  const ath = createHash('sha256').update(token).digest('base64url');
-  return signToken(
-    clientKey,
-    { htm, htu, jti: randomUUID(), iat: NOW_SEC, ath },
-    { typ: 'dpop+jwt', kid: undefined, jwk: { kty, crv, x, y } },
-  );
-}
 
 interface RawAnswer {
   status: number;
@@ -47,7 +36,7 @@ async function send(
   htu: string,
   extraHeaders = '',
 ): Promise<RawAnswer> {
-  const dpop = await proof(htm, htu);
+  const dpop = await client.proof({ htm, htu, token, iat: NOW_SEC });
   const head =
     `${requestLine}\r\n${hostHeader === undefined ? '' : `Host: ${hostHeader}\r\n`}` +
     `Authorization: DPoP ${token}\r\nDPoP: ${dpop}\r\n${extraHeaders}Connection: close\r\n\r\n`;
@@ -79,7 +68,7 @@ beforeAll(async () => {
   });
   token = await signToken(
     issuerKey,
-    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { cnf: { jkt: clientJkt } }),
+    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { cnf: { jkt: client.jkt } }),
   );
   // rewriteUrl and ignoreTrailingSlash: the proof names the URL the client sent.
   app = Fastify({

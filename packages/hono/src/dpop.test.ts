@@ -1,17 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { request as httpRequest, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createValidator, type Validator } from '@tokenguard/core';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accessTokenClaims,
-  generateSigningKey,
-  jwksOf,
-  type SigningKey,
-  signToken,
-} from '../../../test/support/keys.js';
+import { dpopClient } from '../../../test/support/dpop.js';
+import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
 import { requireScopes, tokenguard } from './index.js';
 
 // DPoP (RFC 9449) through the Hono adapter: the same app served by @hono/node-server on 127.0.0.1
@@ -24,26 +18,11 @@ const NOW_SEC = 1_700_000_000;
 const PUBLIC_ORIGIN = 'https://api.example.com';
 
 const issuerKey = generateSigningKey('ES256');
-const clientKey = generateSigningKey('ES256');
-const { kty, crv, x, y } = clientKey.publicJwk;
-const clientJwk = { kty, crv, x, y };
+const client = dpopClient();
 
-function base64url(bytes: Buffer): string {
-  return bytes.toString('base64url');
-}
-
-/** RFC 7638 thumbprint of the client's EC key: the members crv, kty, x, y in that order. */
-const clientJkt = base64url(createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest());
-
-/** A DPoP proof by `key` for one request (fresh jti, iat = the validators' now, ath of `token`). */
-function proof(htm: string, htu: string, token: string, key: SigningKey = clientKey): Promise<string> {
-  const ath = base64url(createHash('sha256').update(token).digest());
-  return signToken(
-    key,
-    { htm, htu, jti: randomUUID(), iat: NOW_SEC, ath },
-    { typ: 'dpop+jwt', kid: undefined, jwk: clientJwk },
-  );
-}
+/** A DPoP proof by the client key for one request (fresh jti, iat = the validators' now, ath of `token`). */
+const proof = (htm: string, htu: string, token: string): Promise<string> =>
+  client.proof({ htm, htu, token, iat: NOW_SEC });
 
 interface Answer {
   status: number;
@@ -115,7 +94,7 @@ beforeAll(async () => {
     issuerKey,
     accessTokenClaims(
       { iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC },
-      { scope: 'orders:read', cnf: { jkt: clientJkt } },
+      { scope: 'orders:read', cnf: { jkt: client.jkt } },
     ),
   );
 
