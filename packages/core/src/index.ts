@@ -25,6 +25,7 @@ export {
   type ClaimsValidator,
   DEFAULT_INTROSPECTION_CACHE,
   DEFAULT_KEY_SET_POLICY,
+  type DpopOptions,
   type IntrospectionAuthMethod,
   type IntrospectionOptions,
   type IssuerOptions,

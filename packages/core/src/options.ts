@@ -742,7 +742,10 @@ export const DEFAULT_INTROSPECTION_CACHE = { maxEntries: 10_000, maxTtlSec: 60, 
  * ```
  */
 export interface DpopOptions {
-  /** JWS algorithms a proof may use (asymmetric only). Default: every asymmetric one, as for tokens. */
+  /**
+   * JWS algorithms a proof may use (asymmetric only). Default: the tokens' default, every asymmetric
+   * algorithm but `Ed25519` (opt-in; `EdDSA` covers the same keys), PS* only where they verify.
+   */
   algorithms?: readonly Algorithm[];
   /**
    * How old a proof's `iat` may be, in seconds (plus `clockToleranceSec` either way). Default 60. A proof
@@ -759,7 +762,8 @@ export interface DpopOptions {
   origin?: string;
   /**
    * Most proof identifiers remembered against replay (least recently seen dropped first). Default
-   * 100,000: it should cover the DPoP requests of `maxProofAgeSec` (about 1,600 per second by default).
+   * 100,000: it should cover the DPoP requests of a proof's lifetime, `maxProofAgeSec` plus
+   * `clockToleranceSec` (about 1,500 per second with the defaults).
    */
   replayCacheMaxEntries?: number;
 }

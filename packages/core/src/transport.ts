@@ -458,14 +458,14 @@ function requestMethod(source: TokenSource): string {
   return source.method;
 }
 
+/** A `.` or `..` path segment, percent-encoded or not. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?=\/|$)/i;
+
 /**
  * The absolute URL a proof's `htu` must name: the request's path on `origin` (the `dpop.origin`
  * option), else on the request's own origin (an absolute `url`, or `source.origin`). A path is
  * appended to the origin as text, so `//host/x` stays a path on this origin.
  */
-/** A `.` or `..` path segment, percent-encoded or not. */
-const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?=\/|$)/i;
-
 function requestUrl(source: TokenSource, origin: string | undefined): string {
   const url = source.url;
   if (typeof url !== 'string' || url === '') {
@@ -473,19 +473,13 @@ function requestUrl(source: TokenSource, origin: string | undefined): string {
       message: 'The adapter gave no request URL to check DPoP proofs with',
     });
   }
-  if (/^https?:\/\//i.test(url)) {
-    // An absolute URL (fetch runtimes): its origin is the request's own, unless one is configured.
+  const absolute = /^https?:\/\//i.test(url);
+  assertRoutedAsNamed(absolute ? url.slice(url.indexOf('//') + 2) : url, absolute);
+  if (absolute) {
+    // An absolute URL (fetch runtimes, or an absolute-form request line): its origin is the
+    // request's own, unless one is configured.
     if (origin === undefined || !URL.canParse(url)) return url;
     return `${origin}${new URL(url).pathname}`;
-  }
-  // The framework routes the path as sent; a URL parser would resolve `..`, `%2e%2e` and `\` first, so
-  // a proof for `/me` would pass on `/admin/../me`. No client that makes proofs sends such a path.
-  const path = url.slice(0, (url.search(/[?#]/) + 1 || url.length + 1) - 1);
-  if (path.includes('\\') || DOT_SEGMENT.test(path)) {
-    throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', {
-      message:
-        'The request path has dot segments or backslashes, so no DPoP proof can name it as it is routed',
-    });
   }
   const base = origin ?? source.origin;
   if (base === undefined || base === '') {
@@ -495,6 +489,26 @@ function requestUrl(source: TokenSource, origin: string | undefined): string {
     });
   }
   return `${base}${url.startsWith('/') ? url : `/${url}`}`;
+}
+
+/**
+ * Refuses a request target the framework routes otherwise than a URL parser reads it: a `.` or `..`
+ * segment (plain or percent-encoded) or a `\` anywhere after the scheme (`afterScheme`: the target,
+ * or for an absolute one the text after `scheme://`, authority included). A URL parser resolves them,
+ * so a proof for `/me` would pass on `/admin/../me`, which Express and Fastify route under `/admin`.
+ * No client that makes proofs sends such a target.
+ */
+function assertRoutedAsNamed(afterScheme: string, absolute: boolean): void {
+  const end = afterScheme.search(/[?#]/);
+  const target = end === -1 ? afterScheme : afterScheme.slice(0, end);
+  const slash = target.indexOf('/');
+  const path = absolute ? (slash === -1 ? '' : target.slice(slash)) : target;
+  if (target.includes('\\') || DOT_SEGMENT.test(path)) {
+    throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', {
+      message:
+        'The request path has dot segments or backslashes, so no DPoP proof can name it as it is routed',
+    });
+  }
 }
 
 function readHeader(source: TokenSource): string | undefined {
