@@ -145,7 +145,7 @@ describe('a proof for GET /me never admits a request Express routes to /admin', 
 
 // Core defect (transport.ts requestUrl / dpop.ts sameTargetUri): the request URL is parsed as a WHATWG
 // URL, which removes dot segments ('..', '%2e%2e') and reads '\\' as '/', while Express routes the path
-// as sent. Failing until core refuses such a path for a DPoP request (no htu names it as routed).
+// as sent. Core refuses such a path for a DPoP request (no htu names it as routed): b11da8b.
 describe('a proof for GET /me never admits a request Express routes to /admin through its path', () => {
   it.each([
     ['a dot segment', '/admin/../me'],
@@ -167,5 +167,20 @@ describe('client input is answered 4xx, never 500', () => {
     const answer = await send(requestLine, hostHeader, 'GET', `${origin}/me`);
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_dpop_proof' });
+  });
+});
+
+// Final read (helper-89, b769820; fixed in d08d487): requestUrl in core transport.ts refused dot segments
+// and backslashes only in a path-form URL; an absolute-form request line (RFC 9112 §3.2.2) skipped that
+// check, and sameTargetUri's WHATWG parse resolves '/admin/../me' to '/me' while the framework routes
+// the path as sent, so a proof for GET /me admitted a request routed under /admin.
+describe('a proof for GET /me never admits an absolute-form request routed to /admin', () => {
+  it.each([
+    ['a dot segment', '/admin/../me'],
+    ['a percent-encoded dot segment', '/admin/%2e%2e/me'],
+  ])('%s in an absolute-form request line is refused', async (_name, path) => {
+    const answer = await send(`GET ${origin}${path} HTTP/1.1`, host, 'GET', `${origin}/me`);
+    expect(answer.body).not.toContain('admin');
+    expect(answer.status).toBe(401);
   });
 });
