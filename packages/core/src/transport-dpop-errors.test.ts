@@ -182,3 +182,50 @@ describe('an RSA proof key larger than 4096 bits', () => {
     expect(() => verifier.verify(larger, request)).toThrow('longer than 4096 bits');
   });
 });
+
+describe('the origin a custom transport passes (transport.ts, for every adapter)', () => {
+  it('is refused unless http(s)://host[:port]: a Host with a path would name a request routed elsewhere', async () => {
+    const issuerKey = generateSigningKey('ES256', { kid: 'as-3' });
+    const validator = createValidator({
+      issuer: 'https://issuer.test',
+      audience: 'https://api.test',
+      jwks: { keys: [issuerKey.publicJwk] },
+      dpop: { algorithms: ['ES256'] },
+    });
+    const client = dpopClient(generateSigningKey('ES256', { kid: 'client-3' }));
+    const token = await new SignJWT({ sub: 'u', cnf: { jkt: client.jkt } })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'as-3' })
+      .setIssuer('https://issuer.test')
+      .setAudience('https://api.test')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(issuerKey.privateKey);
+    const sourceFor = async (origin: string | undefined, url: string): Promise<TokenSource> => ({
+      method: 'GET',
+      url,
+      origin,
+      headers: {
+        authorization: `DPoP ${token}`,
+        dpop: await client.proof({ htm: 'GET', htu: 'https://api.test/me', token }),
+      },
+    });
+    // `Host: api.test/me?` on a request routed to /admin/x reads as https://api.test/me?/admin/x.
+    for (const origin of [
+      'https://api.test/me?',
+      'https://api.test/me#',
+      'undefined://api.test',
+      'https://',
+      undefined,
+    ]) {
+      const error = await refusalOf(validator, await sourceFor(origin, '/admin/x'));
+      expect(error.code).toBe('ERR_DPOP_PROOF_INVALID');
+      expect(error.message).toContain('no usable host');
+    }
+    // Well-formed origins pass the check and are then compared as URLs (case, default port).
+    for (const origin of ['https://api.test', 'HTTPS://api.test:443']) {
+      expect((await authenticateRequest(validator, await sourceFor(origin, '/me'))).auth?.subject).toBe('u');
+    }
+    const otherHost = await refusalOf(validator, await sourceFor('https://[::1]:8443', '/me'));
+    expect(otherHost.message).toBe('The DPoP proof htu is not the request URL');
+  });
+});

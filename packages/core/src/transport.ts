@@ -80,8 +80,9 @@ export interface TokenSource {
   /** The request URL (absolute or path with query); read when `query` is enabled and for DPoP's `htu`. */
   url?: string | undefined;
   /**
-   * The origin the request was addressed to (`https://api.example.com`), for a DPoP proof's `htu` when
-   * `url` is a path. The validator's `dpop.origin` takes precedence.
+   * The origin the request was addressed to (`https://api.example.com`: scheme, `Host` as sent), for a
+   * DPoP proof's `htu` when `url` is a path; one that is not `http(s)://host[:port]` is the client's
+   * doing (401 `invalid_dpop_proof`). The validator's `dpop.origin` takes precedence.
    */
   origin?: string | undefined;
   /** The parsed form body (a record or `URLSearchParams`); read only when `body` is enabled. */
@@ -458,6 +459,12 @@ function requestMethod(source: TokenSource): string {
   return source.method;
 }
 
+/**
+ * An origin as a request names it: `http` or `https`, then RFC 9110 §7.2's `Host` = uri-host [ ":" port ]
+ * (an IP literal in brackets or a reg-name of RFC 3986 §3.2.2's characters), and nothing else.
+ */
+const REQUEST_ORIGIN = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::[0-9]*)?$/i;
+
 /** A `.` or `..` path segment, percent-encoded or not. */
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?=\/|$)/i;
 
@@ -482,10 +489,13 @@ function requestUrl(source: TokenSource, origin: string | undefined): string {
     return `${origin}${new URL(url).pathname}`;
   }
   const base = origin ?? source.origin;
-  if (base === undefined || base === '') {
-    // An HTTP/1.0 request without Host: the client's doing, and no htu can name the request.
+  // No host (HTTP/1.0 without Host), or a Host that is not host[:port] (`host/me?` would slip a path in
+  // front of the routed one, so a proof for `/me` named a request routed to `/admin`): the client's
+  // doing, and no htu can name the request.
+  if (base === undefined || !REQUEST_ORIGIN.test(base)) {
     throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', {
-      message: 'The request names no host, so no DPoP proof can name its URL (the API can set dpop.origin)',
+      message:
+        'The request names no usable host, so no DPoP proof can name its URL (the API can set dpop.origin)',
     });
   }
   return `${base}${url.startsWith('/') ? url : `/${url}`}`;

@@ -28,7 +28,6 @@ import {
   requireScopes,
   requireTenant,
 } from './guards.js';
-import { requestOrigin } from './request-origin.js';
 import { handleError } from './respond.js';
 import {
   compileRouteAuth,
@@ -177,7 +176,9 @@ function createHook(settings: ResolvedAdapterOptions) {
     ...bearerSource(request),
     // The URL as the client sent it, before any `rewriteUrl` (the one its proof names).
     url: request.originalUrl,
-    origin: readsOrigin ? requestOrigin(request) : undefined,
+    // Fastify's protocol and host (with its port) follow X-Forwarded-* only as `trustProxy` allows;
+    // core refuses (401) an origin that is not http(s)://host[:port], a missing host included.
+    origin: readsOrigin ? `${request.protocol}://${request.host}` : undefined,
   });
 
   /** Sets `request.auth` and applies the route's requirements (throws a TokenGuardError). */
