@@ -424,11 +424,9 @@ export function createValidator(options: ValidatorOptions): Validator {
   ): AuthInfo | Promise<AuthInfo> {
     const generation = keyGeneration;
     const verified = verifyJwt(token, jws, proofKey);
-    // A token taken for its DPoP proof is cached only where bound tokens are good as bearer tokens.
-    const cacheable = proofKey === undefined || resolved.acceptBoundTokens;
     return isPromiseLike(verified)
-      ? verified.then((result) => admitJwt(token, result, generation, requirements, cacheable, proofKey))
-      : admitJwt(token, verified, generation, requirements, cacheable, proofKey);
+      ? verified.then((result) => admitJwt(token, result, generation, requirements, proofKey))
+      : admitJwt(token, verified, generation, requirements, proofKey);
   }
 
   /** Caches a verified JWT (unless a key left a set meanwhile) and applies the route's requirements. */
@@ -437,7 +435,6 @@ export function createValidator(options: ValidatorOptions): Validator {
     verified: VerifiedJwt,
     generation: number,
     requirements: Requirements | undefined,
-    cacheable: boolean,
     proofKey: string | undefined,
   ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
@@ -447,10 +444,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
       return introspection.confirmJwt(token, proofKey).then((activeUntilMs) => {
         const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified, usableUntilMs, generation, requirements, cacheable);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements, proofKey);
       });
     }
-    return admitVerified(token, verified, notAfterMs, generation, requirements, cacheable);
+    return admitVerified(token, verified, notAfterMs, generation, requirements, proofKey);
   }
 
   function admitVerified(
@@ -459,9 +456,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
-    cacheable: boolean,
+    proofKey: string | undefined,
   ): AuthInfo {
     const { auth } = verified;
+    // A token taken for its DPoP proof is cached only where bound tokens are good as bearer tokens.
+    const cacheable = proofKey === undefined || resolved.acceptBoundTokens;
     if (cacheable && generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
     checkRequirements(auth, requirements, requirementsClock);
     return auth;
