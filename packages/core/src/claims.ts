@@ -121,10 +121,9 @@ export function checkBinding(
       });
     }
     // Bound to something else as well (mutual TLS's x5t#S256...): that binding is not proven here.
-    const others = Object.keys(cnf as object).filter((name) => name !== 'jkt');
-    if (others.length > 0) {
+    if (Object.keys(cnf as object).length > 1) {
       throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
-        message: `Invalid DPoP key binding: the ${source} is also bound by cnf ${boundMethods(Object.fromEntries(others.map((name) => [name, true])))}, which a DPoP proof does not prove`,
+        message: `Invalid DPoP key binding: the ${source} is also bound by cnf ${boundMethods(cnf, 'jkt')}, which a DPoP proof does not prove`,
       });
     }
   } else if (cnf !== undefined && cnf !== null && !rules.acceptBoundTokens) {
@@ -227,9 +226,9 @@ function missing(claim: string, source: ClaimSource): TokenGuardError {
 }
 
 /** The confirmation methods a `cnf` names, for the message: at most four, each a safe short name. */
-function boundMethods(cnf: unknown): string {
+function boundMethods(cnf: unknown, except?: string): string {
   if (typeof cnf !== 'object' || Array.isArray(cnf)) return 'of an unknown form';
-  const names = Object.keys(cnf as object);
+  const names = Object.keys(cnf as object).filter((name) => name !== except);
   if (names.length === 0) return 'with no method';
   return names.slice(0, 4).map(safeName).join(', ');
 }

@@ -302,27 +302,20 @@ export class TokenGuardError extends Error {
    */
   get wwwAuthenticate(): string | undefined {
     if (this.status >= 500) return undefined;
-    const params = this.challengeParams();
+    const bare: ChallengeParams = { realm: this.realm, resourceMetadata: this.resourceMetadata };
+    const params = this.oauthError === undefined ? bare : this.errorParams();
     const algs = this.dpopAlgorithms;
     if (algs === undefined) return formatChallenge(params);
     // RFC 9449 §7.1-7.2: the error goes in the challenge of the scheme the request used; the other
     // scheme accepted is offered bare (DPoP with its `algs`).
     const dpopError = this.scheme === 'DPoP' || this.dpopRequired;
-    const dpop = formatChallenge({
-      ...(dpopError ? params : { realm: this.realm, resourceMetadata: this.resourceMetadata }),
-      scheme: 'DPoP',
-      algs,
-    });
+    const dpop = formatChallenge({ ...(dpopError ? params : bare), scheme: 'DPoP', algs });
     if (this.dpopRequired) return dpop;
-    const bearer = formatChallenge(
-      dpopError ? { realm: this.realm, resourceMetadata: this.resourceMetadata } : params,
-    );
-    return `${bearer}, ${dpop}`;
+    return `${formatChallenge(dpopError ? bare : params)}, ${dpop}`;
   }
 
-  /** The RFC 6750 §3 parameters of this error's challenge, whatever its scheme. */
-  private challengeParams(): ChallengeParams {
-    if (this.oauthError === undefined) return { realm: this.realm, resourceMetadata: this.resourceMetadata };
+  /** The RFC 6750 §3 parameters of this error's challenge when it names an `error`, whatever its scheme. */
+  private errorParams(): ChallengeParams {
     return {
       realm: this.realm,
       error: this.oauthError,
