@@ -6,7 +6,13 @@ const NOW_SEC = 1_800_000_000;
 const AUD = 'https://api.example';
 const NOW_MS = NOW_SEC * 1000;
 const check = (overrides: Partial<ClaimCheck> = {}): ClaimCheck => ({
-  rules: { clockToleranceSec: 5, maxTokenAgeSec: undefined, requiredClaims: [], acceptBoundTokens: false },
+  rules: {
+    clockToleranceSec: 5,
+    maxTokenAgeSec: undefined,
+    requiredClaims: [],
+    acceptBoundTokens: false,
+    mtls: false,
+  },
   audience: [AUD],
   requireExp: true,
   source: 'token',
@@ -53,7 +59,13 @@ describe('checkClaims', () => {
   });
 
   it('bounds the reuse by maxTokenAgeSec and requires iat for it', () => {
-    const rules = { clockToleranceSec: 0, maxTokenAgeSec: 30, requiredClaims: [], acceptBoundTokens: false };
+    const rules = {
+      clockToleranceSec: 0,
+      maxTokenAgeSec: 30,
+      requiredClaims: [],
+      acceptBoundTokens: false,
+      mtls: false,
+    };
     const result = checkClaims({ aud: AUD, exp: NOW_SEC + 600, iat: NOW_SEC - 10 }, check({ rules }), NOW_MS);
     expect(result.notAfterMs).toBe((NOW_SEC + 20) * 1000);
     expect(codeOf(() => checkClaims({ aud: AUD, exp: NOW_SEC + 600 }, check({ rules }), NOW_MS))).toBe(
@@ -123,6 +135,7 @@ describe('a token bound to a key (RFC 7800 cnf)', () => {
     maxTokenAgeSec: undefined,
     requiredClaims: [],
     acceptBoundTokens: true,
+    mtls: false,
   };
 
   it('is refused as a bearer token, naming the confirmation method: DPoP jkt, mTLS x5t#S256, jwk', () => {

@@ -9,7 +9,7 @@ export type ClaimSource = 'token' | 'introspection answer';
 export interface ClaimCheck {
   readonly rules: Pick<
     ResolvedValidatorOptions,
-    'clockToleranceSec' | 'maxTokenAgeSec' | 'requiredClaims' | 'acceptBoundTokens'
+    'clockToleranceSec' | 'maxTokenAgeSec' | 'requiredClaims' | 'acceptBoundTokens' | 'mtls'
   >;
   /** The issuer's audience, or `null` when the audience check is opted out. */
   readonly audience: readonly string[] | null;
@@ -18,7 +18,7 @@ export interface ClaimCheck {
   readonly source: ClaimSource;
   /**
    * Leave `cnf` to {@link checkBinding}, run when the claims are used: an introspection answer is
-   * cached and then used with or without a DPoP proof.
+   * cached and then used with or without a DPoP proof or client certificate.
    */
   readonly deferBinding?: boolean;
 }
@@ -41,8 +41,7 @@ const MAX_NUMERIC_DATE = 8.64e12;
  * an introspection answer (RFC 7662 §4 leaves them to the resource server): `exp`, `nbf` and `iat`
  * with the clock tolerance, `maxTokenAgeSec`, `aud` (RFC 9068 §4, RFC 8725 §3.9), the string
  * claims `sub`, `client_id` and `jti`, `requiredClaims`, and that the token is not bound to a key
- * (`cnf`, unless `acceptBoundTokens`) or, with `proofKey` (the thumbprint of the DPoP proof it came
- * with), bound to that key (`cnf.jkt`). Throws the 401 {@link TokenGuardError}
+ * (`cnf`, unless `acceptBoundTokens`) or bound only by what `proof` proved ({@link checkBinding}). Throws the 401 {@link TokenGuardError}
  * of the first failure. The issuer is checked by the caller (selection for JWTs, equality for answers).
  *
  * @example
@@ -55,7 +54,7 @@ export function checkClaims(
   claims: Readonly<Record<string, unknown>>,
   check: ClaimCheck,
   nowMs: number,
-  proofKey?: string,
+  proof?: KeyProof,
 ): CheckedClaims {
   const { rules, source } = check;
   const tolerance = rules.clockToleranceSec;
@@ -83,7 +82,7 @@ export function checkClaims(
   checkStringClaim(claims.jti, 'jti');
   // RFC 7800 `cnf`: the token is only good with proof of a key (RFC 9449 §7.2, RFC 8705 §3), which a
   // bearer token does not bring: refused rather than downgraded to a bearer token.
-  if (check.deferBinding !== true) checkBinding(claims, proofKey, rules, source);
+  if (check.deferBinding !== true) checkBinding(claims, proof, rules, source);
   for (const name of rules.requiredClaims) {
     // Own members only: `toString`, `constructor` ... are found on every object's prototype.
     if (!Object.hasOwn(claims, name) || claims[name] === undefined || claims[name] === null) {
@@ -94,44 +93,91 @@ export function checkClaims(
 }
 
 /**
- * RFC 7800 `cnf` against how the token came: with `proofKey` (the RFC 7638 thumbprint of the DPoP
- * proof it came with), its `cnf.jkt` must be that key (RFC 9449 §7.1); without, a bound token is
- * refused unless `acceptBoundTokens` (RFC 9449 §7.2, RFC 8705 §3), since no proof of the key was given.
+ * What a request proved of keys, for its token's `cnf` (RFC 7800): the key of its DPoP proof
+ * (RFC 9449), its TLS client certificate (RFC 8705, with the `mtls` option), or both.
  *
  * @example
  * ```ts
- * checkBinding(auth.claims, proof?.jkt, resolved, 'introspection answer');
+ * checkBinding(claims, { certificate: certificateThumbprint(der) }, resolved, 'token');
+ * ```
+ */
+export interface KeyProof {
+  /** The RFC 7638 thumbprint of the key that signed the request's DPoP proof. */
+  readonly jkt?: string | undefined;
+  /** The `x5t#S256` (SHA-256 thumbprint) of the request's TLS client certificate. */
+  readonly certificate?: string | undefined;
+}
+
+/**
+ * RFC 7800 `cnf` against what the request proved: each confirmation method the token names must be
+ * proven. `cnf.jkt` by the DPoP proof's key (a DPoP proof also requires the token to name it, RFC 9449
+ * §7.1), `cnf["x5t#S256"]` by the TLS client certificate when the `mtls` option is on (RFC 8705 §3).
+ * A bound token whose binding nothing proves is refused (RFC 9449 §7.2, RFC 8705 §3) unless
+ * `acceptBoundTokens` and no DPoP proof came.
+ *
+ * @example
+ * ```ts
+ * checkBinding(auth.claims, proof, resolved, 'introspection answer');
  * ```
  */
 export function checkBinding(
   claims: Readonly<Record<string, unknown>>,
-  proofKey: string | undefined,
-  rules: Pick<ResolvedValidatorOptions, 'acceptBoundTokens'>,
+  proof: KeyProof | undefined,
+  rules: Pick<ResolvedValidatorOptions, 'acceptBoundTokens' | 'mtls'>,
   source: ClaimSource,
 ): void {
   const cnf = claims.cnf;
-  if (proofKey !== undefined) {
-    const jkt = (cnf as { jkt?: unknown } | null | undefined)?.jkt;
-    if (typeof jkt !== 'string' || jkt !== proofKey) {
+  const jkt = proof?.jkt;
+  if (jkt !== undefined) {
+    const bound = (cnf as { jkt?: unknown } | null | undefined)?.jkt;
+    if (typeof bound !== 'string' || bound !== jkt) {
       throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
         message:
-          typeof jkt === 'string'
+          typeof bound === 'string'
             ? `Invalid DPoP key binding: the ${source} is bound to another key`
             : `Invalid DPoP key binding: the ${source} is not bound to a DPoP key (no cnf.jkt)`,
       });
     }
-    // Bound to something else as well (mutual TLS's x5t#S256...): that binding is not proven here.
-    if (Object.keys(cnf as object).length > 1) {
-      throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
-        message: `Invalid DPoP key binding: the ${source} is also bound by cnf ${boundMethods(cnf, 'jkt')}, which a DPoP proof does not prove`,
+  }
+  if (cnf === undefined || cnf === null) return;
+  // The downgrade the option asks for (never set together with `mtls`).
+  if (jkt === undefined && rules.acceptBoundTokens) return;
+  let proven = jkt === undefined ? 0 : 1;
+  const x5t = rules.mtls ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
+  if (x5t !== undefined) {
+    const certificate = proof?.certificate;
+    if (certificate === undefined || x5t !== certificate) {
+      throw new TokenGuardError('ERR_MTLS_BINDING_MISMATCH', {
+        message:
+          certificate === undefined
+            ? `Invalid certificate binding: the ${source} is bound to a TLS client certificate (cnf x5t#S256) and the request came without one`
+            : `Invalid certificate binding: the ${source} is bound to another TLS client certificate`,
       });
     }
-  } else if (cnf !== undefined && cnf !== null && !rules.acceptBoundTokens) {
-    // A bearer token does not prove the key: refused rather than downgraded to a bearer token.
-    throw new TokenGuardError('ERR_TOKEN_BOUND', {
-      message: `The ${source} is bound to a key (cnf ${boundMethods(cnf)}) and was presented as a bearer token`,
+    proven += 1;
+  }
+  // Every method named must be proven: a bound token with nothing proven, or one bound by a method
+  // the request did not prove as well (DPoP and mTLS both named, one proven), is refused.
+  if (proven > 0 && typeof cnf === 'object' && Object.keys(cnf).length === proven) return;
+  const others = boundMethods(
+    cnf,
+    jkt === undefined ? undefined : 'jkt',
+    x5t === undefined ? undefined : 'x5t#S256',
+  );
+  if (jkt !== undefined) {
+    throw new TokenGuardError('ERR_DPOP_BINDING_MISMATCH', {
+      message: `Invalid DPoP key binding: the ${source} is also bound by cnf ${others}, which a DPoP proof does not prove`,
     });
   }
+  if (proven > 0) {
+    throw new TokenGuardError('ERR_MTLS_BINDING_MISMATCH', {
+      message: `Invalid certificate binding: the ${source} is also bound by cnf ${others}, which a client certificate does not prove`,
+    });
+  }
+  // A bearer token does not prove the key: refused rather than downgraded to a bearer token.
+  throw new TokenGuardError('ERR_TOKEN_BOUND', {
+    message: `The ${source} is bound to a key (cnf ${boundMethods(cnf)}) and was presented as a bearer token`,
+  });
 }
 
 /**
@@ -225,10 +271,13 @@ function missing(claim: string, source: ClaimSource): TokenGuardError {
   return new TokenGuardError('ERR_CLAIM_MISSING', { claim, message: `The ${source} has no ${claim} claim` });
 }
 
-/** The confirmation methods a `cnf` names, for the message: at most four, each a safe short name. */
-function boundMethods(cnf: unknown, except?: string): string {
+/**
+ * The confirmation methods a `cnf` names but for `proven`, for the message: at most four, each a safe
+ * short name.
+ */
+function boundMethods(cnf: unknown, ...proven: readonly (string | undefined)[]): string {
   if (typeof cnf !== 'object' || Array.isArray(cnf)) return 'of an unknown form';
-  const names = Object.keys(cnf as object).filter((name) => name !== except);
+  const names = Object.keys(cnf as object).filter((name) => !proven.includes(name));
   if (names.length === 0) return 'with no method';
   return names.slice(0, 4).map(safeName).join(', ');
 }

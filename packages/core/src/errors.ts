@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'ERR_TOKEN_BOUND'
   | 'ERR_DPOP_PROOF_INVALID'
   | 'ERR_DPOP_BINDING_MISMATCH'
+  | 'ERR_MTLS_BINDING_MISMATCH'
   | 'ERR_TOKEN_INACTIVE'
   | 'ERR_TOKEN_NOT_JWT'
   | 'ERR_INSUFFICIENT_SCOPE'
@@ -136,6 +137,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
     oauthError: 'invalid_token',
     status: 401,
     message: 'Invalid DPoP key binding',
+  },
+  // RFC 8705 §3: the token is bound to a TLS client certificate the request did not come with.
+  ERR_MTLS_BINDING_MISMATCH: {
+    oauthError: 'invalid_token',
+    status: 401,
+    message: 'Invalid certificate binding',
   },
   ERR_TOKEN_INACTIVE: { oauthError: 'invalid_token', status: 401, message: 'The token is not active' },
   ERR_TOKEN_NOT_JWT: {

@@ -21,6 +21,7 @@ export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks
 export { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
 export type { Algorithm } from './lib/algorithms.js';
 export { type McpAuthInfo, type McpAuthInfoOptions, mcpAuthInfo } from './mcp.js';
+export { certificateThumbprint, peerCertificateOf } from './mtls.js';
 export {
   type ClaimsValidator,
   DEFAULT_INTROSPECTION_CACHE,

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { type AuthInfo, type AuthInfoFields, createAuthInfo, readClientId } from './auth-info.js';
-import { checkBinding, checkClaims, runClaimsValidator } from './claims.js';
+import { checkBinding, checkClaims, type KeyProof, runClaimsValidator } from './claims.js';
 import type { IssuerMetadata } from './discovery.js';
 import { type ErrorCode, TokenGuardError } from './errors.js';
 import { findKeys, type KeySource } from './jwks.js';
@@ -50,13 +50,13 @@ export interface IntrospectionState {
 /** The introspection client of one issuer: answer cache, in-flight coalescing and backoff. */
 export interface IntrospectionClient {
   /** Validates an opaque token by introspection; resolves to its {@link AuthInfo} (`source: 'introspection'`). */
-  /** `proofKey`: the thumbprint of the DPoP proof the token came with (its `cnf.jkt` must match). */
-  validate(token: string, proofKey?: string): Promise<AuthInfo>;
+  /** `proof`: what the request proved (DPoP proof key, client certificate), for the answer's `cnf`. */
+  validate(token: string, proof?: KeyProof): Promise<AuthInfo>;
   /**
    * With `jwt: 'always'`: introspects an already verified JWT and resolves to the instant (ms) until
    * which that answer may be reused; throws when the token is not active. `undefined` otherwise.
    */
-  confirmJwt(token: string, proofKey?: string): Promise<number | undefined>;
+  confirmJwt(token: string, proof?: KeyProof): Promise<number | undefined>;
   state(): IntrospectionState;
   /** Forgets every cached answer. */
   clear(): void;
@@ -444,21 +444,21 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
   }
 
   return {
-    async validate(token, proofKey) {
+    async validate(token, proof) {
       // A cache hit completes without awaiting anything.
       const found = entryFor(token);
       const entry = settle('kind' in found ? found : await found);
-      checkBinding(entry.fields.claims, proofKey, resolved, 'introspection answer');
+      checkBinding(entry.fields.claims, proof, resolved, 'introspection answer');
       return createAuthInfo(token, entry.fields);
     },
-    async confirmJwt(token, proofKey) {
+    async confirmJwt(token, proof) {
       if (options.jwt !== 'always') return undefined;
       const entry = settle(await entryFor(token));
       // The answer's own cnf binds the token too (RFC 9449 §6.2): refused as a bearer token, and
       // checked against the proof's key. Without one, the JWT's own cnf was checked already.
       const { cnf } = entry.fields.claims;
       if (cnf !== undefined && cnf !== null) {
-        checkBinding(entry.fields.claims, proofKey, resolved, 'introspection answer');
+        checkBinding(entry.fields.claims, proof, resolved, 'introspection answer');
       }
       return entry.notAfterMs;
     },

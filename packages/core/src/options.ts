@@ -213,8 +213,8 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
    * Accept a token bound to a key (a `cnf` claim: DPoP's `jkt`, mutual TLS's `x5t#S256`, RFC 7800's
    * `jwk`...) presented as a bearer token. Default `false`: such a token is refused with
    * `ERR_TOKEN_BOUND`: a stolen bound token would otherwise work as a bearer token. DPoP-bound tokens
-   * are checked with their proof through the `dpop` option; set this only where something in front of
-   * the API (a gateway terminating mutual TLS, which tokenguard does not check) has checked the binding.
+   * are checked with their proof through the `dpop` option, certificate-bound ones with `mtls`; set
+   * this only where something in front of the API (a gateway) has checked the binding.
    */
   acceptBoundTokens?: boolean;
   /** Your own check of the verified claims. Runs once per distinct token while it is cached. */
@@ -237,6 +237,14 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
    * See the core README's "DPoP".
    */
   dpop?: true | DpopOptions;
+  /**
+   * Accept access tokens bound to a TLS client certificate (RFC 8705 §3): a token whose `cnf` names
+   * `x5t#S256` is good only on a request that came with that certificate (the adapters read it from
+   * the TLS connection, or from their `clientCertificate` option behind a proxy). Default `false`:
+   * such a token is refused (`ERR_TOKEN_BOUND`). Not together with `acceptBoundTokens`, which would
+   * waive the check. See the core README's "Certificate-bound tokens (mTLS)".
+   */
+  mtls?: boolean;
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
   /** `realm` of the `WWW-Authenticate` challenges. */
@@ -645,6 +653,7 @@ const commonShape = {
   maxTokenJsonDepth: z.number().int().min(2).max(1000).optional(),
   verifyOffThread: z.boolean().optional(),
   dpop: dpopSchema.optional(),
+  mtls: z.boolean().optional(),
   now: fn<() => number>('clock').optional(),
   realm: z.string().optional(),
   resourceMetadata: resourceMetadataSchema.optional(),
@@ -792,6 +801,8 @@ export interface ResolvedValidatorOptions {
   verifyOffThread: boolean;
   /** The `dpop` option with its defaults; `undefined` when DPoP is not accepted. */
   dpop: ResolvedDpopOptions | undefined;
+  /** Tokens bound to a TLS client certificate are checked against the request's (`mtls`). */
+  mtls: boolean;
   now: () => number;
   realm: string | undefined;
   /** Set with the `resourceMetadata` option: what is served, and the challenges' `resource_metadata`. */
@@ -1051,6 +1062,11 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
   const parsed = z.strictObject(commonShape).safeParse(common);
   if (!parsed.success) fail('', parsed.error);
   const value = parsed.data;
+  if (value.mtls === true && value.acceptBoundTokens === true) {
+    throw new TypeError(
+      'tokenguard: invalid option "acceptBoundTokens": it would accept certificate-bound tokens without the certificate "mtls" checks; set one or the other',
+    );
+  }
 
   let issuers: ResolvedIssuerOptions[];
   if (value.issuers !== undefined) {
@@ -1098,6 +1114,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
     verifyOffThread: value.verifyOffThread ?? false,
     dpop: resolveDpop(value.dpop),
+    mtls: value.mtls ?? false,
     now: value.now === undefined ? Date.now : checkedClock(value.now),
     realm: value.realm,
     resourceMetadata:
@@ -1107,6 +1124,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
             value.resourceMetadata,
             defaultAuthorizationServers(issuers),
             resolveDpop(value.dpop),
+            value.mtls,
           ),
     http: Object.freeze({
       fetch: value.http?.fetch,

@@ -71,6 +71,8 @@ export interface ProtectedResourceMetadataDocument {
   readonly dpop_signing_alg_values_supported?: readonly string[];
   /** RFC 9728 §2: `true` when only DPoP-bound tokens are accepted (`dpop.required`). */
   readonly dpop_bound_access_tokens_required?: boolean;
+  /** RFC 9728 §2 (RFC 8705): `true` when tokens bound to a TLS client certificate are accepted (`mtls`). */
+  readonly tls_client_certificate_bound_access_tokens?: boolean;
 }
 
 /**
@@ -265,6 +267,7 @@ export function buildProtectedResourceMetadata(
   options: ResourceMetadataOptions,
   defaultAuthorizationServers: readonly string[],
   dpop?: { readonly algorithms: readonly string[]; readonly required: boolean },
+  mtls = false,
 ): ProtectedResourceMetadata {
   const { origin, path, query } = metadataLocation(options.resource);
   const servers = options.authorizationServers ?? defaultAuthorizationServers;
@@ -282,6 +285,7 @@ export function buildProtectedResourceMetadata(
   set('resource_tos_uri', options.resourceTosUri);
   set('dpop_signing_alg_values_supported', dpop?.algorithms);
   if (dpop?.required === true) document.dpop_bound_access_tokens_required = true;
+  if (mtls) document.tls_client_certificate_bound_access_tokens = true;
   return Object.freeze({
     url: `${origin}${path}${query}`,
     path,

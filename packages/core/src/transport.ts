@@ -7,9 +7,11 @@ import {
   readBearerCredentials,
   readDpopCredentials,
 } from './bearer.js';
+import type { KeyProof } from './claims.js';
 import type { DpopProof, DpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
 import { readHeaderValues } from './lib/headers.js';
+import { certificateThumbprint } from './mtls.js';
 import type { ResolvedDpopOptions, ValidatorOptions } from './options.js';
 import {
   type AuthenticationRequirement,
@@ -87,6 +89,13 @@ export interface TokenSource {
   origin?: string | undefined;
   /** The parsed form body (a record or `URLSearchParams`); read only when `body` is enabled. */
   body?: unknown;
+  /**
+   * The TLS client certificate the request came with (DER bytes or PEM text), for a token bound to
+   * it (RFC 8705 §3); read only with the validator's `mtls` option. Only a certificate the client
+   * proved it holds: the TLS handshake's ({@link peerCertificateOf}), or one forwarded by the proxy
+   * that terminated TLS, from a header no client can set.
+   */
+  clientCertificate?: Uint8Array | string | undefined;
 }
 
 /**
@@ -369,7 +378,13 @@ export function authenticateRequestNow(
   let validated: Promise<AuthInfo>;
   try {
     // Asked of the cache already (only ever without requirements): not asked twice.
-    validated = validateFound(validator, token, options.requirements, extracted.cacheMissed === true);
+    validated = validateFound(
+      validator,
+      token,
+      options.requirements,
+      extracted.cacheMissed === true,
+      certificateProof(validator, source),
+    );
   } catch (error) {
     return Promise.reject(error);
   }
@@ -397,7 +412,8 @@ function authenticateWithProof(
       url: requestUrl(source, validator.options.dpop?.origin),
       accessToken: token,
     });
-    validated = validateFound(validator, token, requirements, true, proof.jkt);
+    const certificate = certificateProof(validator, source)?.certificate;
+    validated = validateFound(validator, token, requirements, true, { jkt: proof.jkt, certificate });
   } catch (error) {
     return Promise.reject(dpopSchemeError(error, validator));
   }
@@ -416,6 +432,17 @@ function authenticateWithProof(
       throw dpopSchemeError(error, validator);
     },
   );
+}
+
+/**
+ * What the request's TLS client certificate proves (its `x5t#S256`), with the validator's `mtls`
+ * option; `undefined` without the option or a certificate, so a bearer request allocates nothing.
+ */
+function certificateProof(validator: Validator, source: TokenSource): KeyProof | undefined {
+  const certificate = source.clientCertificate;
+  if (certificate === undefined || (validator as Partial<Validator>).options?.mtls !== true) return undefined;
+  const thumbprint = certificateThumbprint(certificate);
+  return thumbprint === undefined ? undefined : { certificate: thumbprint };
 }
 
 /** An error of a DPoP-scheme request: its challenge is the `DPoP` one (RFC 9449 §7.1). */

@@ -1,6 +1,12 @@
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { assertB64Credentials, isOtherSchemeValue, readBearerCredentials } from './bearer.js';
-import { type CheckedClaims, type ClaimCheck, checkClaims, runClaimsValidator } from './claims.js';
+import {
+  type CheckedClaims,
+  type ClaimCheck,
+  checkClaims,
+  type KeyProof,
+  runClaimsValidator,
+} from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { createDpopVerifier, type DpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
@@ -231,7 +237,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   function verifyJwt(
     token: string,
     jws: DecodedJws,
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     // A header rule (SECURITY.md, item 5): refused before the issuer, algorithm or typ are looked at.
     const kid = jws.header.kid;
@@ -246,8 +252,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     // Waited for only when the registry has to ask (a template tenant): a known issuer costs no tick.
     const selected = contexts.select(iss);
     return isPromiseLike(selected)
-      ? selected.then((context) => verifyWithContext(token, jws, iss, context, proofKey))
-      : verifyWithContext(token, jws, iss, selected, proofKey);
+      ? selected.then((context) => verifyWithContext(token, jws, iss, context, proof))
+      : verifyWithContext(token, jws, iss, selected, proof);
   }
 
   function verifyWithContext(
@@ -255,7 +261,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     jws: DecodedJws,
     iss: string,
     context: IssuerContext,
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     const { header } = jws;
     const { config } = context;
@@ -273,8 +279,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     const lookupKid = config.secret === undefined ? kid : undefined;
     const found = findKeys(context.keys, lookupKid, alg);
     return isPromiseLike(found)
-      ? found.then((keys) => verifyWithKeys(token, jws, iss, context, keys, proofKey))
-      : verifyWithKeys(token, jws, iss, context, found, proofKey);
+      ? found.then((keys) => verifyWithKeys(token, jws, iss, context, keys, proof))
+      : verifyWithKeys(token, jws, iss, context, found, proof);
   }
 
   function verifyWithKeys(
@@ -283,12 +289,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     iss: string,
     context: IssuerContext,
     keys: readonly VerificationKey[],
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     const verdict = signatureVerdict(token, jws, keys);
     return isPromiseLike(verdict)
-      ? verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid, proofKey))
-      : verifiedClaims(token, jws, iss, context, verdict, proofKey);
+      ? verdict.then((valid) => verifiedClaims(token, jws, iss, context, valid, proof))
+      : verifiedClaims(token, jws, iss, context, verdict, proof);
   }
 
   /** Whether any of `keys` verifies the JWS: on libuv's pool, in the phase's batch, or at once. */
@@ -332,8 +338,8 @@ export function createValidator(options: ValidatorOptions): Validator {
   }
 
   /**
-   * Checks the claims of a JWS whose signature check gave `signatureValid`; `proofKey`, the thumbprint
-   * of the DPoP proof the token came with, which its `cnf.jkt` must then be.
+   * Checks the claims of a JWS whose signature check gave `signatureValid`; `proof`, what the request
+   * proved (its DPoP proof's key, its client certificate), which the token's `cnf` is checked against.
    */
   function verifiedClaims(
     token: string,
@@ -341,11 +347,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     iss: string,
     context: IssuerContext,
     signatureValid: boolean,
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): VerifiedJwt | Promise<VerifiedJwt> {
     if (!signatureValid) throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     const { header, payload } = jws;
-    const checked = checkClaims(payload, context.claimCheck, now(), proofKey);
+    const checked = checkClaims(payload, context.claimCheck, now(), proof);
     if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked);
     return runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header }).then(() =>
       verifiedJwt(token, payload, iss, context, checked),
@@ -388,31 +394,32 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements: Requirements | undefined,
     cacheChecked: boolean,
     grammarUnchecked: boolean,
-    proofKey?: string,
+    proof?: KeyProof,
   ): AuthInfo | Promise<AuthInfo> {
     if (token.length > resolved.maxTokenLength) {
       if (grammarUnchecked) assertB64Credentials(token);
       throw tokenTooLarge(resolved.maxTokenLength);
     }
-    // A DPoP-bound token is never answered from the cache (which holds tokens good as bearer tokens).
-    const hit = cacheChecked || proofKey !== undefined ? undefined : cachedAuth(token);
+    // A request that proves a key is never answered from the cache (which holds tokens good as bearer
+    // tokens): its token's binding is checked against what it proved.
+    const hit = cacheChecked || proof !== undefined ? undefined : cachedAuth(token);
     if (hit !== undefined) {
       checkRequirements(hit, requirements, requirementsClock);
       return hit;
     }
     const jws = decodeCanonicalJws(token, resolved.maxTokenJsonDepth);
-    if (jws !== undefined) return validateJws(token, jws, requirements, proofKey);
+    if (jws !== undefined) return validateJws(token, jws, requirements, proof);
     if (grammarUnchecked) assertB64Credentials(token);
     if (!looksLikeCompactJws(token)) {
       // Not a compact JWS: introspection when configured (INTROSPECTION.md), else a precise 401.
       if (opaqueIntrospection === undefined) throw new TokenGuardError('ERR_TOKEN_NOT_JWT');
-      return opaqueIntrospection.validate(token, proofKey).then((auth) => {
+      return opaqueIntrospection.validate(token, proof).then((auth) => {
         checkRequirements(auth, requirements, requirementsClock);
         return auth;
       });
     }
     // Shaped like a JWS but not canonical: decodeCompactJws says precisely what is wrong.
-    return validateJws(token, decodeCompactJws(token, resolved.maxTokenJsonDepth), requirements, proofKey);
+    return validateJws(token, decodeCompactJws(token, resolved.maxTokenJsonDepth), requirements, proof);
   }
 
   /** Verifies a decoded JWS, caches the verification and applies the route's requirements. */
@@ -420,13 +427,13 @@ export function createValidator(options: ValidatorOptions): Validator {
     token: string,
     jws: DecodedJws,
     requirements: Requirements | undefined,
-    proofKey?: string,
+    proof?: KeyProof,
   ): AuthInfo | Promise<AuthInfo> {
     const generation = keyGeneration;
-    const verified = verifyJwt(token, jws, proofKey);
+    const verified = verifyJwt(token, jws, proof);
     return isPromiseLike(verified)
-      ? verified.then((result) => admitJwt(token, result, generation, requirements, proofKey))
-      : admitJwt(token, verified, generation, requirements, proofKey);
+      ? verified.then((result) => admitJwt(token, result, generation, requirements, proof))
+      : admitJwt(token, verified, generation, requirements, proof);
   }
 
   /** Caches a verified JWT (unless a key left a set meanwhile) and applies the route's requirements. */
@@ -435,19 +442,19 @@ export function createValidator(options: ValidatorOptions): Validator {
     verified: VerifiedJwt,
     generation: number,
     requirements: Requirements | undefined,
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): AuthInfo | Promise<AuthInfo> {
     // introspection.jwt 'always': the issuer must also call the verified JWT active. Asked of the
     // context that verified it: a registry lookup misses a template tenant evicted or lapsed meanwhile.
     const { context, notAfterMs } = verified;
     const introspection = context.introspection;
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
-      return introspection.confirmJwt(token, proofKey).then((activeUntilMs) => {
+      return introspection.confirmJwt(token, proof).then((activeUntilMs) => {
         const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified, usableUntilMs, generation, requirements, proofKey);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements, proof);
       });
     }
-    return admitVerified(token, verified, notAfterMs, generation, requirements, proofKey);
+    return admitVerified(token, verified, notAfterMs, generation, requirements, proof);
   }
 
   function admitVerified(
@@ -456,11 +463,13 @@ export function createValidator(options: ValidatorOptions): Validator {
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): AuthInfo {
     const { auth } = verified;
-    // A token taken for its DPoP proof is cached only where bound tokens are good as bearer tokens.
-    const cacheable = proofKey === undefined || resolved.acceptBoundTokens;
+    // The cache answers requests that prove nothing: a bound token (taken with its DPoP proof or
+    // client certificate) is cached only where bound tokens are good as bearer tokens.
+    const cnf = auth.claims.cnf;
+    const cacheable = cnf === undefined || cnf === null || resolved.acceptBoundTokens;
     if (cacheable && generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
     checkRequirements(auth, requirements, requirementsClock);
     return auth;
@@ -524,7 +533,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements: Requirements | undefined,
     cacheMissed: boolean,
     grammarUnchecked = false,
-    proofKey?: string,
+    proof?: KeyProof,
   ): Promise<AuthInfo> {
     // A malformed requirement is the route's bug: a TypeError, never reported as the token's fault.
     try {
@@ -536,7 +545,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     try {
       result =
         grammarUnchecked && typeof tokenOrHeader === 'string'
-          ? validateToken(tokenOrHeader, requirements, cacheMissed, true, proofKey)
+          ? validateToken(tokenOrHeader, requirements, cacheMissed, true, proof)
           : validateValue(tokenOrHeader, requirements, cacheMissed);
     } catch (error) {
       // A throwing clock must not escape as a bare Error: withChallenge makes it ERR_INTERNAL.
@@ -645,11 +654,11 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withChallenge(error);
       }
     },
-    validateFound(token, requirements, cacheMissed, proofKey) {
+    validateFound(token, requirements, cacheMissed, proof) {
       const outer = validatingFoundToken;
       validatingFoundToken = true;
       try {
-        return settle(token, requirements, cacheMissed, true, proofKey);
+        return settle(token, requirements, cacheMissed, true, proof);
       } finally {
         validatingFoundToken = outer;
       }
@@ -666,7 +675,7 @@ interface CachedLookup {
     token: string,
     requirements: Requirements | undefined,
     cacheMissed: boolean,
-    proofKey: string | undefined,
+    proof: KeyProof | undefined,
   ): Promise<AuthInfo>;
   /** The validator's DPoP proof checker, when its `dpop` option is on. */
   readonly dpop: DpopVerifier | undefined;
@@ -721,11 +730,11 @@ export function validateFound(
   token: string,
   requirements: Requirements | undefined,
   cacheMissed: boolean,
-  proofKey?: string,
+  proof?: KeyProof,
 ): Promise<AuthInfo> {
   const entry = cachedLookups.get(validator);
-  if (entry !== undefined && (proofKey !== undefined || validator.validate === entry.validate)) {
-    return entry.validateFound(token, requirements, cacheMissed, proofKey);
+  if (entry !== undefined && (proof !== undefined || validator.validate === entry.validate)) {
+    return entry.validateFound(token, requirements, cacheMissed, proof);
   }
   return Promise.resolve(validator.validate(token, requirements));
 }

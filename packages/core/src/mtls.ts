@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+
+/** A PEM certificate: one `CERTIFICATE` block, its base64 body spread over any number of lines. */
+const PEM_CERTIFICATE = /^\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----\s*$/;
+
+/**
+ * The RFC 8705 §3.1 `x5t#S256` of a TLS client certificate: the base64url SHA-256 of its DER bytes.
+ * `certificate` is the DER itself or the PEM text of one certificate; text that is not one PEM
+ * certificate gives `undefined`. The bytes are not parsed: whatever a token's `cnf` names is compared
+ * with what the TLS handshake (or the proxy that terminated it) gave.
+ *
+ * @example
+ * ```ts
+ * const thumbprint = certificateThumbprint(tlsSocket.getPeerCertificate().raw);
+ * if (claims.cnf?.['x5t#S256'] !== thumbprint) reject();
+ * ```
+ */
+export function certificateThumbprint(certificate: Uint8Array | string): string | undefined {
+  let der: Uint8Array;
+  if (typeof certificate === 'string') {
+    const body = PEM_CERTIFICATE.exec(certificate)?.[1];
+    if (body === undefined) return undefined;
+    der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  } else if (certificate instanceof Uint8Array) {
+    der = certificate;
+  } else {
+    return undefined;
+  }
+  if (der.byteLength === 0) return undefined;
+  return createHash('sha256').update(der).digest('base64url');
+}
+
+/** The part of Node's `TLSSocket` read here (structural: core imports no framework or server). */
+interface PeerCertificateSource {
+  getPeerCertificate(detailed?: boolean): { raw?: Uint8Array } | null | undefined;
+}
+
+/** Each TLS connection's client certificate (`null`: none), asked once per connection. */
+const peerCertificates = new WeakMap<object, Uint8Array | null>();
+
+/**
+ * The DER bytes of the client certificate a Node TLS connection (`req.socket` of an HTTPS server)
+ * was opened with, remembered per connection: a keep-alive connection asks once. `undefined` for a
+ * plain socket, a TLS client that sent none, or anything else. Node's handshake has already proved
+ * that the client holds the certificate's key, whether or not the server checked its chain
+ * (`rejectUnauthorized`), which is all RFC 8705's self-signed binding needs.
+ *
+ * @example
+ * ```ts
+ * authenticateRequest(validator, { headers: req.headers, clientCertificate: peerCertificateOf(req.socket) });
+ * ```
+ */
+export function peerCertificateOf(socket: unknown): Uint8Array | undefined {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const known = peerCertificates.get(socket);
+  if (known !== undefined) return known ?? undefined;
+  const source = socket as Partial<PeerCertificateSource>;
+  if (typeof source.getPeerCertificate !== 'function') return undefined;
+  let raw: Uint8Array | undefined;
+  try {
+    raw = source.getPeerCertificate(false)?.raw;
+  } catch {
+    // A socket that has closed meanwhile: no certificate to prove anything with.
+    return undefined;
+  }
+  const certificate = raw instanceof Uint8Array && raw.byteLength > 0 ? raw : undefined;
+  peerCertificates.set(socket, certificate ?? null);
+  return certificate;
+}
