@@ -439,8 +439,9 @@ function authenticateWithProof(
  * option; `undefined` without the option or a certificate, so a bearer request allocates nothing.
  */
 function certificateProof(validator: Validator, source: TokenSource): KeyProof | undefined {
+  if ((validator as Partial<Validator>).options?.mtls !== true) return undefined;
   const certificate = source.clientCertificate;
-  if (certificate === undefined || (validator as Partial<Validator>).options?.mtls !== true) return undefined;
+  if (certificate === undefined) return undefined;
   const thumbprint = certificateThumbprint(certificate);
   return thumbprint === undefined ? undefined : { certificate: thumbprint };
 }

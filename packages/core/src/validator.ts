@@ -451,10 +451,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
       return introspection.confirmJwt(token, proof).then((activeUntilMs) => {
         const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified, usableUntilMs, generation, requirements, proof);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements);
       });
     }
-    return admitVerified(token, verified, notAfterMs, generation, requirements, proof);
+    return admitVerified(token, verified, notAfterMs, generation, requirements);
   }
 
   function admitVerified(
@@ -463,7 +463,6 @@ export function createValidator(options: ValidatorOptions): Validator {
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
-    proof: KeyProof | undefined,
   ): AuthInfo {
     const { auth } = verified;
     // The cache answers requests that prove nothing: a bound token (taken with its DPoP proof or
