@@ -13,7 +13,12 @@ import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../
 import { checkBinding, type KeyProof } from './claims.js';
 import { TokenGuardError } from './errors.js';
 import { certificateThumbprint, peerCertificateOf } from './mtls.js';
-import { authenticateRequest, authenticateRequestNow, type TokenSource } from './transport.js';
+import {
+  authenticateRequest,
+  authenticateRequestNow,
+  resolveAdapterOptions,
+  type TokenSource,
+} from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
 const ISS = 'https://issuer.test';
@@ -325,5 +330,35 @@ describe('checkBinding of an introspection answer (checked at each use)', () => 
     expect(codeOf({}, { certificate: 'thumb' })).toBe('ERR_TOKEN_BOUND');
     expect(codeOf('x5t', { certificate: 'thumb' })).toBe('ERR_TOKEN_BOUND');
     expect(codeOf({ 'x5t#S256': 'thumb' }, { jkt: 'k' })).toBe('ERR_DPOP_BINDING_MISMATCH');
+  });
+});
+
+describe("the adapters' clientCertificate option (resolveAdapterOptions)", () => {
+  const reader = (): string => alice.pem;
+
+  it('is taken beside a validator and among validator options, and handed back as given', () => {
+    const validator = mtlsValidator();
+    expect(resolveAdapterOptions(validator, { clientCertificate: reader }).clientCertificate).toBe(reader);
+    expect(resolveAdapterOptions({ validator, clientCertificate: reader }).clientCertificate).toBe(reader);
+    const owned = resolveAdapterOptions({
+      issuer: ISS,
+      audience: AUD,
+      jwks: jwksOf(issuerKey),
+      mtls: true,
+      clientCertificate: reader,
+    });
+    expect(owned.clientCertificate).toBe(reader);
+    // Not handed to createValidator as one of its options.
+    expect(owned.validator.options.mtls).toBe(true);
+    expect(resolveAdapterOptions(validator).clientCertificate).toBeUndefined();
+  });
+
+  it('must be a function: a TypeError naming it otherwise', () => {
+    const validator = mtlsValidator();
+    for (const value of ['x-client-cert', true, {}]) {
+      expect(() =>
+        resolveAdapterOptions(validator, { clientCertificate: value as unknown as () => undefined }),
+      ).toThrow(/invalid option "clientCertificate": must be a function/);
+    }
   });
 });

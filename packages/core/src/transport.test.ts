@@ -531,7 +531,7 @@ describe('resolveAdapterOptions', () => {
     expect(() => resolveAdapterOptions(validator, { validator } as never)).toThrow(/"validator"/);
     // The same typo in the one-object form: named, and not sent to the validator as if it were its option.
     expect(() => resolveAdapterOptions({ validator, optinal: true } as never)).toThrow(
-      /invalid option "optinal": beside "validator" only adapter options apply \(optional, transport, onError\)/,
+      /invalid option "optinal": beside "validator" only adapter options apply \(optional, transport, onError, clientCertificate\)/,
     );
     expect(() => resolveAdapterOptions(validator, null as never)).toThrow(TypeError);
     expect(() => resolveAdapterOptions(validator, [] as never)).toThrow(TypeError);

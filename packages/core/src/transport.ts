@@ -668,6 +668,13 @@ export interface AdapterOptions {
    * framework's error handling instead.
    */
   onError?: 'respond' | 'next';
+  /**
+   * With the validator's `mtls` option: reads the client certificate of a request (DER bytes or PEM
+   * text; `undefined` for none), in place of the adapter's default, the TLS connection's own
+   * ({@link peerCertificateOf}). For TLS terminated at a proxy that forwards the certificate in a
+   * header only it can set. Each adapter types the request as its framework's.
+   */
+  clientCertificate?: ((request: never) => Uint8Array | string | undefined) | undefined;
 }
 
 /**
@@ -689,7 +696,7 @@ export type TokenguardOptions =
  *
  * @example
  * ```ts
- * const { validator, optional, transport, onError, ownsValidator } = resolveAdapterOptions(options);
+ * const { validator, optional, transport, onError, clientCertificate } = resolveAdapterOptions(options);
  * ```
  */
 export interface ResolvedAdapterOptions {
@@ -699,9 +706,11 @@ export interface ResolvedAdapterOptions {
   optional: boolean;
   transport: TransportOptions;
   onError: 'respond' | 'next';
+  /** The `clientCertificate` option, a function (checked), or `undefined`. */
+  clientCertificate: ((request: never) => Uint8Array | string | undefined) | undefined;
 }
 
-const ADAPTER_KEYS = ['optional', 'transport', 'onError', 'validator'] as const;
+const ADAPTER_KEYS = ['optional', 'transport', 'onError', 'clientCertificate', 'validator'] as const;
 
 /**
  * Resolves an adapter's arguments, in either form: `(validator, adapterOptions?)` or
@@ -728,7 +737,7 @@ export function resolveAdapterOptions(
     for (const key of Object.keys(adapterOptions)) {
       if (!(ADAPTER_KEYS as readonly string[]).includes(key) || key === 'validator') {
         throw new TypeError(
-          `tokenguard: invalid option "${key}": not an adapter option (optional, transport, onError)`,
+          `tokenguard: invalid option "${key}": not an adapter option (optional, transport, onError, clientCertificate)`,
         );
       }
     }
@@ -751,7 +760,7 @@ export function resolveAdapterOptions(
     const extra = Object.keys(core)[0];
     if (extra !== undefined) {
       throw new TypeError(
-        `tokenguard: invalid option "${extra}": beside "validator" only adapter options apply (optional, transport, onError); validator options go to createValidator()`,
+        `tokenguard: invalid option "${extra}": beside "validator" only adapter options apply (optional, transport, onError, clientCertificate); validator options go to createValidator()`,
       );
     }
     return resolveAdapterSettings(all.validator, false, all as AdapterOptions);
@@ -765,11 +774,16 @@ function resolveAdapterSettings(
   ownsValidator: boolean,
   options: AdapterOptions,
 ): ResolvedAdapterOptions {
-  const { optional = false, transport = {}, onError = 'respond' } = options;
+  const { optional = false, transport = {}, onError = 'respond', clientCertificate } = options;
   if (typeof optional !== 'boolean')
     throw new TypeError('tokenguard: invalid option "optional": must be a boolean');
   if (onError !== 'respond' && onError !== 'next') {
     throw new TypeError('tokenguard: invalid option "onError": must be "respond" or "next"');
+  }
+  if (clientCertificate !== undefined && typeof clientCertificate !== 'function') {
+    throw new TypeError(
+      'tokenguard: invalid option "clientCertificate": must be a function of the request returning its client certificate (DER bytes or PEM text) or undefined',
+    );
   }
   if (transport === null || typeof transport !== 'object' || Array.isArray(transport)) {
     throw new TypeError('tokenguard: invalid option "transport": must be an object');
@@ -788,6 +802,7 @@ function resolveAdapterSettings(
     optional,
     transport: { body: transport.body === true, query: transport.query === true },
     onError,
+    clientCertificate,
   };
 }
 
