@@ -11,8 +11,10 @@ const PEM_CERTIFICATE = /^\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----
  *
  * @example
  * ```ts
- * const thumbprint = certificateThumbprint(tlsSocket.getPeerCertificate().raw);
- * if (claims.cnf?.['x5t#S256'] !== thumbprint) reject();
+ * import { readFileSync } from 'node:fs';
+ *
+ * // What an authorization server puts in cnf["x5t#S256"] of the tokens it binds to this certificate:
+ * const x5t = certificateThumbprint(readFileSync('client.pem', 'utf8'));
  * ```
  */
 export function certificateThumbprint(certificate: Uint8Array | string): string | undefined {
