@@ -21,6 +21,12 @@ import type {
   ResourceServer,
 } from 'oidc-provider';
 import { type DpopClientKey, generateDpopClientKey } from './dpop.js';
+import {
+  CERTIFICATE_REF_HEADER,
+  type CertificateChannel,
+  certificatePem,
+  createCertificateChannel,
+} from './mtls.js';
 import { assertDevIssuerOptions, devIssuerOptionError } from './options.js';
 
 /** JWS algorithm used to sign JWT access tokens. */
@@ -57,6 +63,14 @@ export interface DevIssuerOptions {
    * `DPoP` header at the token endpoint is ignored.
    */
   dpop?: boolean;
+  /**
+   * `true`: the provider binds tokens to client certificates (RFC 8705 §3, its `features.mTLS` with
+   * `certificateBoundAccessTokens`), so `getToken({ ..., certificate: pem })` returns a token whose
+   * `cnf['x5t#S256']` is that certificate's SHA-256 thumbprint, computed by oidc-provider. Such tokens are
+   * issued to a second client, {@link DEV_MTLS_CLIENT_ID} (registered with
+   * `tls_client_certificate_bound_access_tokens: true`). Default `false`.
+   */
+  mtls?: boolean;
 }
 
 /** Client credentials (client_secret_basic and client_secret_post are both accepted). */
@@ -117,15 +131,21 @@ export interface DevIssuer {
    * When `scope` is omitted, all scopes of a known resource are requested; pass `''` to request none.
    * `dpop: true` (needs {@link DevIssuerOptions.dpop}) sends a DPoP proof of the client's key, so the
    * token is bound to it (`cnf.jkt`); the answer must then say `token_type: DPoP`.
+   * `certificate` (a PEM certificate; needs {@link DevIssuerOptions.mtls}) asks for a token bound to that
+   * client certificate: the provider puts its thumbprint in `cnf['x5t#S256']` (the token's `client_id` is
+   * then {@link DEV_MTLS_CLIENT_ID}). Not together with `dpop: true`: oidc-provider binds a token one way.
    * Throws an `Error` whose message contains the provider's status and error body on failure.
    *
    * @example
    * ```ts
    * const issuer = await startDevIssuer({ dpop: true });
    * const bound = await issuer.getToken({ resource: 'https://api.test', dpop: true }); // cnf.jkt = issuer.dpopJkt
+   * const mtlsIssuer = await startDevIssuer({ mtls: true });
+   * const certBound = await mtlsIssuer.getToken({ resource: 'https://api.test', certificate: cert.pem });
+   * // cnf: { 'x5t#S256': base64url SHA-256 of the certificate's DER }
    * ```
    */
-  getToken(opts: { resource: string; scope?: string; dpop?: boolean }): Promise<string>;
+  getToken(opts: { resource: string; scope?: string; dpop?: boolean; certificate?: string }): Promise<string>;
   /**
    * A DPoP proof (RFC 9449) signed with the client's DPoP key (the one {@link DevIssuer.dpopJkt} names),
    * for a request a test makes itself: `htm` is the method, `htu` the URL, a fresh `jti`, `iat` now. With
@@ -172,6 +192,12 @@ export const DEFAULT_RESOURCES: Readonly<Record<string, ResourceConfig>> = Objec
 export const DEV_CLIENT_ID = 'tokenguard-dev-client';
 /** `client_id` of {@link DevIssuer.introspector}. */
 export const DEV_INTROSPECTOR_ID = 'tokenguard-resource-server';
+/**
+ * `client_id` of the client that {@link DevIssuerOptions.mtls} registers with
+ * `tls_client_certificate_bound_access_tokens: true`: `getToken({ ..., certificate })` uses it (with
+ * {@link DevIssuer.client}'s secret), so its tokens are bound to the certificate.
+ */
+export const DEV_MTLS_CLIENT_ID = 'tokenguard-dev-mtls-client';
 /** `client_id` of the `private_key_jwt` resource server registered by {@link DevIssuerOptions.introspectorJwks}. */
 export const DEV_INTROSPECTOR_JWT_ID = 'tokenguard-resource-server-jwt';
 
@@ -376,9 +402,12 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     generateSigningJwk(signingAlg),
     options.dpop === true ? generateDpopClientKey() : Promise.resolve<DpopClientKey | undefined>(undefined),
   ]);
+  const certificates: CertificateChannel | undefined =
+    options.mtls === true ? createCertificateChannel() : undefined;
   let keys: SigningJwk[] = [firstKey];
 
   const client: DevIssuerCredentials = { id: DEV_CLIENT_ID, secret: randomBytes(24).toString('base64url') };
+  const mtlsClient: DevIssuerCredentials = { id: DEV_MTLS_CLIENT_ID, secret: client.secret };
   const introspector: DevIssuerCredentials = {
     id: DEV_INTROSPECTOR_ID,
     secret: randomBytes(24).toString('base64url'),
@@ -394,6 +423,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const timers = new Set<NodeJS.Timeout>();
 
   const server: Server = createServer((req, res) => {
+    certificates?.claim(req);
     const pathname = (req.url ?? '/').split('?', 1)[0];
     if (pathname !== ROUTES.jwks) {
       dispatch(req, res);
@@ -447,6 +477,12 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const clientIsIntrospector = (clientId: string) =>
     clientId === introspector.id ||
     (options.introspectorJwks !== undefined && clientId === DEV_INTROSPECTOR_JWT_ID);
+  // The token client and its mTLS twin are one party: each may introspect and revoke the other's tokens.
+  const sameParty = (a: string, b: string) =>
+    a === b || ((a === client.id || a === mtlsClient.id) && (b === client.id || b === mtlsClient.id));
+  const mayInspect = async (_ctx: unknown, caller: { clientId: string }, token: { clientId?: string }) =>
+    clientIsIntrospector(caller.clientId) ||
+    (token.clientId !== undefined && sameParty(caller.clientId, token.clientId));
 
   function buildProvider(providerKeys: SigningJwk[]): ProviderInstance {
     // Captured per instance so that an in-flight request on a replaced instance still signs with a key it has.
@@ -463,6 +499,19 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
           redirect_uris: [],
           token_endpoint_auth_method: 'client_secret_basic',
         },
+        ...(certificates === undefined
+          ? []
+          : [
+              {
+                client_id: mtlsClient.id,
+                client_secret: mtlsClient.secret,
+                grant_types: ['client_credentials'],
+                response_types: [],
+                redirect_uris: [],
+                token_endpoint_auth_method: 'client_secret_basic' as const,
+                tls_client_certificate_bound_access_tokens: true,
+              },
+            ]),
         {
           client_id: introspector.id,
           client_secret: introspector.secret,
@@ -501,17 +550,24 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
         clientCredentials: { enabled: true },
         // oidc-provider 9 turns DPoP on by default: set here so that it follows the option.
         dPoP: { enabled: dpopKey !== undefined },
+        // Certificate-bound tokens: the certificate of a token request is the one getToken offered.
+        mTLS:
+          certificates === undefined
+            ? { enabled: false }
+            : {
+                enabled: true,
+                certificateBoundAccessTokens: true,
+                getCertificate: (ctx) => certificates.certificateOf(ctx.req),
+              },
         jwtIntrospection: { enabled: options.introspectorJwks !== undefined },
         introspection: {
           enabled: true,
           // The resource server may introspect any token; a client only its own tokens.
-          allowedPolicy: async (_ctx, caller, token) =>
-            clientIsIntrospector(caller.clientId) || caller.clientId === token.clientId,
+          allowedPolicy: mayInspect,
         },
         revocation: {
           enabled: true,
-          allowedPolicy: async (_ctx, caller, token) =>
-            clientIsIntrospector(caller.clientId) || caller.clientId === token.clientId,
+          allowedPolicy: mayInspect,
         },
         resourceIndicators: {
           enabled: true,
@@ -575,19 +631,43 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     },
     dpopJkt: dpopKey?.jkt,
 
-    async getToken({ resource, scope, dpop }) {
+    async getToken({ resource, scope, dpop, certificate }) {
       if (dpop !== undefined && typeof dpop !== 'boolean') {
         throw devIssuerOptionError('getToken.dpop', `must be a boolean, not ${typeof dpop}`);
       }
       if (dpop && dpopKey === undefined) {
         throw devIssuerOptionError('getToken.dpop', 'needs an issuer started with { dpop: true }');
       }
+      if (certificate !== undefined && certificates === undefined) {
+        throw devIssuerOptionError('getToken.certificate', 'needs an issuer started with { mtls: true }');
+      }
+      if (certificate !== undefined && dpop) {
+        // oidc-provider answers 400 "multiple proof-of-possession mechanisms are not allowed".
+        throw devIssuerOptionError(
+          'getToken.certificate',
+          'cannot be combined with dpop: true (one binding per token)',
+        );
+      }
+      const pem = certificate === undefined ? undefined : certificatePem(certificate, 'getToken.certificate');
       const form: Record<string, string> = { grant_type: 'client_credentials', resource };
       const effectiveScope = scope ?? (Object.hasOwn(resources, resource) ? resources[resource]!.scope : '');
       if (effectiveScope) form.scope = effectiveScope;
       const headers: Record<string, string> =
         dpop && dpopKey ? { dpop: await dpopKey.proof('POST', devIssuer.tokenEndpoint) } : {};
-      const { status, text } = await postForm(devIssuer.tokenEndpoint, client, form, headers);
+      const ref = pem === undefined ? undefined : certificates?.offer(pem);
+      if (ref !== undefined) headers[CERTIFICATE_REF_HEADER] = ref;
+      let answer: { status: number; text: string };
+      try {
+        answer = await postForm(
+          devIssuer.tokenEndpoint,
+          ref === undefined ? client : mtlsClient,
+          form,
+          headers,
+        );
+      } finally {
+        if (ref !== undefined) certificates?.withdraw(ref);
+      }
+      const { status, text } = answer;
       if (status !== 200) throw new Error(`dev-issuer token endpoint answered ${status}: ${text}`);
       const body = JSON.parse(text) as { access_token?: unknown; token_type?: unknown };
       if (typeof body.access_token !== 'string') throw new Error(`dev-issuer: no access_token in ${text}`);

@@ -10,6 +10,7 @@ const BAD_OPTIONS: readonly [string, unknown, string][] = [
   ['extraClaims as an array', { extraClaims: ['tid'] }, '"extraClaims"'],
   ['introspectorJwks without keys', { introspectorJwks: { kty: 'EC' } }, '"introspectorJwks"'],
   ['dpop as a string (truthy, but not the documented switch)', { dpop: 'true' }, '"dpop"'],
+  ['mtls as a number', { mtls: 1 }, '"mtls"'],
   ['resources as an array', { resources: [] }, '"resources"'],
   ['a null resource', { resources: { 'https://x.test': null } }, '"resources["https://x.test"]"'],
   [
@@ -54,6 +55,7 @@ describe('startDevIssuer options', () => {
       resources: { 'https://x.test': { scope: 'a b', format: 'opaque', ttlSec: 60 } },
       introspectorJwks: { keys: [] },
       dpop: true,
+      mtls: true,
     });
     try {
       expect(issuer.resources['https://x.test']).toEqual({ scope: 'a b', format: 'opaque', ttlSec: 60 });

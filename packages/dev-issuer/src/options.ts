@@ -3,7 +3,7 @@ import type { DevIssuerOptions, DevIssuerSigningAlg } from './index.js';
 /** The algorithms `signingAlg` accepts. */
 export const SIGNING_ALGS: readonly DevIssuerSigningAlg[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
-const OPTION_NAMES = ['resources', 'extraClaims', 'signingAlg', 'introspectorJwks', 'dpop'];
+const OPTION_NAMES = ['resources', 'extraClaims', 'signingAlg', 'introspectorJwks', 'dpop', 'mtls'];
 
 /**
  * A bad option of {@link startDevIssuer} (code `ERR_DEV_ISSUER_OPTION`): the message names the option.
@@ -64,9 +64,14 @@ export function assertDevIssuerOptions(options: unknown): asserts options is Dev
   if (unknown !== undefined) {
     throw devIssuerOptionError(unknown, `unknown option (known: ${OPTION_NAMES.join(', ')})`);
   }
-  const { signingAlg, extraClaims, introspectorJwks, dpop } = options;
-  if (dpop !== undefined && typeof dpop !== 'boolean') {
-    throw devIssuerOptionError('dpop', `must be a boolean, not ${describe(dpop)}`);
+  const { signingAlg, extraClaims, introspectorJwks, dpop, mtls } = options;
+  for (const [name, value] of [
+    ['dpop', dpop],
+    ['mtls', mtls],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw devIssuerOptionError(name, `must be a boolean, not ${describe(value)}`);
+    }
   }
   if (signingAlg !== undefined && !SIGNING_ALGS.includes(signingAlg as DevIssuerSigningAlg)) {
     throw devIssuerOptionError(
