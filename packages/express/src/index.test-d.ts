@@ -3,6 +3,7 @@ import express, { type Request } from 'express';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   type AuthenticationRequirement,
+  type ClientCertificateReader,
   requireAuthentication,
   requireScopes,
   requireTenant,
@@ -46,6 +47,20 @@ describe('@tokenguard/express types', () => {
     // @ts-expect-error at least one of acrValues and maxAgeSec
     requireAuthentication({});
     requireAuthentication({ maxAgeSec: 60 });
+  });
+
+  it('types the clientCertificate option as a function of the express request', () => {
+    const fromHeader: ClientCertificateReader = (req) => {
+      expectTypeOf(req).toEqualTypeOf<Request>();
+      return req.get('x-client-cert');
+    };
+    expectTypeOf(tokenguard).toBeCallableWith({} as Validator, { clientCertificate: fromHeader });
+    expectTypeOf(tokenguard).toBeCallableWith({ validator: {} as Validator, clientCertificate: fromHeader });
+    expectTypeOf(tokenguard).toBeCallableWith({ issuer: 'https://i', audience: null, mtls: true });
+    // @ts-expect-error a function, not a header name
+    tokenguard({} as Validator, { clientCertificate: 'x-client-cert' });
+    // @ts-expect-error DER bytes or PEM text, not a number
+    tokenguard({} as Validator, { clientCertificate: () => 42 });
   });
 
   it('gives requireTenant the express request', () => {

@@ -16,17 +16,16 @@ declare global {
 }
 
 export type {
-  AdapterOptions,
   AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
   McpAuthInfo,
   McpAuthInfoOptions,
   ResourceMetadataOptions,
-  TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
 export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
+export type { ClientCertificateReader } from './client-certificate.js';
 export {
   requireAnyScope,
   requireAuthentication,
@@ -36,4 +35,5 @@ export {
   type TenantSelector,
 } from './guards.js';
 export { type TokenguardMiddleware, tokenguard } from './middleware.js';
+export type { AdapterOptions, TokenguardOptions } from './options.js';
 export { protectedResourceMetadata } from './resource-metadata.js';

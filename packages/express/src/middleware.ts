@@ -1,15 +1,15 @@
 import {
-  type AdapterOptions,
   type AuthenticationResult,
   authenticateRequestNow,
   isFormTokenRequest,
   queryTokenCacheControl,
   resolveAdapterOptions,
-  type TokenguardOptions,
   type TokenSource,
   type Validator,
 } from '@tokenguard/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { clientCertificateSource } from './client-certificate.js';
+import type { AdapterOptions, TokenguardOptions } from './options.js';
 import { requestOrigin } from './request-origin.js';
 import { enterMiddleware, installAuthAccessor } from './request-state.js';
 import { handleError } from './respond.js';
@@ -31,14 +31,20 @@ export type TokenguardMiddleware = RequestHandler & { readonly validator: Valida
  * Express middleware that authenticates each request with a bearer token and sets `req.auth`.
  *
  * Pass the validator's options (the middleware creates the validator), or a validator you created,
- * with the adapter options `optional`, `transport` and `onError`. Failures answer per RFC 6750:
- * 400/401/403 with `WWW-Authenticate`, 503 with `Retry-After`, body `{ error, error_description }`.
+ * with the adapter options `optional`, `transport`, `onError` and `clientCertificate`. Failures
+ * answer per RFC 6750: 400/401/403 with `WWW-Authenticate`, 503 with `Retry-After`, body
+ * `{ error, error_description }`.
  * With `onError: 'next'` the {@link TokenGuardError} goes to your error handler instead.
  *
  * With the validator's `dpop` option, `Authorization: DPoP` tokens are accepted with their `DPoP`
  * proof (RFC 9449), checked against `req.method` and the URL `req.protocol://host` +
  * `req.originalUrl` (the host from `X-Forwarded-Host` only when `trust proxy` trusts the peer, as
  * Express 5's `req.host`), or `dpop.origin` + `req.originalUrl` when that option is set.
+ *
+ * With the validator's `mtls` option, a token bound to a client certificate (`cnf.x5t#S256`,
+ * RFC 8705) is accepted only with that certificate: the TLS connection's (an HTTPS server with
+ * `requestCert: true`), or what the adapter option `clientCertificate(req)` returns (TLS ended at a
+ * proxy that forwards the certificate).
  *
  * @example
  * ```ts
@@ -53,6 +59,9 @@ export type TokenguardMiddleware = RequestHandler & { readonly validator: Valida
  *
  * // DPoP-bound tokens too, behind a proxy that owns the public address:
  * app.use(tokenguard({ issuer, audience, dpop: { origin: 'https://api.example' } }));
+ *
+ * // Certificate-bound tokens, on https.createServer({ requestCert: true, ... }, app):
+ * app.use(tokenguard({ issuer, audience, mtls: true }));
  * ```
  */
 export function tokenguard(options: TokenguardOptions): TokenguardMiddleware;
@@ -73,6 +82,8 @@ export function tokenguard(
   const dpop = (validator as Partial<Validator>).options?.dpop;
   const readsRequestLine = readsBody || dpop !== undefined;
   const readsOrigin = dpop !== undefined && dpop.origin === undefined;
+  // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
+  const certificateOf = clientCertificateSource(settings);
   let formParser: RequestHandler | undefined;
   installAuthAccessor();
 
@@ -103,6 +114,7 @@ export function tokenguard(
     // mounted on a path sees `req.url` without that path).
     if (readsQuery || dpop !== undefined) source.url = req.originalUrl;
     if (readsOrigin) source.origin = requestOrigin(req);
+    if (certificateOf !== undefined) source.clientCertificate = certificateOf(req);
     return authenticateRequestNow(validator, source, authOptions);
   }
 
