@@ -1,7 +1,12 @@
 import type { AuthInfo } from '@tokenguard/core';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { describe, expectTypeOf, it } from 'vitest';
-import tokenguard, { requireAuthentication, type TokenguardGuard, tokenguardPlugin } from './index.js';
+import tokenguard, {
+  type ClientCertificateReader,
+  requireAuthentication,
+  type TokenguardGuard,
+  tokenguardPlugin,
+} from './index.js';
 
 describe('@tokenguard/fastify types', () => {
   it('types request.auth as AuthInfo or null', () => {
@@ -44,5 +49,18 @@ describe('@tokenguard/fastify types', () => {
     const app = Fastify();
     app.register(tokenguard, { issuer: 'https://i', audience: 'https://a', optional: true });
     app.register(tokenguardPlugin, { validator: {} as never, transport: { body: true } });
+  });
+
+  it('types the clientCertificate option as a function of the Fastify request', () => {
+    const app = Fastify();
+    const fromHeader: ClientCertificateReader = (request) => {
+      expectTypeOf(request).toEqualTypeOf<FastifyRequest>();
+      const value = request.headers['x-client-cert'];
+      return typeof value === 'string' ? value : undefined;
+    };
+    app.register(tokenguard, { validator: {} as never, clientCertificate: fromHeader });
+    app.register(tokenguard, { issuer: 'https://i', audience: 'https://a', mtls: true });
+    // @ts-expect-error a function, not a header name
+    app.register(tokenguard, { validator: {} as never, clientCertificate: 'x-client-cert' });
   });
 });

@@ -36,17 +36,16 @@ declare module 'fastify' {
 }
 
 export type {
-  AdapterOptions,
   AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
   McpAuthInfo,
   McpAuthInfoOptions,
   ResourceMetadataOptions,
-  TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
 export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
+export type { ClientCertificateReader } from './client-certificate.js';
 export {
   requireAnyScope,
   requireAuthentication,
@@ -55,6 +54,7 @@ export {
   requireTenant,
   type TokenguardGuard,
 } from './guards.js';
+export type { AdapterOptions, TokenguardOptions } from './options.js';
 export { type TokenguardPluginOptions, tokenguardPlugin, tokenguardPlugin as tokenguard } from './plugin.js';
 export {
   type ProtectedResourceMetadataOptions,

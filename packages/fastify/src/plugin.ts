@@ -7,7 +7,6 @@ import {
   queryTokenCacheControl,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
-  type TokenguardOptions,
   type TokenSource,
   type Validator,
 } from '@tokenguard/core';
@@ -19,6 +18,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import fp from 'fastify-plugin';
+import { clientCertificateSource } from './client-certificate.js';
 import { SETTINGS, setContext } from './context.js';
 import {
   isTokenguardGuard,
@@ -28,6 +28,7 @@ import {
   requireScopes,
   requireTenant,
 } from './guards.js';
+import type { TokenguardOptions } from './options.js';
 import { handleError } from './respond.js';
 import {
   compileRouteAuth,
@@ -37,7 +38,8 @@ import {
 } from './route-config.js';
 
 /**
- * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`, `onError`.
+ * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`,
+ * `onError` and `clientCertificate`.
  *
  * @example
  * ```ts
@@ -180,6 +182,17 @@ function createHook(settings: ResolvedAdapterOptions) {
     // core refuses (401) an origin that is not http(s)://host[:port], a missing host included.
     origin: readsOrigin ? `${request.protocol}://${request.host}` : undefined,
   });
+  const tokenSource = dpop === undefined ? bearerSource : dpopSource;
+  // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
+  const certificateOf = clientCertificateSource(settings);
+  const sourceOf =
+    certificateOf === undefined
+      ? tokenSource
+      : (request: FastifyRequest): TokenSource => {
+          const source = tokenSource(request);
+          source.clientCertificate = certificateOf(request);
+          return source;
+        };
 
   /** Sets `request.auth` and applies the route's requirements (throws a TokenGuardError). */
   const admit = (
@@ -239,7 +252,7 @@ function createHook(settings: ResolvedAdapterOptions) {
     setContext(request, settings);
     const result = authenticateRequestNow(
       validator,
-      dpop === undefined ? bearerSource(request) : dpopSource(request),
+      sourceOf(request),
       (route.optional ?? settings.optional) ? optional : required,
     );
     if (!(result instanceof Promise)) {
@@ -265,6 +278,11 @@ function createHook(settings: ResolvedAdapterOptions) {
  * `request.originalUrl` (forwarded headers only as the `trustProxy` option allows), or
  * `dpop.origin` + `request.originalUrl` when that option is set.
  *
+ * With the validator's `mtls` option, a token bound to a client certificate (`cnf.x5t#S256`,
+ * RFC 8705) is accepted only with that certificate: the TLS connection's (`https: { requestCert:
+ * true, ... }`), or what the plugin option `clientCertificate(request)` returns (TLS ended at a
+ * proxy that forwards the certificate).
+ *
  * @example
  * ```ts
  * import Fastify from 'fastify';
@@ -278,6 +296,9 @@ function createHook(settings: ResolvedAdapterOptions) {
  *
  * // DPoP-bound tokens too, behind a proxy that owns the public address:
  * await app.register(tokenguard, { issuer, audience, dpop: { origin: 'https://api.example' } });
+ *
+ * // Certificate-bound tokens, on Fastify({ https: { requestCert: true, key, cert } }):
+ * await app.register(tokenguard, { issuer, audience, mtls: true });
  * ```
  */
 export const tokenguardPlugin: FastifyPluginAsync<TokenguardPluginOptions> = fp(plugin, {
