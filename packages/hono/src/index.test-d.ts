@@ -4,6 +4,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   type AdapterOptions,
   type AuthenticationRequirement,
+  type ClientCertificateReader,
   requireAuthentication,
   requireScopes,
   type TokenguardGuard,
@@ -80,5 +81,16 @@ describe('@tokenguard/hono types', () => {
     expectTypeOf(tokenguard).toBeCallableWith({ validator, optional: true, transport: { body: true } });
     // @ts-expect-error onError is 'respond' or 'next'
     tokenguard(validator, { onError: 'throw' });
+  });
+
+  it('types the clientCertificate option as a function of the context', () => {
+    const fromHeader: ClientCertificateReader = (c) => c.req.header('x-client-cert');
+    expectTypeOf(tokenguard).toBeCallableWith(validator, { clientCertificate: fromHeader });
+    expectTypeOf(tokenguard).toBeCallableWith({ validator, clientCertificate: fromHeader, optional: true });
+    expectTypeOf(tokenguard).toBeCallableWith({ issuer: 'https://i', audience: 'https://a', mtls: true });
+    const options: AdapterOptions = { clientCertificate: fromHeader };
+    expectTypeOf(tokenguard).toBeCallableWith(validator, options);
+    // @ts-expect-error a function, not a header name
+    tokenguard(validator, { clientCertificate: 'x-client-cert' });
   });
 });

@@ -13,17 +13,16 @@ declare module 'hono' {
 }
 
 export type {
-  AdapterOptions,
   AuthenticationRequirement,
   AuthInfo,
   ClaimRequirement,
   McpAuthInfo,
   McpAuthInfoOptions,
   ResourceMetadataOptions,
-  TokenguardOptions,
   TransportOptions,
 } from '@tokenguard/core';
 export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
+export type { ClientCertificateReader } from './client-certificate.js';
 export {
   requireAnyScope,
   requireAuthentication,
@@ -39,4 +38,5 @@ export {
   type TokenguardVariables,
   tokenguard,
 } from './middleware.js';
+export type { AdapterOptions, TokenguardOptions } from './options.js';
 export { protectedResourceMetadata } from './resource-metadata.js';

@@ -1,18 +1,18 @@
 import {
-  type AdapterOptions,
   type AuthenticationResult,
   type AuthInfo,
   authenticateRequestNow,
   isFormTokenRequest,
   resolveAdapterOptions,
-  type TokenguardOptions,
   type TokenSource,
   type Validator,
 } from '@tokenguard/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { type ClientCertificateReader, clientCertificateSource } from './client-certificate.js';
 import { handleError, setContext } from './context.js';
 import { nodeHeadersCurrent, nodeRequestOf } from './node-request.js';
+import type { AdapterOptions, TokenguardOptions } from './options.js';
 
 /** What the middleware's promise resolves to once the chain has run. */
 const nothing = (): undefined => undefined;
@@ -95,6 +95,10 @@ async function restoreRawBody(c: Context): Promise<void> {
  * Hono middleware that authenticates each request with a bearer token (or, with the validator's
  * `dpop` option, a DPoP-bound token and its proof, checked against `c.req.method` and `c.req.url`)
  * and sets `c.var.auth`.
+ * With the validator's `mtls` option, a token bound to a client certificate (`cnf.x5t#S256`,
+ * RFC 8705) is accepted only with that certificate: on @hono/node-server the TLS connection's (an
+ * HTTPS server with `requestCert: true`), or what the option `clientCertificate(c)` returns (TLS
+ * ended at a proxy that forwards the certificate; the only source on other runtimes).
  * Runs on every runtime Hono runs on; on fetch-only runtimes configure the validator with
  * `http: { fetch }`. Errors answer per RFC 6750; with `onError: 'next'` they reach `app.onError`.
  *
@@ -137,6 +141,8 @@ export function tokenguard(
   // (a proof's htm and htu), so Bearer-only apps build no more per request than before. A validator
   // made some other way than createValidator() may have no options.
   const dpop = (validator as Partial<Validator>).options?.dpop !== undefined;
+  // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
+  const certificateOf = clientCertificateSource(settings);
 
   /**
    * Sets `c.var.auth`, then runs the rest of the chain. Not an async function: the chain's promise
@@ -161,8 +167,16 @@ export function tokenguard(
     return `${pathStart === -1 ? url : url.slice(0, pathStart)}${sent}`;
   }
 
-  /** The request's token source: on @hono/node-server, Node's own request (see below). */
-  function sourceOf(c: Context, body: unknown): TokenSource {
+  /** The request's token source, with its client certificate (the validator has `mtls`). */
+  function sourceWithCertificate(c: Context, body: unknown): TokenSource {
+    const source = tokenSourceOf(c, body);
+    source.clientCertificate = (certificateOf as ClientCertificateReader)(c);
+    return source;
+  }
+  const sourceOf = certificateOf === undefined ? tokenSourceOf : sourceWithCertificate;
+
+  /** What the token is read from: on @hono/node-server, Node's own request (see below). */
+  function tokenSourceOf(c: Context, body: unknown): TokenSource {
     // On @hono/node-server, Node's own request: its raw header list shows a second Authorization
     // header, and its header record is read without building the fetch Request's Headers (unless a
     // middleware built them, and may have changed them; or c.req.raw is another request).
