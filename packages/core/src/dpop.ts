@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createDpopNonces, type DpopNonces } from './dpop-nonce.js';
 import { TokenGuardError } from './errors.js';
 import { decodeCompactJws, verifyWithAny } from './jws.js';
 import { importPublicJwk, keyFitsAlgorithm } from './keys.js';
@@ -39,7 +40,7 @@ export interface DpopProof {
 
 /**
  * Checks RFC 9449 proofs for one validator: each proof's signature against the key in its header,
- * its request claims, and that it is used once.
+ * its request claims, its server nonce (with `dpop.nonce`), and that it is used once.
  *
  * @example
  * ```ts
@@ -51,6 +52,8 @@ export interface DpopProof {
  */
 export interface DpopVerifier {
   verify(proof: string, request: DpopRequest): DpopProof;
+  /** The server nonce to hand out now (RFC 9449 §9); `undefined` without `dpop.nonce`. */
+  currentNonce(): string | undefined;
 }
 
 /** The clock and leeway proofs are judged by: the validator's. */
@@ -64,10 +67,14 @@ export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopCloc
   const algorithms = new Set<string>(options.algorithms);
   /** Proofs spent, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
   const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
+  const nonces = options.nonce === undefined ? undefined : createDpopNonces(options.nonce);
   return {
     verify(proof, request) {
       const nowMs = clock.now();
-      const { jkt, jti, iat } = checkProof(proof, request, algorithms, options, clock, nowMs);
+      const { jkt, jti, iat, nonce } = checkProof(proof, request, algorithms, options, clock, nowMs);
+      // RFC 9449 §9, after every other check of the proof (one wrong otherwise stays invalid_dpop_proof)
+      // and before the token and the replay cache: the client retries with a new proof anyway.
+      if (nonces !== undefined && !nonces.accepts(nonce, nowMs)) throw nonceRequired(nonce, nonces, nowMs);
       const id = `${jkt}.${jti}`;
       const acceptableUntilMs = (iat + options.maxProofAgeSec + clock.clockToleranceSec) * 1000;
       return {
@@ -81,14 +88,31 @@ export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopCloc
         },
       };
     },
+    currentNonce() {
+      return nonces?.current(clock.now());
+    },
   };
+}
+
+/** RFC 9449 §9: 401 `use_dpop_nonce`, with the nonce to use (sent as `DPoP-Nonce`). */
+function nonceRequired(nonce: unknown, nonces: DpopNonces, nowMs: number): TokenGuardError {
+  return new TokenGuardError('ERR_DPOP_NONCE_REQUIRED', {
+    message:
+      nonce === undefined
+        ? 'The DPoP proof has no nonce: this API requires the one in its DPoP-Nonce header'
+        : 'The DPoP proof nonce is not a current one of this API: use the one in its DPoP-Nonce header',
+    dpopNonce: nonces.current(nowMs),
+  });
 }
 
 function invalidProof(message: string): TokenGuardError {
   return new TokenGuardError('ERR_DPOP_PROOF_INVALID', { message });
 }
 
-/** RFC 9449 §4.3 steps 2-11 but replay (step 12); returns what identifies the proof. */
+/**
+ * RFC 9449 §4.3's checks 2-9, 11 and 12's `ath` (check 10, the nonce, is the caller's, with `dpop.nonce`;
+ * the token's binding and replay come later); returns what identifies the proof, and its `nonce` claim.
+ */
 function checkProof(
   proof: string,
   request: DpopRequest,
@@ -96,7 +120,7 @@ function checkProof(
   options: ResolvedDpopOptions,
   clock: DpopClock,
   nowMs: number,
-): { jkt: string; jti: string; iat: number } {
+): { jkt: string; jti: string; iat: number; nonce: unknown } {
   if (proof.length > MAX_DPOP_PROOF_LENGTH) {
     throw invalidProof(`The DPoP proof is longer than ${MAX_DPOP_PROOF_LENGTH} characters`);
   }
@@ -141,7 +165,7 @@ function checkProof(
   if (!verifyWithAny(alg as Algorithm, [key], signingInput, signature)) {
     throw invalidProof('The DPoP proof signature is invalid');
   }
-  const { jti, htm, htu, iat, ath } = payload;
+  const { jti, htm, htu, iat, ath, nonce } = payload;
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
     throw invalidProof('The DPoP proof has no jti');
   }
@@ -162,6 +186,7 @@ function checkProof(
     jkt: jwkThumbprint(jwk as Record<string, unknown>, ALGORITHM_SPECS[alg as Algorithm].kty),
     jti,
     iat,
+    nonce,
   };
 }
 

@@ -8,6 +8,9 @@ describe('ERROR_CODES', () => {
       if (spec.oauthError === 'invalid_token') expect(spec.status, code).toBe(401);
       if (spec.oauthError === 'insufficient_scope') expect(spec.status, code).toBe(403);
       if (spec.oauthError === 'insufficient_user_authentication') expect(spec.status, code).toBe(401);
+      // RFC 9449 §7.1, §9: DPoP errors of a resource request are 401s in the DPoP challenge.
+      if (spec.oauthError === 'invalid_dpop_proof') expect(spec.status, code).toBe(401);
+      if (spec.oauthError === 'use_dpop_nonce') expect(spec.status, code).toBe(401);
       if (spec.oauthError === undefined) expect([401, 500, 503], code).toContain(spec.status);
       expect(spec.message.length, code).toBeGreaterThan(0);
     }
@@ -195,6 +198,34 @@ describe('TokenGuardError', () => {
       error: 'invalid_token',
       error_description: 'The token signature is invalid',
     });
+  });
+
+  it('sends a use_dpop_nonce answer its nonce as DPoP-Nonce, in the DPoP challenge (RFC 9449 §9)', () => {
+    const error = new TokenGuardError('ERR_DPOP_NONCE_REQUIRED', { dpopNonce: 'eyJ7S_zG.eyJH0-Z.HX4w-7v' });
+    error.scheme = 'DPoP';
+    error.dpopAlgorithms = ['ES256'];
+    expect(error).toMatchObject({
+      status: 401,
+      oauthError: 'use_dpop_nonce',
+      dpopNonce: 'eyJ7S_zG.eyJH0-Z.HX4w-7v',
+    });
+    expect(error.headers).toEqual({
+      'www-authenticate':
+        'Bearer, DPoP error="use_dpop_nonce", error_description="The DPoP proof must carry a nonce from this API", algs="ES256"',
+      'dpop-nonce': 'eyJ7S_zG.eyJH0-Z.HX4w-7v',
+    });
+    expect(error.toJSON()).toEqual({
+      error: 'use_dpop_nonce',
+      error_description: 'The DPoP proof must carry a nonce from this API',
+    });
+    expect(new TokenGuardError('ERR_DPOP_PROOF_INVALID').headers).not.toHaveProperty('dpop-nonce');
+  });
+
+  it('sends no DPoP-Nonce that is not an RFC 9449 §8.1 nonce (1*NQCHAR), so no header breaks', () => {
+    for (const dpopNonce of ['', 'a b', 'a"b', 'a\\b', 'a\r\nx-injected: 1', 'é']) {
+      const error = new TokenGuardError('ERR_DPOP_NONCE_REQUIRED', { dpopNonce });
+      expect(error.headers, JSON.stringify(dpopNonce)).not.toHaveProperty('dpop-nonce');
+    }
   });
 
   it('has a default message for every code and a toString without extra data', () => {

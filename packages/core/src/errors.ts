@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'ERR_CLAIM_INVALID'
   | 'ERR_TOKEN_BOUND'
   | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_NONCE_REQUIRED'
   | 'ERR_DPOP_BINDING_MISMATCH'
   | 'ERR_MTLS_BINDING_MISMATCH'
   | 'ERR_TOKEN_INACTIVE'
@@ -44,7 +45,7 @@ export type ErrorCode =
 
 /**
  * The OAuth 2.0 error codes of RFC 6750 §3.1, RFC 9470's `insufficient_user_authentication` and
- * RFC 9449's `invalid_dpop_proof`.
+ * RFC 9449's `invalid_dpop_proof` and `use_dpop_nonce`.
  *
  * @example
  * ```ts
@@ -56,7 +57,8 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'insufficient_user_authentication'
-  | 'invalid_dpop_proof';
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 interface CodeSpec {
   readonly oauthError: OAuthErrorCode | undefined;
@@ -131,6 +133,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
     oauthError: 'invalid_dpop_proof',
     status: 401,
     message: 'The DPoP proof is invalid',
+  },
+  // RFC 9449 §9 (dpop.nonce): the proof has no nonce, or not a current one; the answer carries one.
+  ERR_DPOP_NONCE_REQUIRED: {
+    oauthError: 'use_dpop_nonce',
+    status: 401,
+    message: 'The DPoP proof must carry a nonce from this API',
   },
   // RFC 9449 §7.1: the token sent with the DPoP scheme is not bound to the proof's key.
   ERR_DPOP_BINDING_MISMATCH: {
@@ -220,6 +228,8 @@ export interface TokenGuardErrorOptions {
   /** What was expected and what the token had, for diagnostics (never secrets). */
   expected?: unknown;
   actual?: unknown;
+  /** For `use_dpop_nonce`: the nonce the client must put in its next proof, sent as `DPoP-Nonce` (RFC 9449 §9). */
+  dpopNonce?: string | undefined;
 }
 
 /**
@@ -251,6 +261,8 @@ export class TokenGuardError extends Error {
   readonly maxAgeSec: number | undefined;
   readonly expected: unknown;
   readonly actual: unknown;
+  /** The nonce of a `use_dpop_nonce` answer (RFC 9449 §9), which {@link headers} sends as `DPoP-Nonce`. */
+  readonly dpopNonce: string | undefined;
   /** Realm for the challenge; the validator sets it from its `realm` option. */
   realm: string | undefined = undefined;
   /**
@@ -284,6 +296,7 @@ export class TokenGuardError extends Error {
     this.maxAgeSec = options.maxAgeSec;
     this.expected = options.expected;
     this.actual = options.actual;
+    this.dpopNonce = options.dpopNonce;
   }
 
   /**
@@ -337,12 +350,17 @@ export class TokenGuardError extends Error {
     };
   }
 
-  /** The response headers to send: `WWW-Authenticate` and/or `Retry-After`. */
+  /**
+   * The response headers to send: `WWW-Authenticate` and/or `Retry-After`, and `DPoP-Nonce` with a
+   * `use_dpop_nonce` answer (RFC 9449 §9).
+   */
   get headers(): Record<string, string> {
     const headers: Record<string, string> = {};
     const challenge = this.wwwAuthenticate;
     if (challenge !== undefined) headers['www-authenticate'] = challenge;
     if (this.status === 503) headers['retry-after'] = retryAfterText(this.retryAfterSec);
+    // Only an RFC 9449 §8.1 nonce (1*NQCHAR): anything else set by hand would break the response.
+    if (this.dpopNonce !== undefined && NONCE.test(this.dpopNonce)) headers['dpop-nonce'] = this.dpopNonce;
     return headers;
   }
 
@@ -351,6 +369,9 @@ export class TokenGuardError extends Error {
     return { error: this.oauthError ?? defaultBodyError(this.status), error_description: this.description };
   }
 }
+
+/** RFC 9449 §8.1: `nonce = 1*NQCHAR`, NQCHAR = %x21 / %x23-5B / %x5D-7E. */
+const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** The longest Retry-After sent, in seconds (a day): a bound on any hint, and on `Infinity`. */
 const MAX_RETRY_AFTER_SEC = 86_400;

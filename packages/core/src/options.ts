@@ -613,6 +613,31 @@ const resourceMetadataSchema = z.strictObject({
   resourceTosUri: httpUrl.optional(),
 });
 
+/** The bytes of a secret given as text (UTF-8) or bytes. */
+function byteLengthOf(value: string | Uint8Array): number {
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+}
+
+// `true` is read as `{}` first, as `dpop` itself is, so a mistake inside is named.
+const dpopNonceSchema = z.preprocess(
+  (value) => (value === true ? {} : value),
+  z.strictObject(
+    {
+      secret: z
+        .union([z.string(), z.instanceof(Uint8Array)], {
+          error: () => `must be a string or a Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
+        })
+        .refine(
+          (value) => byteLengthOf(value) >= MIN_SECRET_BYTES,
+          `must be at least ${MIN_SECRET_BYTES} bytes`,
+        )
+        .optional(),
+      lifetimeSec: z.number().int().min(10).max(3600).optional(),
+    },
+    { error: () => 'must be true or an object of DPoP nonce settings' },
+  ),
+);
+
 // `true` is read as `{}` first: a union of the two would report any mistake inside the object as
 // "Invalid input" of `dpop`, hiding which setting is wrong.
 const dpopSchema = z.preprocess(
@@ -636,6 +661,7 @@ const dpopSchema = z.preprocess(
         }, 'must be an origin in canonical form: scheme and host (and a port that is not the default), lower case, no path or trailing slash')
         .optional(),
       replayCacheMaxEntries: z.number().int().min(1).max(100_000_000).optional(),
+      nonce: dpopNonceSchema.optional(),
     },
     { error: () => 'must be true or an object of DPoP settings' },
   ),
@@ -775,6 +801,21 @@ export interface DpopOptions {
    * `clockToleranceSec` (about 1,500 per second with the defaults).
    */
   replayCacheMaxEntries?: number;
+  /**
+   * Server nonces (RFC 9449 §9): each proof must carry a `nonce` this API gave out, else 401
+   * `use_dpop_nonce` with the nonce to use in a `DPoP-Nonce` header. `true` for the defaults. A nonce
+   * is good from one to two `lifetimeSec` (default 300, 10-3600), and on every instance with the same
+   * `secret` (text or bytes, at least 32 bytes); without one, each validator makes 32 random bytes,
+   * so its nonces are good on this process only. Off by default.
+   */
+  nonce?: true | { secret?: string | Uint8Array; lifetimeSec?: number };
+}
+
+/** The `dpop.nonce` option after validation and defaults. */
+export interface ResolvedDpopNonceOptions {
+  /** The secret's bytes (text as UTF-8), hidden from logs; `undefined`: the validator makes one. */
+  readonly secret: Redacted<Uint8Array> | undefined;
+  readonly lifetimeSec: number;
 }
 
 /** The `dpop` option after validation and defaults. */
@@ -784,6 +825,8 @@ export interface ResolvedDpopOptions {
   readonly required: boolean;
   readonly origin: string | undefined;
   readonly replayCacheMaxEntries: number;
+  /** The `dpop.nonce` option with its defaults; `undefined` (or absent) when proofs need no nonce. */
+  readonly nonce?: ResolvedDpopNonceOptions | undefined;
 }
 
 /** All options after validation and defaults. */
@@ -864,6 +907,23 @@ function resolveDpop(dpop: true | DpopOptions | undefined): ResolvedDpopOptions 
     required: given.required ?? false,
     origin: given.origin,
     replayCacheMaxEntries: given.replayCacheMaxEntries ?? 100_000,
+    nonce: resolveDpopNonce(given.nonce),
+  });
+}
+
+/** The `dpop.nonce` option with its defaults, frozen; the secret copied, so a caller's bytes changed later do not change it. */
+function resolveDpopNonce(nonce: DpopOptions['nonce']): ResolvedDpopNonceOptions | undefined {
+  if (nonce === undefined) return undefined;
+  const given = nonce === true ? {} : nonce;
+  const secret = given.secret;
+  return Object.freeze({
+    secret:
+      secret === undefined
+        ? undefined
+        : new Redacted<Uint8Array>(
+            typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret),
+          ),
+    lifetimeSec: given.lifetimeSec ?? 300,
   });
 }
 

@@ -97,6 +97,11 @@ export interface Validator {
   state(): ValidatorState;
   /** Subscribes to key set events; returns the unsubscribe function. */
   on(listener: (event: KeySetEvent) => void): () => void;
+  /**
+   * With `dpop.nonce`: the DPoP server nonce to hand out now (RFC 9449 §9), for an app that sends it
+   * ahead of the `use_dpop_nonce` 401, as a `DPoP-Nonce` header on any answer; otherwise `undefined`.
+   */
+  dpopNonce(): string | undefined;
   /** The challenge realm, if configured. */
   readonly realm: string | undefined;
   /** The resolved options (frozen), for adapters and diagnostics. */
@@ -602,6 +607,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     return wrapped;
   }
 
+  const dpop =
+    resolved.dpop === undefined
+      ? undefined
+      : createDpopVerifier(resolved.dpop, { now, clockToleranceSec: resolved.clockToleranceSec });
+
   const validator: Validator = {
     validate,
     check(auth, requirements) {
@@ -635,16 +645,21 @@ export function createValidator(options: ValidatorOptions): Validator {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    dpopNonce() {
+      try {
+        return dpop?.currentNonce();
+      } catch (error) {
+        // A clock that throws: ERR_INTERNAL, as validate() would answer.
+        throw withChallenge(error);
+      }
+    },
     realm,
     options: Object.freeze(resolved),
     close: () => http.close(),
   };
   cachedLookups.set(validator, {
     validate,
-    dpop:
-      resolved.dpop === undefined
-        ? undefined
-        : createDpopVerifier(resolved.dpop, { now, clockToleranceSec: resolved.clockToleranceSec }),
+    dpop,
     lookup(token) {
       if (!mayBeCached(token)) return undefined;
       try {
