@@ -19,6 +19,7 @@ import { serve } from '@hono/node-server';
 import {
   type AuthInfo,
   createValidator,
+  forwardedCertificate,
   protectedResourceMetadataUrl,
   type Validator,
 } from '@tokenguard/core';
@@ -78,10 +79,6 @@ const describeAuth = (auth: AuthInfo | null | undefined) => ({
   source: auth?.source ?? null,
 });
 
-/** The forwarded certificate as a proxy's header carries it (`undefined`: none forwarded). */
-const forwardedPem = (escaped: string | undefined) =>
-  escaped === undefined ? undefined : decodeURIComponent(escaped);
-
 /** How an app is served: HTTPS asking for a client certificate, or plain HTTP behind a "proxy". */
 type Serving = { https: ServerCertificates } | { proxied: true };
 
@@ -91,7 +88,9 @@ async function startExpress(validator: Validator, serving: Serving): Promise<App
   app.use(
     expressAdapter.tokenguard(
       validator,
-      'proxied' in serving ? { clientCertificate: (req) => forwardedPem(req.get(FORWARDED_CERT)) } : {},
+      'proxied' in serving
+        ? { clientCertificate: (req) => forwardedCertificate(req.get(FORWARDED_CERT)) }
+        : {},
     ),
   );
   app.get('/me', (req, res) => {
@@ -116,7 +115,8 @@ async function startFastify(validator: Validator, serving: Serving): Promise<App
     validator,
     ...('proxied' in serving
       ? {
-          clientCertificate: (request) => forwardedPem(request.headers[FORWARDED_CERT] as string | undefined),
+          clientCertificate: (request) =>
+            forwardedCertificate(request.headers[FORWARDED_CERT] as string | undefined),
         }
       : {}),
   });
@@ -137,7 +137,9 @@ async function startHono(validator: Validator, serving: Serving): Promise<App> {
     '*',
     honoAdapter.tokenguard(
       validator,
-      'proxied' in serving ? { clientCertificate: (c) => forwardedPem(c.req.header(FORWARDED_CERT)) } : {},
+      'proxied' in serving
+        ? { clientCertificate: (c) => forwardedCertificate(c.req.header(FORWARDED_CERT)) }
+        : {},
     ),
   );
   app.get('/me', (c) => c.json(describeAuth(c.var.auth)));

@@ -1,3 +1,13 @@
+export {
+  type AdapterOptions,
+  type ClientCertificateReader,
+  clientCertificateReader,
+  type NodeRequestLike,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+  socketOfConnection,
+  type TokenguardOptions,
+} from './adapter-options.js';
 export type { AccessTokenClaims, AuthInfo } from './auth-info.js';
 export {
   extractBearerToken,
@@ -21,7 +31,7 @@ export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks
 export { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
 export type { Algorithm } from './lib/algorithms.js';
 export { type McpAuthInfo, type McpAuthInfoOptions, mcpAuthInfo } from './mcp.js';
-export { certificateThumbprint, peerCertificateOf } from './mtls.js';
+export { certificateThumbprint, forwardedCertificate, peerCertificateOf } from './mtls.js';
 export {
   type ClaimsValidator,
   DEFAULT_INTROSPECTION_CACHE,
@@ -65,7 +75,6 @@ export {
 } from './scopes.js';
 export { isTenantSegment, TENANT_PLACEHOLDER, type TenantResolver } from './tenants.js';
 export {
-  type AdapterOptions,
   type AuthenticateOptions,
   type AuthenticationResult,
   assertClaimArguments,
@@ -77,12 +86,9 @@ export {
   extractAccessToken,
   isFormTokenRequest,
   queryTokenCacheControl,
-  type ResolvedAdapterOptions,
   type RouteGuardName,
-  resolveAdapterOptions,
   routeGuardRequirements,
   type TenantSelectorOf,
-  type TokenguardOptions,
   type TokenSource,
   type TokenTransport,
   type TransportOptions,

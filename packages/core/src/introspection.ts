@@ -47,6 +47,13 @@ export interface IntrospectionState {
   lastError: string | undefined;
 }
 
+/** What {@link IntrospectionClient.confirmJwt} found: how long the answer may be reused, and whether it binds. */
+export interface JwtConfirmation {
+  readonly activeUntilMs: number;
+  /** The answer carries a `cnf` (checked): a cached verification would skip that check. */
+  readonly bound: boolean;
+}
+
 /** The introspection client of one issuer: answer cache, in-flight coalescing and backoff. */
 export interface IntrospectionClient {
   /** Validates an opaque token by introspection; resolves to its {@link AuthInfo} (`source: 'introspection'`). */
@@ -54,9 +61,10 @@ export interface IntrospectionClient {
   validate(token: string, proof?: KeyProof): Promise<AuthInfo>;
   /**
    * With `jwt: 'always'`: introspects an already verified JWT and resolves to the instant (ms) until
-   * which that answer may be reused; throws when the token is not active. `undefined` otherwise.
+   * which that answer may be reused, and whether the answer binds the token to a key (`cnf`, checked
+   * against `proof`); throws when the token is not active. `undefined` otherwise.
    */
-  confirmJwt(token: string, proof?: KeyProof): Promise<number | undefined>;
+  confirmJwt(token: string, proof?: KeyProof): Promise<JwtConfirmation | undefined>;
   state(): IntrospectionState;
   /** Forgets every cached answer. */
   clear(): void;
@@ -457,10 +465,9 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       // The answer's own cnf binds the token too (RFC 9449 §6.2): refused as a bearer token, and
       // checked against the proof's key. Without one, the JWT's own cnf was checked already.
       const { cnf } = entry.fields.claims;
-      if (cnf !== undefined && cnf !== null) {
-        checkBinding(entry.fields.claims, proof, resolved, 'introspection answer');
-      }
-      return entry.notAfterMs;
+      const bound = cnf !== undefined && cnf !== null;
+      if (bound) checkBinding(entry.fields.claims, proof, resolved, 'introspection answer');
+      return { activeUntilMs: entry.notAfterMs, bound };
     },
     state() {
       return {

@@ -10,15 +10,11 @@ import {
 } from '../../../test/support/certificates.js';
 import { dpopClient } from '../../../test/support/dpop.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
+import { resolveAdapterOptions } from './adapter-options.js';
 import { checkBinding, type KeyProof } from './claims.js';
 import { TokenGuardError } from './errors.js';
-import { certificateThumbprint, peerCertificateOf } from './mtls.js';
-import {
-  authenticateRequest,
-  authenticateRequestNow,
-  resolveAdapterOptions,
-  type TokenSource,
-} from './transport.js';
+import { certificateThumbprint, forwardedCertificate, peerCertificateOf } from './mtls.js';
+import { authenticateRequest, authenticateRequestNow, type TokenSource } from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
 const ISS = 'https://issuer.test';
@@ -359,6 +355,23 @@ describe("the adapters' clientCertificate option (resolveAdapterOptions)", () =>
       expect(() =>
         resolveAdapterOptions(validator, { clientCertificate: value as unknown as () => undefined }),
       ).toThrow(/invalid option "clientCertificate": must be a function/);
+    }
+  });
+});
+
+describe('forwardedCertificate (a proxy-forwarded header)', () => {
+  it('URL-decodes an escaped PEM and leaves a plain one as it is', () => {
+    expect(forwardedCertificate(encodeURIComponent(alice.pem))).toBe(alice.pem);
+    const oneLine = alice.pem.replaceAll('\n', ' ');
+    expect(forwardedCertificate(oneLine)).toBe(oneLine);
+    expect(certificateThumbprint(forwardedCertificate(encodeURIComponent(alice.pem)) as string)).toBe(
+      alice.thumbprint,
+    );
+  });
+
+  it('gives undefined, never a throw, for no header, a repeated one, or a malformed escape', () => {
+    for (const value of [undefined, null, '', [alice.pem, mallory.pem], '%E0%A4%A', `${alice.pem}%`]) {
+      expect(forwardedCertificate(value as string | undefined)).toBeUndefined();
     }
   });
 });

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** A PEM certificate: one `CERTIFICATE` block, its base64 body spread over any number of lines. */
 const PEM_CERTIFICATE = /^\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----\s*$/;
+/** Strict base64 (RFC 4648 §4): padding only at the end. Node's decoder stops at an inner `=`. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * The RFC 8705 §3.1 `x5t#S256` of a TLS client certificate: the base64url SHA-256 of its DER bytes.
@@ -21,8 +23,9 @@ export function certificateThumbprint(certificate: Uint8Array | string): string 
   let der: Uint8Array;
   if (typeof certificate === 'string') {
     const body = PEM_CERTIFICATE.exec(certificate)?.[1];
-    if (body === undefined) return undefined;
-    der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+    const base64 = body?.replace(/\s+/g, '');
+    if (base64 === undefined || !BASE64.test(base64)) return undefined;
+    der = Buffer.from(base64, 'base64');
   } else if (certificate instanceof Uint8Array) {
     der = certificate;
   } else {
@@ -68,4 +71,28 @@ export function peerCertificateOf(socket: unknown): Uint8Array | undefined {
   const certificate = raw instanceof Uint8Array && raw.byteLength > 0 ? raw : undefined;
   peerCertificates.set(socket, certificate ?? null);
   return certificate;
+}
+
+/**
+ * The PEM text of a client certificate that the proxy which terminated TLS forwarded in a header,
+ * URL-encoded (nginx's `$ssl_client_escaped_cert`) or as it is: `undefined` for no header, a header
+ * sent twice, or an encoding that does not decode (never a throw: a reader built on it cannot turn a
+ * malformed header into a 500). For the adapters' `clientCertificate` option.
+ *
+ * @example
+ * ```ts
+ * // nginx: proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
+ * const pem = forwardedCertificate(req.headers['x-client-cert']);
+ * ```
+ */
+export function forwardedCertificate(
+  value: string | readonly string[] | null | undefined,
+): string | undefined {
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }

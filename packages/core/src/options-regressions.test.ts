@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { resolveAdapterOptions } from './adapter-options.js';
 import {
   DEFAULT_INTROSPECTION_CACHE,
   DEFAULT_KEY_SET_POLICY,
   resolveOptions,
   type ValidatorOptions,
 } from './options.js';
-import { resolveAdapterOptions } from './transport.js';
 import { createValidator } from './validator.js';
 
 const AUDIENCE = 'https://api.example';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { accessTokenClaims, secretSigningKey, signToken } from '../../../test/support/keys.js';
+import { resolveAdapterOptions } from './adapter-options.js';
 import { TokenGuardError } from './errors.js';
 import {
   authenticateRequest,
   authenticateRequestNow,
   extractAccessToken,
   isFormTokenRequest,
-  resolveAdapterOptions,
   routeGuardRequirements,
   type TokenSource,
 } from './transport.js';

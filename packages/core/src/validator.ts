@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { assertB64Credentials, isOtherSchemeValue, readBearerCredentials } from './bearer.js';
 import {
@@ -405,9 +406,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       if (grammarUnchecked) assertB64Credentials(token);
       throw tokenTooLarge(resolved.maxTokenLength);
     }
-    // A request that proves a key is never answered from the cache (which holds tokens good as bearer
-    // tokens): its token's binding is checked against what it proved.
-    const hit = cacheChecked || proof !== undefined ? undefined : cachedAuth(token);
+    // A DPoP request is never answered from the cache (which holds tokens good as bearer tokens): its
+    // token must be bound to the proof's key. A client certificate alone changes nothing for a cached
+    // (unbound) token.
+    const hit = cacheChecked || proof?.jkt !== undefined ? undefined : cachedAuth(token);
     if (hit !== undefined) {
       checkRequirements(hit, requirements, requirementsClock);
       return hit;
@@ -454,9 +456,9 @@ export function createValidator(options: ValidatorOptions): Validator {
     const { context, notAfterMs } = verified;
     const introspection = context.introspection;
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
-      return introspection.confirmJwt(token, proof).then((activeUntilMs) => {
-        const usableUntilMs = Math.min(notAfterMs, activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified, usableUntilMs, generation, requirements);
+      return introspection.confirmJwt(token, proof).then((confirmation) => {
+        const usableUntilMs = Math.min(notAfterMs, confirmation?.activeUntilMs ?? Number.POSITIVE_INFINITY);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements, confirmation?.bound);
       });
     }
     return admitVerified(token, verified, notAfterMs, generation, requirements);
@@ -468,12 +470,14 @@ export function createValidator(options: ValidatorOptions): Validator {
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
+    answerBound = false,
   ): AuthInfo {
     const { auth } = verified;
-    // The cache answers requests that prove nothing: a bound token (taken with its DPoP proof or
-    // client certificate) is cached only where bound tokens are good as bearer tokens.
+    // The cache answers requests whatever they prove: a bound token (taken with its DPoP proof or
+    // client certificate), by its own cnf or its introspection answer's, is cached only where bound
+    // tokens are good as bearer tokens.
     const cnf = auth.claims.cnf;
-    const cacheable = cnf === undefined || cnf === null || resolved.acceptBoundTokens;
+    const cacheable = ((cnf === undefined || cnf === null) && !answerBound) || resolved.acceptBoundTokens;
     if (cacheable && generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
     checkRequirements(auth, requirements, requirementsClock);
     return auth;
@@ -514,6 +518,13 @@ export function createValidator(options: ValidatorOptions): Validator {
     tokenOrHeader: string | undefined | null,
     requirements?: Requirements,
   ): Promise<AuthInfo> {
+    // Called by an app's wrapper of `validate` for a request that proved a key: with that proof.
+    if (readsPresentedProof) {
+      const presented = presentedProofs.getStore();
+      if (presented !== undefined && presented.token === tokenOrHeader) {
+        return settle(presented.token, requirements, false, true, presented.proof);
+      }
+    }
     // A repeated token with no requirements to apply: the promise made when it was cached, so the
     // answer allocates nothing.
     if (requirements === undefined && typeof tokenOrHeader === 'string' && mayBeCached(tokenOrHeader)) {
@@ -612,6 +623,8 @@ export function createValidator(options: ValidatorOptions): Validator {
       ? undefined
       : createDpopVerifier(resolved.dpop, { now, clockToleranceSec: resolved.clockToleranceSec });
 
+  // Only a validator that takes proofs (DPoP, mTLS) looks for one a request handed its wrapper.
+  const readsPresentedProof = resolved.dpop !== undefined || resolved.mtls;
   const validator: Validator = {
     validate,
     check(auth, requirements) {
@@ -697,6 +710,12 @@ interface CachedLookup {
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
 
+/**
+ * What a request proved of keys (DPoP, a client certificate), for the validator's own `validate`
+ * when an app's wrapper of it is called with the request's token ({@link validateFound}).
+ */
+const presentedProofs = new AsyncLocalStorage<{ readonly token: string; readonly proof: KeyProof }>();
+
 /** The `auth` of requests authenticated with a DPoP proof: a route guard's refusal names that scheme. */
 const provedWithDpop = new WeakSet<AuthInfo>();
 
@@ -747,10 +766,16 @@ export function validateFound(
   proof?: KeyProof,
 ): Promise<AuthInfo> {
   const entry = cachedLookups.get(validator);
-  if (entry !== undefined && (proof !== undefined || validator.validate === entry.validate)) {
+  if (entry !== undefined && validator.validate === entry.validate) {
     return entry.validateFound(token, requirements, cacheMissed, proof);
   }
-  return Promise.resolve(validator.validate(token, requirements));
+  if (entry === undefined || proof === undefined)
+    return Promise.resolve(validator.validate(token, requirements));
+  // A replaced `validate` (an app's wrapper: a revocation list, a log) still judges a request that
+  // proved a key; the proof waits for the validator's own `validate`, which the wrapper calls.
+  return presentedProofs.run({ token, proof }, () =>
+    Promise.resolve(validator.validate(token, requirements)),
+  );
 }
 
 function createIssuerContext(

@@ -24,8 +24,7 @@ export type {
   ResourceMetadataOptions,
   TransportOptions,
 } from '@tokenguard/core';
-export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
-export type { ClientCertificateReader } from './client-certificate.js';
+export { forwardedCertificate, isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
   requireAuthentication,
@@ -35,5 +34,5 @@ export {
   type TenantSelector,
 } from './guards.js';
 export { type TokenguardMiddleware, tokenguard } from './middleware.js';
-export type { AdapterOptions, TokenguardOptions } from './options.js';
+export type { AdapterOptions, ClientCertificateReader, TokenguardOptions } from './options.js';
 export { protectedResourceMetadata } from './resource-metadata.js';

@@ -1,6 +1,7 @@
 import {
   type AuthenticationResult,
   authenticateRequestNow,
+  clientCertificateReader,
   isFormTokenRequest,
   queryTokenCacheControl,
   resolveAdapterOptions,
@@ -8,7 +9,6 @@ import {
   type Validator,
 } from '@tokenguard/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { clientCertificateSource } from './client-certificate.js';
 import type { AdapterOptions, TokenguardOptions } from './options.js';
 import { requestOrigin } from './request-origin.js';
 import { enterMiddleware, installAuthAccessor } from './request-state.js';
@@ -83,7 +83,7 @@ export function tokenguard(
   const readsRequestLine = readsBody || dpop !== undefined;
   const readsOrigin = dpop !== undefined && dpop.origin === undefined;
   // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
-  const certificateOf = clientCertificateSource(settings);
+  const certificateOf = clientCertificateReader(settings, (req) => req.socket);
   let formParser: RequestHandler | undefined;
   installAuthAccessor();
 

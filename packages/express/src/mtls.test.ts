@@ -15,7 +15,7 @@ import {
   type TestCertificate,
 } from '../../../test/support/certificates.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
-import { type ClientCertificateReader, requireScopes, tokenguard } from './index.js';
+import { type ClientCertificateReader, forwardedCertificate, requireScopes, tokenguard } from './index.js';
 
 // Certificate-bound tokens (RFC 8705 §3) through the Express middleware, on a real HTTPS server on
 // 127.0.0.1 that asks for a client certificate (and lets any, or none, through): tokens bound to a
@@ -81,10 +81,7 @@ const withCode: ErrorRequestHandler = (error, _req, res, next) => {
 };
 
 /** nginx's `$ssl_client_escaped_cert`: the PEM, URL-encoded, in a header only the proxy sets. */
-const fromProxy: ClientCertificateReader = (req) => {
-  const escaped = req.get(CERT_HEADER);
-  return escaped === undefined ? undefined : decodeURIComponent(escaped);
-};
+const fromProxy: ClientCertificateReader = (req) => forwardedCertificate(req.get(CERT_HEADER));
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -44,8 +44,7 @@ export type {
   ResourceMetadataOptions,
   TransportOptions,
 } from '@tokenguard/core';
-export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
-export type { ClientCertificateReader } from './client-certificate.js';
+export { forwardedCertificate, isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
   requireAuthentication,
@@ -54,7 +53,7 @@ export {
   requireTenant,
   type TokenguardGuard,
 } from './guards.js';
-export type { AdapterOptions, TokenguardOptions } from './options.js';
+export type { AdapterOptions, ClientCertificateReader, TokenguardOptions } from './options.js';
 export { type TokenguardPluginOptions, tokenguardPlugin, tokenguardPlugin as tokenguard } from './plugin.js';
 export {
   type ProtectedResourceMetadataOptions,

@@ -13,7 +13,11 @@ import {
   type TestCertificate,
 } from '../../../test/support/certificates.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
-import tokenguard, { type ClientCertificateReader, type TokenguardPluginOptions } from './index.js';
+import tokenguard, {
+  type ClientCertificateReader,
+  forwardedCertificate,
+  type TokenguardPluginOptions,
+} from './index.js';
 
 // Certificate-bound tokens (RFC 8705 §3) through the Fastify plugin, on a real HTTPS server on
 // 127.0.0.1 that asks for a client certificate (and lets any, or none, through): tokens bound to a
@@ -67,10 +71,7 @@ const whoami = async (request: FastifyRequest) => ({
 });
 
 /** nginx's `$ssl_client_escaped_cert`: the PEM, URL-encoded, in a header only the proxy sets. */
-const fromProxy: ClientCertificateReader = (request) => {
-  const escaped = request.headers[CERT_HEADER];
-  return typeof escaped === 'string' ? decodeURIComponent(escaped) : undefined;
-};
+const fromProxy: ClientCertificateReader = (request) => forwardedCertificate(request.headers[CERT_HEADER]);
 
 /**
  * The same routes on a server: each in a context of its own with the plugin's options for it. Errors

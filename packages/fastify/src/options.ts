@@ -1,5 +1,9 @@
-import type { AdapterOptions as CoreAdapterOptions, Validator, ValidatorOptions } from '@tokenguard/core';
-import type { ClientCertificateReader } from './client-certificate.js';
+import type {
+  AdapterOptions as CoreAdapterOptions,
+  ClientCertificateReader as CoreClientCertificateReader,
+  TokenguardOptions as CoreTokenguardOptions,
+} from '@tokenguard/core';
+import type { FastifyRequest } from 'fastify';
 
 /**
  * What the plugin accepts besides the validator: `optional`, `transport`, `onError`, and
@@ -14,19 +18,11 @@ import type { ClientCertificateReader } from './client-certificate.js';
  * await app.register(tokenguard, { validator, ...options });
  * ```
  */
-export interface AdapterOptions extends Omit<CoreAdapterOptions, 'clientCertificate'> {
-  /**
-   * With the validator's `mtls` option: the request's TLS client certificate (DER bytes or PEM text;
-   * `undefined` for none), for TLS terminated at a proxy that forwards it in a header only the proxy
-   * sets. Default: the connection's own (`request.raw.socket`, an HTTPS server with `requestCert`).
-   * When given, the socket is not read (its peer is the proxy).
-   */
-  clientCertificate?: ClientCertificateReader | undefined;
-}
+export type AdapterOptions = CoreAdapterOptions<FastifyRequest>;
 
 /**
- * The plugin's options: the validator's own options (the plugin creates and owns the validator),
- * or an existing `validator`; plus the {@link AdapterOptions}.
+ * The options in one object: the validator's own options (the plugin creates and owns the
+ * validator), or an existing `validator`; plus the {@link AdapterOptions}.
  *
  * @example
  * ```ts
@@ -34,6 +30,20 @@ export interface AdapterOptions extends Omit<CoreAdapterOptions, 'clientCertific
  * const b: TokenguardOptions = { validator, optional: true };
  * ```
  */
-export type TokenguardOptions =
-  | (ValidatorOptions & AdapterOptions)
-  | ({ validator: Validator } & AdapterOptions);
+export type TokenguardOptions = CoreTokenguardOptions<FastifyRequest>;
+
+/**
+ * The `clientCertificate` option: reads the TLS client certificate a request came with, as DER bytes
+ * or PEM text (`undefined`: none), for certificate-bound tokens (RFC 8705 §3) when TLS ends at a
+ * proxy that forwards the certificate in a header only it sets (the function decodes and returns it).
+ * Called once per request, only when the validator has `mtls`.
+ *
+ * @example
+ * ```ts
+ * // nginx: proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
+ * const fromProxy: ClientCertificateReader = (request) =>
+ *   forwardedCertificate(request.headers['x-client-cert']);
+ * await app.register(tokenguard, { issuer, audience, mtls: true, clientCertificate: fromProxy });
+ * ```
+ */
+export type ClientCertificateReader = CoreClientCertificateReader<FastifyRequest>;

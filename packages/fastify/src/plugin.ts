@@ -2,11 +2,13 @@ import { parse as parseQueryString } from 'node:querystring';
 import {
   type AuthenticationResult,
   authenticateRequestNow,
+  clientCertificateReader,
   enforceRequirements,
   isFormTokenRequest,
   queryTokenCacheControl,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
+  socketOfConnection,
   type TokenSource,
   type Validator,
 } from '@tokenguard/core';
@@ -18,7 +20,6 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { clientCertificateSource } from './client-certificate.js';
 import { SETTINGS, setContext } from './context.js';
 import {
   isTokenguardGuard,
@@ -155,7 +156,7 @@ function addAuthenticationHooks(fastify: FastifyInstance, readsBody: boolean, au
   });
 }
 
-function createHook(settings: ResolvedAdapterOptions) {
+function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
   const { validator, transport, onError } = settings;
   const compiled = new WeakMap<object, RouteAuth | false>();
   const routeAuth = (request: FastifyRequest): RouteAuth | false => {
@@ -184,7 +185,9 @@ function createHook(settings: ResolvedAdapterOptions) {
   });
   const tokenSource = dpop === undefined ? bearerSource : dpopSource;
   // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
-  const certificateOf = clientCertificateSource(settings);
+  // Over HTTP/2 each stream's `raw.socket` is a new stand-in; the session's stays the same for the
+  // connection, so its certificate is read once.
+  const certificateOf = clientCertificateReader(settings, (request) => socketOfConnection(request.raw));
   const sourceOf =
     certificateOf === undefined
       ? tokenSource

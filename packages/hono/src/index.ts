@@ -21,8 +21,7 @@ export type {
   ResourceMetadataOptions,
   TransportOptions,
 } from '@tokenguard/core';
-export { isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
-export type { ClientCertificateReader } from './client-certificate.js';
+export { forwardedCertificate, isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
 export {
   requireAnyScope,
   requireAuthentication,
@@ -38,5 +37,5 @@ export {
   type TokenguardVariables,
   tokenguard,
 } from './middleware.js';
-export type { AdapterOptions, TokenguardOptions } from './options.js';
+export type { AdapterOptions, ClientCertificateReader, TokenguardOptions } from './options.js';
 export { protectedResourceMetadata } from './resource-metadata.js';

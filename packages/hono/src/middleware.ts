@@ -2,14 +2,16 @@ import {
   type AuthenticationResult,
   type AuthInfo,
   authenticateRequestNow,
+  clientCertificateReader,
   isFormTokenRequest,
+  type NodeRequestLike,
   resolveAdapterOptions,
+  socketOfConnection,
   type TokenSource,
   type Validator,
 } from '@tokenguard/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { type ClientCertificateReader, clientCertificateSource } from './client-certificate.js';
 import { handleError, setContext } from './context.js';
 import { nodeHeadersCurrent, nodeRequestOf } from './node-request.js';
 import type { AdapterOptions, TokenguardOptions } from './options.js';
@@ -142,7 +144,12 @@ export function tokenguard(
   // made some other way than createValidator() may have no options.
   const dpop = (validator as Partial<Validator>).options?.dpop !== undefined;
   // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
-  const certificateOf = clientCertificateSource(settings);
+  // On @hono/node-server, Node's request is `c.env.incoming`: the outer request's, on the same
+  // connection, also in an app reached through `app.mount()` or a gateway's `inner.fetch(request,
+  // c.env)`. Elsewhere (no `incoming`) only the option gives a certificate.
+  const certificateOf = clientCertificateReader(settings, (c) =>
+    socketOfConnection((c.env as { incoming?: NodeRequestLike } | undefined)?.incoming),
+  );
 
   /**
    * Sets `c.var.auth`, then runs the rest of the chain. Not an async function: the chain's promise
@@ -170,7 +177,7 @@ export function tokenguard(
   /** The request's token source, with its client certificate (the validator has `mtls`). */
   function sourceWithCertificate(c: Context, body: unknown): TokenSource {
     const source = tokenSourceOf(c, body);
-    source.clientCertificate = (certificateOf as ClientCertificateReader)(c);
+    source.clientCertificate = certificateOf?.(c);
     return source;
   }
   const sourceOf = certificateOf === undefined ? tokenSourceOf : sourceWithCertificate;

@@ -16,7 +16,7 @@ import {
   type TestCertificate,
 } from '../../../test/support/certificates.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
-import { type ClientCertificateReader, requireScopes, tokenguard } from './index.js';
+import { type ClientCertificateReader, forwardedCertificate, requireScopes, tokenguard } from './index.js';
 
 // Certificate-bound tokens (RFC 8705 §3) through the Hono middleware on @hono/node-server, on a real
 // HTTPS server on 127.0.0.1 that asks for a client certificate (and lets any, or none, through):
@@ -84,10 +84,7 @@ const withCode = (error: Error, c: Context) => {
 };
 
 /** nginx's `$ssl_client_escaped_cert`: the PEM, URL-encoded, in a header only the proxy sets. */
-const fromProxy: ClientCertificateReader = (c) => {
-  const escaped = c.req.header(CERT_HEADER);
-  return escaped === undefined ? undefined : decodeURIComponent(escaped);
-};
+const fromProxy: ClientCertificateReader = (c) => forwardedCertificate(c.req.header(CERT_HEADER));
 
 async function listen(tls?: ServerCertificates): Promise<string> {
   const options =

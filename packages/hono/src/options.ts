@@ -1,8 +1,12 @@
-import type { AdapterOptions as CoreAdapterOptions, Validator, ValidatorOptions } from '@tokenguard/core';
-import type { ClientCertificateReader } from './client-certificate.js';
+import type {
+  AdapterOptions as CoreAdapterOptions,
+  ClientCertificateReader as CoreClientCertificateReader,
+  TokenguardOptions as CoreTokenguardOptions,
+} from '@tokenguard/core';
+import type { Context } from 'hono';
 
 /**
- * What `tokenguard()` accepts besides the validator: `optional`, `transport`, `onError`, and
+ * What the middleware accepts besides the validator: `optional`, `transport`, `onError`, and
  * `clientCertificate` as a function of the Hono context.
  *
  * @example
@@ -14,19 +18,11 @@ import type { ClientCertificateReader } from './client-certificate.js';
  * app.use('*', tokenguard(validator, options));
  * ```
  */
-export interface AdapterOptions extends Omit<CoreAdapterOptions, 'clientCertificate'> {
-  /**
-   * With the validator's `mtls` option: the request's TLS client certificate (DER bytes or PEM text;
-   * `undefined` for none), for TLS terminated at a proxy or platform that forwards it in a header
-   * only it sets. Default: on @hono/node-server, the connection's own (`c.env.incoming.socket`, an
-   * HTTPS server with `requestCert`); on other runtimes, none. When given, the socket is not read.
-   */
-  clientCertificate?: ClientCertificateReader | undefined;
-}
+export type AdapterOptions = CoreAdapterOptions<Context>;
 
 /**
- * `tokenguard()`'s options in one object: the validator's own options (the middleware creates and
- * owns the validator), or an existing `validator`; plus the {@link AdapterOptions}.
+ * The options in one object: the validator's own options (the middleware creates and owns the
+ * validator), or an existing `validator`; plus the {@link AdapterOptions}.
  *
  * @example
  * ```ts
@@ -34,6 +30,19 @@ export interface AdapterOptions extends Omit<CoreAdapterOptions, 'clientCertific
  * const b: TokenguardOptions = { validator, optional: true };
  * ```
  */
-export type TokenguardOptions =
-  | (ValidatorOptions & AdapterOptions)
-  | ({ validator: Validator } & AdapterOptions);
+export type TokenguardOptions = CoreTokenguardOptions<Context>;
+
+/**
+ * The `clientCertificate` option: reads the TLS client certificate a request came with, as DER bytes
+ * or PEM text (`undefined`: none), for certificate-bound tokens (RFC 8705 §3) when TLS ends at a
+ * proxy that forwards the certificate in a header only it sets (the function decodes and returns it).
+ * Called once per request, only when the validator has `mtls`.
+ *
+ * @example
+ * ```ts
+ * // nginx: proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
+ * const fromProxy: ClientCertificateReader = (c) => forwardedCertificate(c.req.header('x-client-cert'));
+ * app.use('*', tokenguard({ issuer, audience, mtls: true, clientCertificate: fromProxy }));
+ * ```
+ */
+export type ClientCertificateReader = CoreClientCertificateReader<Context>;
