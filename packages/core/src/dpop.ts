@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { LRUCache } from 'lru-cache';
 import { createDpopNonces, type DpopNonces } from './dpop-nonce.js';
 import { TokenGuardError } from './errors.js';
 import { decodeCompactJws, verifyWithAny } from './jws.js';
-import { importPublicJwk, keyFitsAlgorithm } from './keys.js';
-import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+import { IMPORTED_JWK_MEMBERS, importPublicJwk, keyFitsAlgorithm, type VerificationKey } from './keys.js';
+import type { Algorithm } from './lib/algorithms.js';
 import { boundedLru } from './lib/bounded-lru.js';
 import type { ResolvedDpopOptions } from './options.js';
 
@@ -17,6 +18,12 @@ const MAX_PROOF_RSA_BITS = 4096;
 const MAX_PROOF_RSA_MODULUS_CHARS = Math.ceil((MAX_PROOF_RSA_BITS / 8) * (4 / 3));
 /** Longest `jti` accepted: identifiers are short (RFC 9449 §4.2 suggests 96 bits of randomness). */
 const MAX_JTI_LENGTH = 256;
+/**
+ * Proof keys remembered once imported, per validator (least recently used dropped first): importing a
+ * JWK (~90 µs for P-256) costs more than verifying the proof with it, and a client signs each of its
+ * proofs with the same key.
+ */
+const PROOF_KEY_CACHE_ENTRIES = 1024;
 /** JWK members that only a private or symmetric key has: a proof's `jwk` must be a public key. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
@@ -67,11 +74,20 @@ export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopCloc
   const algorithms = new Set<string>(options.algorithms);
   /** Proofs spent, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
   const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
+  const proofKeys: ProofKeys = boundedLru<string, ProofKey>(PROOF_KEY_CACHE_ENTRIES);
   const nonces = options.nonce === undefined ? undefined : createDpopNonces(options.nonce);
   return {
     verify(proof, request) {
       const nowMs = clock.now();
-      const { jkt, jti, iat, nonce } = checkProof(proof, request, algorithms, options, clock, nowMs);
+      const { jkt, jti, iat, nonce } = checkProof(
+        proof,
+        request,
+        algorithms,
+        proofKeys,
+        options,
+        clock,
+        nowMs,
+      );
       // RFC 9449 §9, after every other check of the proof (one wrong otherwise stays invalid_dpop_proof)
       // and before the token and the replay cache: the client retries with a new proof anyway.
       if (nonces !== undefined && !nonces.accepts(nonce, nowMs)) throw nonceRequired(nonce, nonces, nowMs);
@@ -117,6 +133,7 @@ function checkProof(
   proof: string,
   request: DpopRequest,
   algorithms: ReadonlySet<string>,
+  proofKeys: ProofKeys,
   options: ResolvedDpopOptions,
   clock: DpopClock,
   nowMs: number,
@@ -156,9 +173,7 @@ function checkProof(
   if (typeof modulus === 'string' && modulus.length > MAX_PROOF_RSA_MODULUS_CHARS) {
     throw invalidProof(`The DPoP proof jwk is an RSA key longer than ${MAX_PROOF_RSA_BITS} bits`);
   }
-  const imported = importPublicJwk(jwk);
-  if (!imported.ok) throw invalidProof(`The DPoP proof jwk cannot be used: ${imported.reason}`);
-  const key = imported.key;
+  const { key, jkt } = proofKeyOf(jwk as Record<string, unknown>, proofKeys);
   if (!keyFitsAlgorithm(key, alg as Algorithm)) {
     throw invalidProof(`The DPoP proof jwk does not fit the algorithm ${alg}`);
   }
@@ -183,11 +198,37 @@ function checkProof(
     throw invalidProof('The DPoP proof ath is not the hash of the access token');
   }
   return {
-    jkt: jwkThumbprint(jwk as Record<string, unknown>, ALGORITHM_SPECS[alg as Algorithm].kty),
+    jkt,
     jti,
     iat,
     nonce,
   };
+}
+
+/** A proof's public key, imported, with its RFC 7638 thumbprint. */
+interface ProofKey {
+  readonly key: VerificationKey;
+  readonly jkt: string;
+}
+
+type ProofKeys = LRUCache<string, ProofKey>;
+
+/**
+ * The imported key of a proof's `jwk`, from the verifier's cache when a proof brought the same members
+ * before: every member {@link importPublicJwk} reads, and nothing else, is the cache key (a member
+ * present as `null` is not one left out), so a cached key is the one importing this `jwk` would give.
+ * Only keys that import are cached.
+ */
+function proofKeyOf(jwk: Readonly<Record<string, unknown>>, proofKeys: ProofKeys): ProofKey {
+  const id = JSON.stringify(jwk, IMPORTED_JWK_MEMBERS as unknown as string[]);
+  const known = proofKeys.get(id);
+  if (known !== undefined) return known;
+  const imported = importPublicJwk(jwk);
+  if (!imported.ok) throw invalidProof(`The DPoP proof jwk cannot be used: ${imported.reason}`);
+  // kty is RSA, EC or OKP once imported: the thumbprint's members follow it.
+  const proofKey = { key: imported.key, jkt: jwkThumbprint(jwk, jwk.kty as string) };
+  proofKeys.set(id, proofKey);
+  return proofKey;
 }
 
 /** RFC 9449 §4.2 `ath`: the base64url SHA-256 hash of the access token's ASCII bytes. */
