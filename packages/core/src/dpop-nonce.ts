@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ResolvedDpopNonceOptions } from './options.js';
 
 /** Bytes of HMAC-SHA256 kept in a nonce: 128 bits, 22 base64url characters. */
@@ -30,7 +30,8 @@ export interface DpopNonces {
 
 /** Creates the {@link DpopNonces} of a validator's `dpop.nonce` option (32 random bytes without a secret). */
 export function createDpopNonces(options: ResolvedDpopNonceOptions): DpopNonces {
-  const secret = options.secret?.reveal() ?? randomBytes(GENERATED_SECRET_BYTES);
+  // A KeyObject of its own: the bytes `validator.options` reveals, changed later, change nothing.
+  const secret = createSecretKey(options.secret?.reveal() ?? randomBytes(GENERATED_SECRET_BYTES));
   const lifetimeMs = options.lifetimeSec * 1000;
   // The nonces of the last window asked about, so a request costs a division, not two HMACs.
   let window = Number.NaN;

@@ -911,18 +911,32 @@ function resolveDpop(dpop: true | DpopOptions | undefined): ResolvedDpopOptions 
   });
 }
 
+/**
+ * A copy of a secret's bytes in memory of its own: `Buffer.from` of a short value takes a slice of
+ * Node's shared pool, whose other users' `.buffer` would reach it.
+ */
+function ownBytes(secret: string | Uint8Array): Uint8Array {
+  const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  // Buffer.alloc, unlike Buffer.from and allocUnsafe, never hands out a slice of the pool.
+  const copy = Buffer.alloc(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
 /** The `dpop.nonce` option with its defaults, frozen; the secret copied, so a caller's bytes changed later do not change it. */
 function resolveDpopNonce(nonce: DpopOptions['nonce']): ResolvedDpopNonceOptions | undefined {
   if (nonce === undefined) return undefined;
   const given = nonce === true ? {} : nonce;
   const secret = given.secret;
+  // Named but unset (an environment variable missing on one instance): a secret of this process alone
+  // would refuse every other instance's nonces. Left out, or `nonce: true`, asks for that.
+  if (secret === undefined && Object.hasOwn(given, 'secret')) {
+    throw new TypeError(
+      'tokenguard: invalid option "dpop.nonce.secret": is undefined (an unset environment variable?); leave it out, or set nonce: true, for a secret of this validator alone',
+    );
+  }
   return Object.freeze({
-    secret:
-      secret === undefined
-        ? undefined
-        : new Redacted<Uint8Array>(
-            typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret),
-          ),
+    secret: secret === undefined ? undefined : new Redacted<Uint8Array>(ownBytes(secret)),
     lifetimeSec: given.lifetimeSec ?? 300,
   });
 }

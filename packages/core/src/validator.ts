@@ -4,6 +4,7 @@ import { assertB64Credentials, isOtherSchemeValue, readBearerCredentials } from 
 import {
   type CheckedClaims,
   type ClaimCheck,
+  checkBinding,
   checkClaims,
   type KeyProof,
   runClaimsValidator,
@@ -681,6 +682,21 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withChallenge(error);
       }
     },
+    checkWrapperAnswer(auth, proof) {
+      // A wrapper's own answer may have no claims: then nothing in it is bound.
+      const claims = typeof auth?.claims === 'object' && auth.claims !== null ? auth.claims : {};
+      try {
+        checkBinding(
+          claims,
+          proof,
+          resolved,
+          auth?.source === 'introspection' ? 'introspection answer' : 'token',
+        );
+      } catch (error) {
+        throw withChallenge(error);
+      }
+      return auth;
+    },
     validateFound(token, requirements, cacheMissed, proof) {
       const outer = validatingFoundToken;
       validatingFoundToken = true;
@@ -706,6 +722,11 @@ interface CachedLookup {
   ): Promise<AuthInfo>;
   /** The validator's DPoP proof checker, when its `dpop` option is on. */
   readonly dpop: DpopVerifier | undefined;
+  /**
+   * The `auth` a replaced `validate` answered, its binding checked against what this request proved:
+   * a wrapper that remembers or shares answers by token must not hand one request's proof to another.
+   */
+  checkWrapperAnswer(auth: AuthInfo, proof: KeyProof | undefined): AuthInfo;
 }
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
@@ -769,13 +790,15 @@ export function validateFound(
   if (entry !== undefined && validator.validate === entry.validate) {
     return entry.validateFound(token, requirements, cacheMissed, proof);
   }
-  if (entry === undefined || proof === undefined)
-    return Promise.resolve(validator.validate(token, requirements));
-  // A replaced `validate` (an app's wrapper: a revocation list, a log) still judges a request that
-  // proved a key; the proof waits for the validator's own `validate`, which the wrapper calls.
-  return presentedProofs.run({ token, proof }, () =>
-    Promise.resolve(validator.validate(token, requirements)),
-  );
+  if (entry === undefined) return Promise.resolve(validator.validate(token, requirements));
+  // A replaced `validate` (an app's wrapper: a revocation list, a log) still judges the request; a
+  // proof waits for the validator's own `validate`, which the wrapper calls. Whatever the wrapper
+  // answers, its binding is held to this request's proof, or to none.
+  const answer =
+    proof === undefined
+      ? Promise.resolve(validator.validate(token, requirements))
+      : presentedProofs.run({ token, proof }, () => Promise.resolve(validator.validate(token, requirements)));
+  return answer.then((auth) => entry.checkWrapperAnswer(auth, proof));
 }
 
 function createIssuerContext(
