@@ -82,7 +82,7 @@ describe('remembered DPoP proof keys', () => {
     expect(() => dpop.verify(forged, request)).toThrow('The DPoP proof signature is invalid');
   });
 
-  it('are bounded: past the remembered number, keys are imported again and still verify', async () => {
+  it('keep verifying when more client keys come than are remembered (1,100 keys, then the first again)', async () => {
     const dpop = verifier();
     const first = dpopClient(generateSigningKey('ES256', { kid: 'first' }));
     expect(dpop.verify(await first.proof({ htm: 'GET', htu: URL_, token: TOKEN }), request).jkt).toBe(

@@ -47,11 +47,11 @@ export interface IntrospectionState {
   lastError: string | undefined;
 }
 
-/** What {@link IntrospectionClient.confirmJwt} found: how long the answer may be reused, and whether it binds. */
+/** What {@link IntrospectionClient.confirmJwt} found: how long the answer may be reused, and its binding. */
 export interface JwtConfirmation {
   readonly activeUntilMs: number;
-  /** The answer carries a `cnf` (checked): a cached verification would skip that check. */
-  readonly bound: boolean;
+  /** The answer's `cnf` (checked against the proof), when it has one: it binds the JWT too. */
+  readonly cnf: unknown;
 }
 
 /** The introspection client of one issuer: answer cache, in-flight coalescing and backoff. */
@@ -465,9 +465,10 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       // The answer's own cnf binds the token too (RFC 9449 §6.2): refused as a bearer token, and
       // checked against the proof's key. Without one, the JWT's own cnf was checked already.
       const { cnf } = entry.fields.claims;
-      const bound = cnf !== undefined && cnf !== null;
-      if (bound) checkBinding(entry.fields.claims, proof, resolved, 'introspection answer');
-      return { activeUntilMs: entry.notAfterMs, bound };
+      if (cnf !== undefined && cnf !== null) {
+        checkBinding(entry.fields.claims, proof, resolved, 'introspection answer');
+      }
+      return { activeUntilMs: entry.notAfterMs, cnf };
     },
     state() {
       return {

@@ -1175,6 +1175,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     if (setting !== undefined) (keySet as unknown as Record<string, number>)[key] = setting;
   }
   checkKeySetBounds(keySet, value.keySet ?? {});
+  const dpop = resolveDpop(value.dpop);
   // Frozen all the way down: `validator.options` is this object (see ReadOnlySet).
   return Object.freeze({
     issuers: frozenList(issuers),
@@ -1187,7 +1188,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
     maxTokenLength: value.maxTokenLength ?? 8192,
     maxTokenJsonDepth: value.maxTokenJsonDepth ?? 32,
     verifyOffThread: value.verifyOffThread ?? false,
-    dpop: resolveDpop(value.dpop),
+    dpop,
     mtls: value.mtls ?? false,
     now: value.now === undefined ? Date.now : checkedClock(value.now),
     realm: value.realm,
@@ -1197,7 +1198,7 @@ export function resolveOptions(options: ValidatorOptions): ResolvedValidatorOpti
         : buildProtectedResourceMetadata(
             value.resourceMetadata,
             defaultAuthorizationServers(issuers),
-            resolveDpop(value.dpop),
+            dpop,
             value.mtls,
           ),
     http: Object.freeze({

@@ -382,7 +382,7 @@ export function authenticateRequestNow(
       token,
       options.requirements,
       extracted.cacheMissed === true,
-      certificateProof(validator, source),
+      proofOfCertificate(certificateThumbprintOf(validator, source)),
     );
   } catch (error) {
     return Promise.reject(error);
@@ -411,7 +411,7 @@ function authenticateWithProof(
       url: requestUrl(source, validator.options.dpop?.origin),
       accessToken: token,
     });
-    const certificate = certificateProof(validator, source)?.certificate;
+    const certificate = certificateThumbprintOf(validator, source);
     validated = validateFound(validator, token, requirements, true, { jkt: proof.jkt, certificate });
   } catch (error) {
     return Promise.reject(dpopSchemeError(error, validator));
@@ -434,14 +434,17 @@ function authenticateWithProof(
 }
 
 /**
- * What the request's TLS client certificate proves (its `x5t#S256`), with the validator's `mtls`
- * option; `undefined` without the option or a certificate, so a bearer request allocates nothing.
+ * The `x5t#S256` of the request's TLS client certificate, with the validator's `mtls` option;
+ * `undefined` without the option, a certificate, or one that is not one.
  */
-function certificateProof(validator: Validator, source: TokenSource): KeyProof | undefined {
+function certificateThumbprintOf(validator: Validator, source: TokenSource): string | undefined {
   if ((validator as Partial<Validator>).options?.mtls !== true) return undefined;
   const certificate = source.clientCertificate;
-  if (certificate === undefined) return undefined;
-  const thumbprint = certificateThumbprint(certificate);
+  return certificate === undefined ? undefined : certificateThumbprint(certificate);
+}
+
+/** What a certificate proves; `undefined` without one, so a bearer request allocates nothing. */
+function proofOfCertificate(thumbprint: string | undefined): KeyProof | undefined {
   return thumbprint === undefined ? undefined : { certificate: thumbprint };
 }
 

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AuthInfo, createAuthInfo, readClientId } from './auth-info.js';
 import { assertB64Credentials, isOtherSchemeValue, readBearerCredentials } from './bearer.js';
 import {
@@ -459,7 +458,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (introspection !== undefined && context.config.introspection?.jwt === 'always') {
       return introspection.confirmJwt(token, proof).then((confirmation) => {
         const usableUntilMs = Math.min(notAfterMs, confirmation?.activeUntilMs ?? Number.POSITIVE_INFINITY);
-        return admitVerified(token, verified, usableUntilMs, generation, requirements, confirmation?.bound);
+        return admitVerified(token, verified, usableUntilMs, generation, requirements, confirmation?.cnf);
       });
     }
     return admitVerified(token, verified, notAfterMs, generation, requirements);
@@ -471,9 +470,12 @@ export function createValidator(options: ValidatorOptions): Validator {
     usableUntilMs: number,
     generation: number,
     requirements: Requirements | undefined,
-    answerBound = false,
+    answerCnf?: unknown,
   ): AuthInfo {
     const { auth } = verified;
+    const answerBound = answerCnf !== undefined && answerCnf !== null;
+    // Held with the auth, for an app's wrapper that hands this answer to another request.
+    if (answerBound) answerBindings.set(auth.claims, answerCnf);
     // The cache answers requests whatever they prove: a bound token (taken with its DPoP proof or
     // client certificate), by its own cnf or its introspection answer's, is cached only where bound
     // tokens are good as bearer tokens.
@@ -521,8 +523,8 @@ export function createValidator(options: ValidatorOptions): Validator {
   ): Promise<AuthInfo> {
     // Called by an app's wrapper of `validate` for a request that proved a key: with that proof.
     if (readsPresentedProof) {
-      const presented = presentedProofs.getStore();
-      if (presented !== undefined && presented.token === tokenOrHeader) {
+      const presented = presentedProof;
+      if (presented !== undefined && presented.validate === validate && presented.token === tokenOrHeader) {
         return settle(presented.token, requirements, false, true, presented.proof);
       }
     }
@@ -682,6 +684,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withChallenge(error);
       }
     },
+    readsProofs: readsPresentedProof,
     checkWrapperAnswer(auth, proof) {
       // A wrapper's own answer may have no claims: then nothing in it is bound.
       const claims = typeof auth?.claims === 'object' && auth.claims !== null ? auth.claims : {};
@@ -692,6 +695,10 @@ export function createValidator(options: ValidatorOptions): Validator {
           resolved,
           auth?.source === 'introspection' ? 'introspection answer' : 'token',
         );
+        // A JWT whose introspection answer bound it (`introspection.jwt: 'always'`) is held to that too.
+        const answerCnf = answerBindings.get(claims);
+        if (answerCnf !== undefined)
+          checkBinding({ cnf: answerCnf }, proof, resolved, 'introspection answer');
       } catch (error) {
         throw withChallenge(error);
       }
@@ -727,15 +734,28 @@ interface CachedLookup {
    * a wrapper that remembers or shares answers by token must not hand one request's proof to another.
    */
   checkWrapperAnswer(auth: AuthInfo, proof: KeyProof | undefined): AuthInfo;
+  /** The validator takes proofs (`dpop` or `mtls`): only then can an answer be bound. */
+  readonly readsProofs: boolean;
 }
 
 const cachedLookups = new WeakMap<Validator, CachedLookup>();
 
 /**
  * What a request proved of keys (DPoP, a client certificate), for the validator's own `validate`
- * when an app's wrapper of it is called with the request's token ({@link validateFound}).
+ * while an app's wrapper of it is called with the request's token ({@link validateFound}): set for
+ * the wrapper's synchronous part only (an async wrapper's code before its first `await`), not carried
+ * through promises (AsyncLocalStorage would turn on async hooks for every promise of the process). A
+ * wrapper that calls `validate` later gets it without the proof: a bound token is then refused.
  */
-const presentedProofs = new AsyncLocalStorage<{ readonly token: string; readonly proof: KeyProof }>();
+let presentedProof:
+  | { readonly validate: Validator['validate']; readonly token: string; readonly proof: KeyProof }
+  | undefined;
+
+/**
+ * The `cnf` of the introspection answer that confirmed a JWT (`introspection.jwt: 'always'`), by the
+ * claims of its `auth` (a copy of the auth keeps them): the JWT's own claims do not show it.
+ */
+const answerBindings = new WeakMap<object, unknown>();
 
 /** The `auth` of requests authenticated with a DPoP proof: a route guard's refusal names that scheme. */
 const provedWithDpop = new WeakSet<AuthInfo>();
@@ -790,14 +810,20 @@ export function validateFound(
   if (entry !== undefined && validator.validate === entry.validate) {
     return entry.validateFound(token, requirements, cacheMissed, proof);
   }
-  if (entry === undefined) return Promise.resolve(validator.validate(token, requirements));
+  // Without DPoP or mTLS no answer can be bound (the validator refuses bound tokens): nothing to check.
+  if (entry === undefined || !entry.readsProofs)
+    return Promise.resolve(validator.validate(token, requirements));
   // A replaced `validate` (an app's wrapper: a revocation list, a log) still judges the request; a
   // proof waits for the validator's own `validate`, which the wrapper calls. Whatever the wrapper
   // answers, its binding is held to this request's proof, or to none.
-  const answer =
-    proof === undefined
-      ? Promise.resolve(validator.validate(token, requirements))
-      : presentedProofs.run({ token, proof }, () => Promise.resolve(validator.validate(token, requirements)));
+  let answer: Promise<AuthInfo>;
+  const outer = presentedProof;
+  presentedProof = proof === undefined ? undefined : { validate: entry.validate, token, proof };
+  try {
+    answer = Promise.resolve(validator.validate(token, requirements));
+  } finally {
+    presentedProof = outer;
+  }
   return answer.then((auth) => entry.checkWrapperAnswer(auth, proof));
 }
 

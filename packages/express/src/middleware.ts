@@ -5,6 +5,7 @@ import {
   isFormTokenRequest,
   queryTokenCacheControl,
   resolveAdapterOptions,
+  socketOfConnection,
   type TokenSource,
   type Validator,
 } from '@tokenguard/core';
@@ -83,7 +84,7 @@ export function tokenguard(
   const readsRequestLine = readsBody || dpop !== undefined;
   const readsOrigin = dpop !== undefined && dpop.origin === undefined;
   // mTLS (RFC 8705): the client certificate, read only when the validator has `mtls`.
-  const certificateOf = clientCertificateReader(settings, (req) => req.socket);
+  const certificateOf = clientCertificateReader(settings, socketOfConnection);
   let formParser: RequestHandler | undefined;
   installAuthAccessor();
 

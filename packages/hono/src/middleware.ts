@@ -174,13 +174,15 @@ export function tokenguard(
     return `${pathStart === -1 ? url : url.slice(0, pathStart)}${sent}`;
   }
 
-  /** The request's token source, with its client certificate (the validator has `mtls`). */
-  function sourceWithCertificate(c: Context, body: unknown): TokenSource {
-    const source = tokenSourceOf(c, body);
-    source.clientCertificate = certificateOf?.(c);
-    return source;
-  }
-  const sourceOf = certificateOf === undefined ? tokenSourceOf : sourceWithCertificate;
+  // With `mtls`, the request's token source carries its client certificate.
+  const sourceOf =
+    certificateOf === undefined
+      ? tokenSourceOf
+      : (c: Context, body: unknown): TokenSource => {
+          const source = tokenSourceOf(c, body);
+          source.clientCertificate = certificateOf(c);
+          return source;
+        };
 
   /** What the token is read from: on @hono/node-server, Node's own request (see below). */
   function tokenSourceOf(c: Context, body: unknown): TokenSource {
