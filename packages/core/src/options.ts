@@ -412,6 +412,18 @@ const introspectionSchema = z
     }
   });
 
+/** The bytes of a secret given as text (UTF-8) or bytes. */
+function byteLengthOf(value: string | Uint8Array): number {
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+}
+
+/** A shared secret (an issuer's HMAC key, the DPoP nonce key): text or bytes, at least 32 bytes. */
+const secretSchema = z
+  .union([z.string(), z.instanceof(Uint8Array)], {
+    error: () => `must be a string or a Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
+  })
+  .refine((value) => byteLengthOf(value) >= MIN_SECRET_BYTES, `must be at least ${MIN_SECRET_BYTES} bytes`);
+
 const issuerShape = {
   issuer: identifier('iss'),
   audience: z.union(
@@ -425,14 +437,7 @@ const issuerShape = {
   ),
   jwksUri: fetchedUrl.optional(),
   jwks: z.object({ keys: z.array(z.unknown()) }).optional(),
-  secret: z
-    .union([z.string(), z.instanceof(Uint8Array)])
-    .refine(
-      (value) =>
-        (typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength) >= MIN_SECRET_BYTES,
-      `must be at least ${MIN_SECRET_BYTES} bytes`,
-    )
-    .optional(),
+  secret: secretSchema.optional(),
   algorithms: z
     .array(
       z.enum(ALL_ALGORITHMS, { error: (issue) => `${String(issue.input)} is not a supported algorithm` }),
@@ -613,25 +618,12 @@ const resourceMetadataSchema = z.strictObject({
   resourceTosUri: httpUrl.optional(),
 });
 
-/** The bytes of a secret given as text (UTF-8) or bytes. */
-function byteLengthOf(value: string | Uint8Array): number {
-  return typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
-}
-
 // `true` is read as `{}` first, as `dpop` itself is, so a mistake inside is named.
 const dpopNonceSchema = z.preprocess(
   (value) => (value === true ? {} : value),
   z.strictObject(
     {
-      secret: z
-        .union([z.string(), z.instanceof(Uint8Array)], {
-          error: () => `must be a string or a Uint8Array of at least ${MIN_SECRET_BYTES} bytes`,
-        })
-        .refine(
-          (value) => byteLengthOf(value) >= MIN_SECRET_BYTES,
-          `must be at least ${MIN_SECRET_BYTES} bytes`,
-        )
-        .optional(),
+      secret: secretSchema.optional(),
       lifetimeSec: z.number().int().min(10).max(3600).optional(),
     },
     { error: () => 'must be true or an object of DPoP nonce settings' },
@@ -881,7 +873,7 @@ function defaultAlgorithms(): readonly Algorithm[] {
  * 32-byte secret defaults to HS256 only.
  */
 function hmacAlgorithmsFor(secret: string | Uint8Array): Algorithm[] {
-  const bytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret.byteLength;
+  const bytes = byteLengthOf(secret);
   const algorithms: Algorithm[] = ['HS256'];
   if (bytes >= 48) algorithms.push('HS384');
   if (bytes >= 64) algorithms.push('HS512');
