@@ -103,4 +103,39 @@ describe('parseCliArgs', () => {
       ]),
     ).toMatchObject({ issuer: 'https://id.example', jwksUri: 'https://id.example/k' });
   });
+
+  describe('--client-certificate', () => {
+    const verify = ['verify', 'x.y.z', '--issuer', 'https://id.example', '--audience', 'a'];
+
+    it('keeps the file name, and is absent without the flag', () => {
+      expect(parseCliArgs([...verify, '--client-certificate', 'client.pem'])).toMatchObject({
+        clientCertificate: 'client.pem',
+        acceptBoundTokens: false,
+      });
+      expect(parseCliArgs(verify)).toMatchObject({ clientCertificate: undefined });
+    });
+
+    it('refuses it with --accept-bound-tokens, saying why', () => {
+      expect(() =>
+        parseCliArgs([...verify, '--client-certificate', 'client.pem', '--accept-bound-tokens']),
+      ).toThrow(
+        new UsageError(
+          "--client-certificate and --accept-bound-tokens exclude each other: --accept-bound-tokens waives the proof of possession that --client-certificate checks (the token's cnf x5t#S256 against the certificate); drop --accept-bound-tokens",
+        ),
+      );
+    });
+
+    it('refuses it given twice, empty, without a value, or on inspect', () => {
+      expect(() =>
+        parseCliArgs([...verify, '--client-certificate', 'a.pem', '--client-certificate', 'b.pem']),
+      ).toThrow(new UsageError('--client-certificate takes one value, given 2 times'));
+      expect(() => parseCliArgs([...verify, '--client-certificate='])).toThrow(
+        new UsageError('--client-certificate needs a file name'),
+      );
+      expect(() => parseCliArgs([...verify, '--client-certificate'])).toThrow(UsageError);
+      expect(() => parseCliArgs(['inspect', 'x.y.z', '--client-certificate', 'a.pem'])).toThrow(
+        new UsageError('--client-certificate belongs to "verify", not "inspect"'),
+      );
+    });
+  });
 });

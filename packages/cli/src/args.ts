@@ -22,6 +22,11 @@ export interface VerifyArgs {
   readonly allowMissingTyp: boolean;
   /** Accept a token bound to a key (`cnf`) without its proof of possession, to look at one. */
   readonly acceptBoundTokens: boolean;
+  /**
+   * `--client-certificate <file>`: the client certificate (PEM or DER) the token comes with; the
+   * validator then checks certificate-bound tokens (`mtls`, RFC 8705).
+   */
+  readonly clientCertificate: string | undefined;
   readonly scopeClaims: readonly string[] | undefined;
   /** `--client-id` (secret from `TOKENGUARD_CLIENT_SECRET`): introspect opaque tokens (RFC 7662). */
   readonly introspection:
@@ -69,6 +74,7 @@ const OPTIONS = {
   typ: { type: 'string', multiple: true },
   'allow-missing-typ': { type: 'boolean' },
   'accept-bound-tokens': { type: 'boolean' },
+  'client-certificate': { type: 'string', multiple: true },
   'scope-claims': { type: 'string', multiple: true },
   'client-id': { type: 'string', multiple: true },
   'introspection-endpoint': { type: 'string', multiple: true },
@@ -83,6 +89,7 @@ const VERIFY_ONLY = [
   'typ',
   'allow-missing-typ',
   'accept-bound-tokens',
+  'client-certificate',
   'scope-claims',
   'client-id',
   'introspection-endpoint',
@@ -212,6 +219,14 @@ export function parseCliArgs(
       `--client-id ${clientId} needs the client's secret in the TOKENGUARD_CLIENT_SECRET environment variable (never a flag: flags end up in shell history)`,
     );
   }
+  const clientCertificate = single(values['client-certificate'], 'client-certificate');
+  if (clientCertificate === '') throw new UsageError('--client-certificate needs a file name');
+  const acceptBoundTokens = values['accept-bound-tokens'] === true;
+  if (clientCertificate !== undefined && acceptBoundTokens) {
+    throw new UsageError(
+      "--client-certificate and --accept-bound-tokens exclude each other: --accept-bound-tokens waives the proof of possession that --client-certificate checks (the token's cnf x5t#S256 against the certificate); drop --accept-bound-tokens",
+    );
+  }
   const typ = list(values.typ);
   const scopeClaims = list(values['scope-claims']);
   return {
@@ -224,7 +239,8 @@ export function parseCliArgs(
     jwksUri: single(values['jwks-uri'], 'jwks-uri'),
     typ: typ.length > 0 ? typ : undefined,
     allowMissingTyp: values['allow-missing-typ'] === true,
-    acceptBoundTokens: values['accept-bound-tokens'] === true,
+    acceptBoundTokens,
+    clientCertificate,
     scopeClaims: scopeClaims.length > 0 ? scopeClaims : undefined,
     introspection:
       clientId === undefined

@@ -1,4 +1,5 @@
 import { readScopes, satisfiesScopes, type Validator } from '@tokenguard/core';
+import { explainBinding } from './binding.js';
 import type { DecodedToken } from './decode.js';
 import { joinWords, printable } from './text.js';
 import { formatDate, formatRelative } from './time.js';
@@ -209,6 +210,7 @@ function checkScopes(
 /**
  * Every check of the validator, computed from the decoded (unverified) token and the validator's
  * resolved options, explained in plain language. The signature is left to the real validator.
+ * `certificate`: the `x5t#S256` of the client certificate the token comes with (`--client-certificate`).
  *
  * @example
  * ```ts
@@ -221,6 +223,7 @@ export function explainChecks(
   settings: CheckSettings,
   requiredScopes: readonly string[],
   nowMs: number,
+  certificate?: string,
 ): Check[] {
   const config = settings.issuers[0];
   if (config === undefined) throw new TypeError('tokenguard: the validator has no issuer');
@@ -249,41 +252,14 @@ export function explainChecks(
     checkIssuedAt(claims.iat, nowMs, tolerance),
     checkAudience(claims.aud, config.audience),
     checkScopes(claims, config.scopeClaims, requiredScopes),
-    ...checkBinding(claims.cnf, settings.acceptBoundTokens),
-  ];
-}
-
-/**
- * A token bound to a key (`cnf`, RFC 7800) only works with proof of that key, which a token on the
- * command line does not bring: a failure, or with `--accept-bound-tokens` a skip saying the proof was
- * not checked. No line for an unbound token.
- */
-function checkBinding(cnf: unknown, accepted: boolean): Check[] {
-  if (cnf === undefined || cnf === null) return [];
-  const methods =
-    typeof cnf === 'object' && !Array.isArray(cnf)
-      ? joinWords(
-          Object.keys(cnf)
-            .slice(0, 4)
-            .map((name) => printable(name)),
-          'and',
-        )
-      : 'of an unknown form';
-  const what = `bound to a key (cnf ${methods})`;
-  return [
-    accepted
-      ? { id: 'binding', status: 'skip', message: `${what}: its proof of possession was not checked` }
-      : {
-          id: 'binding',
-          status: 'fail',
-          message: `${what} and presented without its proof; an API that checks the proof (DPoP, mutual TLS) accepts it. To look at the rest, add --accept-bound-tokens`,
-        },
+    ...explainBinding(claims.cnf, settings, certificate),
   ];
 }
 
 /**
  * The checks that still apply to an introspected (opaque) token, computed from the introspection
- * answer the validator accepted: expiry, audience and scopes.
+ * answer the validator accepted: expiry, audience, scopes and binding. `certificate`: as for
+ * {@link explainChecks}.
  *
  * @example
  * ```ts
@@ -295,6 +271,7 @@ export function explainIntrospected(
   settings: CheckSettings,
   requiredScopes: readonly string[],
   nowMs: number,
+  certificate?: string,
 ): Check[] {
   const config = settings.issuers[0];
   if (config === undefined) throw new TypeError('tokenguard: the validator has no issuer');
@@ -306,6 +283,6 @@ export function explainIntrospected(
     expiry,
     checkAudience(claims.aud, config.audience),
     checkScopes(claims, config.scopeClaims, requiredScopes),
-    ...checkBinding(claims.cnf, settings.acceptBoundTokens),
+    ...explainBinding(claims.cnf, settings, certificate),
   ];
 }

@@ -38,11 +38,15 @@ function mark(status: Check['status'], style: Style): string {
  */
 export function renderVerify(report: VerifyReport, nowMs: number, style: Style): string {
   const audience = report.audience === null ? '(not checked)' : joinWords(report.audience);
+  const client = report.clientCertificate;
   const lines = [
     `${style.bold('tokenguard verify')}  issuer ${report.issuer}, audience ${audience}`,
     report.jwksUri === undefined ? '' : style.dim(`  keys from ${report.jwksUri}`),
+    client === undefined
+      ? ''
+      : style.dim(`  client certificate ${printable(client.file)}, x5t#S256 ${client.thumbprint}`),
     '',
-  ].filter((line, index) => index !== 1 || line !== '');
+  ].filter((line, index) => index === 3 || line !== '');
   for (const check of report.checks) {
     lines.push(`  ${mark(check.status, style)}  ${LABELS[check.id].padEnd(10)}  ${check.message}`);
   }
@@ -75,7 +79,8 @@ export function renderVerify(report: VerifyReport, nowMs: number, style: Style):
 }
 
 /**
- * The JSON of `tokenguard verify --json`: `{ valid, exitCode, error?, auth?, checks }`. Never the token.
+ * The JSON of `tokenguard verify --json`: `{ valid, exitCode, clientCertificate?, error?, auth?, checks }`.
+ * Never the token.
  *
  * @example
  * ```ts
@@ -90,6 +95,7 @@ export function renderVerifyJson(report: VerifyReport): string {
     issuer: report.issuer,
     audience: report.audience,
     jwksUri: report.jwksUri,
+    ...(report.clientCertificate === undefined ? {} : { clientCertificate: report.clientCertificate }),
     ...(verdict.valid
       ? { auth: verdict.auth }
       : {

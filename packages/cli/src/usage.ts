@@ -11,7 +11,10 @@ export const EXIT = {
   ok: 0,
   /** `verify`: the token was rejected (400/401/403). `inspect`: the input is not a readable JWT. */
   rejected: 1,
-  /** Bad command line: unknown command or flag, missing `--issuer`/`--audience`, no token. */
+  /**
+   * Bad command line: unknown command or flag, missing `--issuer`/`--audience`, no token, a
+   * `--client-certificate` that cannot be read or is not one certificate.
+   */
   usage: 2,
   /** `verify`: no verdict possible, the issuer or its key set cannot be reached (a 5xx-class failure). */
   unavailable: 3,
@@ -51,6 +54,8 @@ export const USAGE = `Usage:
       --typ <t1,t2>           accepted typ header values (default at+jwt; add JWT for Auth0, Entra ID)
       --allow-missing-typ     accept tokens without a typ header (Amazon Cognito)
       --accept-bound-tokens   accept a token bound to a key (cnf: DPoP, mutual TLS) without its proof
+      --client-certificate <file>  the client's TLS certificate (PEM or DER) the token comes with: a
+                              token bound to a certificate (cnf x5t#S256, RFC 8705) must name this one
       --scope-claims <c1,c2>  claims holding scopes (default scope,scp; add permissions for Auth0)
       --client-id <id>        introspect opaque tokens (RFC 7662) as this client; the secret is read
                               from the TOKENGUARD_CLIENT_SECRET environment variable, never from a flag

@@ -87,6 +87,8 @@ export function checkForCode(error: TokenGuardError): CheckId {
     case 'ERR_INSUFFICIENT_SCOPE':
       return 'scopes';
     case 'ERR_TOKEN_BOUND':
+    case 'ERR_MTLS_BINDING_MISMATCH':
+    case 'ERR_DPOP_BINDING_MISMATCH':
       return 'binding';
     case 'ERR_TOKEN_INACTIVE':
     case 'ERR_INTROSPECTION_UNAVAILABLE':

@@ -1,4 +1,5 @@
 import {
+  authenticateRequest,
   createValidator,
   isTokenGuardError,
   TokenGuardError,
@@ -7,6 +8,7 @@ import {
 } from '@tokenguard/core';
 import type { VerifyArgs } from './args.js';
 import { type Check, explainChecks, explainIntrospected } from './checks.js';
+import { type ClientCertificate, readClientCertificate } from './client-certificate.js';
 import { decodeToken } from './decode.js';
 import { UsageError } from './usage.js';
 import { exitCodeOf, reconcile, signatureVerifiedBefore, type Verdict } from './verdict.js';
@@ -28,6 +30,8 @@ export interface VerifyReport {
   readonly issuer: string;
   readonly audience: readonly string[] | null;
   readonly jwksUri: string | undefined;
+  /** `--client-certificate`: the file and its `x5t#S256`, which bound tokens were checked against. */
+  readonly clientCertificate: { readonly file: string; readonly thumbprint: string } | undefined;
 }
 
 /**
@@ -43,7 +47,11 @@ export interface VerifyEnvironment {
   readonly validatorOptions?: Partial<ValidatorOptions>;
 }
 
-function optionsFrom(args: VerifyArgs, environment: VerifyEnvironment): ValidatorOptions {
+function optionsFrom(
+  args: VerifyArgs,
+  environment: VerifyEnvironment,
+  client: ClientCertificate | undefined,
+): ValidatorOptions {
   return {
     ...environment.validatorOptions,
     issuer: args.issuer,
@@ -52,6 +60,7 @@ function optionsFrom(args: VerifyArgs, environment: VerifyEnvironment): Validato
     ...(args.typ === undefined ? {} : { typ: args.typ }),
     ...(args.allowMissingTyp ? { allowMissingTyp: true } : {}),
     ...(args.acceptBoundTokens ? { acceptBoundTokens: true } : {}),
+    ...(client === undefined ? {} : { mtls: true }),
     ...(args.scopeClaims === undefined ? {} : { scopeClaims: args.scopeClaims }),
     ...(args.introspection === undefined
       ? {}
@@ -78,9 +87,26 @@ function create(options: ValidatorOptions): Validator {
   }
 }
 
-async function run(validator: Validator, token: string, scopes: readonly string[]): Promise<Verdict> {
+/**
+ * The validator's answer to `token`. With a client certificate, the token is validated as a request
+ * that came with it (RFC 8705), through `authenticateRequest` as an adapter does it.
+ */
+async function run(
+  validator: Validator,
+  token: string,
+  scopes: readonly string[],
+  client?: ClientCertificate,
+): Promise<Verdict> {
+  const requirements = scopes.length > 0 ? { scopes } : undefined;
   try {
-    return { valid: true, auth: await validator.validate(token, scopes.length > 0 ? { scopes } : undefined) };
+    if (client === undefined) return { valid: true, auth: await validator.validate(token, requirements) };
+    const { auth } = await authenticateRequest(
+      validator,
+      { headers: { authorization: `Bearer ${token}` }, clientCertificate: client.certificate },
+      requirements === undefined ? {} : { requirements },
+    );
+    if (auth === undefined) return { valid: false, error: new TokenGuardError('ERR_TOKEN_MISSING') };
+    return { valid: true, auth };
   } catch (error) {
     if (isTokenGuardError(error)) return { valid: false, error };
     return { valid: false, error: new TokenGuardError('ERR_TOKEN_MALFORMED', { cause: error }) };
@@ -150,14 +176,40 @@ function flagWhitespace(checks: Check[], token: string): void {
     Object.assign(format, { status: 'fail', message: broken });
 }
 
+/**
+ * The introspection answer of an opaque token the validator refused for its certificate binding,
+ * whose error does not say which certificate the answer names: a second validator that takes bound
+ * tokens without their proof asks again. `undefined` when that one refuses it too.
+ */
+async function probeIntrospection(
+  options: ValidatorOptions,
+  token: string,
+): Promise<Readonly<Record<string, unknown>> | undefined> {
+  let probe: Validator;
+  try {
+    probe = createValidator({ ...options, mtls: false, acceptBoundTokens: true });
+  } catch {
+    // Options an embedder gave that exclude acceptBoundTokens: the validator's own message stays.
+    return undefined;
+  }
+  try {
+    const verdict = await run(probe, token, []);
+    return verdict.valid ? verdict.auth.claims : undefined;
+  } finally {
+    await probe.close();
+  }
+}
+
 /** An opaque token: the validator introspected it; explain what the answer said. */
-function explainOpaque(
+async function explainOpaque(
   token: string,
   verdict: Verdict,
   validator: Validator,
   args: VerifyArgs,
   nowMs: number,
-): Check[] {
+  client: ClientCertificate | undefined,
+  options: ValidatorOptions,
+): Promise<Check[]> {
   const endpoint =
     validator.state().issuers[0]?.introspection?.endpoint ?? "the issuer's introspection endpoint";
   const checks: Check[] = [
@@ -168,8 +220,13 @@ function explainOpaque(
     },
     { id: 'introspection', status: 'pass', message: `${endpoint} answered "active": true` },
   ];
-  if (verdict.valid) {
-    checks.push(...explainIntrospected(verdict.auth.claims, validator.options, args.scopes, nowMs));
+  const claims = verdict.valid
+    ? verdict.auth.claims
+    : verdict.error.code === 'ERR_MTLS_BINDING_MISMATCH'
+      ? await probeIntrospection(options, token)
+      : undefined;
+  if (claims !== undefined) {
+    checks.push(...explainIntrospected(claims, validator.options, args.scopes, nowMs, client?.thumbprint));
   }
   flagWhitespace(checks, token);
   reconcile(checks, verdict, '');
@@ -191,22 +248,25 @@ export async function verifyToken(
   args: VerifyArgs,
   environment: VerifyEnvironment = {},
 ): Promise<VerifyReport> {
-  const options = optionsFrom(args, environment);
+  const client =
+    args.clientCertificate === undefined ? undefined : await readClientCertificate(args.clientCertificate);
+  const options = optionsFrom(args, environment, client);
   const validator = create(options);
   try {
-    const verdict = await run(validator, token, args.scopes);
+    const verdict = await run(validator, token, args.scopes, client);
     const jwksUri = validator.state().issuers[0]?.keySet.uri ?? args.jwksUri;
     const decoded = decodeToken(token);
     let checks: Check[];
     if ('error' in decoded && args.introspection !== undefined && token.split('.').length !== 3) {
-      checks = explainOpaque(token, verdict, validator, args, (environment.now ?? Date.now)());
+      const nowMs = (environment.now ?? Date.now)();
+      checks = await explainOpaque(token, verdict, validator, args, nowMs, client, options);
     } else if ('error' in decoded) {
       checks = [{ id: 'format', status: 'fail', message: decoded.error }];
       flagWhitespace(checks, token);
       reconcile(checks, verdict, "the issuer's key set");
     } else {
       const nowMs = (environment.now ?? Date.now)();
-      checks = explainChecks(token, decoded, validator.options, args.scopes, nowMs);
+      checks = explainChecks(token, decoded, validator.options, args.scopes, nowMs, client?.thumbprint);
       const kid = decoded.header.kid;
       const keyDescription = `key ${typeof kid === 'string' ? `kid ${kid.slice(0, 64)}` : '(no kid)'} from ${jwksUri ?? "the issuer's key set"}`;
       const signature = checks.find((check) => check.id === 'signature');
@@ -231,6 +291,8 @@ export async function verifyToken(
       issuer: args.issuer,
       audience: args.audience,
       jwksUri,
+      clientCertificate:
+        client === undefined ? undefined : { file: client.file, thumbprint: client.thumbprint },
     };
   } finally {
     await validator.close();

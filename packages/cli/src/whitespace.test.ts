@@ -16,6 +16,7 @@ const ARGS: VerifyArgs = {
   typ: undefined,
   allowMissingTyp: false,
   acceptBoundTokens: false,
+  clientCertificate: undefined,
   scopeClaims: undefined,
   introspection: undefined,
 };
