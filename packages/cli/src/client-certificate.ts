@@ -94,7 +94,9 @@ function pemCertificate(file: string, text: string): string {
       file,
       labels.length === 0
         ? 'no complete PEM block (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)'
-        : `it holds ${labels.join(', ')} but no CERTIFICATE: give the client's certificate, not its key`,
+        : `it holds ${labels.join(', ')} but no CERTIFICATE: give the client's certificate${
+            labels.some((label) => label.endsWith('PRIVATE KEY')) ? ', not its key' : ' (a CERTIFICATE block)'
+          }`,
     );
   }
   return block[0];

@@ -79,7 +79,8 @@ export function renderVerify(report: VerifyReport, nowMs: number, style: Style):
 }
 
 /**
- * The JSON of `tokenguard verify --json`: `{ valid, exitCode, clientCertificate?, error?, auth?, checks }`.
+ * The JSON of `tokenguard verify --json`: `{ valid, exitCode, issuer, audience, jwksUri, clientCertificate?,
+ * error?, auth?, checks }`.
  * Never the token.
  *
  * @example

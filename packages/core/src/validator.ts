@@ -474,8 +474,6 @@ export function createValidator(options: ValidatorOptions): Validator {
   ): AuthInfo {
     const { auth } = verified;
     const answerBound = answerCnf !== undefined && answerCnf !== null;
-    // Held with the auth, for an app's wrapper that hands this answer to another request.
-    if (answerBound) answerBindings.set(auth.claims, answerCnf);
     // The cache answers requests whatever they prove: a bound token (taken with its DPoP proof or
     // client certificate), by its own cnf or its introspection answer's, is cached only where bound
     // tokens are good as bearer tokens.
@@ -628,6 +626,8 @@ export function createValidator(options: ValidatorOptions): Validator {
 
   // Only a validator that takes proofs (DPoP, mTLS) looks for one a request handed its wrapper.
   const readsPresentedProof = resolved.dpop !== undefined || resolved.mtls;
+  // Some issuer's JWTs are confirmed by introspection, whose answer may bind them (checkWrapperAnswer).
+  const mayConfirmJwts = resolved.issuers.some((issuer) => issuer.introspection?.jwt === 'always');
   const validator: Validator = {
     validate,
     check(auth, requirements) {
@@ -685,9 +685,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
     },
     readsProofs: readsPresentedProof,
-    checkWrapperAnswer(auth, proof) {
+    checkWrapperAnswer(token, auth, proof) {
       // A wrapper's own answer may have no claims: then nothing in it is bound.
       const claims = typeof auth?.claims === 'object' && auth.claims !== null ? auth.claims : {};
+      let selected: IssuerContext | Promise<IssuerContext> | undefined;
       try {
         checkBinding(
           claims,
@@ -695,14 +696,24 @@ export function createValidator(options: ValidatorOptions): Validator {
           resolved,
           auth?.source === 'introspection' ? 'introspection answer' : 'token',
         );
-        // A JWT whose introspection answer bound it (`introspection.jwt: 'always'`) is held to that too.
-        const answerCnf = answerBindings.get(claims);
-        if (answerCnf !== undefined)
-          checkBinding({ cnf: answerCnf }, proof, resolved, 'introspection answer');
+        // A JWT its issuer's introspection answer must confirm (`introspection.jwt: 'always'`) may be
+        // bound by that answer alone: asked again (the answer is cached), held to this request's proof.
+        if (auth?.source === 'jwt' && mayConfirmJwts) selected = contexts.select(auth.issuer);
       } catch (error) {
         throw withChallenge(error);
       }
-      return auth;
+      if (selected === undefined) return auth;
+      const confirmed = Promise.resolve(selected).then((context) =>
+        context.introspection !== undefined && context.config.introspection?.jwt === 'always'
+          ? context.introspection.confirmJwt(token, proof)
+          : undefined,
+      );
+      return confirmed.then(
+        () => auth,
+        (error: unknown) => {
+          throw withChallenge(error);
+        },
+      );
     },
     validateFound(token, requirements, cacheMissed, proof) {
       const outer = validatingFoundToken;
@@ -733,7 +744,11 @@ interface CachedLookup {
    * The `auth` a replaced `validate` answered, its binding checked against what this request proved:
    * a wrapper that remembers or shares answers by token must not hand one request's proof to another.
    */
-  checkWrapperAnswer(auth: AuthInfo, proof: KeyProof | undefined): AuthInfo;
+  checkWrapperAnswer(
+    token: string,
+    auth: AuthInfo,
+    proof: KeyProof | undefined,
+  ): AuthInfo | Promise<AuthInfo>;
   /** The validator takes proofs (`dpop` or `mtls`): only then can an answer be bound. */
   readonly readsProofs: boolean;
 }
@@ -750,12 +765,6 @@ const cachedLookups = new WeakMap<Validator, CachedLookup>();
 let presentedProof:
   | { readonly validate: Validator['validate']; readonly token: string; readonly proof: KeyProof }
   | undefined;
-
-/**
- * The `cnf` of the introspection answer that confirmed a JWT (`introspection.jwt: 'always'`), by the
- * claims of its `auth` (a copy of the auth keeps them): the JWT's own claims do not show it.
- */
-const answerBindings = new WeakMap<object, unknown>();
 
 /** The `auth` of requests authenticated with a DPoP proof: a route guard's refusal names that scheme. */
 const provedWithDpop = new WeakSet<AuthInfo>();
@@ -824,7 +833,7 @@ export function validateFound(
   } finally {
     presentedProof = outer;
   }
-  return answer.then((auth) => entry.checkWrapperAnswer(auth, proof));
+  return answer.then((auth) => entry.checkWrapperAnswer(token, auth, proof));
 }
 
 function createIssuerContext(
