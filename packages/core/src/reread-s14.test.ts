@@ -7,6 +7,9 @@
  *   (`JwtConfirmation.bound`, the fix of 1c9c6d9 for the validator's own cache), which `auth` does not
  *   show: a wrapper that remembers answers by token, the very case checkWrapperAnswer is there for,
  *   then lends the certificate of the request that made the answer to a request without it.
+ * - helper-97 (second re-read): the fix first kept that binding in a WeakMap keyed by `auth.claims`,
+ *   which a wrapper that remembers answers as copies (`structuredClone`) lost; now the wrapper's answer
+ *   is confirmed again through the issuer's introspection.
  * - Docs: the core README's `dpop` row and its helper list miss what this session added (`dpop.nonce`,
  *   four exports). The root README's adapter-only options: test/reread-s14.test.ts.
  */
@@ -16,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCertificate, type TestCertificate } from '../../../test/support/certificates.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
+import type { AuthInfo } from './auth-info.js';
 import { TokenGuardError } from './errors.js';
 import type { ValidatorOptions } from './options.js';
 import { authenticateRequest, type TokenSource } from './transport.js';
@@ -27,13 +31,17 @@ const issuerKey = generateSigningKey('ES256', { kid: 'as-reread-s14' });
 const validators: Validator[] = [];
 
 let alice: TestCertificate;
+let mallory: TestCertificate;
 let server: Server;
 let endpoint: string;
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
-  alice = await createClientCertificate({ commonName: 'alice' });
+  [alice, mallory] = await Promise.all([
+    createClientCertificate({ commonName: 'alice' }),
+    createClientCertificate({ commonName: 'mallory' }),
+  ]);
   // The issuer's introspection endpoint: every token is active and bound to alice's certificate
   // (RFC 8705 §3.2: the binding in the introspection answer's cnf).
   server = createServer((req, res) => {
@@ -105,6 +113,32 @@ describe('a replaced validate under introspection.jwt always (validator.ts check
     expect((await authenticateRequest(validator, bearer(token, alice.der))).auth?.subject).toBe('user-1');
     // A thief replays it without one: the validator's own path refuses this (mtls-review.test.ts).
     expect(await refusalCode(validator, bearer(token))).toBe('ERR_MTLS_BINDING_MISMATCH');
+  });
+
+  it("refuses the owner's JWT without its certificate, or with another, when the answer came back as a structuredClone", async () => {
+    const validator = createValidator({
+      issuer: ISS,
+      audience: AUD,
+      jwks: jwksOf(issuerKey),
+      mtls: true,
+      introspection: { endpoint, clientId: 'api', clientSecret: 'secret-secret', jwt: 'always' },
+    } as ValidatorOptions);
+    validators.push(validator);
+    // A cache of answers by token that stores copies (as one shared between instances would).
+    const real = validator.validate;
+    const answers = new Map<unknown, AuthInfo>();
+    validator.validate = async (value, requirements) => {
+      const known = answers.get(value);
+      if (known !== undefined) return structuredClone(known);
+      const auth = await real(value, requirements);
+      answers.set(value, structuredClone(auth));
+      return auth;
+    };
+    // The JWT names no cnf: only its introspection answer binds it.
+    const token = await signToken(issuerKey, accessTokenClaims({ iss: ISS, aud: AUD, nowSec: nowSec() }));
+    expect((await authenticateRequest(validator, bearer(token, alice.der))).auth?.subject).toBe('user-1');
+    expect(await refusalCode(validator, bearer(token))).toBe('ERR_MTLS_BINDING_MISMATCH');
+    expect(await refusalCode(validator, bearer(token, mallory.der))).toBe('ERR_MTLS_BINDING_MISMATCH');
   });
 });
 
