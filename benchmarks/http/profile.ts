@@ -7,7 +7,9 @@
  *       [--connections=4] [--tool=cpu|callgrind|profile] [--out=FILE] [--node-args=--a,--b]
  *       [--valgrind-args=--cache-sim=yes]
  *
- * - `cpu` (default): the server's CPU time (user + system) per measured request.
+ * - `cpu` (default): the server's CPU time (user + system) per measured request, of every thread and
+ *   of the main thread alone (on Linux: what the event loop spent, without libuv's thread pool and
+ *   V8's helper threads), and the wall-clock time per request.
  * - `callgrind`: the server runs under valgrind, instrumented only while the measured requests run;
  *   instructions per request (repeatable, unlike time, on a shared machine; every thread counts, so
  *   JIT compilation and GC are in them) and the callgrind file (`--out`) for `callgrind_annotate`.
@@ -99,13 +101,16 @@ await drive(half, warmup - half);
 child.send({ type: 'start' });
 await nextMessage();
 if (tool === 'callgrind') execFileSync('callgrind_control', ['-i', 'on', String(child.pid)]);
+const measuredFrom = performance.now();
 await drive(warmup, requests);
+const wallUs = (performance.now() - measuredFrom) * 1000;
 if (tool === 'callgrind') execFileSync('callgrind_control', ['-i', 'off', String(child.pid)]);
 for (const socket of sockets) socket.destroy();
 child.send({ type: 'stop' });
-const { cpuUs, systemUs, minorFaults, contextSwitches } = await nextMessage<{
+const { cpuUs, systemUs, mainThreadUs, minorFaults, contextSwitches } = await nextMessage<{
   cpuUs: number;
   systemUs: number;
+  mainThreadUs?: number;
   minorFaults: number;
   contextSwitches: number;
 }>();
@@ -120,6 +125,8 @@ console.log(
   [
     `${framework} ${mode} ${tokens}: ${requests} requests, ${connections} connections`,
     `server CPU ${perRequest(cpuUs)} µs/req (system ${perRequest(systemUs)})${tool === 'cpu' ? '' : ` (under ${tool})`}`,
+    mainThreadUs === undefined ? '' : `main thread ${perRequest(mainThreadUs)} µs/req`,
+    `wall ${perRequest(wallUs)} µs/req`,
     `${perRequest(minorFaults)} page faults/req, ${perRequest(contextSwitches)} context switches/req`,
     instructions === undefined ? '' : `${perRequest(instructions / 1000)} k instructions/req (${out})`,
   ]
