@@ -43,7 +43,11 @@ beforeAll(async () => {
 
 /** The nonces of `secret` (`null`: none given, so a random one) and `lifetimeSec`. */
 const nonces = (lifetimeSec = 300, secret: string | null = SECRET) =>
-  createDpopNonces({ secret: secret === null ? undefined : new Redacted(Buffer.from(secret)), lifetimeSec });
+  createDpopNonces({
+    secret: secret === null ? undefined : new Redacted(Buffer.from(secret)),
+    previousSecrets: [],
+    lifetimeSec,
+  });
 
 describe('createDpopNonces', () => {
   it('hands out one nonce of NQCHARs per window, a new one in the next window', () => {
@@ -105,8 +109,8 @@ describe('the dpop.nonce option', () => {
   const rejection = (nonce: unknown) => typeErrorOf(() => resolve(nonce));
 
   it('reads true as the defaults: a validator-made secret, 300 s', () => {
-    expect(resolve(true)).toEqual({ secret: undefined, lifetimeSec: 300 });
-    expect(resolve({})).toEqual({ secret: undefined, lifetimeSec: 300 });
+    expect(resolve(true)).toEqual({ secret: undefined, previousSecrets: [], lifetimeSec: 300 });
+    expect(resolve({})).toEqual({ secret: undefined, previousSecrets: [], lifetimeSec: 300 });
     expect(resolve({ lifetimeSec: 10 })?.lifetimeSec).toBe(10);
     expect(resolve({ lifetimeSec: 3600 })?.lifetimeSec).toBe(3600);
     expect(resolveOptions({ ...base, dpop: true }).dpop?.nonce).toBeUndefined();
@@ -160,7 +164,10 @@ const RESOLVED: ResolvedDpopOptions = {
 describe('createDpopVerifier with dpop.nonce', () => {
   const withNonce = (clock: { nowMs: number }) =>
     createDpopVerifier(
-      { ...RESOLVED, nonce: { secret: new Redacted(Buffer.from(SECRET)), lifetimeSec: 60 } },
+      {
+        ...RESOLVED,
+        nonce: { secret: new Redacted(Buffer.from(SECRET)), previousSecrets: [], lifetimeSec: 60 },
+      },
       { now: () => clock.nowMs, clockToleranceSec: 5 },
     );
   const proof = (changes: Partial<DpopProofRequest> = {}) =>
@@ -397,5 +404,131 @@ describe('validator.dpopNonce()', () => {
     const error: TokenGuardError = thrownBy(() => validator.dpopNonce());
     expect(error.code).toBe('ERR_INTERNAL');
     expect(error.status).toBe(500);
+  });
+});
+
+const OLD = 'the secret every instance has used so far, 32+ bytes';
+const NEXT = 'the secret that replaces it on every instance, 32+ b';
+const OTHER = 'a secret no instance of this API has ever been given';
+
+const bytesOf = (secret: string) => new Redacted<Uint8Array>(Buffer.from(secret));
+const noncesOf = (secret: string, previousSecrets: string[] = [], lifetimeSec = 60) =>
+  createDpopNonces({ secret: bytesOf(secret), previousSecrets: previousSecrets.map(bytesOf), lifetimeSec });
+
+describe('createDpopNonces with previousSecrets', () => {
+  it("hands out the secret's nonces and accepts a previous secret's, for the current and the previous window", () => {
+    const old = noncesOf(OLD);
+    const rotated = noncesOf(NEXT, [OLD]);
+    expect(rotated.current(NOW_MS)).toBe(noncesOf(NEXT).current(NOW_MS));
+    expect(rotated.current(NOW_MS)).not.toBe(old.current(NOW_MS));
+    const held = old.current(NOW_MS);
+    expect(rotated.accepts(held, NOW_MS)).toBe(true);
+    // One lifetime on: still the previous window's; two on: gone, whichever secret made it.
+    expect(rotated.accepts(held, NOW_MS + 60_000)).toBe(true);
+    expect(rotated.accepts(held, NOW_MS + 120_000)).toBe(false);
+    expect(rotated.accepts(rotated.current(NOW_MS), NOW_MS + 60_000)).toBe(true);
+    expect(rotated.accepts(rotated.current(NOW_MS), NOW_MS + 120_000)).toBe(false);
+  });
+
+  it('refuses the nonces of a secret it was not given, and of a previous secret once it is dropped', () => {
+    const held = noncesOf(OLD).current(NOW_MS);
+    expect(noncesOf(NEXT, [OTHER]).accepts(held, NOW_MS)).toBe(false);
+    expect(noncesOf(NEXT).accepts(held, NOW_MS)).toBe(false);
+    expect(noncesOf(NEXT, [OTHER, OLD]).accepts(held, NOW_MS)).toBe(true);
+    expect(
+      noncesOf(NEXT, [OLD]).accepts(`${held.slice(0, -1)}${held.endsWith('A') ? 'B' : 'A'}`, NOW_MS),
+    ).toBe(false);
+    for (const given of ['', 'é'.repeat(11), held.slice(1), `${held}x`, 42, undefined]) {
+      expect(noncesOf(NEXT, [OLD]).accepts(given, NOW_MS), String(given)).toBe(false);
+    }
+  });
+});
+
+describe('the dpop.nonce.previousSecrets option', () => {
+  const base = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [] } };
+  const resolve = (nonce: unknown) =>
+    resolveOptions({ ...base, dpop: { nonce } } as ValidatorOptions).dpop?.nonce;
+  const rejection = (nonce: unknown) => typeErrorOf(() => resolve(nonce));
+
+  it('defaults to none, and keeps copies of the secrets given, never printed', () => {
+    expect(resolve({ secret: NEXT })?.previousSecrets).toEqual([]);
+    const bytes = new Uint8Array(32).fill(9);
+    const resolved = resolve({ secret: NEXT, previousSecrets: [OLD, bytes] });
+    bytes.fill(0);
+    expect(resolved?.previousSecrets.map((secret) => Buffer.from(secret.reveal()))).toEqual([
+      Buffer.from(OLD),
+      Buffer.alloc(32, 9),
+    ]);
+    expect(Object.isFrozen(resolved?.previousSecrets)).toBe(true);
+    const options = resolveOptions({ ...base, dpop: { nonce: { secret: NEXT, previousSecrets: [OLD] } } });
+    expect(JSON.stringify(options)).not.toContain(OLD);
+    expect(inspect(options, { depth: 10 })).not.toContain(OLD);
+  });
+
+  it('refuses bad settings with a TypeError naming dpop.nonce.previousSecrets', () => {
+    expect(rejection({ previousSecrets: [OLD] })).toBe(
+      'tokenguard: invalid option "dpop.nonce.previousSecrets": needs "dpop.nonce.secret", the secret whose nonces are handed out',
+    );
+    expect(rejection({ secret: NEXT, previousSecrets: ['x'.repeat(31)] })).toBe(
+      'tokenguard: invalid option "dpop.nonce.previousSecrets.0": must be at least 32 bytes',
+    );
+    // An unset environment variable in the list is named by its place.
+    expect(rejection({ secret: NEXT, previousSecrets: [OLD, undefined] })).toMatch(
+      /^tokenguard: invalid option "dpop\.nonce\.previousSecrets\.1": must be a string or a Uint8Array/,
+    );
+    expect(rejection({ secret: NEXT, previousSecrets: OLD })).toMatch(
+      /^tokenguard: invalid option "dpop\.nonce\.previousSecrets": must be a list of secrets/,
+    );
+    expect(rejection({ secret: NEXT, previousSecrets: [OLD, OLD, OLD, OLD, OLD] })).toMatch(
+      /^tokenguard: invalid option "dpop\.nonce\.previousSecrets": must list at most 4 secrets/,
+    );
+  });
+});
+
+/** An instance of the API: a validator whose DPoP nonces come from `nonce`. */
+const instance = (nonce: NonNullable<DpopOptions['nonce']>): Validator => makeValidator(undefined, { nonce });
+
+/** The client's DPoP request of GET /orders with `nonce` (a new proof each time). */
+async function request(validator: Validator, nonce: string | undefined) {
+  const token = await accessToken();
+  return authenticateRequest(validator, dpopSource(token, await requestProof(token, NOW_MS, nonce)));
+}
+
+describe('rotating the nonce secret across instances, as the option documents', () => {
+  it('accepts the nonce a client holds at every step, on every instance of this step and the one before', async () => {
+    const before = instance({ secret: OLD });
+    const first = instance({ secret: OLD, previousSecrets: [NEXT] });
+    const second = instance({ secret: NEXT, previousSecrets: [OLD] });
+    const after = instance({ secret: NEXT });
+    // Step 1 still hands out the old secret's nonces.
+    expect(first.dpopNonce()).toBe(before.dpopNonce());
+    // While step 1 rolls out, instances before it and in it accept each other's nonces; likewise for
+    // steps 1 and 2, and 2 and 3.
+    for (const [a, b] of [
+      [before, first],
+      [first, second],
+      [second, after],
+    ] as const) {
+      for (const [from, to] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const { auth } = await request(to, from.dpopNonce());
+        expect(auth?.claims.cnf).toEqual({ jkt: clientJkt });
+      }
+    }
+  });
+
+  it("refuses the old secret's nonce once no instance lists it, with the new secret's nonce to use", async () => {
+    const after = instance({ secret: NEXT });
+    const refused = await failure(request(after, instance({ secret: OLD }).dpopNonce()));
+    expect(refused.code).toBe('ERR_DPOP_NONCE_REQUIRED');
+    expect(refused.headers['dpop-nonce']).toBe(after.dpopNonce());
+    expect(refused.headers['dpop-nonce']).toBe(
+      instance({ secret: NEXT, previousSecrets: [OLD] }).dpopNonce(),
+    );
+    // Skipping step 1 refuses, for a while, what instances not yet updated hand out: why it exists.
+    const skipped = await failure(request(instance({ secret: OLD }), after.dpopNonce()));
+    expect(skipped.code).toBe('ERR_DPOP_NONCE_REQUIRED');
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ResolvedDpopNonceOptions } from './options.js';
 
 /** Bytes of HMAC-SHA256 kept in a nonce: 128 bits, 22 base64url characters. */
@@ -12,11 +12,13 @@ const LABEL = 'tokenguard DPoP nonce v1';
  * RFC 9449 §9 server nonces, stateless: the nonce of a time window (`floor(nowSec / lifetimeSec)`) is
  * the base64url HMAC-SHA256 of that window under the secret (RFC 9449 §8.1's NQCHAR alphabet). A proof's
  * nonce is accepted when it is the current window's or the previous one's, so a nonce handed out lives
- * between one and two lifetimes; instances with the same secret and lifetime accept each other's.
+ * between one and two lifetimes; instances with the same secret and lifetime accept each other's. The
+ * nonces of `previousSecrets` (for the same two windows) are accepted too, never handed out: how a
+ * secret is rotated without refusing the nonces clients already hold.
  *
  * @example
  * ```ts
- * const nonces = createDpopNonces({ secret: undefined, lifetimeSec: 300 });
+ * const nonces = createDpopNonces({ secret: undefined, previousSecrets: [], lifetimeSec: 300 });
  * const nonce = nonces.current(Date.now()); // sent as DPoP-Nonce
  * nonces.accepts(nonce, Date.now()); // true, for one to two lifetimes
  * ```
@@ -30,16 +32,21 @@ export interface DpopNonces {
 
 /** Creates the {@link DpopNonces} of a validator's `dpop.nonce` option (32 random bytes without a secret). */
 export function createDpopNonces(options: ResolvedDpopNonceOptions): DpopNonces {
-  // A KeyObject of its own: the bytes `validator.options` reveals, changed later, change nothing.
-  const secret = createSecretKey(options.secret?.reveal() ?? randomBytes(GENERATED_SECRET_BYTES));
+  // KeyObjects of their own: the bytes `validator.options` reveals, changed later, change nothing.
+  // The first hands out nonces; every one accepts them.
+  const secrets = [
+    createSecretKey(options.secret?.reveal() ?? randomBytes(GENERATED_SECRET_BYTES)),
+    ...options.previousSecrets.map((secret) => createSecretKey(secret.reveal())),
+  ];
   const lifetimeMs = options.lifetimeSec * 1000;
-  // The nonces of the last window asked about, so a request costs a division, not two HMACs.
+  // The nonces of the last window asked about, so a request costs a division, not HMACs: for each
+  // secret, the window's nonce and the previous window's.
   let window = Number.NaN;
-  let current: Buffer = Buffer.alloc(0);
-  let previous: Buffer = Buffer.alloc(0);
+  let current: Buffer[] = [];
+  let previous: Buffer[] = [];
   let currentText = '';
 
-  const nonceOf = (n: number): Buffer =>
+  const nonceOf = (secret: KeyObject, n: number): Buffer =>
     Buffer.from(
       createHmac('sha256', secret)
         .update(`${LABEL}:${options.lifetimeSec}:${n}`)
@@ -51,10 +58,10 @@ export function createDpopNonces(options: ResolvedDpopNonceOptions): DpopNonces 
   const settle = (nowMs: number): void => {
     const n = Math.floor(nowMs / lifetimeMs);
     if (n === window) return;
-    // One window on (the usual step), the nonce that was current becomes the previous one.
-    previous = n === window + 1 ? current : nonceOf(n - 1);
-    current = nonceOf(n);
-    currentText = current.toString();
+    // One window on (the usual step), the nonces that were current become the previous ones.
+    previous = n === window + 1 ? current : secrets.map((secret) => nonceOf(secret, n - 1));
+    current = secrets.map((secret) => nonceOf(secret, n));
+    currentText = (current[0] as Buffer).toString();
     window = n;
   };
 
@@ -66,13 +73,18 @@ export function createDpopNonces(options: ResolvedDpopNonceOptions): DpopNonces 
     accepts(nonce, nowMs) {
       if (typeof nonce !== 'string') return false;
       settle(nowMs);
-      // Every nonce has the same length, which says nothing about the secret: only equal lengths are compared.
+      // Every nonce has the same length, which says nothing about the secrets: only equal lengths are compared.
       const given = Buffer.from(nonce);
-      if (given.length !== current.length) return false;
-      // Both compared, in constant time: how far a guess matched says nothing either.
-      const isCurrent = timingSafeEqual(given, current);
-      const isPrevious = timingSafeEqual(given, previous);
-      return isCurrent || isPrevious;
+      if (given.length !== (current[0] as Buffer).length) return false;
+      // Every one compared, in constant time: neither how far a guess matched nor which secret's nonce
+      // it was says anything.
+      let accepted = false;
+      for (let index = 0; index < secrets.length; index++) {
+        const isCurrent = timingSafeEqual(given, current[index] as Buffer);
+        const isPrevious = timingSafeEqual(given, previous[index] as Buffer);
+        accepted = isCurrent || isPrevious || accepted;
+      }
+      return accepted;
     },
   };
 }

@@ -618,12 +618,19 @@ const resourceMetadataSchema = z.strictObject({
   resourceTosUri: httpUrl.optional(),
 });
 
+/** Most secrets `dpop.nonce.previousSecrets` lists: each is two more HMACs to compare per proof. */
+const MAX_PREVIOUS_NONCE_SECRETS = 4;
+
 // `true` is read as `{}` first, as `dpop` itself is, so a mistake inside is named.
 const dpopNonceSchema = z.preprocess(
   (value) => (value === true ? {} : value),
   z.strictObject(
     {
       secret: secretSchema.optional(),
+      previousSecrets: z
+        .array(secretSchema, { error: () => 'must be a list of secrets' })
+        .max(MAX_PREVIOUS_NONCE_SECRETS, `must list at most ${MAX_PREVIOUS_NONCE_SECRETS} secrets`)
+        .optional(),
       lifetimeSec: z.number().int().min(10).max(3600).optional(),
     },
     { error: () => 'must be true or an object of DPoP nonce settings' },
@@ -798,15 +805,27 @@ export interface DpopOptions {
    * `use_dpop_nonce` with the nonce to use in a `DPoP-Nonce` header. `true` for the defaults. A nonce
    * is good from one to two `lifetimeSec` (default 300, 10-3600), and on every instance with the same
    * `secret` (text or bytes, at least 32 bytes); without one, each validator makes 32 random bytes,
-   * so its nonces are good on this process only. Off by default.
+   * so its nonces are good on this process only. `previousSecrets` (at most 4, each at least 32 bytes)
+   * are secrets whose nonces are still accepted but no longer handed out: rotate a secret without a
+   * 401 by deploying `{ secret: old, previousSecrets: [next] }` to every instance, then
+   * `{ secret: next, previousSecrets: [old] }`, then `{ secret: next }` (each step once the previous
+   * one is everywhere, the last after two lifetimes). Off by default.
    */
-  nonce?: true | { secret?: string | Uint8Array; lifetimeSec?: number };
+  nonce?:
+    | true
+    | {
+        secret?: string | Uint8Array;
+        previousSecrets?: readonly (string | Uint8Array)[];
+        lifetimeSec?: number;
+      };
 }
 
 /** The `dpop.nonce` option after validation and defaults. */
 export interface ResolvedDpopNonceOptions {
   /** The secret's bytes (text as UTF-8), hidden from logs; `undefined`: the validator makes one. */
   readonly secret: Redacted<Uint8Array> | undefined;
+  /** Secrets whose nonces are still accepted, not handed out (bytes, hidden from logs); empty by default. */
+  readonly previousSecrets: readonly Redacted<Uint8Array>[];
   readonly lifetimeSec: number;
 }
 
@@ -927,8 +946,17 @@ function resolveDpopNonce(nonce: DpopOptions['nonce']): ResolvedDpopNonceOptions
       'tokenguard: invalid option "dpop.nonce.secret": is undefined (an unset environment variable?); leave it out, or set nonce: true, for a secret of this validator alone',
     );
   }
+  const previousSecrets = given.previousSecrets ?? [];
+  // Accepting another secret's nonces while handing out those of a secret made here would have no
+  // other instance to agree with: the secrets that are still good belong with the one that is.
+  if (secret === undefined && previousSecrets.length > 0) {
+    throw new TypeError(
+      'tokenguard: invalid option "dpop.nonce.previousSecrets": needs "dpop.nonce.secret", the secret whose nonces are handed out',
+    );
+  }
   return Object.freeze({
     secret: secret === undefined ? undefined : new Redacted<Uint8Array>(ownBytes(secret)),
+    previousSecrets: frozenList(previousSecrets.map((value) => new Redacted<Uint8Array>(ownBytes(value)))),
     lifetimeSec: given.lifetimeSec ?? 300,
   });
 }
