@@ -423,7 +423,8 @@ function authenticateWithProof(
       } catch (error) {
         throw dpopSchemeError(error, validator);
       }
-      // This request's own auth unless bound tokens are cached as bearer tokens (then shared).
+      // Unless bound tokens are cached as bearer tokens (then shared with bearer requests), an auth only
+      // DPoP requests get (this one's, or the cache of bound tokens').
       if (validator.options.acceptBoundTokens !== true) markProvedWithDpop(verified);
       return { auth: verified, transport: 'header' as const };
     },

@@ -53,7 +53,7 @@ import {
 } from './requirements.js';
 import { readScopes } from './scopes.js';
 import { createIssuerRegistry, readTokenTenant } from './tenants.js';
-import { createVerifiedCache, type VerifiedEntry } from './verified-cache.js';
+import { createVerifiedCache, type VerifiedCache, type VerifiedEntry } from './verified-cache.js';
 import { verifyInPhaseBatch } from './verify-batch.js';
 
 /**
@@ -193,6 +193,17 @@ export function createValidator(options: ValidatorOptions): Validator {
   const http: HttpClient = createHttpClient(resolved.http);
   const cache =
     resolved.tokenCacheMaxEntries > 0 ? createVerifiedCache(resolved.tokenCacheMaxEntries) : undefined;
+  /**
+   * Tokens bound to a key (`cnf`) that passed with the request's proof: a cache of their own, asked only
+   * for a request that brings a proof (a DPoP proof, a client certificate), and every hit held to that
+   * proof again ({@link checkBinding}). Kept apart so that no lookup without a proof (`validate`'s
+   * bare-token answer, the adapters' synchronous one) can ever find one. Under `acceptBoundTokens` bound
+   * tokens are good as bearer tokens and go to the main cache instead.
+   */
+  const boundCache =
+    cache !== undefined && (resolved.dpop !== undefined || resolved.mtls) && !resolved.acceptBoundTokens
+      ? createVerifiedCache(resolved.tokenCacheMaxEntries)
+      : undefined;
 
   // Bumped when a key leaves a set, so a verification that straddled the removal is not cached.
   let keyGeneration = 0;
@@ -212,6 +223,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     // A key that leaves the set stops being trusted everywhere, including cached verifications.
     if (event.type === 'key_removed') {
       cache?.clear();
+      boundCache?.clear();
       keyGeneration++;
     }
     for (const listener of listeners) {
@@ -414,6 +426,14 @@ export function createValidator(options: ValidatorOptions): Validator {
       checkRequirements(hit, requirements, requirementsClock);
       return hit;
     }
+    // A bound token verified before with a proof: held to this request's proof, as when verified.
+    const boundHit =
+      proof === undefined || boundCache === undefined ? undefined : usableEntry(boundCache, token);
+    if (boundHit !== undefined) {
+      checkBinding(boundHit.auth.claims, proof, resolved, 'token');
+      checkRequirements(boundHit.auth, requirements, requirementsClock);
+      return boundHit.auth;
+    }
     const jws = decodeCanonicalJws(token, resolved.maxTokenJsonDepth);
     if (jws !== undefined) return validateJws(token, jws, requirements, proof);
     if (grammarUnchecked) assertB64Credentials(token);
@@ -478,8 +498,16 @@ export function createValidator(options: ValidatorOptions): Validator {
     // client certificate), by its own cnf or its introspection answer's, is cached only where bound
     // tokens are good as bearer tokens.
     const cnf = auth.claims.cnf;
-    const cacheable = ((cnf === undefined || cnf === null) && !answerBound) || resolved.acceptBoundTokens;
-    if (cacheable && generation === keyGeneration) cache?.admit(token, auth, usableUntilMs, verified.context);
+    const unbound = cnf === undefined || cnf === null;
+    const cacheable = (unbound && !answerBound) || resolved.acceptBoundTokens;
+    if (generation === keyGeneration) {
+      if (cacheable) cache?.admit(token, auth, usableUntilMs, verified.context);
+      // Bound by its own cnf (and so passed with this request's proof): kept for requests with proofs.
+      // Not a JWT its issuer's introspection confirms (jwt 'always'), whose answer may bind it too.
+      else if (!unbound && verified.context.config.introspection?.jwt !== 'always') {
+        boundCache?.admit(token, auth, usableUntilMs, verified.context);
+      }
+    }
     checkRequirements(auth, requirements, requirementsClock);
     return auth;
   }
@@ -494,7 +522,12 @@ export function createValidator(options: ValidatorOptions): Validator {
 
   /** The cached verification of `token` while it may still be used; a stale entry is dropped. */
   function cachedEntry(token: string): VerifiedEntry | undefined {
-    const hit = cache?.get(token);
+    return cache === undefined ? undefined : usableEntry(cache, token);
+  }
+
+  /** The entry `from` holds for `token` while it may still be used; a stale entry is dropped. */
+  function usableEntry(from: VerifiedCache, token: string): VerifiedEntry | undefined {
+    const hit = from.get(token);
     if (hit === undefined) return undefined;
     // Past the key set's max age, a cached answer is re-verified against the revalidated set.
     // Only the context that verified it will do: none (a template tenant evicted, or due for its
@@ -502,7 +535,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     // never held, so never reported removing, the key this token was verified with): verify afresh.
     const context = contexts.get(hit.auth.issuer);
     if (now() < hit.notAfterMs && context === hit.verifiedBy && context.keys.touch()) return hit;
-    cache?.delete(token);
+    from.delete(token);
     return undefined;
   }
 
@@ -771,8 +804,9 @@ const provedWithDpop = new WeakSet<AuthInfo>();
 
 /**
  * Internal: records that `auth` came from a request with a DPoP proof, so {@link Validator.check}
- * answers its refusals with the `DPoP` challenge. Only for an `auth` no other request shares (one not
- * stored in the verified-token cache).
+ * answers its refusals with the `DPoP` challenge. Only for an `auth` that only DPoP requests get: not
+ * one of the verified-token cache (bearer answers), where `acceptBoundTokens` puts bound tokens; one of
+ * the cache of bound tokens is (a token bound to a DPoP key passes only with a proof of it).
  */
 export function markProvedWithDpop(auth: AuthInfo): void {
   provedWithDpop.add(auth);
