@@ -4,7 +4,7 @@
  *
  *   pnpm bench                     full run (a few minutes on 2 cores)
  *   pnpm bench -- --quick          a few seconds, for smoke testing; writes nothing
- *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, memory
+ *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, dpop, memory
  *   pnpm bench -- --algs=RS256     some algorithms only (in-process part)
  */
 import { writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { ratioRange } from './lib/measure.js';
 import { formatNumber, formatTable, type Table } from './lib/report.js';
 import { BENCH_ALGORITHMS, type BenchAlgorithm } from './lib/tokens.js';
 import type { MemoryResult } from './memory/worker.js';
+import { runDpopScenario } from './scenarios/dpop.js';
 import {
   CEILING,
   type HttpResult,
@@ -41,7 +42,7 @@ import {
   type ValidateResult,
 } from './scenarios/validate.js';
 
-const PARTS = ['validate', 'http', 'keyset', 'introspection', 'memory'] as const;
+const PARTS = ['validate', 'http', 'keyset', 'introspection', 'dpop', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 
 const args = process.argv.slice(2);
@@ -74,6 +75,7 @@ const SETTINGS = quick
       },
       keyset: { stormSeconds: 0.5 },
       introspection: { concurrent: 50, cachedOps: 500, uncachedOps: 10, rounds: 1 },
+      dpop: { requests: 50, rounds: 1 },
       memory: { tokens: 20_000, tokenLength: 800 },
     }
   : {
@@ -90,6 +92,7 @@ const SETTINGS = quick
       },
       keyset: {},
       introspection: {},
+      dpop: { requests: 1_000, rounds: 5 },
       memory: { tokens: 1_000_000, tokenLength: 800 },
     };
 
@@ -126,6 +129,7 @@ const http = await part('http', async () => {
 });
 await part('keyset', async () => show(await runKeySetScenarios(SETTINGS.keyset)));
 await part('introspection', async () => show(await runIntrospectionScenarios(SETTINGS.introspection)));
+await part('dpop', async () => show((await runDpopScenario(SETTINGS.dpop)).table));
 const memory = await part('memory', async () => {
   const { table, result } = await runMemoryScenario(SETTINGS.memory);
   show(table);
