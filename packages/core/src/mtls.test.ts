@@ -374,4 +374,54 @@ describe('forwardedCertificate (a proxy-forwarded header)', () => {
       expect(forwardedCertificate(value as string | undefined)).toBeUndefined();
     }
   });
+
+  it("reads RFC 9440's Client-Cert field (the DER in base64 between colons) as the certificate's DER", () => {
+    const base64 = Buffer.from(alice.der).toString('base64');
+    for (const field of [`:${base64}:`, `:${base64.replace(/=+$/, '')}:`, ` \t:${base64}: `]) {
+      const der = forwardedCertificate(field);
+      expect(der, field).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(der as Uint8Array).equals(Buffer.from(alice.der))).toBe(true);
+      expect(certificateThumbprint(der as Uint8Array)).toBe(alice.thumbprint);
+    }
+  });
+
+  it('gives no certificate for a Client-Cert field that is not one canonical byte sequence', async () => {
+    const base64 = Buffer.from(alice.der).toString('base64');
+    // Bytes of a length 3n + 1, so their base64 ends in two significant characters and "==".
+    const der = Buffer.from(alice.der);
+    const odd = der.subarray(0, der.length - ((der.length - 1) % 3)).toString('base64');
+    expect(odd.endsWith('==')).toBe(true);
+    const lastSignificant = odd.length - 3;
+    // The last significant character carries 4 unused bits: one with any of them set is not canonical.
+    expect(forwardedCertificate(`:${odd}:`)).toBeInstanceOf(Uint8Array);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    // A canonical one is A, Q, g or w (index 0, 16, 32, 48): the next character has an unused bit set.
+    const next = alphabet[alphabet.indexOf(odd[lastSignificant] as string) + 1];
+    const stray = `${odd.slice(0, lastSignificant)}${next}==`;
+    for (const field of [
+      `:${base64}`,
+      `${base64}:`,
+      '::',
+      `:${base64.slice(0, 10)}$${base64.slice(10)}:`,
+      `:${base64}::`,
+      `:${odd.slice(0, -1)}:`,
+      `:${stray}:`,
+      // Five characters: a length no byte sequence encodes to.
+      ':AAAAA:',
+    ]) {
+      // Not a byte sequence: undefined, or the text as it is (read as PEM, which it is not either).
+      const read = forwardedCertificate(field);
+      expect(read === undefined ? undefined : certificateThumbprint(read), field).toBeUndefined();
+    }
+    // Not misread as PEM either: a validator given it refuses a certificate-bound token.
+    const validator = mtlsValidator();
+    const token = await tokenWith({ cnf: { 'x5t#S256': alice.thumbprint } });
+    const refused = await refusalOf(validator, bearer(token, forwardedCertificate(`:${base64}`) as string));
+    expect(refused.code).toBe('ERR_MTLS_BINDING_MISMATCH');
+    const { auth } = await authenticateRequest(
+      validator,
+      bearer(token, forwardedCertificate(`:${base64}:`) as Uint8Array),
+    );
+    expect(auth?.claims.cnf).toEqual({ 'x5t#S256': alice.thumbprint });
+  });
 });

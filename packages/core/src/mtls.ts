@@ -74,21 +74,38 @@ export function peerCertificateOf(socket: unknown): Uint8Array | undefined {
 }
 
 /**
- * The PEM text of a client certificate that the proxy which terminated TLS forwarded in a header,
- * URL-encoded (nginx's `$ssl_client_escaped_cert`) or as it is: `undefined` for no header, a header
- * sent twice, or an encoding that does not decode (never a throw: a reader built on it cannot turn a
- * malformed header into a 500). For the adapters' `clientCertificate` option.
+ * RFC 9440 §2: a `Client-Cert` field value, an RFC 8941 Byte Sequence: the DER in base64 between colons
+ * (padding optional, RFC 8941 §4.2.7), with optional whitespace around it.
+ */
+const CLIENT_CERT_FIELD = /^[ \t]*:([A-Za-z0-9+/]+={0,2}):[ \t]*$/;
+
+/**
+ * The client certificate that the proxy which terminated TLS forwarded in a header: the DER bytes of an
+ * RFC 9440 `Client-Cert` field (`:MIIB...:`), or the PEM text, URL-encoded (nginx's
+ * `$ssl_client_escaped_cert`) or as it is. `undefined` for no header, a header sent twice, or an
+ * encoding that does not decode (never a throw: a reader built on it cannot turn a malformed header
+ * into a 500). For the adapters' `clientCertificate` option.
  *
  * @example
  * ```ts
  * // nginx: proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
  * const pem = forwardedCertificate(req.headers['x-client-cert']);
+ * // A proxy that sends RFC 9440's Client-Cert field:
+ * const der = forwardedCertificate(req.headers['client-cert']);
  * ```
  */
 export function forwardedCertificate(
   value: string | readonly string[] | null | undefined,
-): string | undefined {
+): string | Uint8Array | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;
+  const field = CLIENT_CERT_FIELD.exec(value);
+  if (field !== null) {
+    const base64 = field[1] as string;
+    if (base64.endsWith('=') && base64.length % 4 !== 0) return undefined;
+    // Bits after the last whole byte would decode to the same bytes as other text: not a canonical value.
+    const der = Buffer.from(base64, 'base64');
+    return der.toString('base64').replace(/=+$/, '') === base64.replace(/=+$/, '') ? der : undefined;
+  }
   if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);
