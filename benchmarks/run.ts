@@ -80,10 +80,11 @@ const SETTINGS = quick
     }
   : {
       validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 5 },
-      // Five shorter rounds rather than three longer ones: a median of five rides out the bursts in
-      // which a shared machine runs one configuration slower than its neighbours.
+      // Seven shorter rounds rather than three longer ones: a median of seven rides out the bursts in
+      // which a shared machine runs one configuration slower than its neighbours (within one run,
+      // rounds of one ratio were seen 30% apart).
       http: {
-        rounds: 5,
+        rounds: 7,
         durationSec: 1,
         poolSize: 2_000,
         connections: 10,
