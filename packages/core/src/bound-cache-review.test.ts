@@ -105,7 +105,7 @@ const seen = (error: TokenGuardError) => ({
 });
 
 describe('DEFECTS', () => {
-  it('DEFECT: a handler changing a copy of a cached certificate-bound auth (README: "copy it ({ ...auth })") does not unbind the token for other certificates', async () => {
+  it('was a defect: a handler changing a copy of a cached certificate-bound auth (README: "copy it ({ ...auth })") does not unbind the token for other certificates', async () => {
     const validator = make();
     const token = await tokenWith({ cnf: { 'x5t#S256': alice.thumbprint } });
     const [, second] = await threeTimes(validator, () => bearer(token, alice.der));
@@ -119,7 +119,7 @@ describe('DEFECTS', () => {
     expect(refused.code).toBe('ERR_MTLS_BINDING_MISMATCH');
   });
 
-  it('DEFECT: validator.state() shows the bound tokens it holds (a second cache of tokenCache.maxEntries)', async () => {
+  it('was a defect: validator.state() shows the bound tokens it holds (a second cache of tokenCache.maxEntries)', async () => {
     const validator = make();
     const before = JSON.stringify(validator.state());
     const token = await tokenWith({ cnf: { jkt: client.jkt } });
@@ -128,18 +128,18 @@ describe('DEFECTS', () => {
     expect(JSON.stringify(validator.state())).not.toBe(before);
   });
 
-  it('DEFECT (docs): SECURITY.md item 12 lists the nonces of dpop.nonce.previousSecrets among those accepted', () => {
+  it('was a docs defect: SECURITY.md item 12 lists the nonces of dpop.nonce.previousSecrets among those accepted', () => {
     const item12 = SECURITY.slice(SECURITY.indexOf('12. **DPoP'), SECURITY.indexOf('13. **'));
     expect(item12).toContain('previousSecrets');
   });
 
-  it("DEFECT (docs): the README's nonce cost counts the comparisons and HMACs of previousSecrets", () => {
+  it("was a docs defect: the README's nonce cost counts the comparisons and HMACs of previousSecrets", () => {
     const section = README.slice(README.indexOf('### Server nonces'), README.indexOf('## Certificate-bound'));
     const cost = section.slice(section.indexOf('- **Cost:**'));
     expect(cost).toMatch(/previousSecrets/);
   });
 
-  it('DEFECT (docs): the README says a certificate-bound token is kept from its second verification, not "verified once"', async () => {
+  it('was a docs defect: the README says a certificate-bound token is kept from its second verification, not "verified once"', async () => {
     // The behaviour: one verification with the certificate keeps nothing; the second does.
     const validator = make();
     const token = await tokenWith({ cnf: { 'x5t#S256': alice.thumbprint } });
@@ -152,7 +152,7 @@ describe('DEFECTS', () => {
     expect(mtls).not.toContain('verified once with their certificate, they are kept');
   });
 
-  it('DEFECT (docs): the README DPoP cost note does not say bearer requests never find a bound token (an mTLS Bearer request with its certificate does)', async () => {
+  it('was a docs defect: the README DPoP cost note does not say bearer requests never find a bound token (an mTLS Bearer request with its certificate does)', async () => {
     const validator = make();
     const token = await tokenWith({ cnf: { 'x5t#S256': alice.thumbprint } });
     // A Bearer-scheme request with its certificate is answered from the cache of bound tokens.
@@ -161,7 +161,7 @@ describe('DEFECTS', () => {
     expect(cost.slice(0, 1500)).not.toContain('a bearer request, `validate()` and the');
   });
 
-  it('DEFECT (docs): the validateClaims row says the hook is not run again for a token answered from a cache (now also DPoP and mTLS tokens)', async () => {
+  it('was a docs defect: the validateClaims row says the hook is not run again for a token answered from a cache (now also DPoP and mTLS tokens)', async () => {
     let calls = 0;
     const validator = make({
       validateClaims: () => {

@@ -123,6 +123,21 @@ describe('DPoP-bound tokens, verified before', () => {
     expect(checked).toEqual(['dpop-2', 'dpop-2']);
   });
 
+  it('are counted apart in state(): tokenCache.boundEntries, only where there is such a cache', async () => {
+    const { validator } = counted();
+    expect(validator.state().tokenCache).toEqual({ entries: 0, maxEntries: 10_000, boundEntries: 0 });
+    const token = await tokenWith({ cnf: { jkt: client.jkt } });
+    await threeTimes(validator, () => dpopRequest(token));
+    const unbound = await tokenWith({ jti: 'unbound' });
+    await validator.validate(unbound);
+    await validator.validate(unbound);
+    expect(validator.state().tokenCache).toEqual({ entries: 1, maxEntries: 10_000, boundEntries: 1 });
+    const bearerOnly = createValidator({ issuer: ISS, audience: AUD, jwks: jwksOf(issuerKey) });
+    expect(bearerOnly.state().tokenCache).toEqual({ entries: 0, maxEntries: 10_000 });
+    const downgrading = counted({ mtls: false, acceptBoundTokens: true }).validator;
+    expect(downgrading.state().tokenCache).not.toHaveProperty('boundEntries');
+  });
+
   it("apply the route's requirements at every hit", async () => {
     const { validator } = counted();
     const token = await tokenWith({ cnf: { jkt: client.jkt }, scope: 'orders:read' });
@@ -161,6 +176,29 @@ describe('DPoP-bound tokens, verified before', () => {
     const asBearer = (await authenticateRequest(validator, bearer(token))).auth;
     expect(asBearer?.subject).toBe('user-1');
     expect((await authenticateRequest(validator, bearer(token))).auth).toBe(asBearer);
+  });
+});
+
+describe('the binding a cache keeps', () => {
+  it('is the cnf its verification saw: a validateClaims hook that deletes it from the claims unbinds nothing', async () => {
+    const validator = createValidator({
+      issuer: ISS,
+      audience: AUD,
+      jwks: jwksOf(issuerKey),
+      dpop: true,
+      mtls: true,
+      validateClaims: (claims: Record<string, unknown>) => {
+        delete claims.cnf;
+      },
+    } as ValidatorOptions);
+    const token = await tokenWith({ cnf: { 'x5t#S256': alice.thumbprint } });
+    await threeTimes(validator, () => bearer(token, alice.der));
+    // Neither cached as a bearer token nor, in the cache of bound tokens, for any certificate.
+    expect((await failure(authenticateRequest(validator, bearer(token)))).code).toBe(
+      'ERR_MTLS_BINDING_MISMATCH',
+    );
+    const another = await failure(authenticateRequest(validator, bearer(token, mallory.der)));
+    expect(another.code).toBe('ERR_MTLS_BINDING_MISMATCH');
   });
 });
 

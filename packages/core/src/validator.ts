@@ -67,7 +67,11 @@ import { verifyInPhaseBatch } from './verify-batch.js';
  */
 export interface ValidatorState {
   issuers: { issuer: string; keySet: KeySetState; introspection?: IntrospectionState }[];
-  tokenCache: { entries: number; maxEntries: number };
+  /**
+   * The verified-token cache; `boundEntries`, with `dpop` or `mtls` (and not `acceptBoundTokens`): the
+   * tokens in the cache of bound tokens, which holds up to `maxEntries` more.
+   */
+  tokenCache: { entries: number; maxEntries: number; boundEntries?: number };
 }
 
 /**
@@ -126,6 +130,25 @@ interface VerifiedJwt {
   readonly notAfterMs: number;
   /** The issuer context that verified it. */
   readonly context: IssuerContext;
+  /**
+   * The token's `cnf` as its claims check saw it (a frozen copy): what decides where it may be cached
+   * and what a cache hit is held to, whatever a `validateClaims` hook or an app later does to the claims
+   * object the auth shares.
+   */
+  readonly cnf: unknown;
+}
+
+/** `cnf` as it is now: a frozen deep copy of an object (JSON from the token), anything else as it is. */
+function bindingOf(cnf: unknown): unknown {
+  return typeof cnf === 'object' && cnf !== null ? frozenCopy(cnf) : cnf;
+}
+
+function frozenCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+  for (const [key, member] of Object.entries(value))
+    (copy as Record<string, unknown>)[key] = frozenCopy(member);
+  return Object.freeze(copy);
 }
 
 /** A signature verification waiting in the phase's batch, and the keys it is verified with. */
@@ -204,6 +227,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     cache !== undefined && (resolved.dpop !== undefined || resolved.mtls) && !resolved.acceptBoundTokens
       ? createVerifiedCache(resolved.tokenCacheMaxEntries)
       : undefined;
+  /** The `cnf` each auth in {@link boundCache} was verified with (frozen), by auth. */
+  const boundBindings = new WeakMap<AuthInfo, unknown>();
 
   // Bumped when a key leaves a set, so a verification that straddled the removal is not cached.
   let keyGeneration = 0;
@@ -370,9 +395,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!signatureValid) throw new TokenGuardError('ERR_SIGNATURE_INVALID');
     const { header, payload } = jws;
     const checked = checkClaims(payload, context.claimCheck, now(), proof);
-    if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked);
+    // Taken before a validateClaims hook, which gets the very claims object, could change it.
+    const cnf = bindingOf(payload.cnf);
+    if (resolved.validateClaims === undefined) return verifiedJwt(token, payload, iss, context, checked, cnf);
     return runClaimsValidator(resolved.validateClaims, payload, { issuer: iss, header }).then(() =>
-      verifiedJwt(token, payload, iss, context, checked),
+      verifiedJwt(token, payload, iss, context, checked, cnf),
     );
   }
 
@@ -382,6 +409,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     iss: string,
     context: IssuerContext,
     checked: CheckedClaims,
+    cnf: unknown,
   ): VerifiedJwt {
     const { config } = context;
     // Every field is an own property, worked out now: `{ ...auth }` and structuredClone keep them all.
@@ -396,7 +424,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       tenant: readTokenTenant(payload, config),
       source: 'jwt',
     });
-    return { auth, notAfterMs: checked.notAfterMs, context };
+    return { auth, notAfterMs: checked.notAfterMs, context, cnf };
   }
 
   /**
@@ -429,8 +457,10 @@ export function createValidator(options: ValidatorOptions): Validator {
     // A bound token verified before with a proof: held to this request's proof, as when verified.
     const boundHit =
       proof === undefined || boundCache === undefined ? undefined : usableEntry(boundCache, token);
-    if (boundHit !== undefined) {
-      checkBinding(boundHit.auth.claims, proof, resolved, 'token');
+    const boundCnf = boundHit === undefined ? undefined : boundBindings.get(boundHit.auth);
+    if (boundHit !== undefined && boundCnf !== undefined) {
+      // Held to the cnf its verification saw, not to the claims object every request shares.
+      checkBinding({ cnf: boundCnf }, proof, resolved, 'token');
       checkRequirements(boundHit.auth, requirements, requirementsClock);
       return boundHit.auth;
     }
@@ -492,20 +522,24 @@ export function createValidator(options: ValidatorOptions): Validator {
     requirements: Requirements | undefined,
     answerCnf?: unknown,
   ): AuthInfo {
-    const { auth } = verified;
+    const { auth, cnf } = verified;
     const answerBound = answerCnf !== undefined && answerCnf !== null;
     // The cache answers requests whatever they prove: a bound token (taken with its DPoP proof or
     // client certificate), by its own cnf or its introspection answer's, is cached only where bound
     // tokens are good as bearer tokens.
-    const cnf = auth.claims.cnf;
     const unbound = cnf === undefined || cnf === null;
     const cacheable = (unbound && !answerBound) || resolved.acceptBoundTokens;
     if (generation === keyGeneration) {
       if (cacheable) cache?.admit(token, auth, usableUntilMs, verified.context);
       // Bound by its own cnf (and so passed with this request's proof): kept for requests with proofs.
       // Not a JWT its issuer's introspection confirms (jwt 'always'), whose answer may bind it too.
-      else if (!unbound && verified.context.config.introspection?.jwt !== 'always') {
-        boundCache?.admit(token, auth, usableUntilMs, verified.context);
+      else if (
+        !unbound &&
+        boundCache !== undefined &&
+        verified.context.config.introspection?.jwt !== 'always'
+      ) {
+        boundBindings.set(auth, cnf);
+        boundCache.admit(token, auth, usableUntilMs, verified.context);
       }
     }
     checkRequirements(auth, requirements, requirementsClock);
@@ -687,7 +721,11 @@ export function createValidator(options: ValidatorOptions): Validator {
           keySet: context.keys.state(),
           ...(context.introspection === undefined ? {} : { introspection: context.introspection.state() }),
         })),
-        tokenCache: { entries: cache?.size ?? 0, maxEntries: resolved.tokenCacheMaxEntries },
+        tokenCache: {
+          entries: cache?.size ?? 0,
+          maxEntries: resolved.tokenCacheMaxEntries,
+          ...(boundCache === undefined ? {} : { boundEntries: boundCache.size }),
+        },
       };
     },
     on(listener) {
