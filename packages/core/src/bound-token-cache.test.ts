@@ -181,16 +181,11 @@ describe('DPoP-bound tokens, verified before', () => {
 
 describe('the binding a cache keeps', () => {
   it('is the cnf its verification saw: a validateClaims hook that deletes it from the claims unbinds nothing', async () => {
-    const validator = createValidator({
-      issuer: ISS,
-      audience: AUD,
-      jwks: jwksOf(issuerKey),
-      dpop: true,
-      mtls: true,
+    const { validator } = counted({
       validateClaims: (claims: Record<string, unknown>) => {
         delete claims.cnf;
       },
-    } as ValidatorOptions);
+    } as Partial<ValidatorOptions>);
     const token = await tokenWith({ cnf: { 'x5t#S256': alice.thumbprint } });
     await threeTimes(validator, () => bearer(token, alice.der));
     // Neither cached as a bearer token nor, in the cache of bound tokens, for any certificate.
