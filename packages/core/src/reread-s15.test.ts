@@ -1,0 +1,169 @@
+/**
+ * Adversarial re-read (session 15) of 074c700..HEAD: dpop.nonce.previousSecrets, the cache of bound
+ * tokens, RFC 9440 Client-Cert in forwardedCertificate, the DPoP benchmark. Real certificates, tokens
+ * and validators; the benchmark scenario is run for real with a few requests.
+ *
+ * Tests named "DEFECT ..." fail on the code they were written against (147f540).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { runDpopScenario } from '../../../benchmarks/scenarios/dpop.js';
+import { createClientCertificate, type TestCertificate } from '../../../test/support/certificates.js';
+import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
+import { certificateThumbprint, forwardedCertificate } from './mtls.js';
+import type { ValidatorOptions } from './options.js';
+import { authenticateRequest } from './transport.js';
+import { createValidator } from './validator.js';
+
+/**
+ * Fault injection for the benchmark's preflight (the only stand-in in this file): the scenario's own
+ * `createValidator` (it imports `@tokenguard/core`, this package's index) is the real one unless a test
+ * asks for a regression, to see whether the preflight notices it.
+ */
+const sabotage = vi.hoisted(() => ({ mode: 'none' as 'none' | 'no cache' | 'cache always' }));
+vi.mock('./index.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./index.js')>();
+  return {
+    ...real,
+    createValidator(options: ValidatorOptions) {
+      if (sabotage.mode === 'no cache') return real.createValidator({ ...options, tokenCache: false });
+      if (sabotage.mode === 'cache always') {
+        const { tokenCache: _ignored, ...rest } = options;
+        return real.createValidator(rest as ValidatorOptions);
+      }
+      return real.createValidator(options);
+    },
+  };
+});
+
+const ISS = 'https://issuer.test';
+const AUD = 'https://api.test';
+const NOW_SEC = Math.floor(Date.now() / 1000);
+const issuerKey = generateSigningKey('ES256', { kid: 'as-s15' });
+const CORE_README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const ROOT_README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+let alice: TestCertificate;
+/** A certificate whose DER length is not a multiple of 3: its base64 ends in pad bits. */
+let padded: TestCertificate;
+
+beforeAll(async () => {
+  alice = await createClientCertificate({ commonName: 'alice' });
+  for (let i = 0; i < 30; i++) {
+    const candidate = await createClientCertificate({ commonName: `padded-${i}` });
+    if (candidate.der.length % 3 !== 0) {
+      padded = candidate;
+      break;
+    }
+  }
+  expect(padded, 'a certificate whose DER length is 3n + 1 or 3n + 2').toBeDefined();
+});
+
+/** `der`'s base64 with a pad bit of its last significant character set: other text, the same bytes. */
+function withPadBitSet(der: Uint8Array): string {
+  const canonical = Buffer.from(der).toString('base64');
+  const significant = canonical.replace(/=+$/, '');
+  const last = significant[significant.length - 1] as string;
+  // The last character of 3n + 1 bytes carries 4 unused bits, of 3n + 2 bytes 2: its lowest is one.
+  const stray = `${significant.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(last) | 1]}`;
+  expect(stray).not.toBe(significant);
+  expect(Buffer.from(stray, 'base64').equals(Buffer.from(der))).toBe(true);
+  return `${stray}${canonical.slice(significant.length)}`;
+}
+
+describe('RFC 9440 Client-Cert (forwardedCertificate)', () => {
+  it('DEFECT (low, interop; RFC 8941 §4.2.7 "parsers SHOULD NOT fail when non-zero pad bits are present"): a Client-Cert field with pad bits set is the certificate it decodes to, and a token bound to it passes', async () => {
+    const base64 = withPadBitSet(padded.der);
+    const validator = createValidator({
+      issuer: ISS,
+      audience: AUD,
+      jwks: jwksOf(issuerKey),
+      mtls: true,
+    });
+    const token = await signToken(
+      issuerKey,
+      accessTokenClaims({ iss: ISS, aud: AUD, nowSec: NOW_SEC }, { cnf: { 'x5t#S256': padded.thumbprint } }),
+    );
+    for (const field of [`:${base64}:`, `:${base64.replace(/=+$/, '')}:`]) {
+      const read = forwardedCertificate(field);
+      expect(read, field).toBeInstanceOf(Uint8Array);
+      expect(certificateThumbprint(read as Uint8Array), field).toBe(padded.thumbprint);
+      const { auth } = await authenticateRequest(validator, {
+        headers: { authorization: `Bearer ${token}` },
+        clientCertificate: read,
+      });
+      expect(auth?.claims.cnf).toEqual({ 'x5t#S256': padded.thumbprint });
+    }
+  });
+
+  it("DEFECT (low, docs): the README's advice for Envoy (x-forwarded-client-cert with Cert=) leads to a header forwardedCertificate reads", () => {
+    // What Envoy sends with forward_client_cert_details + set_current_client_cert_details { cert: true }.
+    const hash = createHash('sha256').update(alice.der).digest('hex');
+    const xfcc = `By=spiffe://cluster.local/ns/default/sa/api;Hash=${hash};Cert="${encodeURIComponent(alice.pem)}";Subject="CN=alice";URI=`;
+    const read = forwardedCertificate(xfcc);
+    const readsXfcc = read !== undefined && certificateThumbprint(read) === alice.thumbprint;
+    const advice =
+      CORE_README.split('\n\n').find((paragraph) => paragraph.includes('x-forwarded-client-cert')) ?? '';
+    expect(advice).toContain('configure it to send the certificate');
+    // Either the XFCC element's Cert= is read, or the README says where the certificate must go instead
+    // (Envoy's %DOWNSTREAM_PEER_CERT%, a URL-encoded PEM, in a header of its own) or that XFCC is not read.
+    const saysWhere =
+      /DOWNSTREAM_PEER_CERT|(?:not|never) read[^.]*x-forwarded-client-cert|x-forwarded-client-cert[^.]*(?:is|are) (?:not|never) read/i.test(
+        advice,
+      );
+    expect(readsXfcc || saysWhere).toBe(true);
+  });
+});
+
+describe('the DPoP benchmark (benchmarks/scenarios/dpop.ts)', () => {
+  it('DEFECT (low, bench): its preflight refuses to measure when the "token kept" contender keeps nothing, or the "verified every request" one keeps the token', async () => {
+    const outcome = async (mode: typeof sabotage.mode) => {
+      sabotage.mode = mode;
+      try {
+        return await runDpopScenario({ requests: 4, rounds: 1 }).then(
+          () => 'measured',
+          (error: Error) => `refused: ${error.message}`,
+        );
+      } finally {
+        sabotage.mode = 'none';
+      }
+    };
+    // The real validators are measured.
+    expect(await outcome('none')).toBe('measured');
+    // Both contenders without a cache of bound tokens: the "kept" row would measure no cache at all.
+    expect(await outcome('no cache')).toMatch(/^refused: .*preflight/i);
+    // Both with one: the baseline row would be the cache too.
+    expect(await outcome('cache always')).toMatch(/^refused: .*preflight/i);
+  });
+});
+
+describe('docs of the cache of bound tokens', () => {
+  it("DEFECT (low, docs): the root README's tokenCache row (and the option's TSDoc) says bound tokens (dpop, mtls) have a second cache of the same size", () => {
+    const row = ROOT_README.split('\n').find((line) => line.startsWith('| `tokenCache`')) ?? '';
+    expect(row).not.toBe('');
+    // The core README's row does; a reader sizing memory from the root README sees one cache.
+    expect(CORE_README.split('\n').find((line) => line.startsWith('| `tokenCache`'))).toMatch(/second cache/);
+    expect(row).toMatch(/second cache|bound tokens/);
+    // So does the option's TSDoc, what an editor shows for `tokenCache`.
+    const options = readFileSync(new URL('./options.ts', import.meta.url), 'utf8');
+    const tsdoc = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*tokenCache\?:/.exec(options)?.[1] ?? '';
+    expect(tsdoc).toContain('cache of verified tokens');
+    expect(tsdoc).toMatch(/second cache|bound tokens/);
+  });
+
+  it("DEFECT (low, docs): the core README's state() row says when tokenCache.boundEntries is absent, as ValidatorState's TSDoc does", () => {
+    const base = { issuer: ISS, audience: AUD, jwks: jwksOf(issuerKey) };
+    // With dpop, yet no boundEntries: under acceptBoundTokens, and with tokenCache: false.
+    expect(
+      createValidator({ ...base, dpop: true, acceptBoundTokens: true }).state().tokenCache,
+    ).not.toHaveProperty('boundEntries');
+    expect(createValidator({ ...base, dpop: true, tokenCache: false }).state().tokenCache).not.toHaveProperty(
+      'boundEntries',
+    );
+    const row = CORE_README.split('\n').find((line) => line.startsWith('| `state()`')) ?? '';
+    expect(row).toContain('boundEntries');
+    expect(row).toMatch(/acceptBoundTokens/);
+  });
+});
