@@ -51,8 +51,9 @@ const request = (token: string, proof: string, scheme = 'DPoP'): TokenSource => 
  * verified before is kept in the cache of bound tokens (the proof is still verified, its `jti` still
  * spent, the binding still checked) against the same validator without a token cache (the token's
  * signature verified every request, as before the cache of bound tokens). Both through core's
- * `authenticateRequest`, the adapters' path. A preflight proves each refuses a proof by another key, a
- * replayed proof and the token as a bearer token.
+ * `authenticateRequest`, the adapters' path. A preflight ({@link preflightDpop}) proves each refuses a
+ * proof by another key, a replayed proof and the token as a bearer token, and that each keeps the token
+ * or not as its row says.
  *
  * @example
  * ```ts
@@ -60,26 +61,15 @@ const request = (token: string, proof: string, scheme = 'DPoP'): TokenSource => 
  * ```
  */
 export async function runDpopScenario(settings: DpopSettings): Promise<{ table: Table }> {
-  const issuerKey = generateBenchKey('RS256');
-  const client = generateBenchKey('ES256');
-  const stranger = generateBenchKey('ES256');
-  const [token] = signPool(issuerKey, 1, 0, {
-    cnf: { jkt: thumbprintOf(client.jwk as Record<string, unknown>) },
-  });
-  const bound = token as string;
-  const make = (tokenCache: false | undefined): Validator =>
-    createValidator({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwks: { keys: [issuerKey.jwk as Record<string, unknown>] },
-      dpop: { origin: ORIGIN },
-      ...(tokenCache === false ? { tokenCache: false } : {}),
-    });
+  const material = dpopMaterial();
+  const { client, token: bound, stranger } = material;
   const validators = new Map([
-    [DPOP_KEPT, make(undefined)],
-    [DPOP_VERIFIED, make(false)],
+    [DPOP_KEPT, dpopValidator(material.issuerKey)],
+    [DPOP_VERIFIED, dpopValidator(material.issuerKey, { tokenCache: false })],
   ]);
-  for (const [name, validator] of validators) await preflight(name, validator, bound, client, stranger);
+  for (const [name, validator] of validators) {
+    await preflightDpop({ name, validator, keeps: name === DPOP_KEPT }, { token: bound, client, stranger });
+  }
   const contenders: Contender[] = [...validators].map(([name, validator]) => ({
     name,
     prepare() {
@@ -121,22 +111,94 @@ export async function runDpopScenario(settings: DpopSettings): Promise<{ table: 
   };
 }
 
-async function preflight(
-  name: string,
-  validator: Validator,
-  token: string,
-  client: BenchKey,
-  stranger: BenchKey,
+/** The scenario's keys and its one bound token: the issuer's RS256 key, the client's and another ES256 key. */
+export interface DpopMaterial {
+  readonly issuerKey: BenchKey;
+  readonly client: BenchKey;
+  readonly stranger: BenchKey;
+  /** An access token by `issuerKey`, bound to `client`'s key (`cnf.jkt`). */
+  readonly token: string;
+}
+
+/**
+ * New keys and a token bound to the client's key, for {@link runDpopScenario} and its preflight.
+ *
+ * @example
+ * ```ts
+ * const { issuerKey, client, token } = dpopMaterial();
+ * ```
+ */
+export function dpopMaterial(): DpopMaterial {
+  const issuerKey = generateBenchKey('RS256');
+  const client = generateBenchKey('ES256');
+  const stranger = generateBenchKey('ES256');
+  const [token] = signPool(issuerKey, 1, 0, {
+    cnf: { jkt: thumbprintOf(client.jwk as Record<string, unknown>) },
+  });
+  return { issuerKey, client, stranger, token: token as string };
+}
+
+/**
+ * A validator of the scenario's tokens taking DPoP proofs for the scenario's origin; `extra` adds options
+ * (`{ tokenCache: false }` for the baseline).
+ *
+ * @example
+ * ```ts
+ * const baseline = dpopValidator(issuerKey, { tokenCache: false });
+ * ```
+ */
+export function dpopValidator(issuerKey: BenchKey, extra: { tokenCache?: false } = {}): Validator {
+  return createValidator({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwks: { keys: [issuerKey.jwk as Record<string, unknown>] },
+    dpop: { origin: ORIGIN },
+    ...extra,
+  });
+}
+
+/** What {@link preflightDpop} holds a contender to. */
+export interface DpopContender {
+  readonly name: string;
+  readonly validator: Validator;
+  /** Whether its row says it keeps the token in the cache of bound tokens. */
+  readonly keeps: boolean;
+}
+
+/**
+ * Throws, naming the contender, unless it accepts the bound token with proofs of its key, refuses a
+ * replayed proof, a proof by another key (`stranger`) and the token as a bearer token, and keeps the
+ * token in its cache of bound tokens (`validator.state().tokenCache.boundEntries`) exactly when its row
+ * says so: a contender that measured something else than its row would otherwise be published.
+ *
+ * @example
+ * ```ts
+ * await preflightDpop({ name: DPOP_KEPT, validator, keeps: true }, { token, client, stranger });
+ * ```
+ */
+export async function preflightDpop(
+  contender: DpopContender,
+  material: Pick<DpopMaterial, 'token' | 'client' | 'stranger'>,
 ): Promise<void> {
+  const { name, validator, keeps } = contender;
+  const { token, client, stranger } = material;
+  const fail = (what: string): never => {
+    throw new Error(`[bench] dpop preflight: ${name} ${what}`);
+  };
   const refusedWith = async (source: TokenSource, code: string, what: string): Promise<void> => {
     const outcome = await authenticateRequest(validator, source).then(
       () => 'accepted',
       (error: { code?: string }) => error.code,
     );
-    if (outcome !== code) throw new Error(`[bench] dpop preflight: ${name} answered ${outcome} to ${what}`);
+    if (outcome !== code) fail(`answered ${outcome} to ${what}`);
   };
-  // Three times, so the token is in the cache of bound tokens when the refusals are asked.
+  // Three times, so a cache of bound tokens holds the token when the refusals are asked.
   for (let i = 0; i < 3; i++) await authenticateRequest(validator, request(token, proofFor(client, token)));
+  const kept = validator.state().tokenCache.boundEntries ?? 0;
+  if (keeps && kept !== 1)
+    fail(`keeps ${kept} tokens in its cache of bound tokens, where its row says it keeps the one`);
+  if (!keeps && kept !== 0)
+    fail(`keeps ${kept} tokens in a cache of bound tokens, where its row says it verifies each time`);
   const proof = proofFor(client, token);
   await authenticateRequest(validator, request(token, proof));
   await refusedWith(request(token, proof), 'ERR_DPOP_PROOF_INVALID', 'a replayed proof');

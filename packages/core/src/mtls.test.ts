@@ -385,19 +385,21 @@ describe('forwardedCertificate (a proxy-forwarded header)', () => {
     }
   });
 
-  it('gives no certificate for a Client-Cert field that is not one canonical byte sequence', async () => {
+  it('gives no certificate for a Client-Cert field that is not a byte sequence (pad bits set are one)', async () => {
     const base64 = Buffer.from(alice.der).toString('base64');
     // Bytes of a length 3n + 1, so their base64 ends in two significant characters and "==".
     const der = Buffer.from(alice.der);
     const odd = der.subarray(0, der.length - ((der.length - 1) % 3)).toString('base64');
     expect(odd.endsWith('==')).toBe(true);
+    // The last significant character carries 4 unused bits: set, the text differs and the bytes do not
+    // (RFC 8941 §4.2.7: parsers should not fail on them).
     const lastSignificant = odd.length - 3;
-    // The last significant character carries 4 unused bits: one with any of them set is not canonical.
-    expect(forwardedCertificate(`:${odd}:`)).toBeInstanceOf(Uint8Array);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-    // A canonical one is A, Q, g or w (index 0, 16, 32, 48): the next character has an unused bit set.
     const next = alphabet[alphabet.indexOf(odd[lastSignificant] as string) + 1];
     const stray = `${odd.slice(0, lastSignificant)}${next}==`;
+    expect(
+      Buffer.from(forwardedCertificate(`:${stray}:`) as Uint8Array).equals(Buffer.from(odd, 'base64')),
+    ).toBe(true);
     for (const field of [
       `:${base64}`,
       `${base64}:`,
@@ -405,7 +407,6 @@ describe('forwardedCertificate (a proxy-forwarded header)', () => {
       `:${base64.slice(0, 10)}$${base64.slice(10)}:`,
       `:${base64}::`,
       `:${odd.slice(0, -1)}:`,
-      `:${stray}:`,
       // Five characters: a length no byte sequence encodes to.
       ':AAAAA:',
     ]) {

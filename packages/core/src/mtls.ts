@@ -74,8 +74,9 @@ export function peerCertificateOf(socket: unknown): Uint8Array | undefined {
 }
 
 /**
- * RFC 9440 §2: a `Client-Cert` field value, an RFC 8941 Byte Sequence: the DER in base64 between colons
- * (padding optional, RFC 8941 §4.2.7), with optional whitespace around it.
+ * RFC 9440 §2: a `Client-Cert` field value, an RFC 8941 Byte Sequence: the DER in base64 between colons,
+ * with optional whitespace around it. As RFC 8941 §4.2.7 asks of parsers, neither missing `=` padding
+ * nor non-zero pad bits fail it (the bytes decoded are what the thumbprint is taken of).
  */
 const CLIENT_CERT_FIELD = /^[ \t]*:([A-Za-z0-9+/]+={0,2}):[ \t]*$/;
 
@@ -101,10 +102,11 @@ export function forwardedCertificate(
   const field = CLIENT_CERT_FIELD.exec(value);
   if (field !== null) {
     const base64 = field[1] as string;
-    if (base64.endsWith('=') && base64.length % 4 !== 0) return undefined;
-    // Bits after the last whole byte would decode to the same bytes as other text: not a canonical value.
-    const der = Buffer.from(base64, 'base64');
-    return der.toString('base64').replace(/=+$/, '') === base64.replace(/=+$/, '') ? der : undefined;
+    // Padding, where there is some, completes a group of four; without it, a last group of one
+    // character encodes no byte: neither is base64.
+    const length = base64.length;
+    if (base64.endsWith('=') ? length % 4 !== 0 : length % 4 === 1) return undefined;
+    return Buffer.from(base64, 'base64');
   }
   if (!value.includes('%')) return value;
   try {

@@ -270,7 +270,11 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   };
   /** The key set's fetch policy; see {@link KeySetPolicy} for each default. */
   keySet?: Partial<KeySetPolicy>;
-  /** The cache of verified tokens: `false` turns it off. Default `{ maxEntries: 10000 }`. */
+  /**
+   * The cache of verified tokens: `false` turns it off. Default `{ maxEntries: 10000 }`. With `dpop` or
+   * `mtls` (not `acceptBoundTokens`), bound tokens verified with a proof go to a second cache of the same
+   * size, asked only by requests with a proof: up to twice `maxEntries` tokens in all.
+   */
   tokenCache?: false | { maxEntries?: number };
   /**
    * Receives key set events (fetched, failed, key added/removed/skipped), synchronously; a listener

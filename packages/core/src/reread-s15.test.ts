@@ -3,39 +3,23 @@
  * tokens, RFC 9440 Client-Cert in forwardedCertificate, the DPoP benchmark. Real certificates, tokens
  * and validators; the benchmark scenario is run for real with a few requests.
  *
- * Tests named "DEFECT ..." fail on the code they were written against (147f540).
+ * Tests named "was a ... defect" failed on the code they were written against (147f540).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { runDpopScenario } from '../../../benchmarks/scenarios/dpop.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DPOP_KEPT,
+  DPOP_VERIFIED,
+  dpopMaterial,
+  dpopValidator,
+  preflightDpop,
+} from '../../../benchmarks/scenarios/dpop.js';
 import { createClientCertificate, type TestCertificate } from '../../../test/support/certificates.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
 import { certificateThumbprint, forwardedCertificate } from './mtls.js';
-import type { ValidatorOptions } from './options.js';
 import { authenticateRequest } from './transport.js';
 import { createValidator } from './validator.js';
-
-/**
- * Fault injection for the benchmark's preflight (the only stand-in in this file): the scenario's own
- * `createValidator` (it imports `@tokenguard/core`, this package's index) is the real one unless a test
- * asks for a regression, to see whether the preflight notices it.
- */
-const sabotage = vi.hoisted(() => ({ mode: 'none' as 'none' | 'no cache' | 'cache always' }));
-vi.mock('./index.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./index.js')>();
-  return {
-    ...real,
-    createValidator(options: ValidatorOptions) {
-      if (sabotage.mode === 'no cache') return real.createValidator({ ...options, tokenCache: false });
-      if (sabotage.mode === 'cache always') {
-        const { tokenCache: _ignored, ...rest } = options;
-        return real.createValidator(rest as ValidatorOptions);
-      }
-      return real.createValidator(options);
-    },
-  };
-});
 
 const ISS = 'https://issuer.test';
 const AUD = 'https://api.test';
@@ -74,7 +58,7 @@ function withPadBitSet(der: Uint8Array): string {
 }
 
 describe('RFC 9440 Client-Cert (forwardedCertificate)', () => {
-  it('DEFECT (low, interop; RFC 8941 §4.2.7 "parsers SHOULD NOT fail when non-zero pad bits are present"): a Client-Cert field with pad bits set is the certificate it decodes to, and a token bound to it passes', async () => {
+  it('was an interop defect (RFC 8941 §4.2.7 "parsers SHOULD NOT fail when non-zero pad bits are present"): a Client-Cert field with pad bits set is the certificate it decodes to, and a token bound to it passes', async () => {
     const base64 = withPadBitSet(padded.der);
     const validator = createValidator({
       issuer: ISS,
@@ -98,7 +82,7 @@ describe('RFC 9440 Client-Cert (forwardedCertificate)', () => {
     }
   });
 
-  it("DEFECT (low, docs): the README's advice for Envoy (x-forwarded-client-cert with Cert=) leads to a header forwardedCertificate reads", () => {
+  it("was a docs defect: the README's advice for Envoy (x-forwarded-client-cert with Cert=) leads to a header forwardedCertificate reads", () => {
     // What Envoy sends with forward_client_cert_details + set_current_client_cert_details { cert: true }.
     const hash = createHash('sha256').update(alice.der).digest('hex');
     const xfcc = `By=spiffe://cluster.local/ns/default/sa/api;Hash=${hash};Cert="${encodeURIComponent(alice.pem)}";Subject="CN=alice";URI=`;
@@ -118,29 +102,28 @@ describe('RFC 9440 Client-Cert (forwardedCertificate)', () => {
 });
 
 describe('the DPoP benchmark (benchmarks/scenarios/dpop.ts)', () => {
-  it('DEFECT (low, bench): its preflight refuses to measure when the "token kept" contender keeps nothing, or the "verified every request" one keeps the token', async () => {
-    const outcome = async (mode: typeof sabotage.mode) => {
-      sabotage.mode = mode;
-      try {
-        return await runDpopScenario({ requests: 4, rounds: 1 }).then(
-          () => 'measured',
-          (error: Error) => `refused: ${error.message}`,
-        );
-      } finally {
-        sabotage.mode = 'none';
-      }
-    };
-    // The real validators are measured.
-    expect(await outcome('none')).toBe('measured');
-    // Both contenders without a cache of bound tokens: the "kept" row would measure no cache at all.
-    expect(await outcome('no cache')).toMatch(/^refused: .*preflight/i);
-    // Both with one: the baseline row would be the cache too.
-    expect(await outcome('cache always')).toMatch(/^refused: .*preflight/i);
+  it('was a bench defect: its preflight refuses to measure when the "token kept" contender keeps nothing, or the "verified every request" one keeps the token', async () => {
+    const material = dpopMaterial();
+    const outcome = (name: string, keeps: boolean, extra: { tokenCache?: false }) =>
+      preflightDpop({ name, validator: dpopValidator(material.issuerKey, extra), keeps }, material).then(
+        () => 'measured',
+        (error: Error) => `refused: ${error.message}`,
+      );
+    // The contenders as the scenario makes them are measured.
+    expect(await outcome(DPOP_KEPT, true, {})).toBe('measured');
+    expect(await outcome(DPOP_VERIFIED, false, { tokenCache: false })).toBe('measured');
+    // A "kept" row without a cache of bound tokens, or a baseline with one: refused, the contender named.
+    expect(await outcome(DPOP_KEPT, true, { tokenCache: false })).toMatch(
+      /^refused: \[bench\] dpop preflight: tokenguard, token kept .* keeps 0 tokens/,
+    );
+    expect(await outcome(DPOP_VERIFIED, false, {})).toMatch(
+      /^refused: \[bench\] dpop preflight: tokenguard, token verified every request .* keeps 1 tokens/,
+    );
   });
 });
 
 describe('docs of the cache of bound tokens', () => {
-  it("DEFECT (low, docs): the root README's tokenCache row (and the option's TSDoc) says bound tokens (dpop, mtls) have a second cache of the same size", () => {
+  it("was a docs defect: the root README's tokenCache row (and the option's TSDoc) says bound tokens (dpop, mtls) have a second cache of the same size", () => {
     const row = ROOT_README.split('\n').find((line) => line.startsWith('| `tokenCache`')) ?? '';
     expect(row).not.toBe('');
     // The core README's row does; a reader sizing memory from the root README sees one cache.
@@ -153,7 +136,7 @@ describe('docs of the cache of bound tokens', () => {
     expect(tsdoc).toMatch(/second cache|bound tokens/);
   });
 
-  it("DEFECT (low, docs): the core README's state() row says when tokenCache.boundEntries is absent, as ValidatorState's TSDoc does", () => {
+  it("was a docs defect: the core README's state() row says when tokenCache.boundEntries is absent, as ValidatorState's TSDoc does", () => {
     const base = { issuer: ISS, audience: AUD, jwks: jwksOf(issuerKey) };
     // With dpop, yet no boundEntries: under acceptBoundTokens, and with tokenCache: false.
     expect(
