@@ -93,6 +93,22 @@ function toTestCertificate(certificate: x509.X509Certificate, privateKeyPem: str
 }
 
 /**
+ * Self-signed client certificates (EC P-256), one per common name, made together.
+ *
+ * @example
+ * ```ts
+ * const [alice, mallory] = await createClientCertificates('alice', 'mallory');
+ * ```
+ */
+export function createClientCertificates<const Names extends readonly string[]>(
+  ...commonNames: Names
+): Promise<{ -readonly [K in keyof Names]: TestCertificate }> {
+  return Promise.all(commonNames.map((commonName) => createClientCertificate({ commonName }))) as Promise<{
+    -readonly [K in keyof Names]: TestCertificate;
+  }>;
+}
+
+/**
  * Generates a self-signed client certificate (`CN=<commonName>`, extended key usage `clientAuth`, valid
  * from an hour ago for a day) with a fresh EC P-256 key, or RSA 2048 with `keyType: 'rsa'`.
  *

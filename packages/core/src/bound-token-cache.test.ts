@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientCertificate, type TestCertificate } from '../../../test/support/certificates.js';
+import { createClientCertificates, type TestCertificate } from '../../../test/support/certificates.js';
 import { type DpopClient, dpopClient } from '../../../test/support/dpop.js';
 import { type JwksServer, startJwksServer } from '../../../test/support/jwks-server.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
@@ -25,10 +25,7 @@ let client: DpopClient;
 let other: DpopClient;
 
 beforeAll(async () => {
-  [alice, mallory] = await Promise.all([
-    createClientCertificate({ commonName: 'alice' }),
-    createClientCertificate({ commonName: 'mallory' }),
-  ]);
+  [alice, mallory] = await createClientCertificates('alice', 'mallory');
   client = dpopClient(generateSigningKey('ES256'));
   other = dpopClient(generateSigningKey('ES256'));
 });

@@ -94,3 +94,4 @@ export {
   type TransportOptions,
 } from './transport.js';
 export { createValidator, type Validator, type ValidatorState } from './validator.js';
+export { envoyClientCertificate } from './xfcc.js';

@@ -20,6 +20,7 @@ import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../
 import { certificateThumbprint, forwardedCertificate } from './mtls.js';
 import { authenticateRequest } from './transport.js';
 import { createValidator } from './validator.js';
+import { envoyClientCertificate } from './xfcc.js';
 
 const ISS = 'https://issuer.test';
 const AUD = 'https://api.test';
@@ -86,11 +87,13 @@ describe('RFC 9440 Client-Cert (forwardedCertificate)', () => {
     // What Envoy sends with forward_client_cert_details + set_current_client_cert_details { cert: true }.
     const hash = createHash('sha256').update(alice.der).digest('hex');
     const xfcc = `By=spiffe://cluster.local/ns/default/sa/api;Hash=${hash};Cert="${encodeURIComponent(alice.pem)}";Subject="CN=alice";URI=`;
-    const read = forwardedCertificate(xfcc);
+    // Read since by envoyClientCertificate, which the advice names.
+    const read = envoyClientCertificate(xfcc);
     const readsXfcc = read !== undefined && certificateThumbprint(read) === alice.thumbprint;
     const advice =
       CORE_README.split('\n\n').find((paragraph) => paragraph.includes('x-forwarded-client-cert')) ?? '';
-    expect(advice).toContain('configure it to send the certificate');
+    expect(advice).toContain('set_current_client_cert_details: { cert: true }');
+    expect(advice).toContain('envoyClientCertificate');
     // Either the XFCC element's Cert= is read, or the README says where the certificate must go instead
     // (Envoy's %DOWNSTREAM_PEER_CERT%, a URL-encoded PEM, in a header of its own) or that XFCC is not read.
     const saysWhere =

@@ -24,7 +24,13 @@ export type {
   ResourceMetadataOptions,
   TransportOptions,
 } from '@tokenguard/core';
-export { forwardedCertificate, isTokenGuardError, mcpAuthInfo, TokenGuardError } from '@tokenguard/core';
+export {
+  envoyClientCertificate,
+  forwardedCertificate,
+  isTokenGuardError,
+  mcpAuthInfo,
+  TokenGuardError,
+} from '@tokenguard/core';
 export {
   requireAnyScope,
   requireAuthentication,
