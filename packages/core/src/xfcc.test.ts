@@ -37,13 +37,14 @@ describe('envoyClientCertificate', () => {
     const pem = envoyClientCertificate(element(alice));
     expect(pem).toBe(alice.pem);
     expect(certificateThumbprint(pem as string)).toBe(alice.thumbprint);
-    // Keys in any case, the Hash in upper case, no Hash at all, an unquoted Cert.
+    // Keys in any case, the Hash in upper case, an unquoted Cert.
     expect(envoyClientCertificate(element(alice).replace('Hash=', 'HASH=').replace('Cert=', 'cert='))).toBe(
       alice.pem,
     );
     expect(envoyClientCertificate(element(alice, hexHash(alice).toUpperCase()))).toBe(alice.pem);
-    expect(envoyClientCertificate(`Cert="${encodeURIComponent(alice.pem)}"`)).toBe(alice.pem);
-    expect(envoyClientCertificate(`Cert=${encodeURIComponent(alice.pem)}`)).toBe(alice.pem);
+    expect(envoyClientCertificate(`Hash=${hexHash(alice)};Cert=${encodeURIComponent(alice.pem)}`)).toBe(
+      alice.pem,
+    );
   });
 
   it('gives no certificate for anything it cannot tell is the client certificate', () => {
@@ -53,13 +54,15 @@ describe('envoyClientCertificate', () => {
       'sent twice': [element(alice), element(alice)],
       // A client's own element ahead of the proxy's (forward_client_cert_details: APPEND_FORWARD).
       'two elements': `${element(mallory)},${element(alice)}`,
-      'Hash only (Istio by default)': `By=spiffe://a;Hash=${hexHash(alice)};Subject="";URI=`,
+      'Hash only (as an Istio sidecar writes it)': `By=spiffe://a;Hash=${hexHash(alice)};Subject="";URI=`,
+      // Envoy always sends Hash: a Cert without one is not an element Envoy wrote.
+      'Cert without Hash': `Cert="${encodeURIComponent(alice.pem)}"`,
+      'Hash twice': `${element(alice)};Hash=${hexHash(alice)}`,
       'Hash of another certificate': element(alice, hexHash(mallory)),
       'Hash not 64 hex digits': element(alice, hexHash(alice).slice(2)),
       'Cert twice': `${element(alice)};Cert="${encodeURIComponent(mallory.pem)}"`,
       'an open quote': `${element(alice)};Subject="CN=unterminated`,
       'a quote inside an unquoted value': `Cert=${encodeURIComponent(alice.pem)}"`,
-      'a pair without =': `${element(alice)};garbage`,
       'a malformed escape': `Cert="${encodeURIComponent(alice.pem)}%E0%A4%A"`,
       'longer than 16 KiB': `${element(alice)};DNS=${'a'.repeat(16_384)}`,
     };

@@ -5,12 +5,15 @@ const MAX_XFCC_LENGTH = 16_384;
 
 /**
  * The PEM text of the client certificate in Envoy's `x-forwarded-client-cert` (XFCC) header: the `Cert`
- * of its one element (URL-encoded PEM, quoted or not), for the adapters' `clientCertificate` option
- * behind an Envoy or Istio gateway that terminates the client's TLS. `undefined`, never a throw, for no
- * header, a header sent twice, more than one element (which element is the client's depends on how each
- * proxy on the way sets the header; one a client sent ahead of the proxy's is never taken), an element
- * without `Cert` (Envoy sends only `Hash` unless `set_current_client_cert_details` asks for `cert`), a
- * `Cert` given twice, or a `Hash` that is not the SHA-256 of that certificate.
+ * of its one element (URL-encoded PEM, quoted or not), which must be one certificate whose SHA-256 is the
+ * element's `Hash` (Envoy always sends it), for the adapters' `clientCertificate` option behind an Envoy
+ * that terminates the client's TLS. `undefined`, never a throw, for no header, a header sent twice, more
+ * than one element (which element is the client's depends on how each proxy on the way sets the header;
+ * one a client sent ahead of the proxy's is never taken, and neither is an Istio sidecar's appended
+ * after its gateway's), an element without `Cert` (Envoy sends it only when
+ * `set_current_client_cert_details` asks for `cert`) or without `Hash`, a `Cert` or `Hash` given twice,
+ * or a `Cert` that is not one certificate with that `Hash`. A part without `=` (an unquoted `URI` with a
+ * `;`) is skipped.
  *
  * The proxy must set the header on every request, replacing what a client sent: Envoy's
  * `forward_client_cert_details: SANITIZE_SET` with `set_current_client_cert_details: { cert: true }`.
@@ -33,7 +36,9 @@ export function envoyClientCertificate(
   let hash: string | undefined;
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
-    if (equals === -1) return undefined;
+    // Envoy leaves URI and DNS unquoted: a `;` in a SAN makes a part without `=`. It cannot add a Cert
+    // or a Hash (the proxy's come first, and a second of either gives none).
+    if (equals === -1) continue;
     // Keys are case-insensitive, values case-sensitive (Envoy's header documentation).
     const key = pair.slice(0, equals).trim().toLowerCase();
     const raw = unquote(pair.slice(equals + 1).trim());
@@ -46,14 +51,14 @@ export function envoyClientCertificate(
       hash = raw;
     }
   }
-  if (cert === undefined) return undefined;
+  if (cert === undefined || hash === undefined || !/^[0-9a-fA-F]{64}$/.test(hash)) return undefined;
   const decoded = forwardedCertificate(cert);
   if (typeof decoded !== 'string') return undefined;
-  // Envoy's Hash is the hex SHA-256 of the DER: the digest x5t#S256 encodes in base64url.
-  if (hash !== undefined) {
-    if (!/^[0-9a-fA-F]{64}$/.test(hash)) return undefined;
-    if (Buffer.from(hash, 'hex').toString('base64url') !== certificateThumbprint(decoded)) return undefined;
-  }
+  // Envoy's Hash is the hex SHA-256 of the DER: the digest x5t#S256 encodes in base64url. Text that is
+  // not one PEM certificate has no thumbprint, so it never matches.
+  const thumbprint = certificateThumbprint(decoded);
+  if (thumbprint === undefined || Buffer.from(hash, 'hex').toString('base64url') !== thumbprint)
+    return undefined;
   return decoded;
 }
 
