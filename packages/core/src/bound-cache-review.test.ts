@@ -12,7 +12,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCertificate, type TestCertificate } from '../../../test/support/certificates.js';
 import { type DpopClient, dpopClient } from '../../../test/support/dpop.js';
-import { type JwksServer, startJwksServer } from '../../../test/support/jwks-server.js';
 import {
   accessTokenClaims,
   generateSigningKey,
@@ -275,27 +274,6 @@ describe('invariants that hold', () => {
       'ERR_DPOP_NONCE_REQUIRED',
       nonce,
     ]);
-  });
-});
-
-describe('invariants that hold: the key set', () => {
-  let jwks: JwksServer;
-  beforeAll(async () => {
-    jwks = await startJwksServer([issuerKey.publicJwk]);
-  });
-  afterAll(async () => {
-    await jwks.close();
-  });
-
-  it('a key replaced under the same kid clears the cache of bound tokens', async () => {
-    const validator = createValidator({ issuer: ISS, audience: AUD, jwksUri: jwks.url, dpop: true });
-    const token = await tokenWith({ cnf: { jkt: client.jkt } });
-    await threeTimes(validator, () => dpopRequest(token));
-    jwks.keys = [generateSigningKey('ES256', { kid: 'as-review' }).publicJwk];
-    await validator.refreshKeys();
-    const refused = await failure(authenticateRequest(validator, await dpopRequest(token)));
-    expect(refused.code).toBe('ERR_SIGNATURE_INVALID');
-    await validator.close();
   });
 });
 

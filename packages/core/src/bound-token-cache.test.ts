@@ -236,6 +236,18 @@ describe('the cache of bound tokens and the key set', () => {
     await jwks.close();
   });
 
+  it('is cleared when the key that verified them is replaced under the same kid (moved from bound-cache-review.test.ts)', async () => {
+    const validator = createValidator({ issuer: ISS, audience: AUD, jwksUri: jwks.url, dpop: true });
+    const token = await tokenWith({ cnf: { jkt: client.jkt } });
+    await threeTimes(validator, () => dpopRequest(token));
+    jwks.keys = [generateSigningKey('ES256', { kid: 'as-bound' }).publicJwk];
+    await validator.refreshKeys();
+    const refused = await failure(authenticateRequest(validator, await dpopRequest(token)));
+    expect(refused.code).toBe('ERR_SIGNATURE_INVALID');
+    await validator.close();
+    jwks.keys = [issuerKey.publicJwk];
+  });
+
   it('is cleared when the key that verified them leaves the set', async () => {
     const validator = createValidator({
       issuer: ISS,
