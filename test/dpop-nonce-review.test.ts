@@ -24,7 +24,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FRAMEWORKS, type Framework } from './support/adapter-apps.js';
 import { parseChallenges } from './support/challenges.js';
-import { type DpopClient, dpopClient } from './support/dpop.js';
+import { type DpopClient, dpopBoundToken, dpopClient } from './support/dpop.js';
 
 const API = 'https://nonce-review.test';
 const SECRET = 'the nonce secret of the review apps, 32 bytes or more';
@@ -161,29 +161,8 @@ function makeValidator(dpop: Parameters<typeof createValidator>[0]['dpop']): Val
 }
 
 /** A token from oidc-provider bound to `client`'s key: the token request carries a proof of that key. */
-async function boundToken(): Promise<string> {
-  const proof = await client.proof({
-    htm: 'POST',
-    htu: issuer.tokenEndpoint,
-    token: '',
-    claims: { ath: undefined },
-  });
-  const credentials = Buffer.from(`${issuer.client.id}:${issuer.client.secret}`).toString('base64');
-  const response = await fetch(issuer.tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${credentials}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      dpop: proof,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: API, scope: 'read' }).toString(),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const body = (await response.json()) as { access_token?: string; token_type?: string };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  expect(body.token_type).toBe('DPoP');
-  return body.access_token as string;
-}
+const boundToken = (): Promise<string> =>
+  dpopBoundToken(issuer, client, API, { timeoutMs: REQUEST_TIMEOUT_MS });
 
 beforeAll(async () => {
   issuer = await startDevIssuer({

@@ -14,7 +14,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AdapterApp, FRAMEWORKS, type Framework, startAdapterApp } from './support/adapter-apps.js';
 import { parseChallenges } from './support/challenges.js';
-import { type DpopClient, dpopClient } from './support/dpop.js';
+import { type DpopClient, dpopBoundToken, dpopClient } from './support/dpop.js';
 
 /** A resource of this test's own, whose tokens live an hour: the clock moves minutes, not the token. */
 const API = 'https://nonce.test';
@@ -30,28 +30,7 @@ const validators = {} as Record<'a' | 'b', Validator>;
 const apps = {} as Record<Framework, Record<'a' | 'b', AdapterApp>>;
 
 /** A token from oidc-provider bound to `client`'s key: the token request carries a proof of that key. */
-async function boundToken(): Promise<string> {
-  const proof = await client.proof({
-    htm: 'POST',
-    htu: issuer.tokenEndpoint,
-    token: '',
-    claims: { ath: undefined },
-  });
-  const credentials = Buffer.from(`${issuer.client.id}:${issuer.client.secret}`).toString('base64');
-  const response = await fetch(issuer.tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${credentials}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      dpop: proof,
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: API, scope: 'read' }).toString(),
-  });
-  const body = (await response.json()) as { access_token?: string; token_type?: string };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  expect(body.token_type).toBe('DPoP');
-  return body.access_token as string;
-}
+const boundToken = (): Promise<string> => dpopBoundToken(issuer, client, API);
 
 beforeAll(async () => {
   issuer = await startDevIssuer({

@@ -149,3 +149,48 @@ export function dpopClient(key: SigningKey = generateSigningKey('ES256')): DpopC
   const jwk = proofJwk(key);
   return { key, jwk, jkt: jwkThumbprintOf(jwk), proof: (request) => dpopProof(key, request) };
 }
+
+/** The parts of a running dev issuer (`startDevIssuer()`) a token request needs. */
+export interface TokenEndpoint {
+  readonly tokenEndpoint: string;
+  readonly client: { readonly id: string; readonly secret: string };
+}
+
+/**
+ * A DPoP-bound access token for `resource` from the dev issuer's token endpoint (client credentials),
+ * bound to `client`'s key: the token request carries a proof of that key (no `ath`).
+ *
+ * @example
+ * ```ts
+ * const token = await dpopBoundToken(issuer, client, 'https://api.test');
+ * ```
+ */
+export async function dpopBoundToken(
+  issuer: TokenEndpoint,
+  client: DpopClient,
+  resource: string,
+  { scope = 'read', timeoutMs = 10_000 }: { scope?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const proof = await client.proof({
+    htm: 'POST',
+    htu: issuer.tokenEndpoint,
+    token: '',
+    claims: { ath: undefined },
+  });
+  const credentials = Buffer.from(`${issuer.client.id}:${issuer.client.secret}`).toString('base64');
+  const response = await fetch(issuer.tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${credentials}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      dpop: proof,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope }).toString(),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const body = (await response.json()) as { access_token?: string; token_type?: string };
+  if (response.status !== 200 || body.token_type !== 'DPoP' || typeof body.access_token !== 'string') {
+    throw new Error(`the token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
+  }
+  return body.access_token;
+}

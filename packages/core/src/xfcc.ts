@@ -85,8 +85,10 @@ function splitOutsideQuotes(text: string, separator: string): string[] | undefin
 function unquote(value: string): string | undefined {
   if (!value.startsWith('"')) return value.includes('"') ? undefined : value;
   if (value.length < 2 || !value.endsWith('"')) return undefined;
-  let out = '';
   const inner = value.slice(1, -1);
+  // A Cert (URL-encoded PEM) has no escapes: taken as it is, not rebuilt a character at a time.
+  if (!inner.includes('\\')) return inner.includes('"') ? undefined : inner;
+  let out = '';
   for (let i = 0; i < inner.length; i++) {
     const c = inner[i] as string;
     if (c === '\\') {
