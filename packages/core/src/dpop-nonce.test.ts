@@ -159,6 +159,7 @@ const RESOLVED: ResolvedDpopOptions = {
   required: false,
   origin: undefined,
   replayCacheMaxEntries: 1000,
+  replayStoreTimeoutMs: 1000,
 };
 
 describe('createDpopVerifier with dpop.nonce', () => {

@@ -19,6 +19,7 @@ function verifier(): DpopVerifier {
       required: false,
       origin: undefined,
       replayCacheMaxEntries: 10_000,
+      replayStoreTimeoutMs: 1000,
     },
     { now: Date.now, clockToleranceSec: 5 },
   );

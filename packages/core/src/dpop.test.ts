@@ -30,6 +30,7 @@ const OPTIONS: ResolvedDpopOptions = {
   required: false,
   origin: undefined,
   replayCacheMaxEntries: 1000,
+  replayStoreTimeoutMs: 1000,
 };
 
 /** The proof of REQUEST at NOW_SEC (a fresh jti each). */

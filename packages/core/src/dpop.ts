@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LRUCache } from 'lru-cache';
 import { createDpopNonces, type DpopNonces } from './dpop-nonce.js';
+import { createReplayGuard } from './dpop-replay.js';
 import { TokenGuardError } from './errors.js';
 import { decodeCompactJws, verifyWithAny } from './jws.js';
 import { IMPORTED_JWK_MEMBERS, importPublicJwk, keyFitsAlgorithm, type VerificationKey } from './keys.js';
@@ -41,8 +42,12 @@ export interface DpopRequest {
 export interface DpopProof {
   /** The proof key's JWK SHA-256 thumbprint, which the token's `cnf.jkt` must equal. */
   readonly jkt: string;
-  /** Marks the proof used (RFC 9449 §11.1); throws when it was used before, while it is still valid. */
-  readonly spend: () => void;
+  /**
+   * Marks the proof used (RFC 9449 §11.1); throws when it was used before, while it is still valid.
+   * With `dpop.replayStore`, returns a promise that settles once the store answered (rejected when it
+   * found the proof, or failed).
+   */
+  readonly spend: () => void | Promise<void>;
 }
 
 /**
@@ -69,11 +74,10 @@ export interface DpopClock {
   readonly clockToleranceSec: number;
 }
 
-/** Creates the {@link DpopVerifier} of a validator's `dpop` option, with its own replay cache. */
+/** Creates the {@link DpopVerifier} of a validator's `dpop` option, with its own replay cache (and store). */
 export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopClock): DpopVerifier {
   const algorithms = new Set<string>(options.algorithms);
-  /** Proofs spent, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
-  const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
+  const replay = createReplayGuard(options);
   const proofKeys: ProofKeys = boundedLru<string, ProofKey>(PROOF_KEY_CACHE_ENTRIES);
   const nonces = options.nonce === undefined ? undefined : createDpopNonces(options.nonce);
   return {
@@ -91,18 +95,8 @@ export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopCloc
       // RFC 9449 §9, after every other check of the proof (one wrong otherwise stays invalid_dpop_proof)
       // and before the token and the replay cache: the client retries with a new proof anyway.
       if (nonces !== undefined && !nonces.accepts(nonce, nowMs)) throw nonceRequired(nonce, nonces, nowMs);
-      const id = `${jkt}.${jti}`;
       const acceptableUntilMs = (iat + options.maxProofAgeSec + clock.clockToleranceSec) * 1000;
-      return {
-        jkt,
-        spend() {
-          // Judged at the instant the proof was accepted, not when its token's validation ended: a use
-          // remembered until then (inclusive) makes this one a replay, however long the token took.
-          const until = spent.get(id);
-          if (until !== undefined && until >= nowMs) throw invalidProof('The DPoP proof was used before');
-          spent.set(id, Math.max(until ?? 0, acceptableUntilMs));
-        },
-      };
+      return { jkt, spend: () => replay.spend(jkt, jti, acceptableUntilMs, nowMs) };
     },
     currentNonce() {
       return nonces?.current(clock.now());

@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_INTROSPECTION_UNAVAILABLE'
+  | 'ERR_DPOP_REPLAY_UNAVAILABLE'
   | 'ERR_INTROSPECTION_MISCONFIGURED'
   | 'ERR_INTERNAL';
 
@@ -189,6 +190,13 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeSpec>> = {
     oauthError: undefined,
     status: 503,
     message: 'The introspection endpoint cannot be reached right now',
+  },
+  // dpop.replayStore failed or timed out: whether the proof was used before is unknown, so it is not
+  // accepted, and the answer blames the server, not the client's proof.
+  ERR_DPOP_REPLAY_UNAVAILABLE: {
+    oauthError: undefined,
+    status: 503,
+    message: 'The DPoP replay store cannot be reached right now',
   },
   ERR_INTROSPECTION_MISCONFIGURED: {
     oauthError: undefined,

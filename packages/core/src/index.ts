@@ -37,6 +37,7 @@ export {
   DEFAULT_INTROSPECTION_CACHE,
   DEFAULT_KEY_SET_POLICY,
   type DpopOptions,
+  type DpopReplayStore,
   type IntrospectionAuthMethod,
   type IntrospectionOptions,
   type IssuerOptions,

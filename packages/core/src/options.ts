@@ -641,6 +641,14 @@ const dpopNonceSchema = z.preprocess(
   ),
 );
 
+const replayStoreSchema = z.custom<DpopReplayStore>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { markUsed?: unknown }).markUsed === 'function',
+  'must be an object with a markUsed(key, expiresAtMs) function',
+);
+
 // `true` is read as `{}` first: a union of the two would report any mistake inside the object as
 // "Invalid input" of `dpop`, hiding which setting is wrong.
 const dpopSchema = z.preprocess(
@@ -664,6 +672,8 @@ const dpopSchema = z.preprocess(
         }, 'must be an origin in canonical form: scheme and host (and a port that is not the default), lower case, no path or trailing slash')
         .optional(),
       replayCacheMaxEntries: z.number().int().min(1).max(100_000_000).optional(),
+      replayStore: replayStoreSchema.optional(),
+      replayStoreTimeoutMs: z.number().int().min(10).max(30_000).optional(),
       nonce: dpopNonceSchema.optional(),
     },
     { error: () => 'must be true or an object of DPoP settings' },
@@ -805,6 +815,16 @@ export interface DpopOptions {
    */
   replayCacheMaxEntries?: number;
   /**
+   * A store of spent proofs that every instance of the API shares (Redis, Memcached, a database), so
+   * that a proof replayed to another instance is refused there too. Consulted after this validator's
+   * own replay cache, once the proof and its token passed. A store that fails or does not answer within
+   * `replayStoreTimeoutMs` makes the request a 503 `ERR_DPOP_REPLAY_UNAVAILABLE` (with `Retry-After`):
+   * the proof is not accepted without knowing it is new. Default: none (each validator's memory only).
+   */
+  replayStore?: DpopReplayStore;
+  /** How long a `replayStore` answer may take, in milliseconds (10-30,000). Default 1000. */
+  replayStoreTimeoutMs?: number;
+  /**
    * Server nonces (RFC 9449 §9): each proof must carry a `nonce` this API gave out, else 401
    * `use_dpop_nonce` with the nonce to use in a `DPoP-Nonce` header. `true` for the defaults. A nonce
    * is good from one to two `lifetimeSec` (default 300, 10-3600), and on every instance with the same
@@ -824,6 +844,31 @@ export interface DpopOptions {
       };
 }
 
+/**
+ * A store of spent DPoP proofs shared by the instances of an API (`dpop.replayStore`, RFC 9449 §11.1).
+ *
+ * @example
+ * ```ts
+ * // node-redis 4: SET with NX answers 'OK' only when the key was not there; PXAT expires it then.
+ * const replayStore: DpopReplayStore = {
+ *   async markUsed(key, expiresAtMs) {
+ *     return (await redis.set(`dpop:${key}`, '1', { NX: true, PXAT: expiresAtMs })) === 'OK';
+ *   },
+ * };
+ * createValidator({ issuer, audience, dpop: { origin: 'https://api.example.com', replayStore } });
+ * ```
+ */
+export interface DpopReplayStore {
+  /**
+   * Records `key` (a proof: 43 characters of base64url, the SHA-256 of its key's thumbprint and its
+   * `jti`) as used until `expiresAtMs` (milliseconds since the epoch, by the validator's clock: after
+   * it the proof is refused for its age anyway), atomically: `true` when this call recorded it,
+   * `false` when it was already there (a replay). Anything else is the server's error (500); a throw,
+   * a rejection or no answer in time, a 503. Several APIs sharing one store should prefix their keys.
+   */
+  markUsed(key: string, expiresAtMs: number): boolean | Promise<boolean>;
+}
+
 /** The `dpop.nonce` option after validation and defaults. */
 export interface ResolvedDpopNonceOptions {
   /** The secret's bytes (text as UTF-8), hidden from logs; `undefined`: the validator makes one. */
@@ -840,6 +885,9 @@ export interface ResolvedDpopOptions {
   readonly required: boolean;
   readonly origin: string | undefined;
   readonly replayCacheMaxEntries: number;
+  /** The shared store of spent proofs; `undefined` when only this validator's memory is. */
+  readonly replayStore?: DpopReplayStore | undefined;
+  readonly replayStoreTimeoutMs: number;
   /** The `dpop.nonce` option with its defaults; `undefined` (or absent) when proofs need no nonce. */
   readonly nonce?: ResolvedDpopNonceOptions | undefined;
 }
@@ -916,12 +964,19 @@ function resolveDpop(dpop: true | DpopOptions | undefined): ResolvedDpopOptions 
       `tokenguard: invalid option "dpop.algorithms": ${pss} cannot be verified on this runtime: its node:crypto does not apply RSA-PSS options`,
     );
   }
+  if (given.replayStoreTimeoutMs !== undefined && given.replayStore === undefined) {
+    throw new TypeError(
+      'tokenguard: invalid option "dpop.replayStoreTimeoutMs": needs "dpop.replayStore", the store it bounds',
+    );
+  }
   return Object.freeze({
     algorithms: frozenList(given.algorithms ?? defaultAlgorithms()),
     maxProofAgeSec: given.maxProofAgeSec ?? 60,
     required: given.required ?? false,
     origin: given.origin,
     replayCacheMaxEntries: given.replayCacheMaxEntries ?? 100_000,
+    replayStore: given.replayStore,
+    replayStoreTimeoutMs: given.replayStoreTimeoutMs ?? 1000,
     nonce: resolveDpopNonce(given.nonce),
   });
 }

@@ -29,7 +29,14 @@ function makeValidator(): Validator {
 /** A proof verifier on the real clock that takes `algorithms`. */
 function verifierOf(algorithms: ResolvedDpopOptions['algorithms']): DpopVerifier {
   return createDpopVerifier(
-    { algorithms, maxProofAgeSec: 60, required: false, origin: undefined, replayCacheMaxEntries: 10 },
+    {
+      algorithms,
+      maxProofAgeSec: 60,
+      required: false,
+      origin: undefined,
+      replayCacheMaxEntries: 10,
+      replayStoreTimeoutMs: 1000,
+    },
     { now: Date.now, clockToleranceSec: 5 },
   );
 }

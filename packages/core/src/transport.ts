@@ -416,22 +416,25 @@ function authenticateWithProof(
   } catch (error) {
     return Promise.reject(dpopSchemeError(error, validator));
   }
-  return validated.then(
-    (verified) => {
-      try {
-        proof.spend();
-      } catch (error) {
-        throw dpopSchemeError(error, validator);
-      }
-      // Unless bound tokens are cached as bearer tokens (then shared with bearer requests), an auth only
-      // DPoP requests get (this one's, or the cache of bound tokens').
-      if (validator.options.acceptBoundTokens !== true) markProvedWithDpop(verified);
-      return { auth: verified, transport: 'header' as const };
-    },
-    (error: unknown) => {
-      throw dpopSchemeError(error, validator);
-    },
-  );
+  const accepted = (verified: AuthInfo): AuthenticationResult => {
+    // Unless bound tokens are cached as bearer tokens (then shared with bearer requests), an auth only
+    // DPoP requests get (this one's, or the cache of bound tokens').
+    if (validator.options.acceptBoundTokens !== true) markProvedWithDpop(verified);
+    return { auth: verified, transport: 'header' };
+  };
+  const refused = (error: unknown): never => {
+    throw dpopSchemeError(error, validator);
+  };
+  return validated.then((verified) => {
+    // Spent once the token passed too; with a shared replay store, once the store has answered.
+    let spent: void | Promise<void>;
+    try {
+      spent = proof.spend();
+    } catch (error) {
+      return refused(error);
+    }
+    return spent === undefined ? accepted(verified) : spent.then(() => accepted(verified), refused);
+  }, refused);
 }
 
 /**

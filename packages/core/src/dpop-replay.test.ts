@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dpopProof, proofJwk } from '../../../test/support/dpop.js';
+import {
+  accessTokenClaims,
+  generateSigningKey,
+  type SigningKey,
+  signToken,
+} from '../../../test/support/keys.js';
+import { replayStoreKey } from './dpop-replay.js';
+import { TokenGuardError } from './errors.js';
+import type { DpopOptions, DpopReplayStore } from './options.js';
+import { authenticateRequest, type TokenSource } from './transport.js';
+import { createValidator, type Validator } from './validator.js';
+
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'https://api.test';
+const ORIGIN = 'https://api.test';
+const NOW_SEC = 1_700_000_000;
+
+let issuerKey: SigningKey;
+let client: SigningKey;
+let clientJkt: string;
+let token: string;
+
+beforeAll(async () => {
+  issuerKey = generateSigningKey('ES256', { kid: 'as-1' });
+  client = generateSigningKey('ES256');
+  clientJkt = await calculateJwkThumbprint(proofJwk(client), 'sha256');
+  const claims = accessTokenClaims(
+    { iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC },
+    { exp: NOW_SEC + 600, cnf: { jkt: clientJkt } },
+  );
+  token = await signToken(issuerKey, claims);
+});
+
+/**
+ * A store as a deployment would write one over Redis's `SET NX PXAT`, kept in this process: records
+ * each key once with its expiry, and counts the calls. Shared by the validators of one test, as the
+ * instances of an API share their Redis.
+ */
+class SharedStore implements DpopReplayStore {
+  readonly entries = new Map<string, number>();
+  calls: Array<{ key: string; expiresAtMs: number }> = [];
+  markUsed(key: string, expiresAtMs: number): Promise<boolean> {
+    this.calls.push({ key, expiresAtMs });
+    if (this.entries.has(key)) return Promise.resolve(false);
+    this.entries.set(key, expiresAtMs);
+    return Promise.resolve(true);
+  }
+}
+
+/** An instance of the API: a validator on the test's clock, with `dpop` settings. */
+function instance(dpop: DpopOptions, clock = { nowMs: NOW_SEC * 1000 }): Validator {
+  return createValidator({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwks: { keys: [issuerKey.publicJwk] },
+    realm: 'api',
+    now: () => clock.nowMs,
+    dpop: { origin: ORIGIN, algorithms: ['ES256'], ...dpop },
+  });
+}
+
+function proof(jti?: string): Promise<string> {
+  return dpopProof(client, {
+    htm: 'GET',
+    htu: `${ORIGIN}/orders`,
+    iat: NOW_SEC,
+    token,
+    ...(jti ? { jti } : {}),
+  });
+}
+
+function request(dpop: string): TokenSource {
+  return {
+    method: 'GET',
+    url: '/orders',
+    origin: ORIGIN,
+    headers: { authorization: `DPoP ${token}`, dpop },
+  };
+}
+
+async function refusal(validator: Validator, source: TokenSource): Promise<TokenGuardError> {
+  try {
+    await authenticateRequest(validator, source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TokenGuardError);
+    return error as TokenGuardError;
+  }
+  throw new Error('the request was accepted');
+}
+
+describe('dpop.replayStore: a proof spent on one instance is refused on the others', () => {
+  it('accepts a proof once across two instances sharing a store, and refuses it on the second', async () => {
+    const store = new SharedStore();
+    const a = instance({ replayStore: store });
+    const b = instance({ replayStore: store });
+    const dpop = await proof();
+    const { auth } = await authenticateRequest(a, request(dpop));
+    expect(auth?.claims.cnf).toEqual({ jkt: clientJkt });
+    const error = await refusal(b, request(dpop));
+    expect(error.code).toBe('ERR_DPOP_PROOF_INVALID');
+    expect(error.status).toBe(401);
+    expect(error.description).toBe('The DPoP proof was used before');
+    expect(error.wwwAuthenticate).toContain('DPoP realm="api", error="invalid_dpop_proof"');
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it('without a store, the second instance accepts the replayed proof (what the store is for)', async () => {
+    const a = instance({});
+    const b = instance({});
+    const dpop = await proof();
+    await authenticateRequest(a, request(dpop));
+    const { auth } = await authenticateRequest(b, request(dpop));
+    expect(auth?.subject).toBe('user-1');
+  });
+
+  it('gives the store the SHA-256 of thumbprint and jti, and the instant the proof expires anyway', async () => {
+    const store = new SharedStore();
+    const jti = 'a jti with spaces, \u00e9 and "quotes"'.padEnd(200, '!');
+    const dpop = await proof(jti);
+    await authenticateRequest(instance({ replayStore: store }), request(dpop));
+    const expected = createHash('sha256').update(`${clientJkt}.${jti}`).digest('base64url');
+    expect(store.calls).toEqual([{ key: expected, expiresAtMs: (NOW_SEC + 60 + 5) * 1000 }]);
+    expect(expected).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(replayStoreKey(`${clientJkt}.${jti}`)).toBe(expected);
+    expect(decodeJwt(dpop).jti).toBe(jti);
+  });
+
+  it('refuses a replay on the same instance from its own cache, without asking the store again', async () => {
+    const store = new SharedStore();
+    const a = instance({ replayStore: store });
+    const dpop = await proof();
+    await authenticateRequest(a, request(dpop));
+    const error = await refusal(a, request(dpop));
+    expect(error.description).toBe('The DPoP proof was used before');
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it('accepts exactly one of the same proof sent to two instances at once', async () => {
+    const store = new SharedStore();
+    const dpop = await proof();
+    const results = await Promise.allSettled([
+      authenticateRequest(instance({ replayStore: store }), request(dpop)),
+      authenticateRequest(instance({ replayStore: store }), request(dpop)),
+    ]);
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+  });
+
+  it('is not asked about a proof refused for anything else (its token, its nonce)', async () => {
+    const store = new SharedStore();
+    const expiredClock = { nowMs: (NOW_SEC + 700) * 1000 };
+    const expired = instance({ replayStore: store, maxProofAgeSec: 3600 }, expiredClock);
+    const late = await dpopProof(client, { htm: 'GET', htu: `${ORIGIN}/orders`, iat: NOW_SEC + 700, token });
+    expect((await refusal(expired, request(late))).code).toBe('ERR_TOKEN_EXPIRED');
+    const withNonce = instance({ replayStore: store, nonce: true });
+    expect((await refusal(withNonce, request(await proof()))).code).toBe('ERR_DPOP_NONCE_REQUIRED');
+    expect(store.calls).toEqual([]);
+  });
+
+  it('takes a store that answers synchronously', async () => {
+    const seen = new Set<string>();
+    const store: DpopReplayStore = {
+      markUsed(key) {
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      },
+    };
+    const dpop = await proof();
+    await authenticateRequest(instance({ replayStore: store }), request(dpop));
+    expect((await refusal(instance({ replayStore: store }), request(dpop))).description).toBe(
+      'The DPoP proof was used before',
+    );
+  });
+});
+
+describe('dpop.replayStore: a store that fails closes, with a 503 that blames the server', () => {
+  async function expectUnavailable(store: DpopReplayStore, timeoutMs?: number): Promise<TokenGuardError> {
+    const validator = instance({
+      replayStore: store,
+      ...(timeoutMs === undefined ? {} : { replayStoreTimeoutMs: timeoutMs }),
+    });
+    const error = await refusal(validator, request(await proof()));
+    expect(error.code).toBe('ERR_DPOP_REPLAY_UNAVAILABLE');
+    expect(error.status).toBe(503);
+    expect(error.retryAfterSec).toBe(1);
+    expect(error.headers).toEqual({ 'retry-after': '1' });
+    expect(error.wwwAuthenticate).toBeUndefined();
+    expect(error.message).not.toContain(token);
+    return error;
+  }
+
+  it('a store that throws', async () => {
+    const cause = new Error('ECONNREFUSED 127.0.0.1:6379');
+    const error = await expectUnavailable({
+      markUsed() {
+        throw cause;
+      },
+    });
+    expect(error.cause).toBe(cause);
+    expect(error.message).toBe('The DPoP replay store failed: whether this proof was used before is unknown');
+  });
+
+  it('a store that rejects', async () => {
+    const cause = new Error('READONLY');
+    const error = await expectUnavailable({ markUsed: () => Promise.reject(cause) });
+    expect(error.cause).toBe(cause);
+  });
+
+  it('a store that never answers, after replayStoreTimeoutMs', async () => {
+    const started = performance.now();
+    const error = await expectUnavailable({ markUsed: () => new Promise<boolean>(() => {}) }, 50);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    expect(error.message).toBe(
+      'The DPoP replay store did not answer in 50 ms: whether this proof was used before is unknown',
+    );
+  });
+
+  it('a store that answers something other than true or false is a 500 naming the answer', async () => {
+    for (const [answer, named] of [
+      ['OK', 'a string ("OK")'],
+      [null, 'null'],
+      [1, '1'],
+      [undefined, 'undefined'],
+    ] as const) {
+      const validator = instance({ replayStore: { markUsed: () => Promise.resolve(answer as never) } });
+      const error = await refusal(validator, request(await proof()));
+      expect(error.code).toBe('ERR_INTERNAL');
+      expect(error.status).toBe(500);
+      expect(String((error.cause as Error).message)).toContain(`it returned ${named}`);
+    }
+  });
+
+  it('a proof refused because the store failed is still refused on this instance afterwards', async () => {
+    let up = false;
+    const store: DpopReplayStore = {
+      markUsed: () => (up ? Promise.resolve(true) : Promise.reject(new Error('down'))),
+    };
+    const validator = instance({ replayStore: store });
+    const dpop = await proof();
+    expect((await refusal(validator, request(dpop))).code).toBe('ERR_DPOP_REPLAY_UNAVAILABLE');
+    up = true;
+    expect((await refusal(validator, request(dpop))).description).toBe('The DPoP proof was used before');
+    // A new proof passes once the store is back.
+    const { auth } = await authenticateRequest(validator, request(await proof()));
+    expect(auth?.subject).toBe('user-1');
+  });
+});
+
+describe('dpop.replayStore options', () => {
+  const base = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [] } };
+
+  it.each([
+    [
+      { replayStore: {} },
+      /"dpop.replayStore": must be an object with a markUsed\(key, expiresAtMs\) function/,
+    ],
+    [{ replayStore: () => true }, /"dpop.replayStore": must be an object with a markUsed/],
+    [{ replayStore: { markUsed: true } }, /"dpop.replayStore": must be an object with a markUsed/],
+    [{ replayStore: new SharedStore(), replayStoreTimeoutMs: 5 }, /"dpop.replayStoreTimeoutMs"/],
+    [{ replayStore: new SharedStore(), replayStoreTimeoutMs: 30_001 }, /"dpop.replayStoreTimeoutMs"/],
+    [{ replayStoreTimeoutMs: 500 }, /"dpop.replayStoreTimeoutMs": needs "dpop.replayStore"/],
+  ])('refuses %o with a TypeError naming the option', (dpop, message) => {
+    expect(() => createValidator({ ...base, dpop: dpop as DpopOptions })).toThrow(TypeError);
+    expect(() => createValidator({ ...base, dpop: dpop as DpopOptions })).toThrow(message);
+  });
+
+  it('keeps the store given (a class instance, its methods called on it) and defaults the timeout to 1000 ms', async () => {
+    const store = new SharedStore();
+    const validator = instance({ replayStore: store });
+    expect(validator.options.dpop?.replayStore).toBe(store);
+    expect(validator.options.dpop?.replayStoreTimeoutMs).toBe(1000);
+    await authenticateRequest(validator, request(await proof()));
+    expect(store.entries.size).toBe(1);
+  });
+});

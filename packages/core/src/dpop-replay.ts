@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { TokenGuardError } from './errors.js';
+import { boundedLru } from './lib/bounded-lru.js';
+import type { DpopReplayStore, ResolvedDpopOptions } from './options.js';
+
+/** Seconds a client is told to wait (`Retry-After`) when the shared replay store did not answer. */
+export const REPLAY_STORE_RETRY_AFTER_SEC = 1;
+
+/**
+ * Remembers spent DPoP proofs (RFC 9449 §11.1): in this validator's own memory, and, with
+ * `dpop.replayStore`, in a store every instance of the API shares.
+ *
+ * @example
+ * ```ts
+ * const replay = createReplayGuard(resolved.dpop);
+ * await replay.spend(jkt, jti, acceptableUntilMs, Date.now()); // throws when the proof was used before
+ * ```
+ */
+export interface ReplayGuard {
+  /**
+   * Records the proof of key `jkt` with identifier `jti` as used; throws (or rejects with) 401
+   * `ERR_DPOP_PROOF_INVALID` when it was used before, while still acceptable, here or (with a store) on
+   * any instance; 503 `ERR_DPOP_REPLAY_UNAVAILABLE` when the store failed or did not answer in time.
+   */
+  spend(jkt: string, jti: string, acceptableUntilMs: number, nowMs: number): void | Promise<void>;
+}
+
+/** Creates the {@link ReplayGuard} of a validator's `dpop` option. */
+export function createReplayGuard(options: ResolvedDpopOptions): ReplayGuard {
+  /** Proofs spent here, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
+  const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
+  const store = options.replayStore;
+  return {
+    spend(jkt, jti, acceptableUntilMs, nowMs) {
+      const id = `${jkt}.${jti}`;
+      // Judged at the instant the proof was accepted, not when its token's validation ended: a use
+      // remembered until then (inclusive) makes this one a replay, however long the token took.
+      const until = spent.get(id);
+      if (until !== undefined && until >= nowMs) throw usedBefore();
+      // Remembered here before the store answers: the same proof again on this instance meanwhile is
+      // refused without a second round trip, and stays refused whatever the store says.
+      spent.set(id, Math.max(until ?? 0, acceptableUntilMs));
+      if (store === undefined) return;
+      return markedInStore(store, replayStoreKey(id), acceptableUntilMs, options.replayStoreTimeoutMs);
+    },
+  };
+}
+
+/**
+ * The key a proof is stored under: the base64url SHA-256 of `jkt.jti` (43 characters of `A-Z a-z 0-9
+ * - _`), so a `jti` the client chose (up to 256 characters of anything) is never a store key as it is.
+ */
+export function replayStoreKey(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+/** Asks the store to record `key` until `untilMs`; settles once it answered, within `timeoutMs`. */
+function markedInStore(
+  store: DpopReplayStore,
+  key: string,
+  untilMs: number,
+  timeoutMs: number,
+): void | Promise<void> {
+  let answer: unknown;
+  try {
+    answer = store.markUsed(key, untilMs);
+  } catch (error) {
+    throw storeUnavailable('failed', error);
+  }
+  if (!isThenable(answer)) return judged(answer);
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(storeUnavailable(`did not answer in ${timeoutMs} ms`)), timeoutMs);
+    timer.unref?.();
+    Promise.resolve(answer).then(
+      (value) => {
+        clearTimeout(timer);
+        try {
+          resolve(judged(value));
+        } catch (error) {
+          reject(error);
+        }
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(storeUnavailable('failed', error));
+      },
+    );
+  });
+}
+
+/** The store's answer: `true` recorded the proof now, `false` found it recorded (a replay). */
+function judged(answer: unknown): void {
+  if (answer === true) return;
+  if (answer === false) throw usedBefore();
+  throw new TokenGuardError('ERR_INTERNAL', {
+    message: 'The DPoP replay store gave an answer that is neither true nor false',
+    cause: new TypeError(
+      `tokenguard: dpop.replayStore.markUsed must return true (recorded now), false (recorded before) or a promise of one; it returned ${describe(answer)}`,
+    ),
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 20))})`;
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function usedBefore(): TokenGuardError {
+  return new TokenGuardError('ERR_DPOP_PROOF_INVALID', { message: 'The DPoP proof was used before' });
+}
+
+function storeUnavailable(what: string, cause?: unknown): TokenGuardError {
+  return new TokenGuardError('ERR_DPOP_REPLAY_UNAVAILABLE', {
+    message: `The DPoP replay store ${what}: whether this proof was used before is unknown`,
+    retryAfterSec: REPLAY_STORE_RETRY_AFTER_SEC,
+    cause,
+  });
+}
