@@ -234,18 +234,46 @@ describe('dpop.replayStore: a store that fails closes, with a 503 that blames th
     }
   });
 
-  it('a proof refused because the store failed is still refused on this instance afterwards', async () => {
+  it('a proof refused because the store failed may come again, and the store is asked again then', async () => {
     let up = false;
-    const store: DpopReplayStore = {
-      markUsed: () => (up ? Promise.resolve(true) : Promise.reject(new Error('down'))),
+    const store = new SharedStore();
+    const flaky: DpopReplayStore = {
+      markUsed: (key, expiresAtMs) =>
+        up ? store.markUsed(key, expiresAtMs) : Promise.reject(new Error('down')),
     };
-    const validator = instance({ replayStore: store });
+    const a = instance({ replayStore: flaky });
     const dpop = await proof();
-    expect((await refusal(validator, request(dpop))).code).toBe('ERR_DPOP_REPLAY_UNAVAILABLE');
+    expect((await refusal(a, request(dpop))).code).toBe('ERR_DPOP_REPLAY_UNAVAILABLE');
     up = true;
-    expect((await refusal(validator, request(dpop))).description).toBe('The DPoP proof was used before');
-    // A new proof passes once the store is back.
-    const { auth } = await authenticateRequest(validator, request(await proof()));
+    // The client obeys Retry-After with the same request: the store, which recorded nothing, takes it.
+    const { auth } = await authenticateRequest(a, request(dpop));
+    expect(auth?.subject).toBe('user-1');
+    expect(store.calls).toHaveLength(1);
+    // Accepted now, it is spent: here from the instance's own cache, elsewhere from the store.
+    expect((await refusal(a, request(dpop))).description).toBe('The DPoP proof was used before');
+    expect((await refusal(instance({ replayStore: flaky }), request(dpop))).description).toBe(
+      'The DPoP proof was used before',
+    );
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it('a proof the store found stays refused on this instance without asking again', async () => {
+    const store = new SharedStore();
+    const dpop = await proof();
+    await authenticateRequest(instance({ replayStore: store }), request(dpop));
+    const b = instance({ replayStore: store });
+    expect((await refusal(b, request(dpop))).description).toBe('The DPoP proof was used before');
+    expect((await refusal(b, request(dpop))).description).toBe('The DPoP proof was used before');
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it('a proof whose store answer was not true or false may come again too', async () => {
+    let answer: unknown = 'OK';
+    const validator = instance({ replayStore: { markUsed: () => Promise.resolve(answer as boolean) } });
+    const dpop = await proof();
+    expect((await refusal(validator, request(dpop))).code).toBe('ERR_INTERNAL');
+    answer = true;
+    const { auth } = await authenticateRequest(validator, request(dpop));
     expect(auth?.subject).toBe('user-1');
   });
 });

@@ -38,10 +38,25 @@ export function createReplayGuard(options: ResolvedDpopOptions): ReplayGuard {
       const until = spent.get(id);
       if (until !== undefined && until >= nowMs) throw usedBefore();
       // Remembered here before the store answers: the same proof again on this instance meanwhile is
-      // refused without a second round trip, and stays refused whatever the store says.
-      spent.set(id, Math.max(until ?? 0, acceptableUntilMs));
+      // refused without a second round trip.
+      const remembered = Math.max(until ?? 0, acceptableUntilMs);
+      spent.set(id, remembered);
       if (store === undefined) return;
-      return markedInStore(store, replayStoreKey(id), acceptableUntilMs, options.replayStoreTimeoutMs);
+      // A store that failed decided nothing: the proof, not accepted, may come again (a client obeying
+      // Retry-After) and the store is asked again then. One the store found stays refused here.
+      const forgetUnlessReplay = (error: unknown): never => {
+        const replayed = error instanceof TokenGuardError && error.code === 'ERR_DPOP_PROOF_INVALID';
+        // Any earlier use remembered here had expired (else this one was refused above).
+        if (!replayed && spent.get(id) === remembered) spent.delete(id);
+        throw error;
+      };
+      let marked: void | Promise<void>;
+      try {
+        marked = markedInStore(store, replayStoreKey(id), acceptableUntilMs, options.replayStoreTimeoutMs);
+      } catch (error) {
+        return forgetUnlessReplay(error);
+      }
+      return marked?.catch(forgetUnlessReplay);
     },
   };
 }
