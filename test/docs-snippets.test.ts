@@ -90,6 +90,7 @@ const YOUR_CODE = [
   'parseForm',
   'customers',
   'db',
+  'redis',
   'log',
   'metrics',
 ];

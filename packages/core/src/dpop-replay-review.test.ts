@@ -1,5 +1,5 @@
 // Adversarial review of 3a73734 (dpop.replayStore), run against eb6e4b8 (which forgets a proof whose
-// store call failed). Tests named "DEFECT: ..." fail on both and say what is wrong; the others pin
+// store call failed). Tests named "was a defect: ..." failed on both and are fixed since; the others pin
 // behaviour the review checked and found to hold.
 import { createHook } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
@@ -132,7 +132,7 @@ async function refusal(
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('defects', () => {
-  it('DEFECT: a proof verified before its expiry but taken to the store after it (slow token validation) is a replay the store has forgotten, and is accepted', async () => {
+  it('was a defect: a proof verified before its expiry but taken to the store after it (slow token validation) is a replay the store has forgotten, and is accepted', async () => {
     // The store is told it may forget the proof at iat + 65 s (README: "the store may forget it then").
     // Instance B verifies the replayed proof while it is still acceptable, then its token's validation
     // takes a moment (an async validateClaims hook, a key set refetch, introspection): by the time it
@@ -158,7 +158,7 @@ describe('defects', () => {
     expect(replayed).not.toBe('accepted');
   });
 
-  it('DEFECT: gives the store a whole number of milliseconds when the proof iat has a fraction (node-redis PXAT: every such request a 503)', async () => {
+  it('was a defect: gives the store a whole number of milliseconds when the proof iat has a fraction (node-redis PXAT: every such request a 503)', async () => {
     // RFC 7519 NumericDate may have a fraction (clients using time.time() send one) and dpop.ts accepts
     // it; (iat + 65) * 1000 is then not an integer, which Redis's PXAT (the README's example), Memcached
     // and DynamoDB TTLs refuse: the store rejects and every request of that client is a 503.
@@ -173,7 +173,7 @@ describe('defects', () => {
     expect(result).toBe('accepted');
   });
 
-  it('DEFECT: a store answer whose `then` cannot be read (a revoked Proxy, a throwing getter) is a 500 ERR_INTERNAL, not the 503 of a failed store', async () => {
+  it('was a defect: a store answer whose `then` cannot be read (a revoked Proxy, a throwing getter) is a 500 ERR_INTERNAL, not the 503 of a failed store', async () => {
     // isThenable() reads `.then` outside markedInStore's try (dpop-replay.ts:85 at eb6e4b8): the throw
     // escapes as an unexpected error, which dpopSchemeError makes a 500.
     const { proxy, revoke } = Proxy.revocable({}, {});
@@ -194,7 +194,7 @@ describe('defects', () => {
     }
   });
 
-  it('DEFECT: a write through validator.options.dpop.replayStore changes what the validator accepts', async () => {
+  it('was a defect: a write through validator.options.dpop.replayStore changes what the validator accepts', async () => {
     // docs-options-frozen.test.ts: "a write through validator.options (a diagnostics route, a plugin,
     // a test helper) must not change what it accepts". The store is kept as given and its markUsed is
     // looked up on every request (dpop-replay.ts:32 and :81 at eb6e4b8), so one assignment disables the store.
@@ -217,7 +217,7 @@ describe('defects', () => {
 describe('defects in the documentation', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
-  it("DEFECT: the README's node-redis example registers no 'error' listener (node-redis then throws it: the process exits instead of answering 503)", () => {
+  it("was a docs defect: the README's node-redis example registers no 'error' listener (node-redis then throws it: the process exits instead of answering 503)", () => {
     const section = readme.slice(readme.indexOf('### A replay store shared by the instances'));
     const example = section.slice(
       section.indexOf('```ts'),
@@ -227,14 +227,14 @@ describe('defects in the documentation', () => {
     expect(example).toMatch(/\.on\(\s*'error'/);
   });
 
-  it("DEFECT: the README's option table lists dpop's settings without replayStore and replayStoreTimeoutMs", () => {
+  it("was a docs defect: the README's option table lists dpop's settings without replayStore and replayStoreTimeoutMs", () => {
     const row = readme.split('\n').find((line) => line.startsWith('| `dpop`'));
     expect(row).toContain('replayCacheMaxEntries');
     expect(row).toContain('replayStore');
     expect(row).toContain('replayStoreTimeoutMs');
   });
 
-  it("DEFECT: SECURITY.md's table of answers has no row for the replay store's 503", () => {
+  it("was a docs defect: SECURITY.md's table of answers has no row for the replay store's 503", () => {
     const security = readFileSync(new URL('../../../SECURITY.md', import.meta.url), 'utf8');
     const answers = security.slice(security.indexOf('## Answers'), security.indexOf('## Limits'));
     expect(answers).toContain('ERR_KEYS_UNAVAILABLE');

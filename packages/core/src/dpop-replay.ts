@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { DpopClock } from './dpop.js';
 import { TokenGuardError } from './errors.js';
 import { boundedLru } from './lib/bounded-lru.js';
-import type { DpopReplayStore, ResolvedDpopOptions } from './options.js';
+import type { ResolvedDpopOptions } from './options.js';
 
 /** Seconds a client is told to wait (`Retry-After`) when the shared replay store did not answer. */
 export const REPLAY_STORE_RETRY_AFTER_SEC = 1;
@@ -12,7 +13,7 @@ export const REPLAY_STORE_RETRY_AFTER_SEC = 1;
  *
  * @example
  * ```ts
- * const replay = createReplayGuard(resolved.dpop);
+ * const replay = createReplayGuard(resolved.dpop, { now: Date.now, clockToleranceSec: 5 });
  * await replay.spend(jkt, jti, acceptableUntilMs, Date.now()); // throws when the proof was used before
  * ```
  */
@@ -25,11 +26,17 @@ export interface ReplayGuard {
   spend(jkt: string, jti: string, acceptableUntilMs: number, nowMs: number): void | Promise<void>;
 }
 
-/** Creates the {@link ReplayGuard} of a validator's `dpop` option. */
-export function createReplayGuard(options: ResolvedDpopOptions): ReplayGuard {
+/**
+ * Creates the {@link ReplayGuard} of a validator's `dpop` option. The store's `markUsed` is taken now:
+ * a write through `validator.options` later does not change what the validator asks.
+ */
+export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock): ReplayGuard {
   /** Proofs spent here, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
   const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
   const store = options.replayStore;
+  const markUsed = store?.markUsed;
+  /** How long past a proof's last acceptable instant the store keeps it: clocks that disagree. */
+  const storeMarginMs = clock.clockToleranceSec * 1000;
   return {
     spend(jkt, jti, acceptableUntilMs, nowMs) {
       const id = `${jkt}.${jti}`;
@@ -37,11 +44,16 @@ export function createReplayGuard(options: ResolvedDpopOptions): ReplayGuard {
       // remembered until then (inclusive) makes this one a replay, however long the token took.
       const until = spent.get(id);
       if (until !== undefined && until >= nowMs) throw usedBefore();
+      // The store keeps a proof only so long after its last acceptable instant: one that reached that
+      // instant while its token was validated might be gone from the store, and is not taken to it.
+      if (store !== undefined && clock.now() > acceptableUntilMs) {
+        throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', { message: 'The DPoP proof is too old' });
+      }
       // Remembered here before the store answers: the same proof again on this instance meanwhile is
       // refused without a second round trip.
       const remembered = Math.max(until ?? 0, acceptableUntilMs);
       spent.set(id, remembered);
-      if (store === undefined) return;
+      if (store === undefined || markUsed === undefined) return;
       // A store that failed decided nothing: the proof, not accepted, may come again (a client obeying
       // Retry-After) and the store is asked again then. One the store found stays refused here.
       const forgetUnlessReplay = (error: unknown): never => {
@@ -52,7 +64,9 @@ export function createReplayGuard(options: ResolvedDpopOptions): ReplayGuard {
       };
       let marked: void | Promise<void>;
       try {
-        marked = markedInStore(store, replayStoreKey(id), acceptableUntilMs, options.replayStoreTimeoutMs);
+        const expiresAtMs = Math.ceil(acceptableUntilMs) + storeMarginMs;
+        const answer = () => Reflect.apply(markUsed, store, [replayStoreKey(id), expiresAtMs]) as unknown;
+        marked = markedInStore(answer, options.replayStoreTimeoutMs);
       } catch (error) {
         return forgetUnlessReplay(error);
       }
@@ -69,20 +83,18 @@ export function replayStoreKey(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
-/** Asks the store to record `key` until `untilMs`; settles once it answered, within `timeoutMs`. */
-function markedInStore(
-  store: DpopReplayStore,
-  key: string,
-  untilMs: number,
-  timeoutMs: number,
-): void | Promise<void> {
+/** Asks the store (`ask`) to record a proof; settles once it answered, within `timeoutMs`. */
+function markedInStore(ask: () => unknown, timeoutMs: number): void | Promise<void> {
   let answer: unknown;
+  let thenable: boolean;
   try {
-    answer = store.markUsed(key, untilMs);
+    answer = ask();
+    // Reading `then` can throw too (a revoked Proxy, a getter): the store failed, as if it had thrown.
+    thenable = isThenable(answer);
   } catch (error) {
     throw storeUnavailable('failed', error);
   }
-  if (!isThenable(answer)) return judged(answer);
+  if (!thenable) return judged(answer);
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(storeUnavailable(`did not answer in ${timeoutMs} ms`)), timeoutMs);
     timer.unref?.();

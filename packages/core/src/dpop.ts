@@ -77,7 +77,7 @@ export interface DpopClock {
 /** Creates the {@link DpopVerifier} of a validator's `dpop` option, with its own replay cache (and store). */
 export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopClock): DpopVerifier {
   const algorithms = new Set<string>(options.algorithms);
-  const replay = createReplayGuard(options);
+  const replay = createReplayGuard(options, clock);
   const proofKeys: ProofKeys = boundedLru<string, ProofKey>(PROOF_KEY_CACHE_ENTRIES);
   const nonces = options.nonce === undefined ? undefined : createDpopNonces(options.nonce);
   return {
