@@ -117,13 +117,13 @@ describe('dpop.replayStore: a proof spent on one instance is refused on the othe
     expect(auth?.subject).toBe('user-1');
   });
 
-  it('gives the store the SHA-256 of thumbprint and jti, and the instant the proof expires anyway plus clockToleranceSec', async () => {
+  it('gives the store the SHA-256 of thumbprint and jti, and the instant the proof expires anyway plus clockToleranceSec and replayStoreTimeoutMs', async () => {
     const store = new SharedStore();
     const jti = 'a jti with spaces, \u00e9 and "quotes"'.padEnd(200, '!');
     const dpop = await proof(jti);
     await authenticateRequest(instance({ replayStore: store }), request(dpop));
     const expected = createHash('sha256').update(`${clientJkt}.${jti}`).digest('base64url');
-    expect(store.calls).toEqual([{ key: expected, expiresAtMs: (NOW_SEC + 60 + 5 + 5) * 1000 }]);
+    expect(store.calls).toEqual([{ key: expected, expiresAtMs: (NOW_SEC + 60 + 5 + 5) * 1000 + 1000 }]);
     expect(expected).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(replayStoreKey(`${clientJkt}.${jti}`)).toBe(expected);
     expect(decodeJwt(dpop).jti).toBe(jti);

@@ -35,8 +35,12 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
   const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
   const store = options.replayStore;
   const markUsed = store?.markUsed;
-  /** How long past a proof's last acceptable instant the store keeps it: clocks that disagree. */
-  const storeMarginMs = clock.clockToleranceSec * 1000;
+  /**
+   * How long past a proof's last acceptable instant the store keeps it: clocks that disagree, and an
+   * answer taken up to `replayStoreTimeoutMs` after the command was sent (by then the store may have
+   * recorded it, on its own clock, and another instance's command may reach it later still).
+   */
+  const storeMarginMs = clock.clockToleranceSec * 1000 + options.replayStoreTimeoutMs;
   return {
     spend(jkt, jti, acceptableUntilMs, nowMs) {
       const id = `${jkt}.${jti}`;
@@ -98,7 +102,16 @@ function markedInStore(ask: () => unknown, timeoutMs: number): void | Promise<vo
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(storeUnavailable(`did not answer in ${timeoutMs} ms`)), timeoutMs);
     timer.unref?.();
-    Promise.resolve(answer).then(
+    let settled: Promise<unknown>;
+    try {
+      settled = Promise.resolve(answer);
+    } catch (error) {
+      // A promise whose `constructor` cannot be read: the store failed too.
+      clearTimeout(timer);
+      reject(storeUnavailable('failed', error));
+      return;
+    }
+    settled.then(
       (value) => {
         clearTimeout(timer);
         try {

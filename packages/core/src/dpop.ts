@@ -44,8 +44,8 @@ export interface DpopProof {
   readonly jkt: string;
   /**
    * Marks the proof used (RFC 9449 §11.1); throws when it was used before, while it is still valid.
-   * With `dpop.replayStore`, returns a promise that settles once the store answered (rejected when it
-   * found the proof, or failed).
+   * With a `dpop.replayStore` that answers with a promise, returns a promise that settles once the store
+   * answered (rejected when it found the proof, or failed): await what it returns.
    */
   readonly spend: () => void | Promise<void>;
 }
@@ -59,7 +59,7 @@ export interface DpopProof {
  * const dpop = createDpopVerifier(resolved.dpop, { now: Date.now, clockToleranceSec: 5 });
  * const proof = dpop.verify(req.headers.dpop, { method: 'GET', url: 'https://api.example.com/orders', accessToken });
  * // ...validate the token, require its cnf.jkt to equal proof.jkt, then:
- * proof.spend();
+ * await proof.spend();
  * ```
  */
 export interface DpopVerifier {

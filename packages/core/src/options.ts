@@ -862,7 +862,8 @@ export interface DpopReplayStore {
   /**
    * Records `key` (a proof: 43 characters of base64url, the SHA-256 of its key's thumbprint and its
    * `jti`) as used until `expiresAtMs` (a whole number of milliseconds since the epoch, by the
-   * validator's clock: when the proof stops being acceptable, plus `clockToleranceSec`), atomically:
+   * validator's clock: when the proof stops being acceptable, plus `clockToleranceSec` and
+   * `replayStoreTimeoutMs`), atomically:
    * `true` when this call recorded it, `false` when it was already there (a replay). Anything else is
    * the server's error (500); a throw, a rejection or no answer in time, a 503. Called as a method of
    * the store, the function it had when the validator was created. Several APIs sharing one store

@@ -1,5 +1,5 @@
-// Final review (s16) of dpop.replayStore as of 70297b2..806e502. Each test in "defects" fails on that
-// code and names the defect; "holds" pins boundaries the review checked and found right.
+// Final review (s16) of dpop.replayStore as of 70297b2..806e502. Each test in "defects" failed on that
+// code (fixed since) and names the defect; "holds" pins boundaries the review checked and found right.
 import { calculateJwkThumbprint } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dpopProof, proofJwk } from '../../../test/support/dpop.js';
@@ -110,7 +110,7 @@ async function until(ready: () => boolean, ms = 2000): Promise<boolean> {
 }
 
 describe('defects', () => {
-  it('accepts a replay on a second instance, with the default settings, when the first store write took part of replayStoreTimeoutMs and the clocks disagree by less than clockToleranceSec', async () => {
+  it('was a defect: accepted a replay on a second instance, with the default settings, when the first store write took part of replayStoreTimeoutMs and the clocks disagree by less than clockToleranceSec', async () => {
     // Defaults: maxProofAgeSec 60, clockToleranceSec 5, replayStoreTimeoutMs 1000. A proof made at
     // NOW_SEC is acceptable until PROOF_UNTIL (by each validator's own clock); the store is told it may
     // forget it at PROOF_UNTIL + 5 s (dpop-replay.ts:67), "plus clockToleranceSec more for clocks that
@@ -135,7 +135,7 @@ describe('defects', () => {
     expect(replayed).toBe('ERR_DPOP_PROOF_INVALID');
   });
 
-  it('with clockToleranceSec: 0, accepts the same proof on two instances at once at the end of its window when the store answers a few ms late', async () => {
+  it('was a defect: with clockToleranceSec: 0, accepted the same proof on two instances at once at the end of its window when the store answers a few ms late', async () => {
     // Same clock everywhere. Both instances spend the proof 5 ms before its last acceptable instant
     // and pass the spend-time check; their SET NX commands reach the store 15 ms later (the store's
     // clock at PROOF_UNTIL + 10), each with PXAT PROOF_UNTIL + 0: the first is recorded already
@@ -156,7 +156,7 @@ describe('defects', () => {
     expect((await outcomes).sort()).toEqual(['ERR_DPOP_PROOF_INVALID', 'accepted']);
   });
 
-  it('a store answer that is a promise whose constructor cannot be read is a 503, like any store failure, not a 500', async () => {
+  it('was a defect: a store answer that is a promise whose constructor cannot be read is a 503, like any store failure, not a 500', async () => {
     // markedInStore (dpop-replay.ts:99-101) calls Promise.resolve(answer) inside the Promise executor
     // but outside any try: for a native promise Promise.resolve reads answer.constructor, and a throw
     // there rejects the outer promise with the bare error (dpopSchemeError: 500 ERR_INTERNAL), while
