@@ -5,28 +5,31 @@ import { createHook } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dpopProof, proofJwk } from '../../../test/support/dpop.js';
+import { proofJwk } from '../../../test/support/dpop.js';
+import { generateSigningKey, type SigningKey } from '../../../test/support/keys.js';
 import {
-  accessTokenClaims,
-  generateSigningKey,
-  type SigningKey,
-  signToken,
-} from '../../../test/support/keys.js';
+  AUDIENCE,
+  type Clock,
+  ISSUER,
+  NOW_SEC,
+  ORIGIN,
+  RedisLikeStore,
+  type ReplayWorld,
+  replayInstance,
+  replayProof,
+  replayRequest,
+  replayWorld,
+} from './__fixtures__/dpop-replay-world.js';
 import { replayStoreKey } from './dpop-replay.js';
 import { TokenGuardError } from './errors.js';
 import type { DpopOptions, DpopReplayStore, ValidatorOptions } from './options.js';
 import { authenticateRequest, type TokenSource } from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
-const ISSUER = 'https://issuer.test';
-const AUDIENCE = 'https://api.test';
-const ORIGIN = 'https://api.test';
-const NOW_SEC = 1_700_000_000;
 /** A proof made at NOW_SEC is acceptable until then (iat + maxProofAgeSec 60 + clockToleranceSec 5). */
 const PROOF_UNTIL_MS = (NOW_SEC + 65) * 1000;
 
-let issuerKey: SigningKey;
-let client: SigningKey;
+let world: ReplayWorld;
 let other: SigningKey;
 let clientJkt: string;
 let otherJkt: string;
@@ -35,84 +38,23 @@ let otherToken: string;
 let scopedToken: string;
 
 beforeAll(async () => {
-  issuerKey = generateSigningKey('ES256', { kid: 'as-1' });
-  client = generateSigningKey('ES256');
+  world = await replayWorld();
+  ({ clientJkt, token } = world);
   other = generateSigningKey('ES256');
-  clientJkt = await calculateJwkThumbprint(proofJwk(client), 'sha256');
   otherJkt = await calculateJwkThumbprint(proofJwk(other), 'sha256');
-  const claims = (jkt: string, extra: Record<string, unknown> = {}) =>
-    accessTokenClaims(
-      { iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC },
-      { exp: NOW_SEC + 600, cnf: { jkt }, ...extra },
-    );
-  token = await signToken(issuerKey, claims(clientJkt));
-  otherToken = await signToken(issuerKey, claims(otherJkt));
-  scopedToken = await signToken(issuerKey, claims(clientJkt, { scope: 'orders:read' }));
+  otherToken = await world.boundToken(otherJkt);
+  scopedToken = await world.boundToken(clientJkt, { scope: 'orders:read' });
 });
 
-/** The test's clock, shared by the instances and by the store (as if NTP kept them exactly in step). */
-interface Clock {
-  nowMs: number;
-}
-
-/**
- * A store with Redis's `SET key 1 NX PXAT expiresAtMs` semantics, in this process: a key is there until
- * the clock passes its expiry (Redis: expired when now > at), and PXAT takes whole milliseconds only
- * (Redis answers "ERR value is not an integer or out of range" to anything else; node-redis 4 sends
- * `PXAT.toString()`).
- */
-class RedisLikeStore implements DpopReplayStore {
-  readonly entries = new Map<string, number>();
-  calls: Array<{ key: string; expiresAtMs: number }> = [];
-  constructor(private readonly clock: Clock) {}
-  markUsed(key: string, expiresAtMs: number): Promise<boolean> {
-    this.calls.push({ key, expiresAtMs });
-    if (!Number.isInteger(expiresAtMs)) {
-      return Promise.reject(new Error('ERR value is not an integer or out of range'));
-    }
-    const at = this.entries.get(key);
-    if (at !== undefined && this.clock.nowMs <= at) return Promise.resolve(false);
-    this.entries.set(key, expiresAtMs);
-    return Promise.resolve(true);
-  }
-}
-
-function instance(
+const instance = (
   dpop: DpopOptions,
   clock: Clock = { nowMs: NOW_SEC * 1000 },
   more: Partial<ValidatorOptions> = {},
-): Validator {
-  return createValidator({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    jwks: { keys: [issuerKey.publicJwk] },
-    realm: 'api',
-    now: () => clock.nowMs,
-    dpop: { origin: ORIGIN, algorithms: ['ES256'], ...dpop },
-    ...more,
-  } as ValidatorOptions);
-}
-
-function proof(
+): Validator => replayInstance(world, dpop, clock, more);
+const proof = (
   options: { jti?: string; iat?: number; key?: SigningKey; bearer?: string; htu?: string } = {},
-) {
-  return dpopProof(options.key ?? client, {
-    htm: 'GET',
-    htu: options.htu ?? `${ORIGIN}/orders`,
-    iat: options.iat ?? NOW_SEC,
-    token: options.bearer ?? token,
-    ...(options.jti === undefined ? {} : { jti: options.jti }),
-  });
-}
-
-function request(dpop: string, bearer = token): TokenSource {
-  return {
-    method: 'GET',
-    url: '/orders',
-    origin: ORIGIN,
-    headers: { authorization: `DPoP ${bearer}`, dpop },
-  };
-}
+): Promise<string> => replayProof(world, options);
+const request = (dpop: string, bearer = token): TokenSource => replayRequest(dpop, bearer);
 
 async function refusal(
   validator: Validator,

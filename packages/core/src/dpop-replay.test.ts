@@ -1,86 +1,35 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeJwt } from 'jose';
+import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dpopProof, proofJwk } from '../../../test/support/dpop.js';
+import { dpopProof } from '../../../test/support/dpop.js';
 import {
-  accessTokenClaims,
-  generateSigningKey,
-  type SigningKey,
-  signToken,
-} from '../../../test/support/keys.js';
+  AUDIENCE,
+  ISSUER,
+  NOW_SEC,
+  ORIGIN,
+  RedisLikeStore,
+  type ReplayWorld,
+  replayInstance,
+  replayProof,
+  replayRequest,
+  replayWorld,
+} from './__fixtures__/dpop-replay-world.js';
 import { replayStoreKey } from './dpop-replay.js';
 import { TokenGuardError } from './errors.js';
 import type { DpopOptions, DpopReplayStore } from './options.js';
 import { authenticateRequest, type TokenSource } from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
-const ISSUER = 'https://issuer.test';
-const AUDIENCE = 'https://api.test';
-const ORIGIN = 'https://api.test';
-const NOW_SEC = 1_700_000_000;
-
-let issuerKey: SigningKey;
-let client: SigningKey;
-let clientJkt: string;
-let token: string;
-
+let world: ReplayWorld;
 beforeAll(async () => {
-  issuerKey = generateSigningKey('ES256', { kid: 'as-1' });
-  client = generateSigningKey('ES256');
-  clientJkt = await calculateJwkThumbprint(proofJwk(client), 'sha256');
-  const claims = accessTokenClaims(
-    { iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC },
-    { exp: NOW_SEC + 600, cnf: { jkt: clientJkt } },
-  );
-  token = await signToken(issuerKey, claims);
+  world = await replayWorld();
 });
 
-/**
- * A store as a deployment would write one over Redis's `SET NX PXAT`, kept in this process: records
- * each key once with its expiry, and counts the calls. Shared by the validators of one test, as the
- * instances of an API share their Redis.
- */
-class SharedStore implements DpopReplayStore {
-  readonly entries = new Map<string, number>();
-  calls: Array<{ key: string; expiresAtMs: number }> = [];
-  markUsed(key: string, expiresAtMs: number): Promise<boolean> {
-    this.calls.push({ key, expiresAtMs });
-    if (this.entries.has(key)) return Promise.resolve(false);
-    this.entries.set(key, expiresAtMs);
-    return Promise.resolve(true);
-  }
-}
-
-/** An instance of the API: a validator on the test's clock, with `dpop` settings. */
-function instance(dpop: DpopOptions, clock = { nowMs: NOW_SEC * 1000 }): Validator {
-  return createValidator({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    jwks: { keys: [issuerKey.publicJwk] },
-    realm: 'api',
-    now: () => clock.nowMs,
-    dpop: { origin: ORIGIN, algorithms: ['ES256'], ...dpop },
-  });
-}
-
-function proof(jti?: string): Promise<string> {
-  return dpopProof(client, {
-    htm: 'GET',
-    htu: `${ORIGIN}/orders`,
-    iat: NOW_SEC,
-    token,
-    ...(jti ? { jti } : {}),
-  });
-}
-
-function request(dpop: string): TokenSource {
-  return {
-    method: 'GET',
-    url: '/orders',
-    origin: ORIGIN,
-    headers: { authorization: `DPoP ${token}`, dpop },
-  };
-}
+/** An instance of the API (a validator) with `dpop` settings, on a clock the test may move. */
+const instance = (dpop: DpopOptions, clock?: { nowMs: number }): Validator =>
+  replayInstance(world, dpop, clock);
+const proof = (jti?: string): Promise<string> => replayProof(world, jti === undefined ? {} : { jti });
+const request = (dpop: string): TokenSource => replayRequest(dpop, world.token);
 
 async function refusal(validator: Validator, source: TokenSource): Promise<TokenGuardError> {
   try {
@@ -94,12 +43,12 @@ async function refusal(validator: Validator, source: TokenSource): Promise<Token
 
 describe('dpop.replayStore: a proof spent on one instance is refused on the others', () => {
   it('accepts a proof once across two instances sharing a store, and refuses it on the second', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const a = instance({ replayStore: store });
     const b = instance({ replayStore: store });
     const dpop = await proof();
     const { auth } = await authenticateRequest(a, request(dpop));
-    expect(auth?.claims.cnf).toEqual({ jkt: clientJkt });
+    expect(auth?.claims.cnf).toEqual({ jkt: world.clientJkt });
     const error = await refusal(b, request(dpop));
     expect(error.code).toBe('ERR_DPOP_PROOF_INVALID');
     expect(error.status).toBe(401);
@@ -118,19 +67,21 @@ describe('dpop.replayStore: a proof spent on one instance is refused on the othe
   });
 
   it('gives the store the SHA-256 of thumbprint and jti, and the instant the proof expires anyway plus clockToleranceSec and replayStoreTimeoutMs', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const jti = 'a jti with spaces, \u00e9 and "quotes"'.padEnd(200, '!');
     const dpop = await proof(jti);
     await authenticateRequest(instance({ replayStore: store }), request(dpop));
-    const expected = createHash('sha256').update(`${clientJkt}.${jti}`).digest('base64url');
-    expect(store.calls).toEqual([{ key: expected, expiresAtMs: (NOW_SEC + 60 + 5 + 5) * 1000 + 1000 }]);
+    const expected = createHash('sha256').update(`${world.clientJkt}.${jti}`).digest('base64url');
+    expect(store.calls.map(({ key, expiresAtMs }) => ({ key, expiresAtMs }))).toEqual([
+      { key: expected, expiresAtMs: (NOW_SEC + 60 + 5 + 5) * 1000 + 1000 },
+    ]);
     expect(expected).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(replayStoreKey(`${clientJkt}.${jti}`)).toBe(expected);
+    expect(replayStoreKey(`${world.clientJkt}.${jti}`)).toBe(expected);
     expect(decodeJwt(dpop).jti).toBe(jti);
   });
 
   it('refuses a replay on the same instance from its own cache, without asking the store again', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const a = instance({ replayStore: store });
     const dpop = await proof();
     await authenticateRequest(a, request(dpop));
@@ -140,7 +91,7 @@ describe('dpop.replayStore: a proof spent on one instance is refused on the othe
   });
 
   it('accepts exactly one of the same proof sent to two instances at once', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const dpop = await proof();
     const results = await Promise.allSettled([
       authenticateRequest(instance({ replayStore: store }), request(dpop)),
@@ -150,10 +101,15 @@ describe('dpop.replayStore: a proof spent on one instance is refused on the othe
   });
 
   it('is not asked about a proof refused for anything else (its token, its nonce)', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const expiredClock = { nowMs: (NOW_SEC + 700) * 1000 };
     const expired = instance({ replayStore: store, maxProofAgeSec: 3600 }, expiredClock);
-    const late = await dpopProof(client, { htm: 'GET', htu: `${ORIGIN}/orders`, iat: NOW_SEC + 700, token });
+    const late = await dpopProof(world.client, {
+      htm: 'GET',
+      htu: `${ORIGIN}/orders`,
+      iat: NOW_SEC + 700,
+      token: world.token,
+    });
     expect((await refusal(expired, request(late))).code).toBe('ERR_TOKEN_EXPIRED');
     const withNonce = instance({ replayStore: store, nonce: true });
     expect((await refusal(withNonce, request(await proof()))).code).toBe('ERR_DPOP_NONCE_REQUIRED');
@@ -189,7 +145,7 @@ describe('dpop.replayStore: a store that fails closes, with a 503 that blames th
     expect(error.retryAfterSec).toBe(1);
     expect(error.headers).toEqual({ 'retry-after': '1' });
     expect(error.wwwAuthenticate).toBeUndefined();
-    expect(error.message).not.toContain(token);
+    expect(error.message).not.toContain(world.token);
     return error;
   }
 
@@ -236,7 +192,7 @@ describe('dpop.replayStore: a store that fails closes, with a 503 that blames th
 
   it('a proof refused because the store failed may come again, and the store is asked again then', async () => {
     let up = false;
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const flaky: DpopReplayStore = {
       markUsed: (key, expiresAtMs) =>
         up ? store.markUsed(key, expiresAtMs) : Promise.reject(new Error('down')),
@@ -258,7 +214,7 @@ describe('dpop.replayStore: a store that fails closes, with a 503 that blames th
   });
 
   it('a proof the store found stays refused on this instance without asking again', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const dpop = await proof();
     await authenticateRequest(instance({ replayStore: store }), request(dpop));
     const b = instance({ replayStore: store });
@@ -288,8 +244,8 @@ describe('dpop.replayStore options', () => {
     ],
     [{ replayStore: () => true }, /"dpop.replayStore": must be an object with a markUsed/],
     [{ replayStore: { markUsed: true } }, /"dpop.replayStore": must be an object with a markUsed/],
-    [{ replayStore: new SharedStore(), replayStoreTimeoutMs: 5 }, /"dpop.replayStoreTimeoutMs"/],
-    [{ replayStore: new SharedStore(), replayStoreTimeoutMs: 30_001 }, /"dpop.replayStoreTimeoutMs"/],
+    [{ replayStore: new RedisLikeStore(), replayStoreTimeoutMs: 5 }, /"dpop.replayStoreTimeoutMs"/],
+    [{ replayStore: new RedisLikeStore(), replayStoreTimeoutMs: 30_001 }, /"dpop.replayStoreTimeoutMs"/],
     [{ replayStoreTimeoutMs: 500 }, /"dpop.replayStoreTimeoutMs": needs "dpop.replayStore"/],
   ])('refuses %o with a TypeError naming the option', (dpop, message) => {
     expect(() => createValidator({ ...base, dpop: dpop as DpopOptions })).toThrow(TypeError);
@@ -297,7 +253,7 @@ describe('dpop.replayStore options', () => {
   });
 
   it('keeps the store given (a class instance, its methods called on it) and defaults the timeout to 1000 ms', async () => {
-    const store = new SharedStore();
+    const store = new RedisLikeStore();
     const validator = instance({ replayStore: store });
     expect(validator.options.dpop?.replayStore).toBe(store);
     expect(validator.options.dpop?.replayStoreTimeoutMs).toBe(1000);

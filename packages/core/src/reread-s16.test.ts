@@ -1,95 +1,30 @@
 // Final review (s16) of dpop.replayStore as of 70297b2..806e502. Each test in "defects" failed on that
 // code (fixed since) and names the defect; "holds" pins boundaries the review checked and found right.
-import { calculateJwkThumbprint } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dpopProof, proofJwk } from '../../../test/support/dpop.js';
 import {
-  accessTokenClaims,
-  generateSigningKey,
-  type SigningKey,
-  signToken,
-} from '../../../test/support/keys.js';
+  type Clock,
+  NOW_SEC,
+  RedisLikeStore,
+  type ReplayWorld,
+  replayInstance,
+  replayProof,
+  replayRequest,
+  replayWorld,
+} from './__fixtures__/dpop-replay-world.js';
 import { TokenGuardError } from './errors.js';
-import type { DpopOptions, DpopReplayStore, ValidatorOptions } from './options.js';
+import type { DpopOptions, ValidatorOptions } from './options.js';
 import { authenticateRequest, type TokenSource } from './transport.js';
-import { createValidator, type Validator } from './validator.js';
+import type { Validator } from './validator.js';
 
-const ISSUER = 'https://issuer.test';
-const AUDIENCE = 'https://api.test';
-const ORIGIN = 'https://api.test';
-const NOW_SEC = 1_700_000_000;
-
-let issuerKey: SigningKey;
-let client: SigningKey;
-let token: string;
-
+let world: ReplayWorld;
 beforeAll(async () => {
-  issuerKey = generateSigningKey('ES256', { kid: 'as-1' });
-  client = generateSigningKey('ES256');
-  const jkt = await calculateJwkThumbprint(proofJwk(client), 'sha256');
-  token = await signToken(
-    issuerKey,
-    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { exp: NOW_SEC + 600, cnf: { jkt } }),
-  );
+  world = await replayWorld();
 });
 
-/** True time: the store's clock (and an instance's, unless it is skewed from it). */
-interface Clock {
-  nowMs: number;
-}
-
-/**
- * Redis's `SET key 1 NX PXAT expiresAtMs` in this process, judged by the store's own clock (a key is
- * gone once the clock passes its expiry: Redis's `now > when`). `latencyMs`: the time a command takes
- * to reach the store, during which true time moves on; the answer then comes back at once.
- */
-class RedisLikeStore implements DpopReplayStore {
-  readonly entries = new Map<string, number>();
-  readonly calls: Array<{ key: string; expiresAtMs: number; atMs: number }> = [];
-  /** Commands held until the test delivers them (`hold`), as one network path delays both. */
-  readonly held: Array<() => void> = [];
-  hold = false;
-  constructor(
-    private readonly clock: Clock,
-    private readonly latencyMs = 0,
-  ) {}
-  markUsed(key: string, expiresAtMs: number): Promise<boolean> {
-    if (this.hold) {
-      return new Promise<boolean>((resolve) => {
-        this.held.push(() => resolve(this.apply(key, expiresAtMs)));
-      });
-    }
-    this.clock.nowMs += this.latencyMs;
-    return Promise.resolve(this.apply(key, expiresAtMs));
-  }
-  private apply(key: string, expiresAtMs: number): boolean {
-    this.calls.push({ key, expiresAtMs, atMs: this.clock.nowMs });
-    const at = this.entries.get(key);
-    if (at !== undefined && this.clock.nowMs <= at) return false;
-    this.entries.set(key, expiresAtMs);
-    return true;
-  }
-}
-
-function instance(dpop: DpopOptions, now: () => number, more: Partial<ValidatorOptions> = {}): Validator {
-  return createValidator({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    jwks: { keys: [issuerKey.publicJwk] },
-    realm: 'api',
-    now,
-    dpop: { origin: ORIGIN, algorithms: ['ES256'], ...dpop },
-    ...more,
-  } as ValidatorOptions);
-}
-
-function proof(iat = NOW_SEC): Promise<string> {
-  return dpopProof(client, { htm: 'GET', htu: `${ORIGIN}/orders`, iat, token });
-}
-
-function request(dpop: string): TokenSource {
-  return { method: 'GET', url: '/orders', origin: ORIGIN, headers: { authorization: `DPoP ${token}`, dpop } };
-}
+const instance = (dpop: DpopOptions, now: () => number, more: Partial<ValidatorOptions> = {}): Validator =>
+  replayInstance(world, dpop, now, more);
+const proof = (iat = NOW_SEC): Promise<string> => replayProof(world, { iat });
+const request = (dpop: string): TokenSource => replayRequest(dpop, world.token);
 
 /** 'accepted', or the code of the refusal. */
 function outcome(validator: Validator, source: TokenSource): Promise<string> {
