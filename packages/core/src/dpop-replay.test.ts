@@ -261,3 +261,79 @@ describe('dpop.replayStore options', () => {
     expect(store.entries.size).toBe(1);
   });
 });
+
+describe('validator.state().dpop: the replay cache and the replay store', () => {
+  it('shows the replay cache without a store, and nothing without dpop', async () => {
+    const validator = instance({ replayCacheMaxEntries: 500 });
+    expect(validator.state().dpop).toEqual({ replayCache: { entries: 0, maxEntries: 500 } });
+    await authenticateRequest(validator, request(await proof()));
+    expect(validator.state().dpop).toEqual({ replayCache: { entries: 1, maxEntries: 500 } });
+    const bearerOnly = createValidator({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [] } });
+    expect(bearerOnly.state().dpop).toBeUndefined();
+  });
+
+  it("counts the store's answers: recorded, replays, failures (with the last one's cause and time)", async () => {
+    let down: Error | undefined;
+    const store = new RedisLikeStore();
+    const flaky: DpopReplayStore = {
+      markUsed: (key, expiresAtMs) => (down ? Promise.reject(down) : store.markUsed(key, expiresAtMs)),
+    };
+    const clock = { nowMs: NOW_SEC * 1000 };
+    const a = instance({ replayStore: flaky }, clock);
+    const b = instance({ replayStore: flaky, replayStoreTimeoutMs: 50 }, clock);
+    const fresh = {
+      requests: 0,
+      replays: 0,
+      failures: 0,
+      consecutiveFailures: 0,
+      lastError: undefined,
+      lastFailureAt: undefined,
+    };
+    expect(b.state().dpop?.replayStore).toEqual(fresh);
+
+    const dpop = await proof();
+    await authenticateRequest(a, request(dpop));
+    await refusal(b, request(dpop)); // a replay the store found
+    expect(b.state().dpop?.replayStore).toEqual({ ...fresh, requests: 1, replays: 1 });
+
+    down = new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    clock.nowMs += 1000;
+    await refusal(b, request(await proof()));
+    await refusal(b, request(await proof()));
+    const failing = { requests: 3, replays: 1, failures: 2, consecutiveFailures: 2 };
+    expect(b.state().dpop?.replayStore).toEqual({
+      ...failing,
+      lastError: 'connect ECONNREFUSED 127.0.0.1:6379',
+      lastFailureAt: (NOW_SEC + 1) * 1000,
+    });
+
+    down = undefined;
+    await authenticateRequest(b, request(await proof()));
+    expect(b.state().dpop?.replayStore).toMatchObject({
+      requests: 4,
+      failures: 2,
+      consecutiveFailures: 0,
+      lastError: 'connect ECONNREFUSED 127.0.0.1:6379',
+    });
+    expect(b.state().dpop?.replayCache.entries).toBe(2); // the replay and the last proof; failed ones forgotten
+  });
+
+  it('names a late answer and an answer neither true nor false, and gives a copy', async () => {
+    let answer: Promise<unknown> = new Promise(() => {});
+    const validator = instance({
+      replayStore: { markUsed: () => answer as Promise<boolean> },
+      replayStoreTimeoutMs: 20,
+    });
+    await refusal(validator, request(await proof()));
+    expect(validator.state().dpop?.replayStore?.lastError).toBe(
+      'The DPoP replay store did not answer in 20 ms: whether this proof was used before is unknown',
+    );
+    answer = Promise.resolve('OK');
+    await refusal(validator, request(await proof()));
+    const state = validator.state().dpop?.replayStore;
+    expect(state?.lastError).toContain('it returned a string ("OK")');
+    expect(state?.failures).toBe(2);
+    if (state !== undefined) state.failures = 0;
+    expect(validator.state().dpop?.replayStore?.failures).toBe(2);
+  });
+});

@@ -24,7 +24,41 @@ export interface ReplayGuard {
    * any instance; 503 `ERR_DPOP_REPLAY_UNAVAILABLE` when the store failed or did not answer in time.
    */
   spend(jkt: string, jti: string, acceptableUntilMs: number, nowMs: number): void | Promise<void>;
+  /** What it remembers, and how the store has answered (see {@link DpopState}). */
+  state(): DpopState;
 }
+
+/**
+ * The DPoP part of `validator.state()`: the replay cache's size, and with `dpop.replayStore`, how the
+ * store has answered since the validator was created.
+ *
+ * @example
+ * ```ts
+ * const store = validator.state().dpop?.replayStore;
+ * if (store !== undefined && store.consecutiveFailures > 0) log.warn('DPoP replay store', store.lastError);
+ * ```
+ */
+export interface DpopState {
+  /** Proofs this validator remembers against replay, and `dpop.replayCacheMaxEntries`. */
+  replayCache: { entries: number; maxEntries: number };
+  /** With `dpop.replayStore`: its answers since creation. */
+  replayStore?: {
+    /** Proofs taken to the store. */
+    requests: number;
+    /** Proofs the store had already recorded (refused as replays). */
+    replays: number;
+    /** Throws, rejections, late answers and answers neither true nor false (each a 503 or 500). */
+    failures: number;
+    /** Failures since the store last answered true or false. */
+    consecutiveFailures: number;
+    /** What the last failure said (its cause's message, up to 200 characters). */
+    lastError: string | undefined;
+    /** When the last failure happened, in ms on the validator's clock. */
+    lastFailureAt: number | undefined;
+  };
+}
+
+type StoreState = NonNullable<DpopState['replayStore']>;
 
 /**
  * Creates the {@link ReplayGuard} of a validator's `dpop` option. The store's `markUsed` is taken now:
@@ -41,7 +75,24 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
    * recorded it, on its own clock, and another instance's command may reach it later still).
    */
   const storeMarginMs = clock.clockToleranceSec * 1000 + options.replayStoreTimeoutMs;
+  const storeState: StoreState | undefined =
+    store === undefined
+      ? undefined
+      : {
+          requests: 0,
+          replays: 0,
+          failures: 0,
+          consecutiveFailures: 0,
+          lastError: undefined,
+          lastFailureAt: undefined,
+        };
   return {
+    state() {
+      return {
+        replayCache: { entries: spent.size, maxEntries: options.replayCacheMaxEntries },
+        ...(storeState === undefined ? {} : { replayStore: { ...storeState } }),
+      };
+    },
     spend(jkt, jti, acceptableUntilMs, nowMs) {
       const id = `${jkt}.${jti}`;
       // Judged at the instant the proof was accepted, not when its token's validation ended: a use
@@ -57,14 +108,27 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
       // refused without a second round trip.
       const remembered = Math.max(until ?? 0, acceptableUntilMs);
       spent.set(id, remembered);
-      if (store === undefined || markUsed === undefined) return;
+      if (store === undefined || markUsed === undefined || storeState === undefined) return;
+      storeState.requests++;
       // A store that failed decided nothing: the proof, not accepted, may come again (a client obeying
       // Retry-After) and the store is asked again then. One the store found stays refused here.
       const forgetUnlessReplay = (error: unknown): never => {
         const replayed = error instanceof TokenGuardError && error.code === 'ERR_DPOP_PROOF_INVALID';
-        // Any earlier use remembered here had expired (else this one was refused above).
-        if (!replayed && spent.get(id) === remembered) spent.delete(id);
+        if (replayed) {
+          storeState.replays++;
+          storeState.consecutiveFailures = 0;
+        } else {
+          storeState.failures++;
+          storeState.consecutiveFailures++;
+          storeState.lastError = failureText(error);
+          storeState.lastFailureAt = nowMs;
+          // Any earlier use remembered here had expired (else this one was refused above).
+          if (spent.get(id) === remembered) spent.delete(id);
+        }
         throw error;
+      };
+      const recorded = (): void => {
+        storeState.consecutiveFailures = 0;
       };
       let marked: void | Promise<void>;
       try {
@@ -74,7 +138,8 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
       } catch (error) {
         return forgetUnlessReplay(error);
       }
-      return marked?.catch(forgetUnlessReplay);
+      if (marked === undefined) return recorded();
+      return marked.then(recorded, forgetUnlessReplay);
     },
   };
 }
@@ -152,6 +217,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** A failure's cause as `state()` shows it: its message, up to 200 characters. */
+function failureText(error: unknown): string {
+  const cause = error instanceof TokenGuardError && error.cause !== undefined ? error.cause : error;
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 function usedBefore(): TokenGuardError {

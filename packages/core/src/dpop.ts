@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LRUCache } from 'lru-cache';
 import { createDpopNonces, type DpopNonces } from './dpop-nonce.js';
-import { createReplayGuard } from './dpop-replay.js';
+import { createReplayGuard, type DpopState } from './dpop-replay.js';
 import { TokenGuardError } from './errors.js';
 import { decodeCompactJws, verifyWithAny } from './jws.js';
 import { IMPORTED_JWK_MEMBERS, importPublicJwk, keyFitsAlgorithm, type VerificationKey } from './keys.js';
@@ -66,6 +66,8 @@ export interface DpopVerifier {
   verify(proof: string, request: DpopRequest): DpopProof;
   /** The server nonce to hand out now (RFC 9449 §9); `undefined` without `dpop.nonce`. */
   currentNonce(): string | undefined;
+  /** The replay cache's size and the replay store's answers, for `validator.state()`. */
+  state(): DpopState;
 }
 
 /** The clock and leeway proofs are judged by: the validator's. */
@@ -101,6 +103,7 @@ export function createDpopVerifier(options: ResolvedDpopOptions, clock: DpopCloc
     currentNonce() {
       return nonces?.current(clock.now());
     },
+    state: () => replay.state(),
   };
 }
 

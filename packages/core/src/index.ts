@@ -18,6 +18,7 @@ export {
 } from './bearer.js';
 export { type ChallengeParams, formatChallenge } from './challenge.js';
 export { discoveryUrls, type IssuerMetadata } from './discovery.js';
+export type { DpopState } from './dpop-replay.js';
 export {
   ERROR_CODES,
   type ErrorCode,

@@ -10,6 +10,7 @@ import {
 } from './claims.js';
 import { createMetadataLoader, fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { createDpopVerifier, type DpopVerifier } from './dpop.js';
+import type { DpopState } from './dpop-replay.js';
 import { TokenGuardError } from './errors.js';
 import {
   createIntrospectionClient,
@@ -72,6 +73,8 @@ export interface ValidatorState {
    * tokens in the cache of bound tokens, which holds up to `maxEntries` more.
    */
   tokenCache: { entries: number; maxEntries: number; boundEntries?: number };
+  /** With `dpop`: the replay cache's size, and the replay store's answers with `dpop.replayStore`. */
+  dpop?: DpopState;
 }
 
 /**
@@ -726,6 +729,7 @@ export function createValidator(options: ValidatorOptions): Validator {
           maxEntries: resolved.tokenCacheMaxEntries,
           ...(boundCache === undefined ? {} : { boundEntries: boundCache.size }),
         },
+        ...(dpop === undefined ? {} : { dpop: dpop.state() }),
       };
     },
     on(listener) {
