@@ -51,7 +51,10 @@ export interface DpopState {
     failures: number;
     /** Failures since the store last answered true or false. */
     consecutiveFailures: number;
-    /** What the last failure said (its cause's message, up to 200 characters). */
+    /**
+     * What the last failure said, up to 200 characters: the store's own message when it threw or
+     * rejected with an Error, else ours (a late answer, an answer neither true nor false).
+     */
     lastError: string | undefined;
     /** When the last failure happened, in ms on the validator's clock. */
     lastFailureAt: number | undefined;
@@ -118,12 +121,12 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
           storeState.replays++;
           storeState.consecutiveFailures = 0;
         } else {
+          // Any earlier use remembered here had expired (else this one was refused above).
+          if (spent.get(id) === remembered) spent.delete(id);
           storeState.failures++;
           storeState.consecutiveFailures++;
           storeState.lastError = failureText(error);
-          storeState.lastFailureAt = nowMs;
-          // Any earlier use remembered here had expired (else this one was refused above).
-          if (spent.get(id) === remembered) spent.delete(id);
+          storeState.lastFailureAt = failureInstant(clock, nowMs);
         }
         throw error;
       };
@@ -219,11 +222,40 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** A failure's cause as `state()` shows it: its message, up to 200 characters. */
+/** Longest `lastError`, in characters (UTF-16 units), its ellipsis included. */
+const MAX_FAILURE_TEXT = 200;
+
+/**
+ * A failure as `state()` shows it: the store's own message when it threw or rejected with an Error,
+ * else ours; never throws (a cause whose `message` or `toString` throws, or is not text, is described
+ * by its type), and is cut to {@link MAX_FAILURE_TEXT} without splitting a surrogate pair.
+ */
 function failureText(error: unknown): string {
-  const cause = error instanceof TokenGuardError && error.cause !== undefined ? error.cause : error;
-  const text = cause instanceof Error ? cause.message : String(cause);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  let text: unknown;
+  try {
+    const cause = error instanceof TokenGuardError && error.cause !== undefined ? error.cause : error;
+    text =
+      cause instanceof Error
+        ? cause.message
+        : typeof cause === 'object' || typeof cause === 'function'
+          ? 'a value that is not an Error'
+          : String(cause);
+  } catch {
+    text = undefined;
+  }
+  if (typeof text !== 'string') return '(a failure that could not be described)';
+  if (text.length <= MAX_FAILURE_TEXT) return text;
+  const cut = text.slice(0, MAX_FAILURE_TEXT - 1).replace(/[\uD800-\uDBFF]$/, '');
+  return `${cut}…`;
+}
+
+/** When a failure is recorded, on the validator's clock (when the proof was checked, if it throws). */
+function failureInstant(clock: DpopClock, checkedMs: number): number {
+  try {
+    return clock.now();
+  } catch {
+    return checkedMs;
+  }
 }
 
 function usedBefore(): TokenGuardError {

@@ -1,5 +1,5 @@
-// Adversarial review of c4a4d4b (validator.state().dpop). "defects" fail on c4a4d4b, each named for the
-// defect; "holds" pins the counting paths the review checked and found right.
+// Adversarial review of c4a4d4b (validator.state().dpop). "defects" failed on c4a4d4b (fixed since),
+// each named "was a defect: ..."; "holds" pins the counting paths the review checked and found right.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Clock,
@@ -84,7 +84,7 @@ describe('defects', () => {
     ],
   ] as const) {
     for (const sync of [false, true]) {
-      it(`a store ${sync ? 'throwing' : 'rejecting with'} ${name} is a 503 with Retry-After, counted, and the same proof is asked again (not a 500, nor a replay on retry)`, async () => {
+      it(`was a defect: a store ${sync ? 'throwing' : 'rejecting with'} ${name} is a 503 with Retry-After, counted, and the same proof is asked again (not a 500, nor a replay on retry)`, async () => {
         const store = failingWith(cause, sync);
         const validator = instance({ replayStore: store });
         const dpop = await proof();
@@ -109,7 +109,7 @@ describe('defects', () => {
     }
   }
 
-  it('lastError is a string (the type says so) when the cause is an Error whose message is not one', async () => {
+  it('was a defect: lastError is a string (the type says so) when the cause is an Error whose message is not one', async () => {
     // dpop-replay.ts:225: `cause.message` is taken as it is; a number's `.length` is undefined, so it is
     // returned untouched and state() shows lastError: 42 (a client library's error with a numeric
     // message, or an object message, reaches a health check typed string).
@@ -120,7 +120,7 @@ describe('defects', () => {
     expect(typeof validator.state().dpop?.replayStore?.lastError).toBe('string');
   });
 
-  it('lastError cut at 200 characters does not split a surrogate pair (no half a character)', async () => {
+  it('was a defect: lastError cut at 200 characters does not split a surrogate pair (no half a character)', async () => {
     // dpop-replay.ts:226 slices 200 UTF-16 code units: a character outside the BMP (an emoji, a CJK
     // extension character in a store's message) at 200/201 leaves a lone high surrogate, which
     // JSON.stringify turns into "\ud83d" and a UTF-8 encoder into U+FFFD.
@@ -133,7 +133,7 @@ describe('defects', () => {
     expect(lastError).not.toMatch(LONE_SURROGATE);
   });
 
-  it('lastError is "up to 200 characters", as DpopState and the commit say, the ellipsis included', async () => {
+  it('was a defect: lastError is "up to 200 characters", as DpopState and the commit say, the ellipsis included', async () => {
     // dpop-replay.ts:226 returns 200 characters plus '…': 201. Either the docs (dpop-replay.ts:55) say
     // "up to 200 characters and an ellipsis", or the cut is at 199.
     const validator = instance({ replayStore: failingWith(() => new Error('x'.repeat(300))) });
@@ -141,7 +141,7 @@ describe('defects', () => {
     expect(validator.state().dpop?.replayStore?.lastError?.length).toBeLessThanOrEqual(200);
   });
 
-  it('lastFailureAt is when the failure happened (DpopState: "When the last failure happened"), not when the proof was checked', async () => {
+  it('was a defect: lastFailureAt is when the failure happened (DpopState: "When the last failure happened"), not when the proof was checked', async () => {
     // dpop-replay.ts:124 records `nowMs`, the instant dpop.verify accepted the proof (dpop.ts:87/101),
     // before the token's validation and the store's wait: a store that fails after 900 ms (or a
     // timeout) is reported as failing 900 ms earlier, and a health check's "seconds since the last
@@ -158,7 +158,7 @@ describe('defects', () => {
     expect(validator.state().dpop?.replayStore?.lastFailureAt).toBe(NOW_SEC * 1000 + 900);
   });
 
-  it('lastFailureAt does not go back in time when an earlier-checked proof fails after a later one', async () => {
+  it('was a defect: lastFailureAt does not go back in time when an earlier-checked proof fails after a later one', async () => {
     // Same cause (dpop-replay.ts:124): A is checked at t, its store command hangs; B is checked at t+1 s
     // and fails at once; A then times out. lastFailureAt goes from t+1 s back to t.
     const clock: Clock = { nowMs: NOW_SEC * 1000 };
