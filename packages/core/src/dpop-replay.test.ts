@@ -181,6 +181,7 @@ describe('dpop.replayStore: a store that fails closes, with a 503 that blames th
       [null, 'null'],
       [1, '1'],
       [undefined, 'undefined'],
+      [() => true, 'a function'],
     ] as const) {
       const validator = instance({ replayStore: { markUsed: () => Promise.resolve(answer as never) } });
       const error = await refusal(validator, request(await proof()));

@@ -102,7 +102,7 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
       // remembered until then (inclusive) makes this one a replay, however long the token took.
       const until = spent.get(id);
       if (until !== undefined && until >= nowMs) throw usedBefore();
-      // The store keeps a proof only so long after its last acceptable instant: one that reached that
+      // The store keeps a proof only so long after its last acceptable instant: one that passed that
       // instant while its token was validated might be gone from the store, and is not taken to it.
       if (store !== undefined && clock.now() > acceptableUntilMs) {
         throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', { message: 'The DPoP proof is too old' });
@@ -211,6 +211,7 @@ function judged(answer: unknown): void {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 20))})`;
+  if (typeof value === 'function') return 'a function';
   return typeof value === 'object' ? 'an object' : String(value);
 }
 
