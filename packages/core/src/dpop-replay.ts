@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DpopClock } from './dpop.js';
 import { TokenGuardError } from './errors.js';
 import { boundedLru } from './lib/bounded-lru.js';
-import type { ResolvedDpopOptions } from './options.js';
+import type { DpopReplayStore, ResolvedDpopOptions } from './options.js';
 
 /** Seconds a client is told to wait (`Retry-After`) when the shared replay store did not answer. */
 export const REPLAY_STORE_RETRY_AFTER_SEC = 1;
@@ -70,30 +70,19 @@ type StoreState = NonNullable<DpopState['replayStore']>;
 export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock): ReplayGuard {
   /** Proofs spent here, by thumbprint and `jti`, each with the instant it stops being acceptable anyway. */
   const spent = boundedLru<string, number>(options.replayCacheMaxEntries);
-  const store = options.replayStore;
-  const markUsed = store?.markUsed;
+  /** The store, its `markUsed` as it was now, and its answers so far; `undefined` without a store. */
+  const shared = sharedStoreOf(options.replayStore);
   /**
    * How long past a proof's last acceptable instant the store keeps it: clocks that disagree, and an
    * answer taken up to `replayStoreTimeoutMs` after the command was sent (by then the store may have
    * recorded it, on its own clock, and another instance's command may reach it later still).
    */
   const storeMarginMs = clock.clockToleranceSec * 1000 + options.replayStoreTimeoutMs;
-  const storeState: StoreState | undefined =
-    store === undefined
-      ? undefined
-      : {
-          requests: 0,
-          replays: 0,
-          failures: 0,
-          consecutiveFailures: 0,
-          lastError: undefined,
-          lastFailureAt: undefined,
-        };
   return {
     state() {
       return {
         replayCache: { entries: spent.size, maxEntries: options.replayCacheMaxEntries },
-        ...(storeState === undefined ? {} : { replayStore: { ...storeState } }),
+        ...(shared === undefined ? {} : { replayStore: { ...shared.state } }),
       };
     },
     spend(jkt, jti, acceptableUntilMs, nowMs) {
@@ -104,14 +93,15 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
       if (until !== undefined && until >= nowMs) throw usedBefore();
       // The store keeps a proof only so long after its last acceptable instant: one that passed that
       // instant while its token was validated might be gone from the store, and is not taken to it.
-      if (store !== undefined && clock.now() > acceptableUntilMs) {
+      if (shared !== undefined && clock.now() > acceptableUntilMs) {
         throw new TokenGuardError('ERR_DPOP_PROOF_INVALID', { message: 'The DPoP proof is too old' });
       }
       // Remembered here before the store answers: the same proof again on this instance meanwhile is
       // refused without a second round trip.
       const remembered = Math.max(until ?? 0, acceptableUntilMs);
       spent.set(id, remembered);
-      if (store === undefined || markUsed === undefined || storeState === undefined) return;
+      if (shared === undefined) return;
+      const { store, markUsed, state: storeState } = shared;
       storeState.requests++;
       // A store that failed decided nothing: the proof, not accepted, may come again (a client obeying
       // Retry-After) and the store is asked again then. One the store found stays refused here.
@@ -145,6 +135,22 @@ export function createReplayGuard(options: ResolvedDpopOptions, clock: DpopClock
       return marked.then(recorded, forgetUnlessReplay);
     },
   };
+}
+
+/** The store of `dpop.replayStore` with the `markUsed` it has now, and counters of its answers. */
+function sharedStoreOf(
+  store: DpopReplayStore | undefined,
+): { store: DpopReplayStore; markUsed: DpopReplayStore['markUsed']; state: StoreState } | undefined {
+  if (store === undefined) return undefined;
+  const state: StoreState = {
+    requests: 0,
+    replays: 0,
+    failures: 0,
+    consecutiveFailures: 0,
+    lastError: undefined,
+    lastFailureAt: undefined,
+  };
+  return { store, markUsed: store.markUsed, state };
 }
 
 /**
