@@ -508,6 +508,13 @@ describe('routeGuardRequirements', () => {
     expect(() => routeGuardRequirements('requireClaims', [{ claim: 'x', equals: {} }])).toThrow(/equals/);
   });
 
+  it('copies each claim requirement when the route is declared: changing the object later changes nothing', () => {
+    const claim: { claim: string; includes: string } = { claim: 'roles', includes: 'admin' };
+    const requirements = routeGuardRequirements('requireClaims', [claim]);
+    claim.includes = 'anyone';
+    expect(requirements(undefined)).toEqual({ claims: [{ claim: 'roles', includes: 'admin' }] });
+  });
+
   it('rejects a fixed tenant that names none (a 403 for every request), and copies a fixed list', () => {
     for (const tenant of ['', [], ['acme', '']]) {
       expect(() => routeGuardRequirements('requireTenant', [tenant])).toThrow(

@@ -734,7 +734,9 @@ export type RouteGuardName =
 /**
  * Builds the {@link Requirements} of a route guard from the arguments it was declared with,
  * checked once, when the route is declared (a `TypeError` naming the guard), and returns them as a
- * function of the request: fixed for scopes, claims and authentication, read from the request by a tenant selector.
+ * function of the request: fixed for scopes, claims and authentication (lists and claim requirements
+ * copied, so a caller's object changed later does not change the route), read from the request by a
+ * tenant selector.
  * Adapters keep only their framework glue around it. `requestName` words the `requireTenant`
  * error ("a function of the request", or of the `context` in Hono).
  *
@@ -762,10 +764,16 @@ export function routeGuardRequirements<R>(
       assertScopeArguments(guard, args);
       fixed = { scopes: { anyOf: [...args] } };
       break;
-    case 'requireClaims':
-      assertClaimArguments(guard, args);
-      fixed = { claims: [...args] };
+    case 'requireClaims': {
+      // Each requirement copied: an object the caller changes later, or reuses for the next route
+      // in a loop, does not change this route. Anything else is left for the argument check.
+      const claims = args.map((claim) =>
+        claim !== null && typeof claim === 'object' ? { ...claim } : claim,
+      );
+      assertClaimArguments(guard, claims);
+      fixed = { claims };
       break;
+    }
     case 'requireAuthentication':
       fixed = { authentication: copyAuthentication(guard, args) };
       break;

@@ -90,7 +90,7 @@ export function requireTenant(tenant: TenantSelector): RequestHandler {
  * ```
  */
 export function requireClaims(...claims: ClaimRequirement[]): RequestHandler {
-  return guard('requireClaims', routeGuardRequirements<Request>('requireClaims', claims.map(copyClaim)));
+  return guard('requireClaims', routeGuardRequirements<Request>('requireClaims', claims));
 }
 
 /**
@@ -111,13 +111,4 @@ export function requireAuthentication(authentication: AuthenticationRequirement)
     'requireAuthentication',
     routeGuardRequirements<Request>('requireAuthentication', [authentication]),
   );
-}
-
-/**
- * A claim requirement copied when the route is declared: an object the caller changes later, or
- * reuses for the next route in a loop, does not change this route (as tenant lists and
- * `requireAuthentication`'s argument are copied). Anything else is left for the argument check.
- */
-function copyClaim(claim: ClaimRequirement): ClaimRequirement {
-  return claim !== null && typeof claim === 'object' ? { ...claim } : claim;
 }

@@ -97,7 +97,7 @@ export function requireTenant(tenant: TenantSelector): TokenguardGuard {
  * ```
  */
 export function requireClaims(...claims: ClaimRequirement[]): TokenguardGuard {
-  return guard('requireClaims', routeGuardRequirements<Context>('requireClaims', claims.map(copyClaim)));
+  return guard('requireClaims', routeGuardRequirements<Context>('requireClaims', claims));
 }
 
 /**
@@ -118,13 +118,4 @@ export function requireAuthentication(authentication: AuthenticationRequirement)
     'requireAuthentication',
     routeGuardRequirements<Context>('requireAuthentication', [authentication]),
   );
-}
-
-/**
- * A claim requirement copied when the route is declared: an object the caller changes later, or
- * reuses for the next route in a loop, does not change this route (as tenant lists and
- * `requireAuthentication`'s argument are copied). Anything else is left for the argument check.
- */
-function copyClaim(claim: ClaimRequirement): ClaimRequirement {
-  return claim !== null && typeof claim === 'object' ? { ...claim } : claim;
 }
