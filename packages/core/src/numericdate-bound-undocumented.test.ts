@@ -7,7 +7,8 @@
  * non-negative numbers (a string, `null` or `1e400` is `ERR_CLAIM_INVALID`)": 1e13 is finite and
  * non-negative, so by the documentation the token below is valid and the validator refuses it.
  *
- * Fails now; passes once SECURITY.md item 11 states the bound (or the validator accepts the token).
+ * Failed until SECURITY.md item 11 stated the bound; fails again if the bound leaves the docs while the
+ * validator keeps it.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ function claimsItem(): string {
 }
 
 describe('NumericDates above 8.64e12 seconds', () => {
-  it('are refused only where SECURITY.md says a NumericDate has an upper bound', async () => {
+  it('was a defect: refused though SECURITY.md named no upper bound for a NumericDate (it now does)', async () => {
     const key = generateSigningKey('ES256');
     const validator = createValidator({
       issuer: ISSUER,
