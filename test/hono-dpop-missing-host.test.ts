@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails on purpose until fixed): a DPoP proof on a request that names no host.
+ * WAS A DEFECT (failed until fixed): a DPoP proof on a request that names no host.
  *
  * RFC 9449 §4.3 (check 9): the proof's `htu` must be the URL of the request it came with. A request
  * without a `Host` (HTTP/1.0) or with an empty one names no URL a proof could match; core refuses it
@@ -75,15 +75,15 @@ describe('a DPoP proof on a request without a usable Host', () => {
     expect(Object.values(found).map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
   });
 
-  it('HTTP/1.0 without Host, a proof for http://127.0.0.1/me (port 80): refused by every adapter (Hono admits it)', async () => {
+  it('HTTP/1.0 without Host, a proof for http://127.0.0.1/me (port 80): refused by every adapter (was a defect: Hono admits it)', async () => {
     expect(await answers(http10, () => 'http://127.0.0.1/me')).toEqual(ALL_REFUSED);
   });
 
-  it('HTTP/1.1 with an empty Host, a proof for http://127.0.0.1/me: refused by every adapter (Hono admits it)', async () => {
+  it('HTTP/1.1 with an empty Host, a proof for http://127.0.0.1/me: refused by every adapter (was a defect: Hono admits it)', async () => {
     expect(await answers(emptyHost, () => 'http://127.0.0.1/me')).toEqual(ALL_REFUSED);
   });
 
-  it('HTTP/1.0 without Host, a proof for the listening origin: the same 401 from every adapter (Hono words it otherwise)', async () => {
+  it('HTTP/1.0 without Host, a proof for the listening origin: the same 401 from every adapter (was a defect: Hono words it otherwise)', async () => {
     expect(await answers(http10, (port) => `http://127.0.0.1:${port}/me`)).toEqual(ALL_REFUSED);
   });
 });

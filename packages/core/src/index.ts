@@ -27,6 +27,7 @@ export {
   TokenGuardError,
   type TokenGuardErrorOptions,
 } from './errors.js';
+export { FORM_BODY_MAX_BYTES, formBodyRefusal, parseFormBody } from './form-body.js';
 export type { IntrospectionState } from './introspection.js';
 export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks.js';
 export { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';
@@ -87,6 +88,7 @@ export {
   enforceRequirements,
   extractAccessToken,
   isFormTokenRequest,
+  isFormTokenSource,
   queryTokenCacheControl,
   type RouteGuardName,
   routeGuardRequirements,

@@ -153,6 +153,24 @@ export function isFormTokenRequest(method: string, contentType: string | null | 
 }
 
 /**
+ * Whether {@link extractAccessToken} reads `source.body` for this request's token (with `body`
+ * enabled): {@link isFormTokenRequest} of its method and its first `Content-Type` as core reads it (a
+ * fetch `Headers` joins a repeated one, which then names no form). An adapter that parses the body
+ * itself asks this, so it reads a body exactly when core looks for a token in it.
+ *
+ * @example
+ * ```ts
+ * if (isFormTokenSource(source)) source.body = parseFormBody(await request.text());
+ * ```
+ */
+export function isFormTokenSource(source: Pick<TokenSource, 'method' | 'headers'>): boolean {
+  const { method } = source;
+  return (
+    method !== undefined && isFormTokenRequest(method, readHeaderValues(source.headers, 'content-type')[0])
+  );
+}
+
+/**
  * Finds the access token of a request: the `Authorization: Bearer` header, and, only when enabled,
  * the form body and the query string. Framework-neutral; every adapter calls it.
  *
@@ -251,12 +269,9 @@ function findAccessToken(
 
   const found: FoundToken[] =
     fromHeader === undefined ? [] : [{ token: fromHeader, transport: 'header', ...(dpop ? { dpop } : {}) }];
-  if (options.body === true) {
-    const contentType = readHeaderValues(source.headers, 'content-type')[0];
-    if (source.method !== undefined && isFormTokenRequest(source.method, contentType)) {
-      const token = readParameter(source.body, 'form body');
-      if (token !== undefined) found.push({ token, transport: 'body' });
-    }
+  if (options.body === true && isFormTokenSource(source)) {
+    const token = readParameter(source.body, 'form body');
+    if (token !== undefined) found.push({ token, transport: 'body' });
   }
   if (options.query === true && source.url !== undefined) {
     const token = readParameter(parseQuery(source.url), 'query string');

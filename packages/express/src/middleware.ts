@@ -2,6 +2,7 @@ import {
   type AuthenticationResult,
   authenticateRequestNow,
   clientCertificateReader,
+  FORM_BODY_MAX_BYTES,
   isFormTokenRequest,
   queryTokenCacheControl,
   resolveAdapterOptions,
@@ -94,7 +95,14 @@ export function tokenguard(
    * `express.json()` sets `req.body = {}` on every request, a form one included, without reading it.
    */
   function parseForm(req: Request, res: Response): Promise<void> {
-    formParser ??= express.urlencoded({ extended: false });
+    // As every adapter reads a form: 100 KiB (FORM_BODY_MAX_BYTES; 413 past it), every parameter
+    // (body-parser stops at 1000 with a 413), never inflated (415 for any Content-Encoding).
+    formParser ??= express.urlencoded({
+      extended: false,
+      limit: FORM_BODY_MAX_BYTES,
+      parameterLimit: Number.POSITIVE_INFINITY,
+      inflate: false,
+    });
     return new Promise<void>((resolve, reject) => {
       (formParser as RequestHandler)(req, res, (error?: unknown) =>
         error === undefined ? resolve() : reject(error),

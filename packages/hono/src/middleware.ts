@@ -3,8 +3,11 @@ import {
   type AuthInfo,
   authenticateRequestNow,
   clientCertificateReader,
-  isFormTokenRequest,
+  FORM_BODY_MAX_BYTES,
+  formBodyRefusal,
+  isFormTokenSource,
   type NodeRequestLike,
+  parseFormBody,
   resolveAdapterOptions,
   socketOfConnection,
   type TokenSource,
@@ -74,9 +77,6 @@ function keepPrivate(c: Context): undefined {
   return undefined;
 }
 
-/** The largest form body read for a token: Express's `urlencoded()` default, 100 KiB. */
-const FORM_BODY_MAX_BYTES = 100 * 1024;
-
 /** Reads no more than {@link FORM_BODY_MAX_BYTES} of a body; past that, a 413 answer. */
 const limitFormBody = bodyLimit({
   maxSize: FORM_BODY_MAX_BYTES,
@@ -84,7 +84,7 @@ const limitFormBody = bodyLimit({
 });
 
 /**
- * Gives `c.req.raw` its body back after `c.req.parseBody()` read it: a handler that passes the
+ * Gives `c.req.raw` its body back after tokenguard read it (`c.req.text()`): a handler that passes the
  * request on (`fetch(upstream, c.req.raw)`) or reads `c.req.raw.text()` would otherwise find the
  * body used (a `TypeError`, a 500). The bytes are those `c.req` holds already (no second read).
  */
@@ -164,11 +164,18 @@ export function tokenguard(
   /**
    * The URL a DPoP proof names: the one the client sent. `app.mount(prefix, inner.fetch)` hands the
    * inner app a request without the prefix, so on @hono/node-server the path comes from Node's own
-   * request (appended as text: `//x` stays a path), on the origin of `c.req.url`.
+   * request (appended as text: `//x` stays a path), on the origin of `c.req.url`. A request without
+   * a Host (HTTP/1.0) or with an empty one names no origin: @hono/node-server makes one up from the
+   * address the server listens on (without its port), so the path goes alone and core refuses the
+   * proof ("names no usable host") unless `dpop.origin` names the API's origin, as on Express and Fastify.
    */
   function dpopUrl(c: Context): string {
-    const sent = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url;
+    const incoming = (c.env as { incoming?: { url?: unknown; headers?: { host?: unknown } } } | undefined)
+      ?.incoming;
+    const sent = incoming?.url;
     if (typeof sent !== 'string' || !sent.startsWith('/')) return c.req.url;
+    const host = incoming?.headers?.host;
+    if (typeof host !== 'string' || host === '') return sent;
     const url = c.req.url;
     const pathStart = url.indexOf('/', url.indexOf('//') + 2);
     return `${pathStart === -1 ? url : url.slice(0, pathStart)}${sent}`;
@@ -211,7 +218,7 @@ export function tokenguard(
   /**
    * With form bodies enabled: the body may have to be parsed first, so always asynchronous. A form
    * body is read before anyone is authenticated, so at most {@link FORM_BODY_MAX_BYTES} of it: a
-   * larger one is a 413, as Express's and Fastify's body parsers answer (Hono itself sets no limit).
+   * larger one is a 413, as on Express and Fastify (Hono itself sets no limit).
    */
   async function authenticateWithBody(c: Context, next: Next): Promise<Response | undefined> {
     let result: AuthenticationResult;
@@ -219,9 +226,14 @@ export function tokenguard(
       // Taken before the body is read: reading it replaces c.req.raw, and Node's own request (its
       // raw header list shows a second Authorization header) is then no longer found.
       const source = sourceOf(c, undefined);
-      if (isFormTokenRequest(c.req.method, c.req.header('content-type'))) {
+      // A form is read exactly when core looks for a token in it (its first Content-Type, as core
+      // reads the headers), the way every adapter reads it: 415 for a compressed body or another
+      // charset, every parameter counted.
+      if (isFormTokenSource(source)) {
+        const refusal = formBodyRefusal(source.headers);
+        if (refusal !== undefined) return c.text(refusal, 415);
         const tooLarge = await limitFormBody(c, async () => {
-          source.body = await c.req.parseBody({ all: true });
+          source.body = parseFormBody(await c.req.text());
           await restoreRawBody(c);
         });
         if (tooLarge instanceof Response) return tooLarge;
