@@ -1,5 +1,5 @@
 /**
- * FAILS ON PURPOSE until the README is fixed. README.md, "Scopes per route, and many tenants", configures
+ * WAS A DEFECT (failed until the README was fixed). README.md, "Scopes per route, and many tenants", configures
  * Microsoft Entra ID's v2.0 issuer with an App ID URI as the audience:
  *
  *     issuer: 'https://login.microsoftonline.com/{tenant}/v2.0',
