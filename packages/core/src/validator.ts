@@ -114,7 +114,11 @@ export interface Validator {
   readonly realm: string | undefined;
   /** The resolved options (frozen), for adapters and diagnostics. */
   readonly options: ResolvedValidatorOptions;
-  /** Closes the HTTP connection pool. */
+  /**
+   * Closes the HTTP connection pool, for good: from then on the validator asks nothing of the network
+   * (a key set, discovery document or introspection answer it would need is a 503); tokens it can
+   * verify with the keys and answers it holds still validate.
+   */
   close(): Promise<void>;
 }
 

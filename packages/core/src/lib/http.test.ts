@@ -177,6 +177,24 @@ describe('parseRetryAfter', () => {
   });
 });
 
+describe.each([
+  ['undici', undefined],
+  ['fetch', globalThis.fetch],
+] as const)('createHttpClient (%s) once closed', (_name, fetchFn) => {
+  it('asks nothing more of the network, closed before or after its first request', async () => {
+    for (const warm of [false, true]) {
+      const client = createHttpClient({ ...settings, fetch: fetchFn });
+      if (warm) expect((await client.request(`${base}/ok`, { maxBytes: 1024 })).status).toBe(200);
+      await client.close();
+      const hits = okHits;
+      const refused = await failure(client, '/ok');
+      expect(refused.kind).toBe('network');
+      expect(refused.message).toMatch(/the validator was closed/);
+      expect(okHits).toBe(hits);
+    }
+  });
+});
+
 describe('createHttpClient with a fetch that ignores its AbortSignal', () => {
   // A wrapper that adds a header and passes on method and headers only, as instrumentation and
   // polyfills do: the overall deadline must hold without the fetch's help.

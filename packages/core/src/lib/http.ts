@@ -68,7 +68,11 @@ export function createHttpClient(settings: HttpSettings): HttpClient {
     return undici;
   };
 
+  /** Set by `close()`: from then on nothing is asked of the network (no pool is opened again). */
+  let closed = false;
+
   async function request(url: string, req: HttpRequest): Promise<HttpResponse> {
+    if (closed) throw new HttpFailure('network', `${describeUrl(url)} not asked: the validator was closed`);
     const signal = AbortSignal.timeout(settings.timeoutMs);
     try {
       const lib = settings.fetch === undefined ? await loadUndici() : undefined;
@@ -86,6 +90,7 @@ export function createHttpClient(settings: HttpSettings): HttpClient {
   return {
     request,
     async close() {
+      closed = true;
       const lib = await undici;
       await lib?.agent.close();
     },
