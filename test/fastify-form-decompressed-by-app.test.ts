@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails until fixed): on Fastify, a gzipped form the app itself decompresses is refused 415.
+ * WAS A DEFECT (failed until fixed): on Fastify, a gzipped form the app itself decompresses is refused 415.
  *
  * Since 8c8af96 the plugin's form parser calls `formBodyRefusal(request.headers)`: any
  * `Content-Encoding` but `identity` is a 415 "unsupported content encoding". Fastify's body parsers
@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 describe('Fastify: a form the app decompresses in preParsing (transport.body)', () => {
-  it('a gzipped form with access_token, gunzipped by the app: the token is read (200; now 415)', async () => {
+  it('a gzipped form with access_token, gunzipped by the app: the token is read (200; was a defect: 415)', async () => {
     const request = postRaw('/orders', `127.0.0.1:${port}`, FORM, gzipSync(`access_token=${token}&n=1`), [
       'Content-Encoding: gzip',
     ]);

@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails until fixed): on Fastify, the plugin's form parser refuses forms tokenguard never reads
+ * WAS A DEFECT (failed until fixed): on Fastify, the plugin's form parser refuses forms tokenguard never reads
  * a token from: a DELETE (or OPTIONS) with a form body is a 415 or a 413 where Express and Hono answer
  * the request.
  *
@@ -113,7 +113,7 @@ describe('a form body on DELETE, the token in the Authorization header (transpor
     );
   });
 
-  it('a form with a Content-Encoding tokenguard does not read: 200 everywhere (now Fastify 415)', async () => {
+  it('a form with a Content-Encoding tokenguard does not read: 200 everywhere (was a defect: Fastify 415)', async () => {
     expect(
       await statuses(
         'DELETE',
@@ -123,13 +123,13 @@ describe('a form body on DELETE, the token in the Authorization header (transpor
     ).toEqual(ALL_200);
   });
 
-  it('a form in a charset tokenguard does not read: 200 everywhere (now Fastify 415)', async () => {
+  it('a form in a charset tokenguard does not read: 200 everywhere (was a defect: Fastify 415)', async () => {
     expect(
       await statuses('DELETE', [`Content-Type: ${FORM}; charset=windows-1252`], Buffer.from('reason=x')),
     ).toEqual(ALL_200);
   });
 
-  it('a 150 kB form, under Fastify bodyLimit: 200 everywhere (now Fastify 413; 200 before 8c8af96)', async () => {
+  it('a 150 kB form, under Fastify bodyLimit: 200 everywhere (was a defect: Fastify 413; 200 before 8c8af96)', async () => {
     expect(
       await statuses('DELETE', [`Content-Type: ${FORM}`], Buffer.from('reason='.padEnd(150_000, 'x'))),
     ).toEqual(ALL_200);

@@ -97,13 +97,15 @@ describe('form bodies over raw HTTP (transport.body)', () => {
     }
   });
 
-  it('header spellings: empty or Identity coding read, identity;q=1 refused, charset quoted or spaced read, utf8 refused as Express does', async () => {
+  it('header spellings: empty or Identity coding read, identity;q=1 refused (Fastify leaves codings to its hooks), charset quoted or spaced read, utf8 refused as Express does', async () => {
     const body = () => `access_token=${token}`;
-    const cases: [string, string[], string, number][] = [
+    // Fastify reads a body with a Content-Encoding as its preParsing hooks hand it over (none here):
+    // the plain one is read, the gzipped one holds no token (test/form-content-encoding.test.ts).
+    const cases: [string, string[], string, number, number?][] = [
       ['Content-Encoding empty', ['Content-Encoding: '], FORM, 200],
       ['Content-Encoding: Identity', ['Content-Encoding: Identity'], FORM, 200],
-      ['Content-Encoding: identity;q=1', ['Content-Encoding: identity;q=1'], FORM, 415],
-      ['Content-Encoding: gzip (gzipped)', ['Content-Encoding: gzip'], FORM, 415],
+      ['Content-Encoding: identity;q=1', ['Content-Encoding: identity;q=1'], FORM, 415, 200],
+      ['Content-Encoding: gzip (gzipped)', ['Content-Encoding: gzip'], FORM, 415, 401],
       ['charset="utf-8"', [], `${FORM}; charset="utf-8"`, 200],
       ['charset with spaces', [], `${FORM} ; charset = UTF-8 `, 200],
       ['charset=utf8', [], `${FORM}; charset=utf8`, 415],
@@ -111,9 +113,12 @@ describe('form bodies over raw HTTP (transport.body)', () => {
       ['Content-Type upper case', [], 'APPLICATION/X-WWW-FORM-URLENCODED', 200],
       ['Content-Type mixed case', [], 'Application/X-Www-Form-Urlencoded; Charset=UTF-8', 200],
     ];
-    for (const [name, lines, contentType, status] of cases) {
+    for (const [name, lines, contentType, status, fastify = status] of cases) {
       const bytes = name.includes('gzipped') ? gzipped(body()) : body();
-      expect(await statuses(apps, form(bytes, lines, contentType)), name).toEqual(all(status));
+      expect(await statuses(apps, form(bytes, lines, contentType)), name).toEqual({
+        ...all(status),
+        fastify,
+      });
     }
   });
 
@@ -166,7 +171,7 @@ describe('form bodies over raw HTTP (transport.body)', () => {
     ).toEqual(all(200));
   });
 
-  it('hostile forms without a token on Fastify and Hono: 100 KiB of "&", of "=", 50,000 names: 401, as Express 4 with its own body-parser would', async () => {
+  it('hostile forms without a token: 100 KiB of "&" and 50,000 names are over 1000 parameters (413 everywhere, at once); 100 KiB of "=" is one (401)', async () => {
     const bodies = [
       '&'.repeat(FORM_BODY_MAX_BYTES),
       '='.repeat(FORM_BODY_MAX_BYTES),
@@ -175,11 +180,10 @@ describe('form bodies over raw HTTP (transport.body)', () => {
         .slice(0, FORM_BODY_MAX_BYTES),
     ];
     for (const body of bodies) {
-      for (const adapter of ['fastify', 'hono'] as const) {
-        const port = apps.ports[adapter];
+      for (const [adapter, port] of Object.entries(apps.ports) as [AdapterName, number][]) {
         const request = form(body)(port);
         const answer = comparedAnswer(await sendRaw(port, request.head, { body: request.body }));
-        expect(answer.status, `${adapter} ${body.slice(0, 8)}`).toBe(401);
+        expect(answer.status, `${adapter} ${body.slice(0, 8)}`).toBe(body.startsWith('=') ? 401 : 413);
       }
     }
   });
@@ -296,7 +300,7 @@ describe('what apps see afterwards', () => {
     expect(await small.json()).toEqual({ subject: 'tokenguard-dev-client' });
   });
 
-  it('Fastify: request.body holds every parameter without a prototype, a repeated name as a list; a route bodyLimit wins over 100 KiB', async () => {
+  it('Fastify: request.body holds every parameter (up to 1000) without a prototype, a repeated name as a list; a route bodyLimit wins over 100 KiB', async () => {
     const app = Fastify();
     await app.register(fastifyTokenguard, { validator, transport: { body: true } });
     app.post('/orders', async (request) => {
@@ -305,12 +309,13 @@ describe('what apps see afterwards', () => {
         prototype: Object.getPrototypeOf(body),
         count: Object.keys(body).length,
         n: body.n,
-        last: body.p1499,
+        last: body.p996,
       };
     });
     app.post('/big', { bodyLimit: 200_000 }, async (request) => ({ subject: request.auth?.subject ?? null }));
     try {
-      const payload = `access_token=${token}&n=1&n=2&${Array.from({ length: 1500 }, (_, i) => `p${i}=${i}`).join('&')}`;
+      // 1000 parameters: the most a form read for its token may hold.
+      const payload = `access_token=${token}&n=1&n=2&${Array.from({ length: 997 }, (_, i) => `p${i}=${i}`).join('&')}`;
       const answer = await app.inject({
         method: 'POST',
         url: '/orders',
@@ -318,7 +323,7 @@ describe('what apps see afterwards', () => {
         payload,
       });
       expect(answer.statusCode, answer.body).toBe(200);
-      expect(answer.json()).toEqual({ prototype: null, count: 1502, n: ['1', '2'], last: '1499' });
+      expect(answer.json()).toEqual({ prototype: null, count: 999, n: ['1', '2'], last: '996' });
       const big = await app.inject({
         method: 'POST',
         url: '/big',
@@ -331,16 +336,9 @@ describe('what apps see afterwards', () => {
     }
   });
 
-  it("Express 4's own body-parser (1.x, what a real Express 4 peer runs) takes the adapter's options: every parameter, no inflating, UTF-8 only", async () => {
+  it("Express 4's own body-parser (1.x, what a real Express 4 peer runs) takes the adapter's options: 1000 parameters, no inflating, UTF-8 only", async () => {
     const app = express4();
-    app.use(
-      express4.urlencoded({
-        extended: false,
-        limit: FORM_BODY_MAX_BYTES,
-        parameterLimit: Number.POSITIVE_INFINITY,
-        inflate: false,
-      }),
-    );
+    app.use(express4.urlencoded({ extended: false, limit: FORM_BODY_MAX_BYTES, inflate: false }));
     app.post('/form', (req, res) => {
       res.json({ count: Object.keys(req.body as object).length });
     });
@@ -352,10 +350,12 @@ describe('what apps see afterwards', () => {
         const request = postRaw('/form', `127.0.0.1:${port}`, contentType, body, lines);
         return sendRaw(port, request.head, { body: request.body });
       };
-      const many = await send(Array.from({ length: 5000 }, (_, i) => `p${i}=${i}`).join('&'));
+      const thousand = Array.from({ length: 1000 }, (_, i) => `p${i}=${i}`).join('&');
+      const many = await send(thousand);
       expect(many.status).toBe(200);
-      expect(JSON.parse(many.body)).toEqual({ count: 5000 });
-      expect((await send('&'.repeat(FORM_BODY_MAX_BYTES))).status).toBe(200);
+      expect(JSON.parse(many.body)).toEqual({ count: 1000 });
+      expect((await send(`${thousand}&p1000=1`)).status).toBe(413);
+      expect((await send('&'.repeat(FORM_BODY_MAX_BYTES))).status).toBe(413);
       expect((await send(gzipped('a=1'), ['Content-Encoding: gzip'])).status).toBe(415);
       expect((await send('a=1', [], `${FORM}; charset=iso-8859-1`)).status).toBe(415);
     } finally {

@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails until fixed): the adapters still drop a form's byte order mark differently.
+ * WAS A DEFECT (failed until fixed): the adapters still drop a form's byte order mark differently.
  *
  * 8c8af96 says every adapter "drops a leading BOM", as Express's `urlencoded()` does when it decodes a
  * UTF-8 body (one BOM). Two ways the adapters still differ:
@@ -57,12 +57,12 @@ describe('a byte order mark before a form (transport.body)', () => {
     });
   });
 
-  it('two BOMs, UTF-8: the same status from every adapter (now Hono 200, the others 401)', async () => {
+  it('two BOMs, UTF-8: the same status from every adapter (was a defect: Hono 200, the others 401)', async () => {
     const found = await statuses(FORM, Buffer.concat([BOM, BOM, Buffer.from(`access_token=${token}`)]));
     expect(found, 'status by adapter').toEqual(asExpress(found));
   });
 
-  it('one BOM, charset=iso-8859-1: the same status from every adapter (now Express 401, Fastify and Hono 200)', async () => {
+  it('one BOM, charset=iso-8859-1: the same status from every adapter (was a defect: Express 401, Fastify and Hono 200)', async () => {
     const found = await statuses(
       `${FORM}; charset=iso-8859-1`,
       Buffer.concat([BOM, Buffer.from(`access_token=${token}`)]),

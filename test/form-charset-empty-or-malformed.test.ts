@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails until fixed): a form whose charset parameter is empty or malformed is read on Express
+ * WAS A DEFECT (failed until fixed): a form whose charset parameter is empty or malformed is read on Express
  * (200) and refused 415 on Fastify and Hono.
  *
  * 8c8af96 made every adapter answer 415 to "a charset other than UTF-8 or ISO-8859-1", as Express's
@@ -66,7 +66,7 @@ describe('a form whose charset parameter is empty or malformed (transport.body)'
     ['charset= (no value)', `${FORM}; charset=`],
     ['charset="utf-16 (unterminated quote)', `${FORM}; charset="utf-16`],
   ])(
-    '%s: the same status from every adapter (now Express 200, Fastify and Hono 415)',
+    '%s: the same status from every adapter (was a defect: Express 200, Fastify and Hono 415)',
     async (_name, contentType) => {
       const found = await statuses(contentType);
       expect(found, 'status by adapter').toEqual(asExpress(found));

@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails until fixed): on Hono, after tokenguard read a form for its token, the body a handler
+ * WAS A DEFECT (failed until fixed): on Hono, after tokenguard read a form for its token, the body a handler
  * reads or forwards is no longer the bytes the client sent.
  *
  * Since 8c8af96 the Hono adapter reads the form with `c.req.text()` (was `c.req.parseBody()`, which
@@ -84,7 +84,7 @@ async function post(path: string, contentType: string, body: Buffer) {
 }
 
 describe('Hono: the body a handler sees after a form token was read (transport.body)', () => {
-  it('an ISO-8859-1 form: c.req.raw and c.req.arrayBuffer() hold the bytes sent (now 0xE9 comes back as EF BF BD)', async () => {
+  it('an ISO-8859-1 form: c.req.raw and c.req.arrayBuffer() hold the bytes sent (was a defect: 0xE9 comes back as EF BF BD)', async () => {
     const body = Buffer.concat([Buffer.from(`access_token=${token}&name=Jos`), Buffer.from([0xe9])]);
     const contentType = `${FORM}; charset=iso-8859-1`;
     expect(await post('/raw', contentType, body)).toEqual({
@@ -97,7 +97,7 @@ describe('Hono: the body a handler sees after a form token was read (transport.b
     });
   });
 
-  it('a form starting with a UTF-8 BOM: c.req.raw holds the bytes sent, and forwarding it works (now the BOM is gone and the forward is a 500)', async () => {
+  it('a form starting with a UTF-8 BOM: c.req.raw holds the bytes sent, and forwarding it works (was a defect: the BOM is gone and the forward is a 500)', async () => {
     const body = Buffer.concat([BOM, Buffer.from(`access_token=${token}&n=1`)]);
     expect(await post('/raw', FORM, body)).toEqual({ status: 200, body: { hex: body.toString('hex') } });
     expect(await post('/forward', FORM, body)).toEqual({ status: 200, body: { hex: body.toString('hex') } });

@@ -12,67 +12,115 @@ import { readHeaderValues } from './lib/headers.js';
  */
 export const FORM_BODY_MAX_BYTES = 100 * 1024;
 
+/**
+ * The most parameters a form read for its token may hold: 1000, Express's `urlencoded()` default; a
+ * form with more is a 413 on every adapter, never read in part (a second `access_token` past the
+ * thousandth parameter is never missed).
+ *
+ * @example
+ * ```ts
+ * const reading = readFormBody(new TextEncoder().encode('a=1&b=2'), { 'content-type': 'application/x-www-form-urlencoded' });
+ * console.log(FORM_MAX_PARAMETERS, 'status' in reading); // 1000 false
+ * ```
+ */
+export const FORM_MAX_PARAMETERS = 1000;
+
 /** Charsets a form body may name (Express 5's `urlencoded()` takes these two); none means UTF-8. */
 const FORM_CHARSETS = new Set(['utf-8', 'iso-8859-1']);
 
-/** The `charset` parameter of a media type, lower case and unquoted; `undefined` when it has none. */
-function charsetOf(contentType: string): string | undefined {
+/**
+ * The `charset` parameter of a media type, lower case and unquoted; `undefined` when it has none, or
+ * an empty or unterminated one (ignored, as Express's `content-type` parsing ignores it).
+ */
+function charsetOf(contentType: string | undefined): string | undefined {
+  if (contentType === undefined) return undefined;
   for (const parameter of contentType.split(';').slice(1)) {
     const separator = parameter.indexOf('=');
     if (separator === -1 || parameter.slice(0, separator).trim().toLowerCase() !== 'charset') continue;
-    return parameter
-      .slice(separator + 1)
-      .trim()
-      .replace(/^"(.*)"$/, '$1')
-      .toLowerCase();
+    let value = parameter.slice(separator + 1).trim();
+    if (value.startsWith('"')) {
+      if (value.length < 2 || !value.endsWith('"')) return undefined;
+      value = value.slice(1, -1);
+    }
+    return value === '' ? undefined : value.toLowerCase();
   }
   return undefined;
 }
 
 /**
- * Why a form body cannot be read for its token (a short reason for the answer's body), or `undefined`
- * when it can: a `Content-Encoding`
- * other than `identity` (a compressed body is not inflated: nothing a token needs, and no
- * decompression bomb), or a charset other than UTF-8 and ISO-8859-1. The adapter answers 415
- * Unsupported Media Type (RFC 9110 §15.5.16), as Express's `urlencoded()` does for these bodies.
- *
- * @example
- * ```ts
- * const refusal = formBodyRefusal(req.headers);
- * if (refusal !== undefined) res.status(415).send(refusal);
- * ```
+ * Why a form body cannot be read for its token, or `undefined` when it can: a `Content-Encoding`
+ * other than `identity` (unless `checkEncoding` is false), a charset other than UTF-8 and ISO-8859-1.
  */
-export function formBodyRefusal(headers: HeadersLike): string | undefined {
-  for (const coding of readHeaderValues(headers, 'content-encoding')) {
-    for (const name of coding.split(',')) {
-      const trimmed = name.trim().toLowerCase();
-      if (trimmed !== '' && trimmed !== 'identity') return 'unsupported content encoding';
-    }
-  }
-  const charset = charsetOf(readHeaderValues(headers, 'content-type')[0] ?? '');
+function formBodyRefusal(headers: HeadersLike, checkEncoding: boolean): string | undefined {
+  // Every Content-Encoding line, as Node joins them: anything but one `identity` (any case) is refused.
+  const coding = readHeaderValues(headers, 'content-encoding').join(', ');
+  if (checkEncoding && coding !== '' && coding.toLowerCase() !== 'identity')
+    return 'unsupported content encoding';
+  const charset = charsetOf(readHeaderValues(headers, 'content-type')[0]);
   if (charset !== undefined && !FORM_CHARSETS.has(charset)) return 'unsupported charset';
   return undefined;
 }
 
 /**
- * The parameters of an `application/x-www-form-urlencoded` body as a record without a prototype,
- * a repeated name holding the list of its values (the shape `node:querystring` gives): every
- * parameter, however many (so a second `access_token` is never missed), a leading byte order mark
- * dropped. Parsed as the URL Standard says, so the same on every runtime.
- *
- * @example
- * ```ts
- * const parameters = parseFormBody(await request.text());
- * const token = parameters.access_token;
- * ```
+ * The parameters of a form body, decoded in the charset its `Content-Type` names, or `undefined`
+ * past {@link FORM_MAX_PARAMETERS}.
  */
-export function parseFormBody(text: string): Record<string, string | string[]> {
+function parseFormBody(
+  body: Uint8Array,
+  headers: HeadersLike,
+): Record<string, string | string[]> | undefined {
+  const charset = charsetOf(readHeaderValues(headers, 'content-type')[0]);
+  // As Express decodes a form: one leading byte order mark dropped from UTF-8, none from ISO-8859-1.
+  let text = new TextDecoder(charset === 'iso-8859-1' ? 'latin1' : 'utf-8', { ignoreBOM: true }).decode(body);
+  if (charset !== 'iso-8859-1' && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const parameters: Record<string, string | string[]> = Object.create(null);
-  for (const [name, value] of new URLSearchParams(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)) {
+  if (text === '') return parameters;
+  // Counted as Express counts them: the parts between `&`s, empty ones included.
+  for (let at = text.indexOf('&'), count = 1; at !== -1; at = text.indexOf('&', at + 1)) {
+    if (++count > FORM_MAX_PARAMETERS) return undefined;
+  }
+  for (const [name, value] of new URLSearchParams(text)) {
     const earlier = parameters[name];
     if (earlier === undefined) parameters[name] = value;
     else if (Array.isArray(earlier)) earlier.push(value);
     else parameters[name] = [earlier, value];
   }
   return parameters;
+}
+
+/** What {@link readFormBody} made of a form body: its parameters, or the answer that refuses it. */
+export type FormBodyReading =
+  | { readonly parameters: Record<string, string | string[]> }
+  | { readonly status: 413 | 415; readonly reason: string };
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body for its token, as every adapter reads one (and
+ * as Express's `urlencoded()` does by default): its parameters (a record without a prototype, a
+ * repeated name holding the list of its values, the shape `node:querystring` gives), parsed as the
+ * URL Standard says in time linear in its length and decoded in the charset its `Content-Type`
+ * names; or a refusal: 413 past `maxBytes` (default {@link FORM_BODY_MAX_BYTES}) or past
+ * {@link FORM_MAX_PARAMETERS} parameters (never read in part, so a second `access_token` is never
+ * missed), 415 (RFC 9110 §15.5.16) for a charset other than UTF-8 and ISO-8859-1 or a
+ * `Content-Encoding` other than `identity` (a compressed body is not inflated: nothing a token needs,
+ * and no decompression bomb). `checkEncoding: false` leaves the coding to the framework (Fastify: a
+ * `preParsing` hook such as @fastify/compress's may have decoded the body, its header unchanged).
+ *
+ * @example
+ * ```ts
+ * const reading = readFormBody(new Uint8Array(await request.arrayBuffer()), request.headers);
+ * const answer = 'status' in reading ? new Response(reading.reason, { status: reading.status }) : undefined;
+ * const token = 'parameters' in reading ? reading.parameters.access_token : undefined;
+ * ```
+ */
+export function readFormBody(
+  bytes: Uint8Array,
+  headers: HeadersLike,
+  options: { readonly maxBytes?: number; readonly checkEncoding?: boolean } = {},
+): FormBodyReading {
+  if (bytes.length > (options.maxBytes ?? FORM_BODY_MAX_BYTES))
+    return { status: 413, reason: 'request entity too large' };
+  const refusal = formBodyRefusal(headers, options.checkEncoding !== false);
+  if (refusal !== undefined) return { status: 415, reason: refusal };
+  const parameters = parseFormBody(bytes, headers);
+  return parameters === undefined ? { status: 413, reason: 'too many parameters' } : { parameters };
 }

@@ -27,7 +27,7 @@ export {
   TokenGuardError,
   type TokenGuardErrorOptions,
 } from './errors.js';
-export { FORM_BODY_MAX_BYTES, formBodyRefusal, parseFormBody } from './form-body.js';
+export { FORM_BODY_MAX_BYTES, FORM_MAX_PARAMETERS, type FormBodyReading, readFormBody } from './form-body.js';
 export type { IntrospectionState } from './introspection.js';
 export type { FetchReason, KeySetEvent, KeySetPolicy, KeySetState } from './jwks.js';
 export { OFF_THREAD_MAX_IN_FLIGHT } from './jws.js';

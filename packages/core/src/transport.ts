@@ -160,7 +160,10 @@ export function isFormTokenRequest(method: string, contentType: string | null | 
  *
  * @example
  * ```ts
- * if (isFormTokenSource(source)) source.body = parseFormBody(await request.text());
+ * if (isFormTokenSource(source)) {
+ *   const reading = readFormBody(new Uint8Array(await request.arrayBuffer()), source.headers);
+ *   if ('parameters' in reading) source.body = reading.parameters;
+ * }
  * ```
  */
 export function isFormTokenSource(source: Pick<TokenSource, 'method' | 'headers'>): boolean {

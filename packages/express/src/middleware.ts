@@ -95,14 +95,9 @@ export function tokenguard(
    * `express.json()` sets `req.body = {}` on every request, a form one included, without reading it.
    */
   function parseForm(req: Request, res: Response): Promise<void> {
-    // As every adapter reads a form: 100 KiB (FORM_BODY_MAX_BYTES; 413 past it), every parameter
-    // (body-parser stops at 1000 with a 413), never inflated (415 for any Content-Encoding).
-    formParser ??= express.urlencoded({
-      extended: false,
-      limit: FORM_BODY_MAX_BYTES,
-      parameterLimit: Number.POSITIVE_INFINITY,
-      inflate: false,
-    });
+    // As every adapter reads a form (core's readFormBody follows this parser's defaults): at most
+    // 100 KiB and 1000 parameters (413 past either), never inflated (415 for any Content-Encoding).
+    formParser ??= express.urlencoded({ extended: false, limit: FORM_BODY_MAX_BYTES, inflate: false });
     return new Promise<void>((resolve, reject) => {
       (formParser as RequestHandler)(req, res, (error?: unknown) =>
         error === undefined ? resolve() : reject(error),

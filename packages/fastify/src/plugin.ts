@@ -1,14 +1,14 @@
+import { parse as parseQueryString } from 'node:querystring';
 import {
   type AuthenticationResult,
   authenticateRequestNow,
   clientCertificateReader,
   enforceRequirements,
   FORM_BODY_MAX_BYTES,
-  formBodyRefusal,
   isFormTokenRequest,
-  parseFormBody,
   queryTokenCacheControl,
   type ResolvedAdapterOptions,
+  readFormBody,
   resolveAdapterOptions,
   socketOfConnection,
   type TokenSource,
@@ -85,14 +85,23 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
   }
 
   if (settings.transport.body === true && !fastify.hasContentTypeParser(FORM)) {
-    // The same reading of a form as the other adapters': at most 100 KiB (413 past it, not Fastify's
-    // 1 MiB; the server's bodyLimit when smaller, a route's own when it sets one), neither compressed
-    // nor in an unknown charset (415), every parameter.
-    const bodyLimit = Math.min(fastify.initialConfig.bodyLimit ?? FORM_BODY_MAX_BYTES, FORM_BODY_MAX_BYTES);
-    fastify.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit }, (request, body, done) => {
-      const refusal = formBodyRefusal(request.headers);
-      if (refusal === undefined) done(null, parseFormBody(body as string));
-      else done(Object.assign(new Error(refusal), { statusCode: 415 }), undefined);
+    // A form that may carry the token (POST, PUT, PATCH) is read as on the other adapters (core's
+    // readFormBody): at most 100 KiB unless the route sets its own bodyLimit (the server's when
+    // smaller), at most 1000 parameters, UTF-8 or ISO-8859-1; its Content-Encoding is left to
+    // Fastify's way (a preParsing hook decodes it, or nothing does). Other methods' forms are parsed
+    // as before, whole.
+    const serverLimit = fastify.initialConfig.bodyLimit ?? FORM_BODY_MAX_BYTES;
+    fastify.addContentTypeParser(FORM, { parseAs: 'buffer' }, (request, body, done) => {
+      const bytes = body as Buffer;
+      if (!isFormTokenRequest(request.method, FORM)) {
+        done(null, parseQueryString(bytes.toString('utf8')));
+        return;
+      }
+      const routeLimit = request.routeOptions.bodyLimit;
+      const maxBytes = routeLimit !== serverLimit ? routeLimit : Math.min(serverLimit, FORM_BODY_MAX_BYTES);
+      const reading = readFormBody(bytes, request.headers, { maxBytes, checkEncoding: false });
+      if ('parameters' in reading) done(null, reading.parameters);
+      else done(Object.assign(new Error(reading.reason), { statusCode: reading.status }), undefined);
     });
   }
   // Route configs are checked as routes are added (a TypeError there fails the route or ready()),

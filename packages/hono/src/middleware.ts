@@ -4,10 +4,10 @@ import {
   authenticateRequestNow,
   clientCertificateReader,
   FORM_BODY_MAX_BYTES,
-  formBodyRefusal,
+  type FormBodyReading,
   isFormTokenSource,
   type NodeRequestLike,
-  parseFormBody,
+  readFormBody,
   resolveAdapterOptions,
   socketOfConnection,
   type TokenSource,
@@ -82,16 +82,6 @@ const limitFormBody = bodyLimit({
   maxSize: FORM_BODY_MAX_BYTES,
   onError: (c) => c.text('Payload Too Large', 413),
 });
-
-/**
- * Gives `c.req.raw` its body back after tokenguard read it (`c.req.text()`): a handler that passes the
- * request on (`fetch(upstream, c.req.raw)`) or reads `c.req.raw.text()` would otherwise find the
- * body used (a `TypeError`, a 500). The bytes are those `c.req` holds already (no second read).
- */
-async function restoreRawBody(c: Context): Promise<void> {
-  const bytes = await c.req.arrayBuffer();
-  c.req.raw = new Request(c.req.raw, { body: bytes });
-}
 
 /**
  * Hono middleware that authenticates each request with a bearer token (or, with the validator's
@@ -227,16 +217,21 @@ export function tokenguard(
       // raw header list shows a second Authorization header) is then no longer found.
       const source = sourceOf(c, undefined);
       // A form is read exactly when core looks for a token in it (its first Content-Type, as core
-      // reads the headers), the way every adapter reads it: 415 for a compressed body or another
-      // charset, every parameter counted.
+      // reads the headers), the way every adapter reads it (core's readFormBody: 413 past 1000
+      // parameters, 415 for a compressed body or another charset).
       if (isFormTokenSource(source)) {
-        const refusal = formBodyRefusal(source.headers);
-        if (refusal !== undefined) return c.text(refusal, 415);
+        let reading: FormBodyReading | undefined;
         const tooLarge = await limitFormBody(c, async () => {
-          source.body = parseFormBody(await c.req.text());
-          await restoreRawBody(c);
+          // c.req.raw gets the very bytes back (c.req keeps them: no second read): a handler that
+          // reads it or passes it on (`fetch(upstream, c.req.raw)`) would otherwise find it used.
+          const bytes = await c.req.arrayBuffer();
+          c.req.raw = new Request(c.req.raw, { body: bytes });
+          reading = readFormBody(new Uint8Array(bytes), source.headers);
         });
         if (tooLarge instanceof Response) return tooLarge;
+        if (reading === undefined) throw new Error('tokenguard: the form body was not read');
+        if (!('parameters' in reading)) return c.text(reading.reason, reading.status);
+        source.body = reading.parameters;
       }
       result = await authenticateRequestNow(validator, source, authOptions);
     } catch (error) {
