@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails on purpose until fixed): on Fastify, a route whose own `bodyLimit` equals the
+ * WAS A DEFECT (failed until fixed): on Fastify, a route whose own `bodyLimit` equals the
  * server's gets 100 KiB for a form, not its own limit.
  *
  * 727ad85's Fastify form parser picks its limit as "the route's own bodyLimit, or min(server

@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails on purpose until fixed): core reads the charset of a form's Content-Type by splitting
+ * WAS A DEFECT (failed until fixed): core reads the charset of a form's Content-Type by splitting
  * it on every `;`, so a quoted-string parameter (RFC 9110 §5.6.4, §5.6.6) is misread: Fastify and Hono
  * refuse (415) or decode in another charset than Express a form Express reads.
  *

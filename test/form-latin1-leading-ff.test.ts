@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails on purpose until fixed): an ISO-8859-1 form whose first byte is 0xFF loses that byte
+ * WAS A DEFECT (failed until fixed): an ISO-8859-1 form whose first byte is 0xFF loses that byte
  * on Fastify and Hono (Node 20), so `\xFFaccess_token=<token>` is a token there and no token on
  * Express.
  *
@@ -60,7 +60,7 @@ describe('an ISO-8859-1 form whose first byte is 0xFF (transport.body)', () => {
     }
   });
 
-  it('"\\xFFaccess_token=<token>": the same status from every adapter (now Express 401, Fastify and Hono 200)', async () => {
+  it('"\\xFFaccess_token=<token>": the same status from every adapter (was a defect: Express 401, Fastify and Hono 200)', async () => {
     const found = await statuses(() =>
       Buffer.concat([Buffer.from([0xff]), Buffer.from(`access_token=${token}`)]),
     );

@@ -1,5 +1,5 @@
 /**
- * DEFECT (fails on purpose until fixed): a form body that starts with `?` gives Fastify and Hono a
+ * WAS A DEFECT (failed until fixed): a form body that starts with `?` gives Fastify and Hono a
  * token that Express never sees.
  *
  * 727ad85 makes every adapter read a form "as Express's urlencoded() does" through core's
@@ -63,13 +63,13 @@ describe('a form body that starts with "?" (transport.body)', () => {
     });
   });
 
-  it('"?access_token=<token>": the same status from every adapter (now Express 401, Fastify and Hono 200)', async () => {
+  it('"?access_token=<token>": the same status from every adapter (was a defect: Express 401, Fastify and Hono 200)', async () => {
     const found = await statuses(() => `?access_token=${token}`);
     expect(found.express, 'Express reads the name "?access_token"').toBe(401);
     expect(found, 'status by adapter').toEqual(asExpress(found));
   });
 
-  it('"?access_token=<token>" with a header token: the same status from every adapter (now Express 200, Fastify and Hono 400)', async () => {
+  it('"?access_token=<token>" with a header token: the same status from every adapter (was a defect: Express 200, Fastify and Hono 400)', async () => {
     const found = await statuses(
       () => `?access_token=${token}`,
       () => [`Authorization: Bearer ${token}`],

@@ -29,22 +29,43 @@ export const FORM_MAX_PARAMETERS = 1000;
 const FORM_CHARSETS = new Set(['utf-8', 'iso-8859-1']);
 
 /**
- * The `charset` parameter of a media type, lower case and unquoted; `undefined` when it has none, or
- * an empty or unterminated one (ignored, as Express's `content-type` parsing ignores it).
+ * One parameter of a media type (RFC 9110 §5.6.6): `; name=value`, the value a token or a quoted
+ * string (§5.6.4, `\` escapes), with the spaces Express's `content-type` package allows.
+ */
+const MEDIA_TYPE_PARAMETER =
+  /; *([!#$%&'*+.^_`|~0-9A-Za-z-]+) *= *("(?:[\v\u0020\u0021\u0023-\u005b\u005d-\u007e\u0080-\u00ff]|\\[\v\u0020-\u00ff])*"|[!#$%&'*+.^_`|~0-9A-Za-z-]+) */g;
+
+/**
+ * The `charset` parameter of a media type, lower case, a quoted one unquoted and unescaped (the last
+ * one, if named twice); `undefined` when it has none or an empty one, or when its parameters do not
+ * parse: as Express reads it (its `content-type` package throws, and the charset is then UTF-8).
  */
 function charsetOf(contentType: string | undefined): string | undefined {
   if (contentType === undefined) return undefined;
-  for (const parameter of contentType.split(';').slice(1)) {
-    const separator = parameter.indexOf('=');
-    if (separator === -1 || parameter.slice(0, separator).trim().toLowerCase() !== 'charset') continue;
-    let value = parameter.slice(separator + 1).trim();
-    if (value.startsWith('"')) {
-      if (value.length < 2 || !value.endsWith('"')) return undefined;
-      value = value.slice(1, -1);
-    }
-    return value === '' ? undefined : value.toLowerCase();
+  let at = contentType.indexOf(';');
+  if (at === -1) return undefined;
+  let charset: string | undefined;
+  const parameter = new RegExp(MEDIA_TYPE_PARAMETER);
+  parameter.lastIndex = at;
+  for (let match = parameter.exec(contentType); match !== null; match = parameter.exec(contentType)) {
+    if (match.index !== at) return undefined;
+    at += match[0].length;
+    if ((match[1] as string).toLowerCase() !== 'charset') continue;
+    const value = match[2] as string;
+    charset = (
+      value.startsWith('"') ? value.slice(1, -1).replace(/\\([\v\u0020-\u00ff])/g, '$1') : value
+    ).toLowerCase();
   }
-  return undefined;
+  if (at !== contentType.length) return undefined;
+  return charset === '' ? undefined : charset;
+}
+
+/** ISO-8859-1 as it is: each byte the character of that code (TextDecoder's `latin1` is windows-1252). */
+function decodeLatin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let at = 0; at < bytes.length; at += 8192)
+    text += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  return text;
 }
 
 /**
@@ -71,7 +92,10 @@ function parseFormBody(
 ): Record<string, string | string[]> | undefined {
   const charset = charsetOf(readHeaderValues(headers, 'content-type')[0]);
   // As Express decodes a form: one leading byte order mark dropped from UTF-8, none from ISO-8859-1.
-  let text = new TextDecoder(charset === 'iso-8859-1' ? 'latin1' : 'utf-8', { ignoreBOM: true }).decode(body);
+  let text =
+    charset === 'iso-8859-1'
+      ? decodeLatin1(body)
+      : new TextDecoder('utf-8', { ignoreBOM: true }).decode(body);
   if (charset !== 'iso-8859-1' && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const parameters: Record<string, string | string[]> = Object.create(null);
   if (text === '') return parameters;
@@ -79,7 +103,9 @@ function parseFormBody(
   for (let at = text.indexOf('&'), count = 1; at !== -1; at = text.indexOf('&', at + 1)) {
     if (++count > FORM_MAX_PARAMETERS) return undefined;
   }
-  for (const [name, value] of new URLSearchParams(text)) {
+  // URLSearchParams drops one leading `?` of a string (a query's); a form has none to drop: its first
+  // name keeps it, as Express reads it. An empty first part changes nothing else.
+  for (const [name, value] of new URLSearchParams(text.startsWith('?') ? `&${text}` : text)) {
     const earlier = parameters[name];
     if (earlier === undefined) parameters[name] = value;
     else if (Array.isArray(earlier)) earlier.push(value);

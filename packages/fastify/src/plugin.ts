@@ -85,20 +85,20 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
   }
 
   if (settings.transport.body === true && !fastify.hasContentTypeParser(FORM)) {
-    // A form that may carry the token (POST, PUT, PATCH) is read as on the other adapters (core's
-    // readFormBody): at most 100 KiB unless the route sets its own bodyLimit (the server's when
-    // smaller), at most 1000 parameters, UTF-8 or ISO-8859-1; its Content-Encoding is left to
-    // Fastify's way (a preParsing hook decodes it, or nothing does). Other methods' forms are parsed
-    // as before, whole.
-    const serverLimit = fastify.initialConfig.bodyLimit ?? FORM_BODY_MAX_BYTES;
-    fastify.addContentTypeParser(FORM, { parseAs: 'buffer' }, (request, body, done) => {
+    // The app's urlencoded parser now, for every method: at most 100 KiB (the server's bodyLimit
+    // when smaller; a route's own bodyLimit wins, as Fastify applies it), a 413 past it, as Express's
+    // urlencoded() reads any form. A form that may carry the token (POST, PUT, PATCH) is read as on
+    // the other adapters (core's readFormBody: 1000 parameters, UTF-8 or ISO-8859-1), its
+    // Content-Encoding left to Fastify's way (a preParsing hook decodes it, or nothing does); other
+    // methods' forms are parsed as before, whole.
+    const bodyLimit = Math.min(fastify.initialConfig.bodyLimit ?? FORM_BODY_MAX_BYTES, FORM_BODY_MAX_BYTES);
+    fastify.addContentTypeParser(FORM, { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
       const bytes = body as Buffer;
       if (!isFormTokenRequest(request.method, FORM)) {
         done(null, parseQueryString(bytes.toString('utf8')));
         return;
       }
-      const routeLimit = request.routeOptions.bodyLimit;
-      const maxBytes = routeLimit !== serverLimit ? routeLimit : Math.min(serverLimit, FORM_BODY_MAX_BYTES);
+      const maxBytes = Number.POSITIVE_INFINITY; // Fastify enforced the limit that applies
       const reading = readFormBody(bytes, request.headers, { maxBytes, checkEncoding: false });
       if ('parameters' in reading) done(null, reading.parameters);
       else done(Object.assign(new Error(reading.reason), { statusCode: reading.status }), undefined);
