@@ -2,10 +2,9 @@
  * Review of 8c8af96 (adapters read a form body the same way; Hono's DPoP URL without a Host): what
  * held. Raw HTTP on 127.0.0.1 to Express 5, Express 4, Fastify and Hono (test/support/four-adapters.ts),
  * a real oidc-provider dev issuer; Hono also through `app.request()` (no Node server, as on a
- * fetch-only runtime). The defects found have files of their own (failing on purpose):
- * express-form-repeated-names-quadratic, hono-form-raw-body-reencoded, fastify-form-decompressed-by-app,
- * fastify-form-parser-non-token-methods, form-content-encoding-identity-list,
- * form-charset-empty-or-malformed, form-bom-decoding-disagreement.
+ * fetch-only runtime). The defects it found, all fixed, are pinned in express-form-repeated-names-quadratic,
+ * hono-form-raw-body-reencoded, fastify-form-decompressed-by-app, fastify-form-parser-non-token-methods
+ * and form-bodies-agreement (Content-Encoding lists, empty or malformed charsets, BOM decoding).
  */
 import { connect } from 'node:net';
 import { createValidator, FORM_BODY_MAX_BYTES, type Validator } from '@tokenguard/core';
@@ -100,7 +99,7 @@ describe('form bodies over raw HTTP (transport.body)', () => {
   it('header spellings: empty or Identity coding read, identity;q=1 refused (Fastify leaves codings to its hooks), charset quoted or spaced read, utf8 refused as Express does', async () => {
     const body = () => `access_token=${token}`;
     // Fastify reads a body with a Content-Encoding as its preParsing hooks hand it over (none here):
-    // the plain one is read, the gzipped one holds no token (test/form-content-encoding.test.ts).
+    // the plain one is read, the gzipped one holds no token (test/form-bodies-agreement.test.ts).
     const cases: [string, string[], string, number, number?][] = [
       ['Content-Encoding empty', ['Content-Encoding: '], FORM, 200],
       ['Content-Encoding: Identity', ['Content-Encoding: Identity'], FORM, 200],

@@ -2,8 +2,8 @@
  * Review of 727ad85 (one core readFormBody for every adapter's form): what held. Raw HTTP on
  * 127.0.0.1 to Express 5, Express 4, Fastify and Hono (test/support/four-adapters.ts), Fastify's
  * `app.inject`, Hono's `app.request()` with fetch `Request`/`Headers` (no Node server); a real
- * oidc-provider dev issuer. The defects found have files of their own (failing on purpose):
- * form-leading-question-mark, form-latin1-leading-ff, form-charset-quoted-string,
+ * oidc-provider dev issuer. The defects it found, all fixed, are pinned in form-bodies-agreement
+ * (a leading `?`, a leading 0xFF in ISO-8859-1, quoted charset parameters) and
  * fastify-form-route-body-limit-equal-to-server.
  */
 import { createValidator, type Validator } from '@tokenguard/core';
