@@ -98,8 +98,11 @@ async function plugin(fastify: FastifyInstance, options: TokenguardPluginOptions
         done(null, parseQueryString(bytes.toString('utf8')));
         return;
       }
-      const maxBytes = Number.POSITIVE_INFINITY; // Fastify enforced the limit that applies
-      const reading = readFormBody(bytes, request.headers, { maxBytes, checkEncoding: false });
+      // No limit of readFormBody's own: Fastify enforced the one that applies (the route's, or this parser's).
+      const reading = readFormBody(bytes, request.headers, {
+        maxBytes: Number.POSITIVE_INFINITY,
+        checkEncoding: false,
+      });
       if ('parameters' in reading) done(null, reading.parameters);
       else done(Object.assign(new Error(reading.reason), { statusCode: reading.status }), undefined);
     });
