@@ -21,6 +21,7 @@ import {
   signInput,
   validatorFor,
 } from '../adversarial/forge.js';
+import { withinDeadline } from '../support/deadline.js';
 import { generateSigningKey, jwksOf } from '../support/keys.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
@@ -33,19 +34,6 @@ afterAll(() => validator.close());
 const good = forge({ alg: 'ES256', typ: 'at+jwt', kid: es.kid }, claims(), es.privateKey);
 const goodRs = forge({ alg: 'RS256', typ: 'at+jwt', kid: rs.kid }, claims(), rs.privateKey);
 
-/** Settles `promise` or fails after the deadline; never leaves a timer behind. */
-async function withinDeadline<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${DEADLINE_MS} ms`)), DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Validates `value`; returns 'accepted' or the library error, failing on anything else. */
 async function outcome(value: string): Promise<'accepted' | { code: string; status: number }> {
   const result = await withinDeadline(
@@ -53,6 +41,7 @@ async function outcome(value: string): Promise<'accepted' | { code: string; stat
       () => 'accepted' as const,
       (error: unknown) => error,
     ),
+    DEADLINE_MS,
   );
   if (result === 'accepted') return result;
   if (!isTokenGuardError(result)) throw new Error(`non-library error: ${String(result)}`);

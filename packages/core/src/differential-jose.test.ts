@@ -24,6 +24,7 @@
 import { constants, createHmac, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
+import { withinDeadline } from '../../../test/support/deadline.js';
 import fc from '../../../test/support/fast-check.js';
 import { generateSigningKey, jwksOf, type SigningKey } from '../../../test/support/keys.js';
 import { isTokenGuardError } from './errors.js';
@@ -87,6 +88,7 @@ function pair(nowMs = NOW_MS, jwks: { keys: JWK[] } = JWKS) {
           () => 'accepted' as const,
           (error: unknown) => ({ error }),
         ),
+        DEADLINE_MS,
       );
       if (result === 'accepted') return result;
       const { error } = result;
@@ -101,22 +103,10 @@ function pair(nowMs = NOW_MS, jwks: { keys: JWK[] } = JWKS) {
           () => 'accepted',
           (error: unknown) => (error as { code?: string }).code ?? String(error),
         ),
+        DEADLINE_MS,
       );
     },
   };
-}
-
-/** Settles `promise` or fails after the deadline (a hang is a failure, not a slow test); no timer left. */
-async function withinDeadline<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${DEADLINE_MS} ms`)), DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const b64u = (data: string | Uint8Array): string => Buffer.from(data as Uint8Array).toString('base64url');
