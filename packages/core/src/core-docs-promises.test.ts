@@ -31,6 +31,10 @@ let jwks: JwksServer;
 let queryServer: Server;
 let queryUrl: string;
 const queryTargets: string[] = [];
+/** An introspection endpoint answering every token active, counting the requests it got. */
+let introspectionServer: Server;
+let introspectionUrl: string;
+let introspections = 0;
 
 beforeAll(async () => {
   key = generateSigningKey('ES256', { kid: 'held' });
@@ -42,12 +46,24 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => queryServer.listen(0, '127.0.0.1', resolve));
   queryUrl = `http://127.0.0.1:${(queryServer.address() as AddressInfo).port}/tenant-keys`;
+  introspectionServer = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      introspections++;
+      const body = { active: true, iss: ISS, aud: AUD, sub: 'opaque-user', exp: T0 / 1000 + 3600 };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => introspectionServer.listen(0, '127.0.0.1', resolve));
+  introspectionUrl = `http://127.0.0.1:${(introspectionServer.address() as AddressInfo).port}/introspect`;
 });
 
 afterAll(async () => {
   await jwks.close();
   queryServer.closeAllConnections();
   await new Promise((resolve) => queryServer.close(resolve));
+  introspectionServer.closeAllConnections();
+  await new Promise((resolve) => introspectionServer.close(resolve));
 });
 
 async function tokenAt(
@@ -79,6 +95,25 @@ describe('README "The validator"', () => {
     expect(error.status).toBe(503);
     expect(error.headers['retry-after']).toBeDefined();
     expect(jwks.fetchCount).toBe(before);
+  });
+
+  it('close(): "cached answers it holds still validate"; an opaque token not cached is a 503, nothing sent', async () => {
+    const validator = createValidator({
+      issuer: ISS,
+      audience: AUD,
+      jwks: { keys: [key.publicJwk] },
+      now: () => T0,
+      introspection: { clientId: 'orders-api', clientSecret: 'secret', endpoint: introspectionUrl },
+    });
+    expect((await validator.validate('opaque-cached')).subject).toBe('opaque-user');
+    const sent = introspections;
+    await validator.close();
+    expect((await validator.validate('opaque-cached')).subject).toBe('opaque-user');
+    const error = await failure(validator.validate('opaque-new'));
+    expect(error.code).toBe('ERR_INTROSPECTION_UNAVAILABLE');
+    expect(error.status).toBe(503);
+    expect(error.headers['retry-after']).toBeDefined();
+    expect(introspections).toBe(sent);
   });
 
   it('warm(): "rejects with ERR_KEYS_UNAVAILABLE if the issuer cannot be reached (the validator still works and retries later)"', async () => {
