@@ -94,7 +94,13 @@ export type FetchReason = 'cold' | 'expired' | 'refresh_ahead' | 'unknown_kid' |
 export interface KeySetState {
   /** The JWKS URL's origin and path (never its query or user info); `undefined` until discovered. */
   uri: string | undefined;
-  /** `fresh` within max age; `stale` past it but inside `staleIfErrorSec`; `expired` beyond that. */
+  /**
+   * `empty` before the first set; `fresh` within max age; `stale` past it, refetched by the next request
+   * that needs a key (while the issuer fails, still used up to `staleIfErrorSec` past max age);
+   * `expired` past that too, with its last refetch failed: requests that need it get a 503 until the
+   * issuer answers. An idle set past both, which no request has tried to refetch, is `stale`: nothing
+   * says the issuer is down.
+   */
   status: 'empty' | 'fresh' | 'stale' | 'expired';
   keys: number;
   kids: (string | undefined)[];
@@ -351,7 +357,7 @@ export class RemoteKeySource implements KeySource {
     let status: KeySetState['status'] = 'empty';
     if (snapshot !== undefined) {
       if (now < snapshot.expiresAt) status = 'fresh';
-      else if (now < this.#usableUntil(snapshot)) status = 'stale';
+      else if (now < this.#usableUntil(snapshot) || this.#failures === 0) status = 'stale';
       else status = 'expired';
     }
     return {

@@ -1,5 +1,6 @@
 /**
- * Defect (fails on purpose until fixed, in the code or in the docs): `state()` reports an idle key
+ * Was a defect (failed until fixed: `expired` now needs a failed refetch; KEYSET.md defines each status):
+ * `state()` reported an idle key
  * set as `expired`, the status KEYSET.md tells a health check to fail on, while its issuer answers
  * and nothing has failed.
  *
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('state().keySet.status of an idle validator whose issuer is up', () => {
-  it("is not 'expired' (the documented health check's failure) while nothing has failed", async () => {
+  it("was a defect: is not 'expired' (the documented health check's failure) while nothing has failed", async () => {
     let clock = 1_800_000_000_000;
     const validator = createValidator({ issuer: ISS, audience: AUD, jwksUri: jwks.url, now: () => clock });
     try {

@@ -117,7 +117,8 @@ export interface Validator {
   /**
    * Closes the HTTP connection pool, for good: from then on the validator asks nothing of the network
    * (a key set, discovery document or introspection answer it would need is a 503); tokens it can
-   * verify with the keys and answers it holds still validate.
+   * verify with the keys and answers it holds still validate while those last (a key set up to its
+   * max age plus `staleIfErrorSec`).
    */
   close(): Promise<void>;
 }
@@ -716,10 +717,10 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
     },
     async warm() {
-      await Promise.all(contexts.listed().map((context) => context.keys.warm()));
+      await allEnded(contexts.listed().map((context) => context.keys.warm()));
     },
     async refreshKeys() {
-      await Promise.all([...contexts.values()].map((context) => context.keys.refresh()));
+      await allEnded([...contexts.values()].map((context) => context.keys.refresh()));
     },
     state() {
       return {
@@ -1010,4 +1011,14 @@ function checkTyp(typ: unknown, config: ResolvedIssuerOptions): void {
       actual: safeName(typ),
     });
   }
+}
+
+/**
+ * Waits for every one of `works` to end, then rejects with the first failure, if any: `warm()` and
+ * `refreshKeys()` answer once every issuer's fetch is over, so a healthy issuer's set is loaded when
+ * they settle even if another issuer failed first.
+ */
+async function allEnded(works: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(works)).find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }

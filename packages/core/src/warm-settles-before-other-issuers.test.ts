@@ -1,5 +1,5 @@
 /**
- * Defect (fails on purpose until fixed): with several issuers, `warm()` and `refreshKeys()` settle as
+ * Was a defect (failed until fixed: warm() and refreshKeys() wait for every fetch, then reject with the first failure): with several issuers, `warm()` and `refreshKeys()` settle as
  * soon as one issuer's key set fails (validator.ts: `Promise.all`), while the other issuers' fetches
  * are still in flight. The docs promise that awaiting them means the fetches happened:
  *
@@ -89,7 +89,7 @@ function twoIssuers(now: () => number = Date.now): Validator {
 }
 
 describe('warm() and refreshKeys() with one issuer down', () => {
-  it("warm() settles only once every issuer's key set fetch has ended (the healthy one's set is loaded)", async () => {
+  it("was a defect: warm() settles only once every issuer's key set fetch has ended (the healthy one's set is loaded)", async () => {
     const validator = twoIssuers();
     try {
       expect(await statusWhenSettled(validator, () => validator.warm())).toBe('fresh');
@@ -99,7 +99,7 @@ describe('warm() and refreshKeys() with one issuer down', () => {
     }
   });
 
-  it("refreshKeys() settles only once every issuer's refetch has ended (the healthy one's new set is read)", async () => {
+  it("was a defect: refreshKeys() settles only once every issuer's refetch has ended (the healthy one's new set is read)", async () => {
     let clock = 1_800_000_000_000;
     const validator = twoIssuers(() => clock);
     try {
