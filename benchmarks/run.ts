@@ -6,13 +6,14 @@
  *   pnpm bench -- --quick          a few seconds, for smoke testing; writes nothing
  *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, dpop, memory
  *   pnpm bench -- --algs=RS256     some algorithms only (in-process part)
+ *   pnpm bench -- --slices=FILE    also writes every measured slice's rate (in-process and HTTP) as JSON
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { FRAMEWORKS, PEER_NAMES } from './http/apps.js';
 import { drawChart, type Panel } from './lib/chart.js';
 import { floorLayerRatio } from './lib/floor-layer.js';
-import { ratioRange } from './lib/measure.js';
+import type { PairedRatio } from './lib/measure.js';
 import { formatNumber, formatTable, type Table } from './lib/report.js';
 import { BENCH_ALGORITHMS, type BenchAlgorithm } from './lib/tokens.js';
 import type { MemoryResult } from './memory/worker.js';
@@ -20,6 +21,7 @@ import { runDpopScenario } from './scenarios/dpop.js';
 import {
   CEILING,
   type HttpResult,
+  httpRatio,
   NOOP,
   PEER_FRESH,
   PEER_REUSED,
@@ -40,6 +42,7 @@ import {
   TG_FRESH,
   TG_REPEATED,
   type ValidateResult,
+  validateRatio,
 } from './scenarios/validate.js';
 
 const PARTS = ['validate', 'http', 'keyset', 'introspection', 'dpop', 'memory'] as const;
@@ -53,6 +56,7 @@ for (const part of only ?? []) {
   if (!(PARTS as readonly string[]).includes(part))
     throw new TypeError(`--only: unknown part ${part} (${PARTS.join(', ')})`);
 }
+const slicesArg = args.find((arg) => arg.startsWith('--slices='))?.slice('--slices='.length);
 const algsArg = args.find((arg) => arg.startsWith('--algs='));
 const algorithms =
   algsArg === undefined ? undefined : (algsArg.slice('--algs='.length).split(',') as BenchAlgorithm[]);
@@ -141,6 +145,13 @@ const totalSeconds = (performance.now() - started) / 1000;
 const targets = targetTable(validate, http, memory);
 show(targets);
 console.error(`[bench] total ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')})`);
+if (slicesArg !== undefined) {
+  // Every ratio of the tables can be taken again from these (see pairedRatio in lib/measure.ts).
+  const byKey = <K>(map: Map<K, Map<string, unknown>> | undefined) =>
+    Object.fromEntries([...(map ?? new Map())].map(([key, byName]) => [key, Object.fromEntries(byName)]));
+  writeFileSync(slicesArg, JSON.stringify({ validate: byKey(validate?.slices), http: byKey(http?.slices) }));
+  console.error(`[bench] wrote every slice's rate to ${slicesArg}`);
+}
 
 if (!quick && only === undefined && algorithms === undefined) {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -150,7 +161,7 @@ if (!quick && only === undefined && algorithms === undefined) {
     '',
     `Produced by \`pnpm bench\` on ${date}: Node ${process.version}, ${cpu}, ${cpus().length} cores, ${process.platform}/${process.arch}. The whole run took ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')}).`,
     '',
-    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (in-process contenders take turns in short slices within each round; HTTP configurations alternate; medians of several rounds).',
+    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (contenders take turns in short slices within each of several rounds; a ratio is the median of the ratios of slices paired in time, so a burst that slows a few slices moves it little).',
     '',
     '![headline ratios](results.svg)',
     '',
@@ -175,17 +186,14 @@ function targetTable(
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   if (v !== undefined) {
     for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
-      const byName = v.medians.get(alg);
-      if (byName === undefined) continue; // not measured (--algs)
-      const floor = byName?.get(FLOOR) ?? Number.NaN;
-      const ratio = (byName?.get(TG_FRESH) ?? Number.NaN) / floor;
-      const fastJwt = (byName?.get(FASTJWT) ?? Number.NaN) / floor;
-      const perRound = v.rounds.get(alg);
+      if (!v.medians.has(alg)) continue; // not measured (--algs)
+      const ratio = validateRatio(v, alg, TG_FRESH, FLOOR);
+      const fastJwt = validateRatio(v, alg, FASTJWT, FLOOR).median;
       rows.push([
         `fresh token validate() / floor, ${alg}`,
         '≥ 0.95',
-        `${ratio.toFixed(2)} ${spread(ratioRange(perRound?.get(TG_FRESH), perRound?.get(FLOOR)))}; fast-jwt ${fastJwt.toFixed(2)}`,
-        verdict(ratio >= 0.95),
+        `${ratio.median.toFixed(2)} ${spread(ratio)}; fast-jwt ${fastJwt.toFixed(2)}`,
+        verdict(ratio.median >= 0.95),
       ]);
     }
     const rs = v.medians.get('RS256');
@@ -203,42 +211,36 @@ function targetTable(
     for (const framework of h.figures.keys()) {
       const f = h.figures.get(framework);
       const rps = (label: string) => f?.get(label)?.requestsPerSec ?? Number.NaN;
-      const ceiling = rps(TG_REUSED) / rps(CEILING);
-      const noop = rps(NOOP) / rps(CEILING);
+      const ratio = (label: string, base: string) => httpRatio(h, framework, label, base);
+      const ceiling = ratio(TG_REUSED, CEILING);
       const floorLayer = (): string => {
         const estimate = floorLayerRatio(f?.get(CEILING), f?.get(NOOP), floorUs, rps(PEER_FRESH));
         return Number.isFinite(estimate)
           ? `; no-op middleware + the floor's verification, estimated: ${estimate.toFixed(2)}×`
           : '';
       };
-      const perRound = (label: string) =>
-        h.rounds
-          .get(framework)
-          ?.get(label)
-          ?.map((r) => r.requestsPerSec);
       rows.push([
         `HTTP ${framework}, reused token / no-auth ceiling`,
         '≥ 0.85',
-        `${ceiling.toFixed(2)} ${spread(ratioRange(perRound(TG_REUSED), perRound(CEILING)))}; a middleware that does nothing: ${noop.toFixed(2)}`,
-        verdict(ceiling >= 0.85),
+        `${ceiling.median.toFixed(2)} ${spread(ceiling)}; a middleware that does nothing: ${ratio(NOOP, CEILING).median.toFixed(2)}`,
+        verdict(ceiling.median >= 0.85),
       ]);
       for (const [label, how] of [
         [TG_FRESH_HTTP, ''],
         [TG_FRESH_OFF_THREAD, ', verifyOffThread'],
       ] as const) {
-        const versus = rps(label) / rps(PEER_FRESH);
-        const [low, high] = ratioRange(perRound(label), perRound(PEER_FRESH));
+        const versus = ratio(label, PEER_FRESH);
         // What the framework allows: the ratio an auth layer costing nothing would reach.
         // The adapter verifies fresh tokens together at the end of the phase; validate() at once, for reference.
         const bound =
           how === ''
-            ? `; verified at once: ${(rps(TG_FRESH_AT_ONCE) / rps(PEER_FRESH)).toFixed(2)}×; no auth at all: ${(rps(CEILING) / rps(PEER_FRESH)).toFixed(2)}×${floorLayer()}`
+            ? `; verified at once: ${ratio(TG_FRESH_AT_ONCE, PEER_FRESH).median.toFixed(2)}×; no auth at all: ${ratio(CEILING, PEER_FRESH).median.toFixed(2)}×${floorLayer()}`
             : '';
         rows.push([
           `HTTP ${framework}, fresh token per request${how} / ${PEER_NAMES[framework]}`,
           '≥ 1.5×',
-          `${versus.toFixed(2)}× (rounds ${low.toFixed(2)}–${high.toFixed(2)}×${bound})`,
-          verdict(versus >= 1.5),
+          `${versus.median.toFixed(2)}× (rounds ${versus.roundLow.toFixed(2)}–${versus.roundHigh.toFixed(2)}×${bound})`,
+          verdict(versus.median >= 1.5),
         ]);
       }
     }
@@ -256,14 +258,14 @@ function targetTable(
     columns: ['target', 'goal', 'reached', 'verdict'],
     rows,
     notes: [
-      `Reached: the median, then the lowest and highest per-round ratio (each round measures both sides of a ratio under the same conditions, so the spread shows how much the machine moved them). The verdict is on the median. For reference: fast-jwt (no cache) against the same floor, the fastest synchronous peer; a middleware that does nothing against the ceiling, what the framework costs to run any middleware; tokenguard validate() called from a plain middleware, which verifies each fresh token at once instead of with the others read in the same phase; the no-auth ceiling against the peer with fresh tokens, the ratio an auth layer that cost nothing would reach on that framework; and an estimate of what a layer verifying each fresh token on the event loop at the floor's cost (the in-process RS256 floor's time per token, added to the server CPU per request of the no-op middleware, or of the ceiling when that is higher) would reach, taking req/s as inversely proportional to server CPU: a reference for what the framework and the crypto leave to an auth layer in that run, not a bound: the adapters verify a phase's tokens in a row with warm caches (and RS256 for less than the floor's verify), so they can land above it, and the host's noise moves both.`,
+      `Reached: the median of the ratios of the two sides' slices paired by round and slice (the two slices of a pair ran one right after the other, so they share the machine's state of that moment; a burst of other work that slows a few slices moves this median little), then the lowest and highest of each round's own median ratio (the spread shows how much the machine moved them). The verdict is on the median over all pairs. For reference: fast-jwt (no cache) against the same floor, the fastest synchronous peer; a middleware that does nothing against the ceiling, what the framework costs to run any middleware; tokenguard validate() called from a plain middleware, which verifies each fresh token at once instead of with the others read in the same phase; the no-auth ceiling against the peer with fresh tokens, the ratio an auth layer that cost nothing would reach on that framework; and an estimate of what a layer verifying each fresh token on the event loop at the floor's cost (the in-process RS256 floor's time per token, added to the server CPU per request of the no-op middleware, or of the ceiling when that is higher) would reach, taking req/s as inversely proportional to server CPU: a reference for what the framework and the crypto leave to an auth layer in that run, not a bound: the adapters verify a phase's tokens in a row with warm caches (and RS256 for less than the floor's verify), so they can land above it, and the host's noise moves both.`,
     ],
   };
 }
 
-/** `(rounds low–high)` for a per-round ratio range. */
-function spread([low, high]: [number, number]): string {
-  return `(rounds ${low.toFixed(2)}–${high.toFixed(2)})`;
+/** `(rounds low–high)`: the range of a paired ratio's per-round medians. */
+function spread({ roundLow, roundHigh }: PairedRatio): string {
+  return `(rounds ${roundLow.toFixed(2)}–${roundHigh.toFixed(2)})`;
 }
 
 function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitle: string): string {
@@ -272,9 +274,7 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
   if (v !== undefined) {
     const bars = [];
     for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
-      const byName = v.medians.get(alg);
-      if (byName === undefined) continue; // not measured (--algs)
-      const floor = byName?.get(FLOOR) ?? Number.NaN;
+      if (!v.medians.has(alg)) continue; // not measured (--algs)
       for (const [name, label] of [
         [TG_FRESH, 'tokenguard'],
         ['fast-jwt, no cache', 'fast-jwt'],
@@ -283,7 +283,7 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
       ] as const) {
         bars.push({
           label: `${alg} ${label}`,
-          value: (byName?.get(name) ?? Number.NaN) / floor,
+          value: validateRatio(v, alg, name, FLOOR).median,
           ours: name === TG_FRESH,
         });
       }
@@ -317,29 +317,20 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
     const reused = [];
     const fresh = [];
     for (const framework of FRAMEWORKS) {
-      const f = h.figures.get(framework);
-      if (f === undefined) continue;
-      const rps = (label: string) => f.get(label)?.requestsPerSec ?? Number.NaN;
+      if (!h.figures.has(framework)) continue;
+      const versusCeiling = (label: string) => httpRatio(h, framework, label, CEILING).median;
       reused.push(
-        { label: `${framework}: tokenguard`, value: rps(TG_REUSED) / rps(CEILING), ours: true },
-        {
-          label: `${framework}: ${PEER_NAMES[framework]}`,
-          value: rps(PEER_REUSED) / rps(CEILING),
-          ours: false,
-        },
+        { label: `${framework}: tokenguard`, value: versusCeiling(TG_REUSED), ours: true },
+        { label: `${framework}: ${PEER_NAMES[framework]}`, value: versusCeiling(PEER_REUSED), ours: false },
       );
       fresh.push(
-        { label: `${framework}: tokenguard`, value: rps(TG_FRESH_HTTP) / rps(CEILING), ours: true },
+        { label: `${framework}: tokenguard`, value: versusCeiling(TG_FRESH_HTTP), ours: true },
         {
           label: `${framework}: tokenguard verifyOffThread`,
-          value: rps(TG_FRESH_OFF_THREAD) / rps(CEILING),
+          value: versusCeiling(TG_FRESH_OFF_THREAD),
           ours: true,
         },
-        {
-          label: `${framework}: ${PEER_NAMES[framework]}`,
-          value: rps(PEER_FRESH) / rps(CEILING),
-          ours: false,
-        },
+        { label: `${framework}: ${PEER_NAMES[framework]}`, value: versusCeiling(PEER_FRESH), ours: false },
       );
     }
     panels.push({

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type Contender, interleave, median, ratioRange, SLICES_PER_ROUND } from './measure.js';
+import {
+  type Contender,
+  interleave,
+  interleaveSlices,
+  median,
+  pairedRatio,
+  SLICES_PER_ROUND,
+} from './measure.js';
 
 /** A contender that records every slice it is asked to run, in the order asked. */
 function recording(name: string, ops: number, log: string[], ranges: [number, number][]): Contender {
@@ -61,10 +68,59 @@ describe('median', () => {
   });
 });
 
-describe('ratioRange', () => {
-  it('gives the lowest and highest per-round ratio of two contenders measured in the same rounds', () => {
-    expect(ratioRange([90, 50, 80], [100, 100, 80])).toEqual([0.5, 1]);
-    expect(ratioRange([], [])).toEqual([Number.NaN, Number.NaN]);
-    expect(ratioRange(undefined, [1])).toEqual([Number.NaN, Number.NaN]);
+describe('interleaveSlices', () => {
+  it("records every measured slice's rate, by round and slice, leaving out the warm-up round", async () => {
+    const { rounds, slices } = await interleaveSlices(
+      [recording('a', 100, [], []), recording('b', 100, [], [])],
+      2,
+    );
+    for (const name of ['a', 'b']) {
+      const recorded = slices.get(name) ?? [];
+      expect(recorded).toHaveLength(2 * SLICES_PER_ROUND);
+      expect(recorded.map((s) => `${s.round}/${s.slice}`)).toEqual(
+        [0, 1].flatMap((round) =>
+          Array.from({ length: SLICES_PER_ROUND }, (_, slice) => `${round}/${slice}`),
+        ),
+      );
+      for (const { rate } of recorded) expect(rate).toBeGreaterThan(0);
+      expect(rounds.get(name)).toHaveLength(2);
+    }
+  });
+
+  it('records no slice that had no operation to run', async () => {
+    const { slices } = await interleaveSlices([recording('tiny', 3, [], [])], 1);
+    expect(slices.get('tiny')).toHaveLength(3);
+  });
+});
+
+describe('pairedRatio', () => {
+  const rates = (round: number, values: number[]) => values.map((rate, slice) => ({ round, slice, rate }));
+
+  it("takes the median of the ratios of slices paired by round and slice, and the range of the rounds' medians", () => {
+    const numerator = [...rates(0, [90, 80, 100]), ...rates(1, [50, 60, 45])];
+    const denominator = [...rates(0, [100, 100, 100]), ...rates(1, [50, 50, 50])];
+    // Ratios: round 0: 0.9, 0.8, 1.0 (median 0.9); round 1: 1.0, 1.2, 0.9 (median 1.0).
+    const ratio = pairedRatio(numerator, denominator);
+    expect(ratio.median).toBeCloseTo(0.95, 10);
+    expect(ratio.roundLow).toBeCloseTo(0.9, 10);
+    expect(ratio.roundHigh).toBeCloseTo(1.0, 10);
+  });
+
+  it('is moved little by one slow slice, where a ratio of totals is moved by it', () => {
+    const numerator = rates(0, [100, 100, 100, 100, 20]);
+    const denominator = rates(0, [100, 100, 100, 100, 100]);
+    expect(pairedRatio(numerator, denominator).median).toBe(1);
+    const total = (values: typeof numerator) => values.reduce((sum, { rate }) => sum + rate, 0);
+    expect(total(numerator) / total(denominator)).toBeCloseTo(0.84, 10);
+  });
+
+  it('leaves out slices without a partner or without a rate, and is NaN when none is paired', () => {
+    const ratio = pairedRatio(
+      [...rates(0, [50, Number.NaN, 70]), { round: 3, slice: 0, rate: 10 }],
+      rates(0, [100, 100, 0]),
+    );
+    expect(ratio.median).toBe(0.5);
+    expect(pairedRatio(rates(0, [1]), rates(1, [1])).median).toBeNaN();
+    expect(pairedRatio(undefined, rates(0, [1])).roundLow).toBeNaN();
   });
 });

@@ -61,12 +61,37 @@ export function turnOrder(turn: number, slice: number, round: number, count: num
 /** Ops/s of each contender in each measured round, by name, in round order (see {@link interleave}). */
 export type RoundSamples = Map<string, number[]>;
 
+/** One slice of one contender's round: where it ran, and its rate (operations per second). */
+export interface SliceRate {
+  readonly round: number;
+  readonly slice: number;
+  readonly rate: number;
+}
+
+/** Every measured slice of each contender, by name. */
+export type SliceRates = Map<string, SliceRate[]>;
+
+/** What {@link interleaveSlices} measured: each round's ops/s, and each slice's. */
+export interface InterleavedSamples {
+  readonly rounds: RoundSamples;
+  readonly slices: SliceRates;
+}
+
 /** {@link interleave}, keeping every round's ops/s instead of their median. */
 export async function interleaveRounds(
   contenders: readonly Contender[],
   rounds: number,
 ): Promise<RoundSamples> {
+  return (await interleaveSlices(contenders, rounds)).rounds;
+}
+
+/** {@link interleave}, keeping every round's ops/s and every slice's, for {@link pairedRatio}. */
+export async function interleaveSlices(
+  contenders: readonly Contender[],
+  rounds: number,
+): Promise<InterleavedSamples> {
   const samples: RoundSamples = new Map(contenders.map((c) => [c.name, []]));
+  const slices: SliceRates = new Map(contenders.map((c) => [c.name, []]));
   for (let round = -1; round < rounds; round++) {
     const works: TimedWork[] = [];
     for (const contender of contenders) works.push(await contender.prepare());
@@ -81,7 +106,12 @@ export async function interleaveRounds(
         collectYoungGarbage();
         const begin = clock();
         await work.run(start, end);
-        elapsedMs[index] = (elapsedMs[index] as number) + clock() - begin;
+        const sliceMs = clock() - begin;
+        elapsedMs[index] = (elapsedMs[index] as number) + sliceMs;
+        if (round >= 0 && end > start) {
+          const name = (contenders[index] as Contender).name;
+          slices.get(name)?.push({ round, slice, rate: ((end - start) * 1000) / sliceMs });
+        }
       }
     }
     if (round < 0) continue;
@@ -90,19 +120,51 @@ export async function interleaveRounds(
       samples.get(name)?.push((work.ops * 1000) / (elapsedMs[index] as number));
     });
   }
-  return samples;
+  return { rounds: samples, slices };
+}
+
+/** A ratio of two contenders' rates taken slice by slice: see {@link pairedRatio}. */
+export interface PairedRatio {
+  /** The median of the ratios of every pair of slices. */
+  readonly median: number;
+  /** The lowest and highest of each round's own median ratio. */
+  readonly roundLow: number;
+  readonly roundHigh: number;
 }
 
 /**
- * The lowest and highest of `numerator[i] / denominator[i]` over the rounds: two contenders measured
- * in the same round share its conditions, so the spread of their per-round ratio shows the noise.
+ * The ratio of two contenders' rates, as the median of the ratios of their slices paired by round
+ * and slice: the two slices of a pair ran one right after the other (the order rotating), so they
+ * share the machine's state of that moment, and a burst of other work that slows a slice or two
+ * moves the median little, where it moves a whole round's rate. With `roundLow`/`roundHigh`, the
+ * range of each round's median ratio. Slices without a partner (or with no rate) are left out; `NaN`
+ * when none is paired.
+ *
+ * @example
+ * ```ts
+ * const ratio = pairedRatio(slices.get('tokenguard'), slices.get('floor'));
+ * console.log(`${ratio.median.toFixed(2)} (rounds ${ratio.roundLow.toFixed(2)}–${ratio.roundHigh.toFixed(2)})`);
+ * ```
  */
-export function ratioRange(
-  numerator: readonly number[] | undefined,
-  denominator: readonly number[] | undefined,
-): [number, number] {
-  const ratios = (numerator ?? []).map((value, i) => value / (denominator?.[i] ?? Number.NaN));
-  return ratios.length === 0 ? [Number.NaN, Number.NaN] : [Math.min(...ratios), Math.max(...ratios)];
+export function pairedRatio(
+  numerator: readonly SliceRate[] | undefined,
+  denominator: readonly SliceRate[] | undefined,
+): PairedRatio {
+  const partner = new Map((denominator ?? []).map((s) => [`${s.round}/${s.slice}`, s.rate]));
+  const all: number[] = [];
+  const byRound = new Map<number, number[]>();
+  for (const { round, slice, rate } of numerator ?? []) {
+    const ratio = rate / (partner.get(`${round}/${slice}`) ?? Number.NaN);
+    if (!Number.isFinite(ratio) || ratio <= 0) continue;
+    all.push(ratio);
+    byRound.set(round, [...(byRound.get(round) ?? []), ratio]);
+  }
+  const roundMedians = [...byRound.values()].map(median);
+  return {
+    median: median(all),
+    roundLow: roundMedians.length === 0 ? Number.NaN : Math.min(...roundMedians),
+    roundHigh: roundMedians.length === 0 ? Number.NaN : Math.max(...roundMedians),
+  };
 }
 
 const gc = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;

@@ -29,9 +29,9 @@ export function formatNumber(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-/** `12,345 (0.97)`: ops/s with the ratio to a baseline. */
-export function withRatio(value: number | undefined, baseline: number | undefined): string {
+/** `12,345 (0.97)`: ops/s with its ratio to a baseline (measured apart: see `pairedRatio`). */
+export function withRatio(value: number | undefined, ratio: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return 'n/a';
-  if (baseline === undefined || !Number.isFinite(baseline)) return formatNumber(value);
-  return `${formatNumber(value)} (${(value / baseline).toFixed(2)})`;
+  if (ratio === undefined || !Number.isFinite(ratio)) return formatNumber(value);
+  return `${formatNumber(value)} (${ratio.toFixed(2)})`;
 }

@@ -10,7 +10,14 @@ import {
 import type { BenchIssuer } from '../http/issuer.js';
 import { startIssuerProcess } from '../http/issuer-process.js';
 import { LoadClient } from '../http/load-client.js';
-import { median, turnOrder } from '../lib/measure.js';
+import {
+  median,
+  type PairedRatio,
+  pairedRatio,
+  type SliceRate,
+  type SliceRates,
+  turnOrder,
+} from '../lib/measure.js';
 import { httpVerdict, preflight, preflightTokens } from '../lib/preflight.js';
 import { formatNumber, type Table } from '../lib/report.js';
 import { type BenchKey, generateBenchKey, signPool } from '../lib/tokens.js';
@@ -58,6 +65,27 @@ export interface HttpResult {
   readonly figures: Map<Framework, Map<string, HttpFigures>>;
   /** Every round's figures, by framework, then by config label (round order). */
   readonly rounds: Map<Framework, Map<string, readonly HttpFigures[]>>;
+  /** Every measured slice's req/s, by framework, then by config label: what ratios are taken from. */
+  readonly slices: Map<Framework, SliceRates>;
+}
+
+/**
+ * The ratio of configuration `label`'s req/s to `base`'s on `framework`, slice by slice
+ * ({@link pairedRatio}): the two ran in the same round, one right after the other in each slice.
+ *
+ * @example
+ * ```ts
+ * const versusCeiling = httpRatio(result, 'hono', TG_REUSED, CEILING).median;
+ * ```
+ */
+export function httpRatio(
+  result: HttpResult,
+  framework: Framework,
+  label: string,
+  base: string,
+): PairedRatio {
+  const slices = result.slices.get(framework);
+  return pairedRatio(slices?.get(label), slices?.get(base));
 }
 
 export const CEILING = 'no auth (ceiling)';
@@ -133,6 +161,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   );
   const authorization = `Bearer ${reused}`;
   const samples = new Map<string, HttpFigures[]>();
+  const slices = new Map<Framework, SliceRates>(FRAMEWORKS.map((framework) => [framework, new Map()]));
   const configs = FRAMEWORKS.flatMap(configsFor);
   const apps = new Map<Config, RunningApp>();
   let load: LoadClient | undefined;
@@ -151,7 +180,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     }
     for (let round = firstRound; round < settings.rounds; round++) {
       for (const framework of FRAMEWORKS) {
-        const figures = await runRound(configsFor(framework), round, {
+        const { figures, sliceRates } = await runRound(configsFor(framework), round, {
           settings,
           apps,
           load,
@@ -160,6 +189,9 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
           poolLength: settings.poolSize,
         });
         if (round < 0) continue;
+        const byLabel = slices.get(framework) as SliceRates;
+        for (const [label, rates] of sliceRates)
+          byLabel.set(label, [...(byLabel.get(label) ?? []), ...rates]);
         for (const [label, figure] of figures) {
           const id = `${framework}\u0000${label}`;
           samples.set(id, [...(samples.get(id) ?? []), figure]);
@@ -189,18 +221,19 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   const rows: (string | number)[][] = [];
   for (const framework of FRAMEWORKS) {
     const byLabel = figures.get(framework) as Map<string, HttpFigures>;
-    const ceiling = byLabel.get(CEILING)?.requestsPerSec ?? Number.NaN;
+    const bySlice = slices.get(framework);
+    const ratio = (label: string, base: string) =>
+      pairedRatio(bySlice?.get(label), bySlice?.get(base)).median;
     const ceilingCpu = byLabel.get(CEILING)?.cpuUsPerRequest ?? Number.NaN;
-    const peer = (label: string) => byLabel.get(PEER_OF[label] ?? '')?.requestsPerSec;
     for (const { label } of configsFor(framework)) {
       const f = byLabel.get(label) as HttpFigures;
-      const versusPeer = label in PEER_OF ? f.requestsPerSec / (peer(label) ?? Number.NaN) : undefined;
+      const peer = PEER_OF[label];
       rows.push([
         framework,
         label.startsWith('peer') ? label.replace('peer', PEER_NAMES[framework]) : label,
         formatNumber(f.requestsPerSec),
-        (f.requestsPerSec / ceiling).toFixed(2),
-        versusPeer === undefined ? '' : `${versusPeer.toFixed(2)}×`,
+        label === CEILING ? '1.00' : ratio(label, CEILING).toFixed(2),
+        peer === undefined ? '' : `${ratio(label, peer).toFixed(2)}×`,
         f.p50Ms.toFixed(1),
         f.p99Ms.toFixed(1),
         f.cpuUsPerRequest.toFixed(0),
@@ -211,6 +244,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   return {
     figures,
     rounds,
+    slices,
     tables: [
       {
         title: 'HTTP, RS256, req/s and latency (autocannon in a second process)',
@@ -227,7 +261,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         ],
         rows,
         notes: [
-          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.warmupRequests} distinct tokens) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them; p50/p99: medians over the slices.`,
+          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.warmupRequests} distinct tokens) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them, the median of the rounds; p50/p99: medians over the slices. vs ceiling, vs peer: the median of the ratios of the two configurations' slices paired by round and slice (each pair ran one right after the other, ${settings.rounds * HTTP_SLICES} pairs), which a burst of other work on the machine moves less than a ratio of round rates; so a ratio may differ a little from the quotient of the req/s shown.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
           "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer.",
         ],
@@ -281,7 +315,7 @@ async function runRound(
   group: readonly Config[],
   round: number,
   context: RoundContext,
-): Promise<Map<string, HttpFigures>> {
+): Promise<{ figures: Map<string, HttpFigures>; sliceRates: Map<string, SliceRate[]> }> {
   const { settings, apps, load, authorization, tokenOffset, poolLength } = context;
   const slices = round < 0 ? 2 : HTTP_SLICES;
   const appOf = (config: Config): RunningApp => apps.get(config) as RunningApp;
@@ -307,6 +341,7 @@ async function runRound(
     cpuUs: 0,
     p50: [] as number[],
     p99: [] as number[],
+    slices: [] as SliceRate[],
   }));
   const freshPerSlice = Math.floor((round < 0 ? Math.min(300, poolLength) : poolLength) / slices);
   for (let slice = 0; slice < slices; slice++) {
@@ -334,9 +369,10 @@ async function runRound(
       total.cpuUs += cpu.user + cpu.system;
       total.p50.push(result.p50Ms);
       total.p99.push(result.p99Ms);
+      total.slices.push({ round, slice, rate: result.requestsPerSec });
     }
   }
-  return new Map(
+  const figures = new Map(
     group.map((config, index) => {
       const total = totals[index] as (typeof totals)[number];
       return [
@@ -350,4 +386,6 @@ async function runRound(
       ];
     }),
   );
+  const sliceRates = new Map(group.map((config, index) => [config.label, totals[index]?.slices ?? []]));
+  return { figures, sliceRates };
 }

@@ -7,11 +7,14 @@ import { importJWK, jwtVerify } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import {
   type Contender,
-  interleaveRounds,
+  interleaveSlices,
   type Medians,
   mediansOf,
+  type PairedRatio,
+  pairedRatio,
   type RoundSamples,
   SLICES_PER_ROUND,
+  type SliceRates,
 } from '../lib/measure.js';
 import { inProcessVerdict, preflight, preflightTokens, SIGNATURE_CASES } from '../lib/preflight.js';
 import { type Table, withRatio } from '../lib/report.js';
@@ -44,6 +47,27 @@ export interface ValidateResult {
   readonly medians: Map<BenchAlgorithm, Medians>;
   /** Every round's ops/s by algorithm, then by contender name (round order). */
   readonly rounds: Map<BenchAlgorithm, RoundSamples>;
+  /** Every measured slice's ops/s by algorithm, then by contender name: what ratios are taken from. */
+  readonly slices: Map<BenchAlgorithm, SliceRates>;
+}
+
+/**
+ * The ratio of contender `name` to `base` for `alg`, slice by slice ({@link pairedRatio}); `NaN`
+ * when either was not measured.
+ *
+ * @example
+ * ```ts
+ * const versusFloor = validateRatio(result, 'RS256', TG_FRESH, FLOOR).median;
+ * ```
+ */
+export function validateRatio(
+  result: ValidateResult,
+  alg: BenchAlgorithm,
+  name: string,
+  base: string,
+): PairedRatio {
+  const slices = result.slices.get(alg);
+  return pairedRatio(slices?.get(name), slices?.get(base));
 }
 
 export const FLOOR = 'floor: node:crypto verify + claims decode';
@@ -330,6 +354,7 @@ export async function contendersFor(
 export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
   const medians = new Map<BenchAlgorithm, Medians>();
   const rounds = new Map<BenchAlgorithm, RoundSamples>();
+  const slices = new Map<BenchAlgorithm, SliceRates>();
   const algorithms = settings.algorithms ?? BENCH_ALGORITHMS;
   const prepared: { alg: BenchAlgorithm; contenders: CheckedContender[] }[] = [];
   for (const alg of algorithms) {
@@ -348,20 +373,25 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
       const work = await contender.prepare();
       if (work.ops === 0) throw new Error(`${contender.name}: no work`);
     }
-    const samples = await interleaveRounds(contenders, settings.rounds);
-    rounds.set(alg, samples);
-    medians.set(alg, mediansOf(samples));
+    const samples = await interleaveSlices(contenders, settings.rounds);
+    rounds.set(alg, samples.rounds);
+    slices.set(alg, samples.slices);
+    medians.set(alg, mediansOf(samples.rounds));
   }
   const rows = ROW_ORDER.map((name) => [
     name,
     ...algorithms.map((alg) => {
-      const byName = medians.get(alg);
-      return withRatio(byName?.get(name), byName?.get(FLOOR));
+      const bySlice = slices.get(alg);
+      return withRatio(
+        medians.get(alg)?.get(name),
+        pairedRatio(bySlice?.get(name), bySlice?.get(FLOOR)).median,
+      );
     }),
   ]);
   return {
     medians,
     rounds,
+    slices,
     tables: [
       {
         title: 'In-process validation, ops/s (ratio to the floor)',
