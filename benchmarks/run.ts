@@ -6,11 +6,12 @@
  *   pnpm bench -- --quick          a few seconds, for smoke testing; writes nothing
  *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, dpop, memory
  *   pnpm bench -- --algs=RS256     some algorithms only (in-process part)
+ *   pnpm bench -- --frameworks=express  some frameworks only (HTTP part)
  *   pnpm bench -- --slices=FILE    also writes every measured slice's rate (in-process and HTTP) as JSON
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { FRAMEWORKS, PEER_NAMES } from './http/apps.js';
+import { FRAMEWORKS, type Framework, PEER_NAMES } from './http/apps.js';
 import { drawChart, type Panel } from './lib/chart.js';
 import { floorLayerRatio } from './lib/floor-layer.js';
 import type { PairedRatio } from './lib/measure.js';
@@ -55,6 +56,15 @@ const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='
 for (const part of only ?? []) {
   if (!(PARTS as readonly string[]).includes(part))
     throw new TypeError(`--only: unknown part ${part} (${PARTS.join(', ')})`);
+}
+const frameworksArg = args.find((arg) => arg.startsWith('--frameworks='));
+const frameworks =
+  frameworksArg === undefined
+    ? undefined
+    : (frameworksArg.slice('--frameworks='.length).split(',') as Framework[]);
+for (const framework of frameworks ?? []) {
+  if (!FRAMEWORKS.includes(framework))
+    throw new TypeError(`--frameworks: unknown framework ${framework} (${FRAMEWORKS.join(', ')})`);
 }
 const slicesArg = args.find((arg) => arg.startsWith('--slices='))?.slice('--slices='.length);
 const algsArg = args.find((arg) => arg.startsWith('--algs='));
@@ -128,7 +138,10 @@ const validate = await part('validate', async () => {
   return result;
 });
 const http = await part('http', async () => {
-  const result = await runHttpScenarios(SETTINGS.http);
+  const result = await runHttpScenarios({
+    ...SETTINGS.http,
+    ...(frameworks === undefined ? {} : { frameworks }),
+  });
   for (const table of result.tables) show(table);
   return result;
 });
@@ -153,7 +166,7 @@ if (slicesArg !== undefined) {
   console.error(`[bench] wrote every slice's rate to ${slicesArg}`);
 }
 
-if (!quick && only === undefined && algorithms === undefined) {
+if (!quick && only === undefined && algorithms === undefined && frameworks === undefined) {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const date = new Date().toISOString().slice(0, 10);
   const header = [

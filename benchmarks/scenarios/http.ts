@@ -39,6 +39,8 @@ export interface HttpSettings {
   readonly warmupRequests: number;
   /** Run one untimed round of every configuration first. */
   readonly warmupRound: boolean;
+  /** Default: all of {@link FRAMEWORKS}. */
+  readonly frameworks?: readonly Framework[];
 }
 
 interface Config {
@@ -140,10 +142,11 @@ const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs
  * slices ({@link runRound}), the fresh-token ones sending other tokens in every round.
  */
 export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResult> {
+  const frameworks = settings.frameworks ?? FRAMEWORKS;
   const key = generateBenchKey('RS256');
   const issuer = await startIssuerProcess({ keys: [key.jwk] });
   try {
-    console.error(await preflightHttp(key, issuer));
+    console.error(await preflightHttp(key, issuer, frameworks));
   } catch (error) {
     await issuer.close();
     throw error;
@@ -161,8 +164,8 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   );
   const authorization = `Bearer ${reused}`;
   const samples = new Map<string, HttpFigures[]>();
-  const slices = new Map<Framework, SliceRates>(FRAMEWORKS.map((framework) => [framework, new Map()]));
-  const configs = FRAMEWORKS.flatMap(configsFor);
+  const slices = new Map<Framework, SliceRates>(frameworks.map((framework) => [framework, new Map()]));
+  const configs = frameworks.flatMap(configsFor);
   const apps = new Map<Config, RunningApp>();
   let load: LoadClient | undefined;
   try {
@@ -179,7 +182,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
       });
     }
     for (let round = firstRound; round < settings.rounds; round++) {
-      for (const framework of FRAMEWORKS) {
+      for (const framework of frameworks) {
         const { figures, sliceRates } = await runRound(configsFor(framework), round, {
           settings,
           apps,
@@ -219,7 +222,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     figures.set(config.framework, byLabel);
   }
   const rows: (string | number)[][] = [];
-  for (const framework of FRAMEWORKS) {
+  for (const framework of frameworks) {
     const byLabel = figures.get(framework) as Map<string, HttpFigures>;
     const bySlice = slices.get(framework);
     const ratio = (label: string, base: string) =>
@@ -277,9 +280,13 @@ const CHECKING_MODES: readonly AuthMode[] = AUTH_MODES.filter((mode) => mode !==
  * Preflights each checking mode of each framework on a server started as the measured ones are
  * (see benchmarks/lib/preflight.ts); throws at the first failure, else returns the line to print.
  */
-async function preflightHttp(key: BenchKey, issuer: BenchIssuer): Promise<string> {
+async function preflightHttp(
+  key: BenchKey,
+  issuer: BenchIssuer,
+  frameworks: readonly Framework[],
+): Promise<string> {
   const tokens = preflightTokens(key, issuer.issuer);
-  for (const framework of FRAMEWORKS) {
+  for (const framework of frameworks) {
     for (const mode of CHECKING_MODES) {
       const app = await startApp(framework, mode, issuer);
       try {
@@ -290,8 +297,8 @@ async function preflightHttp(key: BenchKey, issuer: BenchIssuer): Promise<string
       }
     }
   }
-  const configurations = FRAMEWORKS.length * CHECKING_MODES.length;
-  return `[bench] preflight: ${configurations} HTTP configurations (${CHECKING_MODES.join(', ')} × ${FRAMEWORKS.join(', ')}) answer 200 to a valid token and 401 to wrong iss, wrong aud, expired, bad signature; the ceiling and the no-op middleware accept anything by design and are not preflighted`;
+  const configurations = frameworks.length * CHECKING_MODES.length;
+  return `[bench] preflight: ${configurations} HTTP configurations (${CHECKING_MODES.join(', ')} × ${frameworks.join(', ')}) answer 200 to a valid token and 401 to wrong iss, wrong aud, expired, bad signature; the ceiling and the no-op middleware accept anything by design and are not preflighted`;
 }
 
 interface RoundContext {
