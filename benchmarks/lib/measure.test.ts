@@ -6,6 +6,7 @@ import {
   median,
   pairedRatio,
   SLICES_PER_ROUND,
+  turnOrder,
 } from './measure.js';
 
 /** A contender that records every slice it is asked to run, in the order asked. */
@@ -57,6 +58,35 @@ describe('interleave', () => {
       ranges.filter((_, i) => log[i] === name).reduce((sum, [start, end]) => sum + end - start, 0);
     expect(covered('small')).toBe(2 * 7);
     expect(covered('large')).toBe(2 * 100_000);
+  });
+});
+
+describe('turnOrder', () => {
+  it('has each contender run right after each other one equally often, and first equally often', () => {
+    for (let count = 2; count <= 10; count++) {
+      const rows = count % 2 === 0 ? count : 2 * count;
+      const follows = new Map<string, number>();
+      const first = new Map<number, number>();
+      for (let slice = 0; slice < rows; slice++) {
+        const order = Array.from({ length: count }, (_, turn) => turnOrder(turn, slice, 0, count, 10));
+        expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+        first.set(order[0] as number, (first.get(order[0] as number) ?? 0) + 1);
+        for (let i = 1; i < count; i++) {
+          const pair = `${order[i - 1]}>${order[i]}`;
+          follows.set(pair, (follows.get(pair) ?? 0) + 1);
+        }
+      }
+      expect(follows.size).toBe(count * (count - 1));
+      expect(new Set(follows.values())).toEqual(new Set([rows / count]));
+      expect(new Set(first.values())).toEqual(new Set([rows / count]));
+    }
+  });
+
+  it('goes on from one round to the next, the warm-up round (-1) included', () => {
+    const orderAt = (slice: number, round: number) =>
+      Array.from({ length: 5 }, (_, turn) => turnOrder(turn, slice, round, 5, 4));
+    expect(orderAt(0, 1)).toEqual(orderAt(4, 0));
+    expect(orderAt(3, -1)).toEqual(orderAt(-1, 0));
   });
 });
 

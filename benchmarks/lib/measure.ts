@@ -34,7 +34,7 @@ export const SLICES_PER_ROUND = 20;
 /**
  * Runs every contender `rounds` times after one untimed warm-up round and returns each
  * contender's median ops/s. Within a round the contenders take turns in short slices (a
- * twentieth of their work each, the order rotating every slice), so a burst of load from other
+ * twentieth of their work each, the order changing every slice: see {@link turnOrder}), so a burst of load from other
  * work on a shared machine falls on all of them alike instead of on whoever was running; each
  * round starts from a full collection and each slice from an empty young generation, so a
  * contender pays for its own garbage. Every loop is bounded by the contenders' `ops`.
@@ -51,11 +51,30 @@ export function mediansOf(samples: RoundSamples): Medians {
 }
 
 /**
- * Which of `count` contenders runs at `turn` of `slice` in `round`: the order rotates every slice
- * and every round (the warm-up round, -1, as round 0), so none always follows the same one.
+ * Which of `count` contenders runs at `turn` of `slice` in `round`, when a round has `slices` slices:
+ * the slices follow the rows of a Williams design, so over every `count` slices (`2 * count` when
+ * `count` is odd) each contender runs right after each other one equally often, and each comes first
+ * as often. What a contender leaves behind (garbage to collect, cold caches, a server's lingering
+ * work) then falls on all the others alike: when the order only rotated, each contender always
+ * followed the same one, and a no-auth server measured after an identical one ran 13% faster than it.
+ *
+ * @example
+ * ```ts
+ * for (let turn = 0; turn < contenders.length; turn++) run(contenders[turnOrder(turn, slice, round, contenders.length, SLICES_PER_ROUND)]);
+ * ```
  */
-export function turnOrder(turn: number, slice: number, round: number, count: number): number {
-  return (turn + slice + Math.max(round, 0)) % count;
+export function turnOrder(turn: number, slice: number, round: number, count: number, slices: number): number {
+  const rows = count % 2 === 0 ? count : 2 * count;
+  const row = (((round * slices + slice) % rows) + rows) % rows;
+  // Rows count..2*count-1 (odd count only) run rows 0..count-1 backwards.
+  const position = row < count ? turn : count - 1 - turn;
+  return (williamsFirstRow(position, count) + (row % count)) % count;
+}
+
+/** The first row of a Williams design: 0, 1, count-1, 2, count-2, 3, ... */
+function williamsFirstRow(position: number, count: number): number {
+  if (position === 0) return 0;
+  return position % 2 === 1 ? (position + 1) / 2 : count - position / 2;
 }
 
 /** Ops/s of each contender in each measured round, by name, in round order (see {@link interleave}). */
@@ -99,7 +118,7 @@ export async function interleaveSlices(
     collectGarbage();
     for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
       for (let turn = 0; turn < works.length; turn++) {
-        const index = turnOrder(turn, slice, round, works.length);
+        const index = turnOrder(turn, slice, round, works.length, SLICES_PER_ROUND);
         const work = works[index] as TimedWork;
         const start = Math.floor((work.ops * slice) / SLICES_PER_ROUND);
         const end = Math.floor((work.ops * (slice + 1)) / SLICES_PER_ROUND);
@@ -134,7 +153,7 @@ export interface PairedRatio {
 
 /**
  * The ratio of two contenders' rates, as the median of the ratios of their slices paired by round
- * and slice: the two slices of a pair ran one right after the other (the order rotating), so they
+ * and slice: the two slices of a pair ran close together (see {@link turnOrder}), so they
  * share the machine's state of that moment, and a burst of other work that slows a slice or two
  * moves the median little, where it moves a whole round's rate. With `roundLow`/`roundHigh`, the
  * range of each round's median ratio. Slices without a partner (or with no rate) are left out; `NaN`

@@ -104,7 +104,7 @@ export async function runDpopScenario(settings: DpopSettings): Promise<{ table: 
         ],
       ],
       notes: [
-        `requests/s: median of ${settings.rounds} rounds of ${settings.requests} requests each, the two taking turns in slices; ratio: the median of the ratios of their slices paired by round and slice (each pair ran one right after the other); each request is core's authenticateRequest (what the adapters call) with \`Authorization: DPoP\` and a proof made for it beforehand. Every request verifies its proof (an ES256 signature), checks its htm, htu, iat and ath and spends its jti; the token kept in the cache of bound tokens (from its second verification on) is still held to the proof's key at every request, and without a token cache its RS256 signature and claims are verified each time.`,
+        `requests/s: median of ${settings.rounds} rounds of ${settings.requests} requests each, the two taking turns in slices; ratio: the median of the ratios of their slices paired by round and slice (each pair ran in the same turn); each request is core's authenticateRequest (what the adapters call) with \`Authorization: DPoP\` and a proof made for it beforehand. Every request verifies its proof (an ES256 signature), checks its htm, htu, iat and ath and spends its jti; the token kept in the cache of bound tokens (from its second verification on) is still held to the proof's key at every request, and without a token cache its RS256 signature and claims are verified each time.`,
         'A preflight proves both refuse a proof by another key, the same proof twice and the token sent as a bearer token, before anything is measured.',
       ],
     },

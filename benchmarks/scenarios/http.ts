@@ -11,6 +11,7 @@ import type { BenchIssuer } from '../http/issuer.js';
 import { startIssuerProcess } from '../http/issuer-process.js';
 import { LoadClient } from '../http/load-client.js';
 import {
+  collectYoungGarbage,
   median,
   type PairedRatio,
   pairedRatio,
@@ -73,7 +74,7 @@ export interface HttpResult {
 
 /**
  * The ratio of configuration `label`'s req/s to `base`'s on `framework`, slice by slice
- * ({@link pairedRatio}): the two ran in the same round, one right after the other in each slice.
+ * ({@link pairedRatio}): the two ran in the same turn of each slice of each round.
  *
  * @example
  * ```ts
@@ -91,6 +92,8 @@ export function httpRatio(
 }
 
 export const CEILING = 'no auth (ceiling)';
+/** A second server exactly like the ceiling's: its ratio to the ceiling shows the method's own error. */
+export const CEILING_AGAIN = 'no auth, a second server (A/A check)';
 /** The framework's own cost of running a middleware: the floor an auth layer cannot go under. */
 export const NOOP = 'a middleware that does nothing';
 export const TG_REUSED = 'tokenguard, reused token';
@@ -120,6 +123,7 @@ function configsFor(framework: Framework): Config[] {
 function configsOf(framework: Framework): Config[] {
   return [
     { framework, mode: 'none', fresh: false, label: CEILING },
+    { framework, mode: 'none', fresh: false, label: CEILING_AGAIN },
     { framework, mode: 'noop', fresh: false, label: NOOP },
     { framework, mode: 'tokenguard', fresh: false, label: TG_REUSED },
     { framework, mode: 'tokenguard', fresh: true, label: TG_FRESH_HTTP },
@@ -264,9 +268,9 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         ],
         rows,
         notes: [
-          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.warmupRequests} distinct tokens) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, the order rotating: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them, the median of the rounds; p50/p99: medians over the slices. vs ceiling, vs peer: the median of the ratios of the two configurations' slices paired by round and slice (each pair ran one right after the other, ${settings.rounds * HTTP_SLICES} pairs), which a burst of other work on the machine moves less than a ratio of round rates; so a ratio may differ a little from the quotient of the req/s shown.`,
+          `Median of ${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.warmupRequests} distinct tokens) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, in orders where each follows each other one equally often (a Williams design), each slice started after a young-generation GC of the servers' process: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them, the median of the rounds; p50/p99: medians over the slices. vs ceiling, vs peer: the median of the ratios of the two configurations' slices paired by round and slice (each pair ran in the same turn, ${settings.rounds * HTTP_SLICES} pairs), which a burst of other work on the machine moves less than a ratio of round rates; so a ratio may differ a little from the quotient of the req/s shown.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
-          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer.",
+          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer. The A/A check is a second no-auth server, measured as every configuration is: with nothing to tell it from the ceiling, its ratio shows how far the method strays on this machine.",
         ],
       },
     ],
@@ -314,7 +318,7 @@ interface RoundContext {
 
 /**
  * One round of one framework: its configurations' servers measured in slices that take turns (the
- * order rotating each slice), so a burst of other work on the machine falls on every configuration
+ * order changing each slice: see turnOrder), so a burst of other work on the machine falls on every configuration
  * alike. A reused-token slice is sized from a warm-up's rate to last about `durationSec / slices`; a
  * fresh-token slice sends its share of the round's token set.
  */
@@ -353,8 +357,11 @@ async function runRound(
   const freshPerSlice = Math.floor((round < 0 ? Math.min(300, poolLength) : poolLength) / slices);
   for (let slice = 0; slice < slices; slice++) {
     for (let turn = 0; turn < group.length; turn++) {
-      const index = turnOrder(turn, slice, round, group.length);
+      const index = turnOrder(turn, slice, round, group.length, slices);
       const config = group[index] as Config;
+      // The servers run in this process: the garbage the previous slice left is collected before this
+      // one, as in-process slices do, not by whoever runs next.
+      collectYoungGarbage();
       const cpuBefore = process.cpuUsage();
       const result = await load.run({
         url: appOf(config).url,
