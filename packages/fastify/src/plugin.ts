@@ -39,6 +39,7 @@ import {
   type RouteAuthOptions,
   snapshotRouteAuth,
 } from './route-config.js';
+import { type RouteConfig, routeConfigOf } from './route-context.js';
 
 /**
  * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`,
@@ -176,11 +177,14 @@ function addAuthenticationHooks(fastify: FastifyInstance, readsBody: boolean, au
   });
 }
 
+/** A route without a config (none in Fastify 5): compiled once, as a route with no `config.auth`. */
+const NO_CONFIG: RouteConfig = {};
+
 function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
   const { validator, transport, onError } = settings;
   const compiled = new WeakMap<object, RouteAuth | false>();
   const routeAuth = (request: FastifyRequest): RouteAuth | false => {
-    const config = request.routeOptions.config as { auth?: unknown; url?: string };
+    const config = routeConfigOf(request) ?? NO_CONFIG;
     let route = compiled.get(config);
     if (route === undefined) {
       route = config.auth === false ? false : compileRouteAuth(config.url ?? request.url, config.auth);
