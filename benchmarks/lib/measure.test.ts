@@ -88,6 +88,62 @@ describe('turnOrder', () => {
     expect(orderAt(0, 1)).toEqual(orderAt(4, 0));
     expect(orderAt(3, -1)).toEqual(orderAt(-1, 0));
   });
+
+  /** The order of every turn of `slice` in `round`. */
+  const rowAt = (count: number, slice: number, round: number, slices: number) =>
+    Array.from({ length: count }, (_, turn) => turnOrder(turn, slice, round, count, slices));
+
+  it('is a Williams design for 2..12 contenders from any slice of any round, the warm-up round (-1) included', () => {
+    for (let count = 2; count <= 12; count++) {
+      const rows = count % 2 === 0 ? count : 2 * count;
+      for (const slices of [2, 10, SLICES_PER_ROUND]) {
+        for (let round = -1; round <= 2; round++) {
+          for (let first = 0; first < slices; first++) {
+            // `rows` slices in a row, from slice `first` of `round` on, across the rounds' boundaries.
+            const follows = new Map<string, number>();
+            const leads = new Map<number, number>();
+            for (let k = 0; k < rows; k++) {
+              const at = round * slices + first + k;
+              const order = rowAt(
+                count,
+                at - Math.floor(at / slices) * slices,
+                Math.floor(at / slices),
+                slices,
+              );
+              // Every turn of every slice runs a contender, and each contender once.
+              expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+              leads.set(order[0] as number, (leads.get(order[0] as number) ?? 0) + 1);
+              for (let i = 1; i < count; i++) {
+                const pair = `${order[i - 1]}>${order[i]}`;
+                follows.set(pair, (follows.get(pair) ?? 0) + 1);
+              }
+            }
+            expect(follows.size).toBe(count * (count - 1));
+            expect(new Set(follows.values())).toEqual(new Set([rows / count]));
+            expect(leads.size).toBe(count);
+            expect(new Set(leads.values())).toEqual(new Set([rows / count]));
+          }
+        }
+      }
+    }
+  });
+
+  it('runs each contender before each other one in half the slices of a cycle, so a drift within a slice favours neither side of a ratio', () => {
+    for (let count = 2; count <= 12; count++) {
+      const rows = count % 2 === 0 ? count : 2 * count;
+      for (let a = 0; a < count; a++) {
+        for (let b = 0; b < count; b++) {
+          if (a === b) continue;
+          let before = 0;
+          for (let slice = 0; slice < rows; slice++) {
+            const order = rowAt(count, slice, 0, rows);
+            if (order.indexOf(a) < order.indexOf(b)) before++;
+          }
+          expect(before).toBe(rows / 2);
+        }
+      }
+    }
+  });
 });
 
 describe('median', () => {
@@ -121,6 +177,36 @@ describe('interleaveSlices', () => {
     const { slices } = await interleaveSlices([recording('tiny', 3, [], [])], 1);
     expect(slices.get('tiny')).toHaveLength(3);
   });
+
+  it('runs every operation of every contender exactly once per round, one turn each per slice, for 2..12 contenders', async () => {
+    for (let count = 2; count <= 12; count++) {
+      const log: string[] = [];
+      const ranges: [number, number][] = [];
+      // Sizes below, at and above the slice count, some not divisible by it.
+      const sizes = Array.from({ length: count }, (_, i) => [7, 20, 33, 1000, 12_345][i % 5] as number);
+      const contenders = sizes.map((ops, i) => recording(`c${i}`, ops, log, ranges));
+      const rounds = 3;
+      await interleaveSlices(contenders, rounds);
+      // One warm-up round and `rounds` measured ones, each of SLICES_PER_ROUND slices of `count` turns.
+      expect(log).toHaveLength((rounds + 1) * SLICES_PER_ROUND * count);
+      for (let round = 0; round <= rounds; round++) {
+        for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
+          const at = (round * SLICES_PER_ROUND + slice) * count;
+          expect(new Set(log.slice(at, at + count)).size).toBe(count);
+        }
+        sizes.forEach((ops, i) => {
+          const covered = new Array<number>(ops).fill(0);
+          const at = round * SLICES_PER_ROUND * count;
+          for (let k = at; k < at + SLICES_PER_ROUND * count; k++) {
+            if (log[k] !== `c${i}`) continue;
+            const [start, end] = ranges[k] as [number, number];
+            for (let op = start; op < end; op++) covered[op] = (covered[op] as number) + 1;
+          }
+          expect(new Set(covered)).toEqual(new Set([1]));
+        });
+      }
+    }
+  });
 });
 
 describe('pairedRatio', () => {
@@ -152,5 +238,39 @@ describe('pairedRatio', () => {
     expect(ratio.median).toBe(0.5);
     expect(pairedRatio(rates(0, [1]), rates(1, [1])).median).toBeNaN();
     expect(pairedRatio(undefined, rates(0, [1])).roundLow).toBeNaN();
+  });
+
+  it('pairs slices by round and slice, not by their place in the lists, and leaves out slices only one side has', () => {
+    const numerator = [...rates(0, [90, 80, 100]), ...rates(1, [50, 60, 45])];
+    const denominator = [...rates(0, [100, 100, 100]), ...rates(1, [50, 50, 50]), ...rates(2, [1, 1, 1])];
+    const shuffled = [
+      numerator[4],
+      numerator[0],
+      numerator[5],
+      numerator[2],
+      numerator[3],
+      numerator[1],
+    ] as typeof numerator;
+    expect(pairedRatio(shuffled, [...denominator].reverse())).toEqual(pairedRatio(numerator, denominator));
+    // A contender with fewer slices (say one with fewer operations than slices) is paired on the slices both have.
+    const fewer = numerator.filter(({ slice }) => slice !== 1);
+    expect(pairedRatio(fewer, denominator).median).toBeCloseTo(median([0.9, 1.0, 1.0, 0.9]), 10);
+  });
+
+  it("takes each round's median from that round's pairs only", () => {
+    const numerator = [...rates(0, [10, 10, 10]), ...rates(1, [30, 30, 30]), ...rates(2, [20, 20, 20])];
+    const denominator = [...rates(0, [10, 10, 10]), ...rates(1, [10, 10, 10]), ...rates(2, [10, 10, 10])];
+    expect(pairedRatio(numerator, denominator)).toEqual({ median: 2, roundLow: 1, roundHigh: 3 });
+  });
+
+  it('scales with either side, and turned around gives the inverse (odd number of pairs)', () => {
+    const numerator = rates(0, [90, 80, 100, 70, 120]);
+    const denominator = rates(0, [100, 95, 90, 85, 110]);
+    const base = pairedRatio(numerator, denominator);
+    const doubled = numerator.map((s) => ({ ...s, rate: s.rate * 2 }));
+    expect(pairedRatio(doubled, denominator).median).toBeCloseTo(2 * base.median, 10);
+    const inverse = pairedRatio(denominator, numerator);
+    expect(inverse.median).toBeCloseTo(1 / base.median, 10);
+    expect(inverse.roundLow).toBeCloseTo(1 / base.roundHigh, 10);
   });
 });
