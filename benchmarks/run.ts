@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { FRAMEWORKS, type Framework, PEER_NAMES } from './http/apps.js';
 import { drawChart, type Panel } from './lib/chart.js';
 import { floorLayerRatio } from './lib/floor-layer.js';
-import type { PairedRatio } from './lib/measure.js';
+import type { RunRatio } from './lib/measure.js';
 import { formatNumber, formatTable, type Table } from './lib/report.js';
 import { BENCH_ALGORITHMS, type BenchAlgorithm } from './lib/tokens.js';
 import type { MemoryResult } from './memory/worker.js';
@@ -95,8 +95,8 @@ const SETTINGS = quick
     }
   : {
       validate: { poolSize: 2_000, repeatOps: 200_000, rounds: 5 },
-      // Seven shorter rounds rather than three longer ones: a median of seven rides out the bursts in
-      // which a shared machine runs one configuration slower than its neighbours (within one run,
+      // Seven shorter rounds rather than three longer ones: the configurations take turns more often,
+      // so the bursts in which a shared machine runs slower fall on each alike (within one run,
       // rounds of one ratio were seen 30% apart).
       http: {
         rounds: 7,
@@ -160,7 +160,7 @@ const targets = targetTable(validate, http, memory);
 show(targets);
 console.error(`[bench] total ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')})`);
 if (slicesArg !== undefined) {
-  // Every ratio of the tables can be taken again from these (see pairedRatio in lib/measure.ts).
+  // Every rate and ratio of the tables can be taken again from these (see runRatio in lib/measure.ts).
   const byKey = <K>(map: Map<K, Map<string, unknown>> | undefined) =>
     Object.fromEntries([...(map ?? new Map())].map(([key, byName]) => [key, Object.fromEntries(byName)]));
   writeFileSync(slicesArg, JSON.stringify({ validate: byKey(validate?.slices), http: byKey(http?.slices) }));
@@ -175,7 +175,7 @@ if (!quick && only === undefined && algorithms === undefined && frameworks === u
     '',
     `Produced by \`pnpm bench\` on ${date}: Node ${process.version}, ${cpu}, ${cpus().length} cores, ${process.platform}/${process.arch}. The whole run took ${totalSeconds.toFixed(0)} s (${elapsed.join(', ')}).`,
     '',
-    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (contenders take turns in short slices within each of several rounds; a ratio is the median of the ratios of slices paired in time, so a burst that slows a few slices moves it little).',
+    'These figures come from one run on a shared 2-core machine that other work was using at the same time: absolute numbers drift, so read the ratios, each measured in the same run as its baseline with the contenders interleaved (contenders take turns in short slices within each of several rounds, in an order where each follows each other one equally often; a rate is operations over time, every round together, and a ratio the quotient of two rates; an A/A row per framework shows the error of the method itself).',
     '',
     '![headline ratios](results.svg)',
     '',
@@ -200,17 +200,17 @@ function targetTable(
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   if (v !== undefined) {
     for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
-      if (!v.medians.has(alg)) continue; // not measured (--algs)
+      if (!v.rates.has(alg)) continue; // not measured (--algs)
       const ratio = validateRatio(v, alg, TG_FRESH, FLOOR);
-      const fastJwt = validateRatio(v, alg, FASTJWT, FLOOR).median;
+      const fastJwt = validateRatio(v, alg, FASTJWT, FLOOR).value;
       rows.push([
         `fresh token validate() / floor, ${alg}`,
         '≥ 0.95',
-        `${ratio.median.toFixed(2)} ${spread(ratio)}; fast-jwt ${fastJwt.toFixed(2)}`,
-        verdict(ratio.median >= 0.95),
+        `${ratio.value.toFixed(2)} ${spread(ratio)}; fast-jwt ${fastJwt.toFixed(2)}`,
+        verdict(ratio.value >= 0.95),
       ]);
     }
-    const rs = v.medians.get('RS256');
+    const rs = v.rates.get('RS256');
     const repeated = rs?.get(TG_REPEATED) ?? Number.NaN;
     rows.push([
       'repeated RS256 token, validations/s',
@@ -221,7 +221,7 @@ function targetTable(
   }
   if (h !== undefined) {
     // The HTTP tokens are RS256: the floor's cost per token, in process, is what verifying one costs at best.
-    const floorUs = 1e6 / (v?.medians.get('RS256')?.get(FLOOR) ?? Number.NaN);
+    const floorUs = 1e6 / (v?.rates.get('RS256')?.get(FLOOR) ?? Number.NaN);
     for (const framework of h.figures.keys()) {
       const f = h.figures.get(framework);
       const rps = (label: string) => f?.get(label)?.requestsPerSec ?? Number.NaN;
@@ -236,8 +236,8 @@ function targetTable(
       rows.push([
         `HTTP ${framework}, reused token / no-auth ceiling`,
         '≥ 0.85',
-        `${ceiling.median.toFixed(2)} ${spread(ceiling)}; a middleware that does nothing: ${ratio(NOOP, CEILING).median.toFixed(2)}; A/A, a second no-auth server: ${ratio(CEILING_AGAIN, CEILING).median.toFixed(2)}`,
-        verdict(ceiling.median >= 0.85),
+        `${ceiling.value.toFixed(2)} ${spread(ceiling)}; a middleware that does nothing: ${ratio(NOOP, CEILING).value.toFixed(2)}; A/A, a second no-auth server: ${ratio(CEILING_AGAIN, CEILING).value.toFixed(2)}`,
+        verdict(ceiling.value >= 0.85),
       ]);
       for (const [label, how] of [
         [TG_FRESH_HTTP, ''],
@@ -248,13 +248,13 @@ function targetTable(
         // The adapter verifies fresh tokens together at the end of the phase; validate() at once, for reference.
         const bound =
           how === ''
-            ? `; verified at once: ${ratio(TG_FRESH_AT_ONCE, PEER_FRESH).median.toFixed(2)}×; no auth at all: ${ratio(CEILING, PEER_FRESH).median.toFixed(2)}×${floorLayer()}`
+            ? `; verified at once: ${ratio(TG_FRESH_AT_ONCE, PEER_FRESH).value.toFixed(2)}×; no auth at all: ${ratio(CEILING, PEER_FRESH).value.toFixed(2)}×${floorLayer()}`
             : '';
         rows.push([
           `HTTP ${framework}, fresh token per request${how} / ${PEER_NAMES[framework]}`,
           '≥ 1.5×',
-          `${versus.median.toFixed(2)}× (rounds ${versus.roundLow.toFixed(2)}–${versus.roundHigh.toFixed(2)}×${bound})`,
-          verdict(versus.median >= 1.5),
+          `${versus.value.toFixed(2)}× (rounds ${versus.roundLow.toFixed(2)}–${versus.roundHigh.toFixed(2)}×${bound})`,
+          verdict(versus.value >= 1.5),
         ]);
       }
     }
@@ -272,13 +272,13 @@ function targetTable(
     columns: ['target', 'goal', 'reached', 'verdict'],
     rows,
     notes: [
-      `Reached: the median of the ratios of the two sides' slices paired by round and slice (the two slices of a pair ran in the same turn, close together in time, so they share the machine's state of that moment; a burst of other work that slows a few slices moves this median little), then the lowest and highest of each round's own median ratio (the spread shows how much the machine moved them). The verdict is on the median over all pairs. For reference: fast-jwt (no cache) against the same floor, the fastest synchronous peer; a middleware that does nothing against the ceiling, what the framework costs to run any middleware; a second no-auth server against the ceiling (A/A), how far the method strays with nothing to tell apart; tokenguard validate() called from a plain middleware, which verifies each fresh token at once instead of with the others read in the same phase; the no-auth ceiling against the peer with fresh tokens, the ratio an auth layer that cost nothing would reach on that framework; and an estimate of what a layer verifying each fresh token on the event loop at the floor's cost (the in-process RS256 floor's time per token, added to the server CPU per request of the no-op middleware, or of the ceiling when that is higher) would reach, taking req/s as inversely proportional to server CPU: a reference for what the framework and the crypto leave to an auth layer in that run, not a bound: the adapters verify a phase's tokens in a row with warm caches (and RS256 for less than the floor's verify), so they can land above it, and the host's noise moves both.`,
+      `Reached: the ratio of the two sides' rates, each its operations over its time in every round (both sides ran in the same slices, in a balanced order, so other work on the machine took the same share of each one's time on average), then the lowest and highest of the same ratio taken round by round (the spread shows how much the machine moved it). The verdict is on the ratio over the whole run. For reference: fast-jwt (no cache) against the same floor, the fastest synchronous peer; a middleware that does nothing against the ceiling, what the framework costs to run any middleware; a second no-auth server against the ceiling (A/A), how far the method strays with nothing to tell apart; tokenguard validate() called from a plain middleware, which verifies each fresh token at once instead of with the others read in the same phase; the no-auth ceiling against the peer with fresh tokens, the ratio an auth layer that cost nothing would reach on that framework; and an estimate of what a layer verifying each fresh token on the event loop at the floor's cost (the in-process RS256 floor's time per token, added to the server CPU per request of the no-op middleware, or of the ceiling when that is higher) would reach, taking req/s as inversely proportional to server CPU: a reference for what the framework and the crypto leave to an auth layer in that run, not a bound: the adapters verify a phase's tokens in a row with warm caches (and RS256 for less than the floor's verify), so they can land above it, and the host's noise moves both.`,
     ],
   };
 }
 
-/** `(rounds low–high)`: the range of a paired ratio's per-round medians. */
-function spread({ roundLow, roundHigh }: PairedRatio): string {
+/** `(rounds low–high)`: the range of a ratio taken round by round. */
+function spread({ roundLow, roundHigh }: RunRatio): string {
   return `(rounds ${roundLow.toFixed(2)}–${roundHigh.toFixed(2)})`;
 }
 
@@ -288,7 +288,7 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
   if (v !== undefined) {
     const bars = [];
     for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
-      if (!v.medians.has(alg)) continue; // not measured (--algs)
+      if (!v.rates.has(alg)) continue; // not measured (--algs)
       for (const [name, label] of [
         [TG_FRESH, 'tokenguard'],
         ['fast-jwt, no cache', 'fast-jwt'],
@@ -297,7 +297,7 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
       ] as const) {
         bars.push({
           label: `${alg} ${label}`,
-          value: validateRatio(v, alg, name, FLOOR).median,
+          value: validateRatio(v, alg, name, FLOOR).value,
           ours: name === TG_FRESH,
         });
       }
@@ -308,7 +308,7 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
       target: 0.95,
       format: ratio,
     });
-    const rs = v.medians.get('RS256');
+    const rs = v.rates.get('RS256');
     panels.push({
       title: 'Repeated RS256 token, million validations/s',
       bars: [
@@ -332,7 +332,7 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
     const fresh = [];
     for (const framework of FRAMEWORKS) {
       if (!h.figures.has(framework)) continue;
-      const versusCeiling = (label: string) => httpRatio(h, framework, label, CEILING).median;
+      const versusCeiling = (label: string) => httpRatio(h, framework, label, CEILING).value;
       reused.push(
         { label: `${framework}: tokenguard`, value: versusCeiling(TG_REUSED), ours: true },
         { label: `${framework}: ${PEER_NAMES[framework]}`, value: versusCeiling(PEER_REUSED), ours: false },

@@ -4,7 +4,8 @@ import {
   interleave,
   interleaveSlices,
   median,
-  pairedRatio,
+  ratesOf,
+  runRatio,
   SLICES_PER_ROUND,
   turnOrder,
 } from './measure.js';
@@ -155,7 +156,7 @@ describe('median', () => {
 });
 
 describe('interleaveSlices', () => {
-  it("records every measured slice's rate, by round and slice, leaving out the warm-up round", async () => {
+  it("records every measured slice's operations and time, by round and slice, leaving out the warm-up round", async () => {
     const { rounds, slices } = await interleaveSlices(
       [recording('a', 100, [], []), recording('b', 100, [], [])],
       2,
@@ -168,7 +169,10 @@ describe('interleaveSlices', () => {
           Array.from({ length: SLICES_PER_ROUND }, (_, slice) => `${round}/${slice}`),
         ),
       );
-      for (const { rate } of recorded) expect(rate).toBeGreaterThan(0);
+      for (const { ops, seconds } of recorded) {
+        expect(ops).toBe(100 / SLICES_PER_ROUND);
+        expect(seconds).toBeGreaterThan(0);
+      }
       expect(rounds.get(name)).toHaveLength(2);
     }
   });
@@ -209,68 +213,112 @@ describe('interleaveSlices', () => {
   });
 });
 
-describe('pairedRatio', () => {
-  const rates = (round: number, values: number[]) => values.map((rate, slice) => ({ round, slice, rate }));
+describe('runRatio', () => {
+  /** Slices of one round: `[ops, seconds]` each. */
+  const samples = (round: number, values: [number, number][]) =>
+    values.map(([ops, seconds], slice) => ({ round, slice, ops, seconds }));
 
-  it("takes the median of the ratios of slices paired by round and slice, and the range of the rounds' medians", () => {
-    const numerator = [...rates(0, [90, 80, 100]), ...rates(1, [50, 60, 45])];
-    const denominator = [...rates(0, [100, 100, 100]), ...rates(1, [50, 50, 50])];
-    // Ratios: round 0: 0.9, 0.8, 1.0 (median 0.9); round 1: 1.0, 1.2, 0.9 (median 1.0).
-    const ratio = pairedRatio(numerator, denominator);
-    expect(ratio.median).toBeCloseTo(0.95, 10);
-    expect(ratio.roundLow).toBeCloseTo(0.9, 10);
-    expect(ratio.roundHigh).toBeCloseTo(1.0, 10);
+  it("divides the two sides' rates, each its operations over its time in every round, and gives the range of the same ratio round by round", () => {
+    const numerator = [
+      ...samples(0, [
+        [10, 1],
+        [10, 1],
+      ]),
+      ...samples(1, [
+        [30, 1],
+        [30, 1],
+      ]),
+    ];
+    const denominator = [
+      ...samples(0, [
+        [10, 2],
+        [10, 2],
+      ]),
+      ...samples(1, [
+        [10, 1],
+        [10, 1],
+      ]),
+    ];
+    // Rates: 80 ops in 4 s against 40 in 6 s; round 0: 20/2 s against 20/4 s (2); round 1: 60/2 s against 20/2 s (3).
+    const ratio = runRatio(numerator, denominator);
+    expect(ratio.value).toBeCloseTo(80 / 4 / (40 / 6), 10);
+    expect(ratio.roundLow).toBeCloseTo(2, 10);
+    expect(ratio.roundHigh).toBeCloseTo(3, 10);
   });
 
-  it('is moved little by one slow slice, where a ratio of totals is moved by it', () => {
-    const numerator = rates(0, [100, 100, 100, 100, 20]);
-    const denominator = rates(0, [100, 100, 100, 100, 100]);
-    expect(pairedRatio(numerator, denominator).median).toBe(1);
-    const total = (values: typeof numerator) => values.reduce((sum, { rate }) => sum + rate, 0);
-    expect(total(numerator) / total(denominator)).toBeCloseTo(0.84, 10);
+  it('counts a slow slice by the time it took, as the run spent it', () => {
+    const numerator = samples(0, [
+      [100, 1],
+      [100, 1],
+      [100, 1],
+      [100, 1],
+      [100, 5],
+    ]);
+    const denominator = samples(0, [
+      [100, 1],
+      [100, 1],
+      [100, 1],
+      [100, 1],
+      [100, 1],
+    ]);
+    expect(runRatio(numerator, denominator).value).toBeCloseTo(500 / 9 / 100, 10);
   });
 
-  it('leaves out slices without a partner or without a rate, and is NaN when none is paired', () => {
-    const ratio = pairedRatio(
-      [...rates(0, [50, Number.NaN, 70]), { round: 3, slice: 0, rate: 10 }],
-      rates(0, [100, 100, 0]),
+  it('is unmoved by how each side cuts its operations into slices', () => {
+    const whole = samples(0, [[1000, 10]]);
+    const cut = samples(0, [
+      [100, 1],
+      [300, 3],
+      [600, 6],
+    ]);
+    const other = samples(0, [
+      [50, 1],
+      [50, 1],
+      [50, 1],
+    ]);
+    expect(runRatio(cut, other).value).toBeCloseTo(runRatio(whole, other).value, 10);
+    expect(runRatio(cut, other).value).toBeCloseTo(2, 10);
+  });
+
+  it('is NaN when a side has no time measured, and takes the round range over rounds both sides have', () => {
+    expect(runRatio(undefined, samples(0, [[1, 1]])).value).toBeNaN();
+    expect(runRatio(samples(0, [[1, 1]]), []).value).toBeNaN();
+    const ratio = runRatio([...samples(0, [[10, 1]]), ...samples(1, [[30, 1]])], samples(0, [[10, 1]]));
+    expect(ratio.roundLow).toBe(1);
+    expect(ratio.roundHigh).toBe(1);
+  });
+
+  it('turned around gives the inverse, and agrees with ratesOf', () => {
+    const numerator = [
+      ...samples(0, [
+        [90, 1],
+        [80, 1.1],
+      ]),
+      ...samples(1, [
+        [100, 0.9],
+        [70, 1],
+      ]),
+    ];
+    const denominator = [
+      ...samples(0, [
+        [100, 1.2],
+        [95, 1],
+      ]),
+      ...samples(1, [
+        [90, 1],
+        [85, 1.3],
+      ]),
+    ];
+    const ratio = runRatio(numerator, denominator);
+    const inverse = runRatio(denominator, numerator);
+    expect(inverse.value).toBeCloseTo(1 / ratio.value, 10);
+    expect(inverse.roundLow).toBeCloseTo(1 / ratio.roundHigh, 10);
+    const rates = ratesOf(
+      new Map([
+        ['a', numerator],
+        ['b', denominator],
+      ]),
     );
-    expect(ratio.median).toBe(0.5);
-    expect(pairedRatio(rates(0, [1]), rates(1, [1])).median).toBeNaN();
-    expect(pairedRatio(undefined, rates(0, [1])).roundLow).toBeNaN();
-  });
-
-  it('pairs slices by round and slice, not by their place in the lists, and leaves out slices only one side has', () => {
-    const numerator = [...rates(0, [90, 80, 100]), ...rates(1, [50, 60, 45])];
-    const denominator = [...rates(0, [100, 100, 100]), ...rates(1, [50, 50, 50]), ...rates(2, [1, 1, 1])];
-    const shuffled = [
-      numerator[4],
-      numerator[0],
-      numerator[5],
-      numerator[2],
-      numerator[3],
-      numerator[1],
-    ] as typeof numerator;
-    expect(pairedRatio(shuffled, [...denominator].reverse())).toEqual(pairedRatio(numerator, denominator));
-    // A contender with fewer slices (say one with fewer operations than slices) is paired on the slices both have.
-    const fewer = numerator.filter(({ slice }) => slice !== 1);
-    expect(pairedRatio(fewer, denominator).median).toBeCloseTo(median([0.9, 1.0, 1.0, 0.9]), 10);
-  });
-
-  it("takes each round's median from that round's pairs only", () => {
-    const numerator = [...rates(0, [10, 10, 10]), ...rates(1, [30, 30, 30]), ...rates(2, [20, 20, 20])];
-    const denominator = [...rates(0, [10, 10, 10]), ...rates(1, [10, 10, 10]), ...rates(2, [10, 10, 10])];
-    expect(pairedRatio(numerator, denominator)).toEqual({ median: 2, roundLow: 1, roundHigh: 3 });
-  });
-
-  it('scales with either side, and turned around gives the inverse (odd number of pairs)', () => {
-    const numerator = rates(0, [90, 80, 100, 70, 120]);
-    const denominator = rates(0, [100, 95, 90, 85, 110]);
-    const base = pairedRatio(numerator, denominator);
-    const doubled = numerator.map((s) => ({ ...s, rate: s.rate * 2 }));
-    expect(pairedRatio(doubled, denominator).median).toBeCloseTo(2 * base.median, 10);
-    const inverse = pairedRatio(denominator, numerator);
-    expect(inverse.median).toBeCloseTo(1 / base.median, 10);
-    expect(inverse.roundLow).toBeCloseTo(1 / base.roundHigh, 10);
+    expect(ratio.value).toBeCloseTo((rates.get('a') as number) / (rates.get('b') as number), 10);
   });
 });

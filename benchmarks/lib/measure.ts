@@ -25,29 +25,39 @@ export function clock(): number {
   return (user + system) / 1000;
 }
 
-/** Median ops/s of each contender, by name. */
-export type Medians = Map<string, number>;
+/** Ops/s of each contender over a whole run (its operations over its time, every round), by name. */
+export type Rates = Map<string, number>;
 
 /** Slices each contender's round is cut into; the contenders take turns slice by slice. */
 export const SLICES_PER_ROUND = 20;
 
 /**
  * Runs every contender `rounds` times after one untimed warm-up round and returns each
- * contender's median ops/s. Within a round the contenders take turns in short slices (a
- * twentieth of their work each, the order changing every slice: see {@link turnOrder}), so a burst of load from other
- * work on a shared machine falls on all of them alike instead of on whoever was running; each
- * round starts from a full collection and each slice from an empty young generation, so a
- * contender pays for its own garbage. Every loop is bounded by the contenders' `ops`.
+ * contender's ops/s over the measured rounds (see {@link runRatio} for why a rate over the whole
+ * run). Within a round the contenders take turns in short slices (a twentieth of their work each,
+ * the order changing every slice: see {@link turnOrder}), so a burst of load from other work on a
+ * shared machine falls on all of them alike instead of on whoever was running; each round starts
+ * from a full collection and each turn from an empty young generation. Every loop is bounded by the
+ * contenders' `ops`.
  */
-export async function interleave(contenders: readonly Contender[], rounds: number): Promise<Medians> {
-  return mediansOf(await interleaveRounds(contenders, rounds));
+export async function interleave(contenders: readonly Contender[], rounds: number): Promise<Rates> {
+  return ratesOf((await interleaveSlices(contenders, rounds)).slices);
 }
 
-/** The median of each contender's rounds. */
-export function mediansOf(samples: RoundSamples): Medians {
-  const medians: Medians = new Map();
-  for (const [name, values] of samples) medians.set(name, median(values));
-  return medians;
+/** Each contender's operations over its time, summed over every slice it ran. */
+export function ratesOf(slices: SliceSamples): Rates {
+  return new Map([...slices].map(([name, samples]) => [name, rateOf(samples)]));
+}
+
+/** Operations over seconds, summed over `samples`; `NaN` without time measured. */
+function rateOf(samples: readonly SliceSample[]): number {
+  let ops = 0;
+  let seconds = 0;
+  for (const sample of samples) {
+    ops += sample.ops;
+    seconds += sample.seconds;
+  }
+  return seconds > 0 ? ops / seconds : Number.NaN;
 }
 
 /**
@@ -80,20 +90,21 @@ function williamsFirstRow(position: number, count: number): number {
 /** Ops/s of each contender in each measured round, by name, in round order (see {@link interleave}). */
 export type RoundSamples = Map<string, number[]>;
 
-/** One slice of one contender's round: where it ran, and its rate (operations per second). */
-export interface SliceRate {
+/** One slice of one contender's round: where it ran, its operations and the seconds they took. */
+export interface SliceSample {
   readonly round: number;
   readonly slice: number;
-  readonly rate: number;
+  readonly ops: number;
+  readonly seconds: number;
 }
 
 /** Every measured slice of each contender, by name. */
-export type SliceRates = Map<string, SliceRate[]>;
+export type SliceSamples = Map<string, SliceSample[]>;
 
-/** What {@link interleaveSlices} measured: each round's ops/s, and each slice's. */
+/** What {@link interleaveSlices} measured: each round's ops/s, and each slice's operations and time. */
 export interface InterleavedSamples {
   readonly rounds: RoundSamples;
-  readonly slices: SliceRates;
+  readonly slices: SliceSamples;
 }
 
 /** {@link interleave}, keeping every round's ops/s instead of their median. */
@@ -104,19 +115,25 @@ export async function interleaveRounds(
   return (await interleaveSlices(contenders, rounds)).rounds;
 }
 
-/** {@link interleave}, keeping every round's ops/s and every slice's, for {@link pairedRatio}. */
+/**
+ * {@link interleave}, keeping every round's ops/s and every slice's operations and time, for
+ * {@link runRatio}. `between` runs, untimed, before the first turn of every slice (by default
+ * {@link settleBetweenSlices}).
+ */
 export async function interleaveSlices(
   contenders: readonly Contender[],
   rounds: number,
+  between: () => void | Promise<void> = settleBetweenSlices,
 ): Promise<InterleavedSamples> {
   const samples: RoundSamples = new Map(contenders.map((c) => [c.name, []]));
-  const slices: SliceRates = new Map(contenders.map((c) => [c.name, []]));
+  const slices: SliceSamples = new Map(contenders.map((c) => [c.name, []]));
   for (let round = -1; round < rounds; round++) {
     const works: TimedWork[] = [];
     for (const contender of contenders) works.push(await contender.prepare());
     const elapsedMs = works.map(() => 0);
     collectGarbage();
     for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
+      await between();
       for (let turn = 0; turn < works.length; turn++) {
         const index = turnOrder(turn, slice, round, works.length, SLICES_PER_ROUND);
         const work = works[index] as TimedWork;
@@ -129,7 +146,7 @@ export async function interleaveSlices(
         elapsedMs[index] = (elapsedMs[index] as number) + sliceMs;
         if (round >= 0 && end > start) {
           const name = (contenders[index] as Contender).name;
-          slices.get(name)?.push({ round, slice, rate: ((end - start) * 1000) / sliceMs });
+          slices.get(name)?.push({ round, slice, ops: end - start, seconds: sliceMs / 1000 });
         }
       }
     }
@@ -142,48 +159,73 @@ export async function interleaveSlices(
   return { rounds: samples, slices };
 }
 
-/** A ratio of two contenders' rates taken slice by slice: see {@link pairedRatio}. */
-export interface PairedRatio {
-  /** The median of the ratios of every pair of slices. */
-  readonly median: number;
-  /** The lowest and highest of each round's own median ratio. */
+/** A ratio of two contenders' rates over a whole run: see {@link runRatio}. */
+export interface RunRatio {
+  /** The ratio of the two rates, each the contender's operations over its time in every round. */
+  readonly value: number;
+  /** The lowest and highest of the same ratio taken round by round. */
   readonly roundLow: number;
   readonly roundHigh: number;
 }
 
 /**
- * The ratio of two contenders' rates, as the median of the ratios of their slices paired by round
- * and slice: the two slices of a pair ran close together (see {@link turnOrder}), so they
- * share the machine's state of that moment, and a burst of other work that slows a slice or two
- * moves the median little, where it moves a whole round's rate. With `roundLow`/`roundHigh`, the
- * range of each round's median ratio. Slices without a partner (or with no rate) are left out; `NaN`
- * when none is paired.
+ * The ratio of two contenders' rates: each one's operations over the time it spent on them, summed
+ * over every slice of every round. Both ran in the same slices, in a balanced order (see
+ * {@link turnOrder}), so other work on the machine took from each the same share of its time on
+ * average, whatever the length of its slices: a median of per-slice ratios would not do that (a
+ * short slice is often missed by a burst of other work that a long one catches, so the side with
+ * the shorter slices would read faster than it is). With `roundLow`/`roundHigh`, the range of the
+ * ratio taken round by round (rounds both sides have), which shows how much the machine moved it.
+ * `NaN` when a side has no time measured.
  *
  * @example
  * ```ts
- * const ratio = pairedRatio(slices.get('tokenguard'), slices.get('floor'));
- * console.log(`${ratio.median.toFixed(2)} (rounds ${ratio.roundLow.toFixed(2)}–${ratio.roundHigh.toFixed(2)})`);
+ * const ratio = runRatio(slices.get('tokenguard'), slices.get('floor'));
+ * console.log(`${ratio.value.toFixed(2)} (rounds ${ratio.roundLow.toFixed(2)}–${ratio.roundHigh.toFixed(2)})`);
  * ```
  */
-export function pairedRatio(
-  numerator: readonly SliceRate[] | undefined,
-  denominator: readonly SliceRate[] | undefined,
-): PairedRatio {
-  const partner = new Map((denominator ?? []).map((s) => [`${s.round}/${s.slice}`, s.rate]));
-  const all: number[] = [];
-  const byRound = new Map<number, number[]>();
-  for (const { round, slice, rate } of numerator ?? []) {
-    const ratio = rate / (partner.get(`${round}/${slice}`) ?? Number.NaN);
-    if (!Number.isFinite(ratio) || ratio <= 0) continue;
-    all.push(ratio);
-    byRound.set(round, [...(byRound.get(round) ?? []), ratio]);
-  }
-  const roundMedians = [...byRound.values()].map(median);
+export function runRatio(
+  numerator: readonly SliceSample[] | undefined,
+  denominator: readonly SliceSample[] | undefined,
+): RunRatio {
+  const inRound = (samples: readonly SliceSample[] | undefined, round: number) =>
+    (samples ?? []).filter((sample) => sample.round === round);
+  const rounds = new Set((numerator ?? []).map((sample) => sample.round));
+  const perRound = [...rounds]
+    .map((round) => rateOf(inRound(numerator, round)) / rateOf(inRound(denominator, round)))
+    .filter(Number.isFinite);
   return {
-    median: median(all),
-    roundLow: roundMedians.length === 0 ? Number.NaN : Math.min(...roundMedians),
-    roundHigh: roundMedians.length === 0 ? Number.NaN : Math.max(...roundMedians),
+    value: rateOf(numerator ?? []) / rateOf(denominator ?? []),
+    roundLow: perRound.length === 0 ? Number.NaN : Math.min(...perRound),
+    roundHigh: perRound.length === 0 ? Number.NaN : Math.max(...perRound),
   };
+}
+
+/** Bytes written over between slices: more than the per-core caches of the machines this runs on. */
+const SPACER_BYTES = 8 * 1024 * 1024;
+let spacer: Uint8Array | undefined;
+let spacerValue = 0;
+
+/**
+ * Run before the first turn of each slice: collects the young generation, writes over 8 MiB (the
+ * previous turn's data leaves the CPU caches) and lets pending callbacks run. Within a slice the
+ * balanced order makes each contender follow each other one equally often; this makes the first turn
+ * of every slice follow the same thing, instead of whoever ran last in the slice before (the same few
+ * contenders, by the design's row-to-row map).
+ *
+ * @example
+ * ```ts
+ * for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
+ *   await settleBetweenSlices();
+ *   // the slice's turns
+ * }
+ * ```
+ */
+export async function settleBetweenSlices(): Promise<void> {
+  collectYoungGarbage();
+  spacer ??= new Uint8Array(SPACER_BYTES);
+  spacer.fill(++spacerValue & 0xff);
+  await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 const gc = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;

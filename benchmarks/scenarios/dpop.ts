@@ -1,6 +1,6 @@
 import { createHash, randomUUID, sign } from 'node:crypto';
 import { authenticateRequest, createValidator, type TokenSource, type Validator } from '@tokenguard/core';
-import { type Contender, interleaveSlices, mediansOf, pairedRatio } from '../lib/measure.js';
+import { type Contender, interleaveSlices, ratesOf, runRatio } from '../lib/measure.js';
 import { formatNumber, type Table } from '../lib/report.js';
 import { AUDIENCE, type BenchKey, generateBenchKey, ISSUER, signPool } from '../lib/tokens.js';
 
@@ -85,12 +85,12 @@ export async function runDpopScenario(settings: DpopSettings): Promise<{ table: 
       };
     },
   }));
-  const { rounds, slices } = await interleaveSlices(contenders, settings.rounds);
-  const medians = mediansOf(rounds);
+  const { slices } = await interleaveSlices(contenders, settings.rounds);
+  const rates = ratesOf(slices);
   for (const validator of validators.values()) await validator.close();
-  const kept = medians.get(DPOP_KEPT) as number;
-  const verified = medians.get(DPOP_VERIFIED) as number;
-  const ratio = pairedRatio(slices.get(DPOP_KEPT), slices.get(DPOP_VERIFIED));
+  const kept = rates.get(DPOP_KEPT) as number;
+  const verified = rates.get(DPOP_VERIFIED) as number;
+  const ratio = runRatio(slices.get(DPOP_KEPT), slices.get(DPOP_VERIFIED));
   return {
     table: {
       title: 'DPoP requests (RFC 9449): one RS256 token bound to an ES256 key, a new proof each request',
@@ -100,11 +100,11 @@ export async function runDpopScenario(settings: DpopSettings): Promise<{ table: 
         [
           DPOP_KEPT,
           formatNumber(kept),
-          `${ratio.median.toFixed(2)} (rounds ${ratio.roundLow.toFixed(2)}–${ratio.roundHigh.toFixed(2)})`,
+          `${ratio.value.toFixed(2)} (rounds ${ratio.roundLow.toFixed(2)}–${ratio.roundHigh.toFixed(2)})`,
         ],
       ],
       notes: [
-        `requests/s: median of ${settings.rounds} rounds of ${settings.requests} requests each, the two taking turns in slices; ratio: the median of the ratios of their slices paired by round and slice (each pair ran in the same turn); each request is core's authenticateRequest (what the adapters call) with \`Authorization: DPoP\` and a proof made for it beforehand. Every request verifies its proof (an ES256 signature), checks its htm, htu, iat and ath and spends its jti; the token kept in the cache of bound tokens (from its second verification on) is still held to the proof's key at every request, and without a token cache its RS256 signature and claims are verified each time.`,
+        `${settings.rounds} rounds of ${settings.requests} requests each, the two taking turns in slices (each slice after the same untimed spacer); requests/s: requests over time, all rounds together, and the ratio their quotient (rounds: the same ratio round by round); each request is core's authenticateRequest (what the adapters call) with \`Authorization: DPoP\` and a proof made for it beforehand. Every request verifies its proof (an ES256 signature), checks its htm, htu, iat and ath and spends its jti; the token kept in the cache of bound tokens (from its second verification on) is still held to the proof's key at every request, and without a token cache its RS256 signature and claims are verified each time.`,
         'A preflight proves both refuse a proof by another key, the same proof twice and the token sent as a bearer token, before anything is measured.',
       ],
     },

@@ -64,9 +64,9 @@ export async function runIntrospectionScenarios(
       { name: 'jwt, cached', prepare: loop(cached, jwt, cachedOps) },
       { name: 'opaque, uncached', prepare: loop(uncached, opaque, uncachedOps) },
     ];
-    const medians = await interleave(contenders, rounds);
-    const jwtRate = medians.get('jwt, cached') ?? Number.NaN;
-    const rate = (name: string) => medians.get(name) ?? Number.NaN;
+    const rates = await interleave(contenders, rounds);
+    const jwtRate = rates.get('jwt, cached') ?? Number.NaN;
+    const rate = (name: string) => rates.get(name) ?? Number.NaN;
     return {
       title: 'Introspection (RFC 7662) against oidc-provider',
       columns: ['measure', 'value', 'vs JWT cache hit'],
@@ -89,7 +89,7 @@ export async function runIntrospectionScenarios(
         ],
       ],
       notes: [
-        `Median of ${rounds} rounds, the contenders taking turns in slices within each (${cachedOps} cached / ${uncachedOps} uncached sequential validations each) after a warm-up round; one validator for both cached rows.`,
+        `Ops/s over ${rounds} rounds together, the contenders taking turns in slices within each (${cachedOps} cached / ${uncachedOps} uncached sequential validations each) after a warm-up round; one validator for both cached rows.`,
       ],
     };
   } finally {

@@ -8,13 +8,13 @@ import jsonwebtoken from 'jsonwebtoken';
 import {
   type Contender,
   interleaveSlices,
-  type Medians,
-  mediansOf,
-  type PairedRatio,
-  pairedRatio,
+  type Rates,
   type RoundSamples,
+  type RunRatio,
+  ratesOf,
+  runRatio,
   SLICES_PER_ROUND,
-  type SliceRates,
+  type SliceSamples,
 } from '../lib/measure.js';
 import { inProcessVerdict, preflight, preflightTokens, SIGNATURE_CASES } from '../lib/preflight.js';
 import { type Table, withRatio } from '../lib/report.js';
@@ -43,21 +43,21 @@ export interface ValidateSettings {
 
 export interface ValidateResult {
   readonly tables: Table[];
-  /** Median ops/s by algorithm, then by contender name. */
-  readonly medians: Map<BenchAlgorithm, Medians>;
+  /** Ops/s over the whole run by algorithm, then by contender name (see runRatio). */
+  readonly rates: Map<BenchAlgorithm, Rates>;
   /** Every round's ops/s by algorithm, then by contender name (round order). */
   readonly rounds: Map<BenchAlgorithm, RoundSamples>;
   /** Every measured slice's ops/s by algorithm, then by contender name: what ratios are taken from. */
-  readonly slices: Map<BenchAlgorithm, SliceRates>;
+  readonly slices: Map<BenchAlgorithm, SliceSamples>;
 }
 
 /**
- * The ratio of contender `name` to `base` for `alg`, slice by slice ({@link pairedRatio}); `NaN`
- * when either was not measured.
+ * The ratio of contender `name`'s ops/s to `base`'s for `alg` over the whole run ({@link runRatio});
+ * `NaN` when either was not measured.
  *
  * @example
  * ```ts
- * const versusFloor = validateRatio(result, 'RS256', TG_FRESH, FLOOR).median;
+ * const versusFloor = validateRatio(result, 'RS256', TG_FRESH, FLOOR).value;
  * ```
  */
 export function validateRatio(
@@ -65,9 +65,9 @@ export function validateRatio(
   alg: BenchAlgorithm,
   name: string,
   base: string,
-): PairedRatio {
+): RunRatio {
   const slices = result.slices.get(alg);
-  return pairedRatio(slices?.get(name), slices?.get(base));
+  return runRatio(slices?.get(name), slices?.get(base));
 }
 
 export const FLOOR = 'floor: node:crypto verify + claims decode';
@@ -352,9 +352,9 @@ export async function contendersFor(
 
 /** In-process validations per second for each algorithm and contender, as ratios of the floor. */
 export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
-  const medians = new Map<BenchAlgorithm, Medians>();
+  const rates = new Map<BenchAlgorithm, Rates>();
   const rounds = new Map<BenchAlgorithm, RoundSamples>();
-  const slices = new Map<BenchAlgorithm, SliceRates>();
+  const slices = new Map<BenchAlgorithm, SliceSamples>();
   const algorithms = settings.algorithms ?? BENCH_ALGORITHMS;
   const prepared: { alg: BenchAlgorithm; contenders: CheckedContender[] }[] = [];
   for (const alg of algorithms) {
@@ -376,20 +376,17 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
     const samples = await interleaveSlices(contenders, settings.rounds);
     rounds.set(alg, samples.rounds);
     slices.set(alg, samples.slices);
-    medians.set(alg, mediansOf(samples.rounds));
+    rates.set(alg, ratesOf(samples.slices));
   }
   const rows = ROW_ORDER.map((name) => [
     name,
     ...algorithms.map((alg) => {
       const bySlice = slices.get(alg);
-      return withRatio(
-        medians.get(alg)?.get(name),
-        pairedRatio(bySlice?.get(name), bySlice?.get(FLOOR)).median,
-      );
+      return withRatio(rates.get(alg)?.get(name), runRatio(bySlice?.get(name), bySlice?.get(FLOOR)).value);
     }),
   ]);
   return {
-    medians,
+    rates,
     rounds,
     slices,
     tables: [
@@ -398,7 +395,7 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
         columns: ['contender', ...algorithms],
         rows,
         notes: [
-          `Wall-clock ops/s, median of ${settings.rounds} rounds; within a round the contenders take turns in ${SLICES_PER_ROUND} slices, in orders where each follows each other one equally often (a Williams design), each round started after a full GC and each slice after a young-generation GC. Fresh-token rows validate ${settings.poolSize} pre-signed tokens per round, other tokens in every round: each contender builds its verifier once and keeps it for every round, as a server keeps one for every request, and never sees a token twice, so no cache hit (tokenguard stores a token in its cache from its second verification on, so these leave only a fingerprint; fast-jwt's cache stores each and evicts the oldest); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
+          `Wall-clock ops/s over ${settings.rounds} rounds together (each contender's operations over its time), the ratio to the floor their quotient; within a round the contenders take turns in ${SLICES_PER_ROUND} slices, in orders where within a slice each follows each other one equally often (a Williams design), each round started after a full GC, each slice after the same untimed spacer (a young-generation GC, 8 MiB written over, pending callbacks run) and each turn after a young-generation GC. Fresh-token rows validate ${settings.poolSize} pre-signed tokens per round, other tokens in every round: each contender builds its verifier once and keeps it for every round, as a server keeps one for every request, and never sees a token twice, so no cache hit (tokenguard stores a token in its cache from its second verification on, so these leave only a fingerprint; fast-jwt's cache stores each and evicts the oldest); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
           "Every contender but the floor checks the signature, iss, aud and exp. A preflight proves it before anything is measured: each contender (for the repeated-token rows, the very verifier measured) accepts a valid token and refuses one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the floor, which checks the signature alone by design, is held to the valid token and the changed signature. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. tokenguard verifies RS256 without `verify`: node:crypto's publicDecrypt with no padding (OpenSSL's raw public-key operation) and a byte-for-byte comparison of the whole encoded message (padding, DigestInfo and SHA-256 hash) with the one RFC 8017 §8.2.2 builds, the same verdict for less work; every other algorithm with `verify`, as the floor does. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).",
           'tokenguard and jose are awaited (asynchronous API); fast-jwt, aws-jwt-verify (verifySync) and jsonwebtoken are synchronous calls.',
           `verifyOffThread rows: the option that verifies signatures on libuv's thread pool (HS256: n/a, HMAC stays inline). "One at a time" awaits each validation before the next, as a worker that handles one message at a time would: each token also waits for the hop to a thread and back. "${IN_FLIGHT} in flight" awaits ${IN_FLIGHT} validations together, as a server with concurrent requests would: the verifications then spread over the machine's cores (${availableParallelism()} here), so it can pass the single-threaded floor.`,

@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { pairedRatio, type SliceRate, turnOrder } from './measure.js';
+import { runRatio, type SliceSample, turnOrder } from './measure.js';
 
 /**
- * Failing on purpose (a defect of the method, not of pairedRatio's code): a ratio is the median of
- * per-slice rate ratios, and the HTTP fresh-token slices are sized by token count (200 each), not by
- * time, so a faster configuration's slices are shorter (tokenguard fresh on Hono ≈ 40 ms, Hono's jwk
- * fresh ≈ 180 ms). Other work on the host takes the CPU away in bursts: a short slice is usually missed
- * by every burst, so its median rate is the undisturbed one, while a long slice usually catches one,
- * so its median rate is the disturbed one. The median ratio then favours the shorter slices by up to
- * the share of the CPU the bursts take, where a ratio of totals (time spent by each) stays unbiased.
- * Fix: size every configuration's slices to the same duration (fresh-token slices: tokens = a rate
- * measured just before × durationSec / HTTP_SLICES, from a pool long enough for the fastest), or take
- * each pair's ratio over equal times.
+ * Was a defect (helper-113's review): a ratio was the median of per-slice rate ratios, and the HTTP
+ * fresh-token slices are sized by token count (200 each), not by time, so a faster configuration's
+ * slices are shorter (tokenguard fresh on Hono ≈ 40 ms, Hono's jwk fresh ≈ 180 ms). Other work on the
+ * host takes the CPU away in bursts: a short slice is usually missed by every burst, a long one
+ * usually catches one, so the median ratio favoured the shorter slices by up to the share of the CPU
+ * the bursts take (a seeded simulation: 1.03-1.04 for a true 1.00). A ratio is now each side's
+ * operations over its time in every slice (runRatio): other work takes the same share of each side's
+ * time on average, whatever the length of its slices.
  */
 
 /** A seeded generator (Park–Miller), so the test sees the same bursts every run. */
@@ -24,7 +22,7 @@ function generator(seed: number): () => number {
 }
 
 /**
- * The paired ratio of two contenders, over the true one, when `a` needs `workA` ms of CPU per slice
+ * The measured ratio of two contenders, over the true one, when `a` needs `workA` ms of CPU per slice
  * and `b` `workB` ms (both the same number of operations), and bursts of other work arrive on average
  * every `gapMs` of wall time and take the CPU for `burstMs` on average (Poisson arrivals, exponential
  * lengths). Slices in the order of turnOrder, `rounds` rounds of 20.
@@ -42,26 +40,26 @@ function simulate(workA: number, workB: number, gapMs: number, burstMs: number, 
       left -= next;
     }
   };
-  const slices: SliceRate[][] = [[], []];
+  const slices: SliceSample[][] = [[], []];
   for (let round = 0; round < rounds; round++) {
     for (let slice = 0; slice < 20; slice++) {
       for (let turn = 0; turn < 2; turn++) {
         const who = turnOrder(turn, slice, round, 2, 20);
         const ops = 200;
-        slices[who]?.push({ round, slice, rate: (ops * 1000) / wallTime(who === 0 ? workA : workB) });
+        slices[who]?.push({ round, slice, ops, seconds: wallTime(who === 0 ? workA : workB) / 1000 });
       }
     }
   }
-  return pairedRatio(slices[0], slices[1]).median / (workB / workA);
+  return runRatio(slices[0], slices[1]).value / (workB / workA);
 }
 
-describe('pairedRatio over slices of different lengths (defect: count-sized slices)', () => {
+describe('runRatio over slices of different lengths (was a defect with a median of slice ratios)', () => {
   it('is unbiased when both sides’ slices last as long (control)', () => {
     expect(Math.abs(simulate(100, 100, 50, 5, 50) - 1)).toBeLessThan(0.015);
   });
 
   it('is unbiased when one side’s slices last 40 ms and the other’s 180 ms, ~9% of the CPU taken by bursts', () => {
-    // Measured 1.03-1.04 over seeds: the faster side (shorter slices) reads 3-4% higher than it is.
+    // The median of slice ratios read 1.03-1.04 over seeds here: the side with the shorter slices 3-4% high.
     expect(Math.abs(simulate(40, 180, 50, 5, 50) - 1)).toBeLessThan(0.015);
   });
 });
