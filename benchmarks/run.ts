@@ -7,7 +7,7 @@
  *   pnpm bench -- --only=validate  some parts only: validate, http, keyset, introspection, dpop, memory
  *   pnpm bench -- --algs=RS256     some algorithms only (in-process part)
  *   pnpm bench -- --frameworks=express  some frameworks only (HTTP part)
- *   pnpm bench -- --slices=FILE    also writes every measured slice's rate (in-process and HTTP) as JSON
+ *   pnpm bench -- --slices=FILE    also writes every measured slice's operations and time (in-process and HTTP) as JSON
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
