@@ -62,12 +62,15 @@ const frameworksArg = args.find((arg) => arg.startsWith('--frameworks='));
 const frameworks =
   frameworksArg === undefined
     ? undefined
-    : (frameworksArg.slice('--frameworks='.length).split(',') as Framework[]);
+    : // Each once: a framework named twice would start its servers twice and mix their slices.
+      ([...new Set(frameworksArg.slice('--frameworks='.length).split(','))] as Framework[]);
 for (const framework of frameworks ?? []) {
   if (!FRAMEWORKS.includes(framework))
     throw new TypeError(`--frameworks: unknown framework ${framework} (${FRAMEWORKS.join(', ')})`);
 }
 const slicesArg = args.find((arg) => arg.startsWith('--slices='))?.slice('--slices='.length);
+// Refused now, not after a run of several minutes.
+if (slicesArg === '') throw new TypeError('--slices: a file name is needed (--slices=FILE)');
 const algsArg = args.find((arg) => arg.startsWith('--algs='));
 const algorithms =
   algsArg === undefined ? undefined : (algsArg.slice('--algs='.length).split(',') as BenchAlgorithm[]);
@@ -164,7 +167,7 @@ if (slicesArg !== undefined) {
   const byKey = <K>(map: Map<K, Map<string, unknown>> | undefined) =>
     Object.fromEntries([...(map ?? new Map())].map(([key, byName]) => [key, Object.fromEntries(byName)]));
   writeFileSync(slicesArg, JSON.stringify({ validate: byKey(validate?.slices), http: byKey(http?.slices) }));
-  console.error(`[bench] wrote every slice's rate to ${slicesArg}`);
+  console.error(`[bench] wrote every slice's operations and time to ${slicesArg}`);
 }
 
 if (!quick && only === undefined && algorithms === undefined && frameworks === undefined) {
