@@ -157,10 +157,7 @@ describe('median', () => {
 
 describe('interleaveSlices', () => {
   it("records every measured slice's operations and time, by round and slice, leaving out the warm-up round", async () => {
-    const { rounds, slices } = await interleaveSlices(
-      [recording('a', 100, [], []), recording('b', 100, [], [])],
-      2,
-    );
+    const slices = await interleaveSlices([recording('a', 100, [], []), recording('b', 100, [], [])], 2);
     for (const name of ['a', 'b']) {
       const recorded = slices.get(name) ?? [];
       expect(recorded).toHaveLength(2 * SLICES_PER_ROUND);
@@ -173,12 +170,12 @@ describe('interleaveSlices', () => {
         expect(ops).toBe(100 / SLICES_PER_ROUND);
         expect(seconds).toBeGreaterThan(0);
       }
-      expect(rounds.get(name)).toHaveLength(2);
+      expect(new Set(recorded.map((s) => s.round)).size).toBe(2);
     }
   });
 
   it('records no slice that had no operation to run', async () => {
-    const { slices } = await interleaveSlices([recording('tiny', 3, [], [])], 1);
+    const slices = await interleaveSlices([recording('tiny', 3, [], [])], 1);
     expect(slices.get('tiny')).toHaveLength(3);
   });
 

@@ -41,7 +41,7 @@ export const SLICES_PER_ROUND = 20;
  * contenders' `ops`.
  */
 export async function interleave(contenders: readonly Contender[], rounds: number): Promise<Rates> {
-  return ratesOf((await interleaveSlices(contenders, rounds)).slices);
+  return ratesOf(await interleaveSlices(contenders, rounds));
 }
 
 /** Each contender's operations over its time, summed over every slice it ran. */
@@ -87,9 +87,6 @@ function williamsFirstRow(position: number, count: number): number {
   return position % 2 === 1 ? (position + 1) / 2 : count - position / 2;
 }
 
-/** Ops/s of each contender in each measured round, by name, in round order (see {@link interleave}). */
-export type RoundSamples = Map<string, number[]>;
-
 /** One slice of one contender's round: where it ran, its operations and the seconds they took. */
 export interface SliceSample {
   readonly round: number;
@@ -101,36 +98,20 @@ export interface SliceSample {
 /** Every measured slice of each contender, by name. */
 export type SliceSamples = Map<string, SliceSample[]>;
 
-/** What {@link interleaveSlices} measured: each round's ops/s, and each slice's operations and time. */
-export interface InterleavedSamples {
-  readonly rounds: RoundSamples;
-  readonly slices: SliceSamples;
-}
-
-/** {@link interleave}, keeping every round's ops/s instead of their median. */
-export async function interleaveRounds(
-  contenders: readonly Contender[],
-  rounds: number,
-): Promise<RoundSamples> {
-  return (await interleaveSlices(contenders, rounds)).rounds;
-}
-
 /**
- * {@link interleave}, keeping every round's ops/s and every slice's operations and time, for
- * {@link runRatio}. `between` runs, untimed, before the first turn of every slice (by default
+ * {@link interleave}, keeping every slice's operations and time (for {@link runRatio}, and rates
+ * round by round). `between` runs, untimed, before the first turn of every slice (by default
  * {@link settleBetweenSlices}).
  */
 export async function interleaveSlices(
   contenders: readonly Contender[],
   rounds: number,
   between: () => void | Promise<void> = settleBetweenSlices,
-): Promise<InterleavedSamples> {
-  const samples: RoundSamples = new Map(contenders.map((c) => [c.name, []]));
+): Promise<SliceSamples> {
   const slices: SliceSamples = new Map(contenders.map((c) => [c.name, []]));
   for (let round = -1; round < rounds; round++) {
     const works: TimedWork[] = [];
     for (const contender of contenders) works.push(await contender.prepare());
-    const elapsedMs = works.map(() => 0);
     collectGarbage();
     for (let slice = 0; slice < SLICES_PER_ROUND; slice++) {
       await between();
@@ -143,20 +124,14 @@ export async function interleaveSlices(
         const begin = clock();
         await work.run(start, end);
         const sliceMs = clock() - begin;
-        elapsedMs[index] = (elapsedMs[index] as number) + sliceMs;
         if (round >= 0 && end > start) {
           const name = (contenders[index] as Contender).name;
           slices.get(name)?.push({ round, slice, ops: end - start, seconds: sliceMs / 1000 });
         }
       }
     }
-    if (round < 0) continue;
-    works.forEach((work, index) => {
-      const name = (contenders[index] as Contender).name;
-      samples.get(name)?.push((work.ops * 1000) / (elapsedMs[index] as number));
-    });
   }
-  return { rounds: samples, slices };
+  return slices;
 }
 
 /** A ratio of two contenders' rates over a whole run: see {@link runRatio}. */

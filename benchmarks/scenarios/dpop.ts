@@ -85,7 +85,7 @@ export async function runDpopScenario(settings: DpopSettings): Promise<{ table: 
       };
     },
   }));
-  const { slices } = await interleaveSlices(contenders, settings.rounds);
+  const slices = await interleaveSlices(contenders, settings.rounds);
   const rates = ratesOf(slices);
   for (const validator of validators.values()) await validator.close();
   const kept = rates.get(DPOP_KEPT) as number;

@@ -64,7 +64,7 @@ export interface HttpFigures {
 }
 
 /** One round's figures of a configuration, with the requests they were taken over. */
-export interface HttpRoundFigures extends HttpFigures {
+interface HttpRoundFigures extends HttpFigures {
   readonly requests: number;
 }
 
@@ -72,8 +72,6 @@ export interface HttpResult {
   readonly tables: Table[];
   /** By framework, then by config label. */
   readonly figures: Map<Framework, Map<string, HttpFigures>>;
-  /** Every round's figures, by framework, then by config label (round order). */
-  readonly rounds: Map<Framework, Map<string, readonly HttpRoundFigures[]>>;
   /** Every measured slice's requests and seconds, by framework, then by config label: what rates come from. */
   readonly slices: Map<Framework, SliceSamples>;
 }
@@ -223,11 +221,9 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
     await issuer.close();
   }
   const figures = new Map<Framework, Map<string, HttpFigures>>();
-  const rounds = new Map<Framework, Map<string, readonly HttpRoundFigures[]>>();
   for (const config of configs) {
     const runs = samples.get(`${config.framework}\u0000${config.label}`) ?? [];
     const byLabel = figures.get(config.framework) ?? new Map<string, HttpFigures>();
-    rounds.set(config.framework, (rounds.get(config.framework) ?? new Map()).set(config.label, runs));
     // Over the whole run, as ratios are taken (runRatio): requests over seconds, CPU over requests.
     const requests = runs.reduce((sum, r) => sum + r.requests, 0);
     const seconds = runs.reduce((sum, r) => sum + r.requests / r.requestsPerSec, 0);
@@ -264,7 +260,6 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   }
   return {
     figures,
-    rounds,
     slices,
     tables: [
       {

@@ -9,7 +9,6 @@ import {
   type Contender,
   interleaveSlices,
   type Rates,
-  type RoundSamples,
   type RunRatio,
   ratesOf,
   runRatio,
@@ -45,9 +44,7 @@ export interface ValidateResult {
   readonly tables: Table[];
   /** Ops/s over the whole run by algorithm, then by contender name (see runRatio). */
   readonly rates: Map<BenchAlgorithm, Rates>;
-  /** Every round's ops/s by algorithm, then by contender name (round order). */
-  readonly rounds: Map<BenchAlgorithm, RoundSamples>;
-  /** Every measured slice's ops/s by algorithm, then by contender name: what ratios are taken from. */
+  /** Every measured slice's operations and time by algorithm, then by contender: what rates come from. */
   readonly slices: Map<BenchAlgorithm, SliceSamples>;
 }
 
@@ -353,7 +350,6 @@ export async function contendersFor(
 /** In-process validations per second for each algorithm and contender, as ratios of the floor. */
 export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
   const rates = new Map<BenchAlgorithm, Rates>();
-  const rounds = new Map<BenchAlgorithm, RoundSamples>();
   const slices = new Map<BenchAlgorithm, SliceSamples>();
   const algorithms = settings.algorithms ?? BENCH_ALGORITHMS;
   const prepared: { alg: BenchAlgorithm; contenders: CheckedContender[] }[] = [];
@@ -374,9 +370,8 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
       if (work.ops === 0) throw new Error(`${contender.name}: no work`);
     }
     const samples = await interleaveSlices(contenders, settings.rounds);
-    rounds.set(alg, samples.rounds);
-    slices.set(alg, samples.slices);
-    rates.set(alg, ratesOf(samples.slices));
+    slices.set(alg, samples);
+    rates.set(alg, ratesOf(samples));
   }
   const rows = ROW_ORDER.map((name) => [
     name,
@@ -387,7 +382,6 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
   ]);
   return {
     rates,
-    rounds,
     slices,
     tables: [
       {
