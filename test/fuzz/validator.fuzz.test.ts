@@ -22,6 +22,7 @@ import {
   validatorFor,
 } from '../adversarial/forge.js';
 import { withinDeadline } from '../support/deadline.js';
+import { characterEdits } from '../support/fast-check.js';
 import { generateSigningKey, jwksOf } from '../support/keys.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
@@ -59,15 +60,7 @@ const interestingChars = fc.constantFrom(
 /** Mutations of a valid token: edits at random positions, segment surgery, re-encodings. */
 const mutation = (token: string) =>
   fc.oneof(
-    fc
-      .record({ at: fc.nat(token.length - 1), c: interestingChars })
-      .map(({ at, c }) => token.slice(0, at) + c + token.slice(at + 1)),
-    fc
-      .record({ at: fc.nat(token.length), c: interestingChars })
-      .map(({ at, c }) => token.slice(0, at) + c + token.slice(at)),
-    fc.nat(token.length - 1).map((at) => token.slice(0, at) + token.slice(at + 1)),
-    fc.nat(token.length - 1).map((at) => token.slice(0, at)),
-    fc.string({ maxLength: 20 }).map((tail) => token + tail),
+    ...characterEdits(token, interestingChars, 20),
     fc.constantFrom(0, 1, 2).map((i) => {
       const parts = token.split('.');
       parts[i] = '';

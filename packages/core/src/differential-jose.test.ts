@@ -25,7 +25,7 @@ import { constants, createHmac, createPublicKey, type KeyObject, sign } from 'no
 import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withinDeadline } from '../../../test/support/deadline.js';
-import fc from '../../../test/support/fast-check.js';
+import fc, { characterEdits } from '../../../test/support/fast-check.js';
 import { generateSigningKey, jwksOf, type SigningKey } from '../../../test/support/keys.js';
 import { isTokenGuardError } from './errors.js';
 import type { Algorithm } from './lib/algorithms.js';
@@ -836,15 +836,7 @@ function mutation(token: string): fc.Arbitrary<string> {
     parts.map((part, i) => (i === index ? value : part)).join('.');
   const segmentIndex = fc.constantFrom(0, 1, 2);
   return fc.oneof(
-    fc
-      .record({ at: fc.nat(token.length - 1), c: interestingChars })
-      .map(({ at, c }) => token.slice(0, at) + c + token.slice(at + 1)),
-    fc
-      .record({ at: fc.nat(token.length), c: interestingChars })
-      .map(({ at, c }) => token.slice(0, at) + c + token.slice(at)),
-    fc.nat(token.length - 1).map((at) => token.slice(0, at) + token.slice(at + 1)),
-    fc.nat(token.length - 1).map((at) => token.slice(0, at)),
-    fc.string({ maxLength: 8 }).map((tail) => token + tail),
+    ...characterEdits(token, interestingChars, 8),
     // A character's case flipped; a bit of a decoded byte flipped, then re-encoded.
     fc.nat(token.length - 1).map((at) => {
       const c = token[at] as string;
