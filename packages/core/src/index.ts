@@ -16,6 +16,7 @@ export {
   parseAuthorizationValue,
   readAuthorizationHeader,
 } from './bearer.js';
+export { type CachedBearerLookup, createCachedBearerLookup } from './cached-bearer.js';
 export { type ChallengeParams, formatChallenge } from './challenge.js';
 export { discoveryUrls, type IssuerMetadata } from './discovery.js';
 export type { DpopState } from './dpop-replay.js';

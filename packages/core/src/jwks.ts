@@ -124,9 +124,10 @@ export interface KeySource {
   /**
    * For answers derived from this set without `peek` (the verified-token cache): starts a background
    * refresh when one is due, and returns `false` once the set is past its max age, so the answer is
-   * re-derived (and a removed key stops passing) rather than reused.
+   * re-derived (and a removed key stops passing) rather than reused. `now`: the clock's reading the
+   * caller already took.
    */
-  touch(): boolean;
+  touch(now?: number): boolean;
   warm(): Promise<void>;
   refresh(): Promise<void>;
   state(): KeySetState;
@@ -311,10 +312,9 @@ export class RemoteKeySource implements KeySource {
     return found.length === 0 ? undefined : found;
   }
 
-  touch(): boolean {
+  touch(now = this.#deps.now()): boolean {
     const snapshot = this.#snapshot;
     if (snapshot === undefined) return false;
-    const now = this.#deps.now();
     if (now >= snapshot.expiresAt) return false;
     if (now >= snapshot.refreshAt) this.#background('refresh_ahead');
     return true;

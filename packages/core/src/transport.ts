@@ -10,7 +10,7 @@ import {
 import type { KeyProof } from './claims.js';
 import type { DpopProof, DpopVerifier } from './dpop.js';
 import { TokenGuardError } from './errors.js';
-import { readHeaderValues } from './lib/headers.js';
+import { rawAuthorization, readHeaderValues, SEVERAL } from './lib/headers.js';
 import { certificateThumbprint } from './mtls.js';
 import type { ResolvedDpopOptions } from './options.js';
 import {
@@ -114,7 +114,6 @@ const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 /** Methods whose request body has defined semantics (RFC 6750 §2.2 forbids GET). */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const PARAMETER = 'access_token';
-const AUTHORIZATION = 'authorization';
 
 /** A `no-store` or an unqualified `private` directive (`private="field"` covers one field only). */
 const KEEPS_PRIVATE = /(?:^|,)\s*(?:no-store|private)\s*(?:,|$)/i;
@@ -576,21 +575,8 @@ function assertRoutedAsNamed(afterScheme: string, absolute: boolean): void {
 function readHeader(source: TokenSource): string | undefined {
   const raw = source.rawHeaders;
   if (raw !== undefined) {
-    let count = 0;
-    let rawValue: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i];
-      // Length first: most names are not 13 characters long. The usual spellings need no
-      // toLowerCase(), which allocates a string for every name with a capital letter.
-      if (
-        name?.length === AUTHORIZATION.length &&
-        (name === 'Authorization' || name === AUTHORIZATION || name.toLowerCase() === AUTHORIZATION)
-      ) {
-        count++;
-        rawValue = raw[i + 1];
-      }
-    }
-    if (count > 1) {
+    const rawValue = rawAuthorization(raw);
+    if (rawValue === SEVERAL) {
       throw new TokenGuardError('ERR_INVALID_REQUEST', {
         message: 'More than one Authorization header was sent',
       });
@@ -598,7 +584,7 @@ function readHeader(source: TokenSource): string | undefined {
     // Node's header record (lower-case keys) holding the one header as sent: no walk over its keys.
     // A value a middleware put there instead is read the long way below.
     if (
-      count === 1 &&
+      rawValue !== undefined &&
       (source.headers as { authorization?: unknown } | null | undefined)?.authorization === rawValue
     ) {
       return rawValue;

@@ -571,14 +571,24 @@ export function createValidator(options: ValidatorOptions): Validator {
   function usableEntry(from: VerifiedCache, token: string): VerifiedEntry | undefined {
     const hit = from.get(token);
     if (hit === undefined) return undefined;
-    // Past the key set's max age, a cached answer is re-verified against the revalidated set.
-    // Only the context that verified it will do: none (a template tenant evicted, or due for its
-    // resolver's verdict) or a new one (evicted and brought back, with a key set fetched anew that
-    // never held, so never reported removing, the key this token was verified with): verify afresh.
-    const context = contexts.get(hit.auth.issuer);
-    if (now() < hit.notAfterMs && context === hit.verifiedBy && context.keys.touch()) return hit;
+    if (isUsable(hit)) return hit;
     from.delete(token);
     return undefined;
+  }
+
+  /**
+   * Whether a cached verification may still answer: before its `notAfterMs`, and while the context
+   * that verified it is the issuer's and its key set is within its max age (past it, the answer is
+   * re-verified against the revalidated set). Only the context that verified it will do: none (a
+   * template tenant evicted, or due for its resolver's verdict) or a new one (evicted and brought
+   * back, with a key set fetched anew that never held, so never reported removing, the key this token
+   * was verified with): verify afresh. One clock read.
+   */
+  function isUsable(hit: VerifiedEntry): boolean {
+    const at = now();
+    if (at >= hit.notAfterMs) return false;
+    const context = contexts.get(hit.auth.issuer);
+    return context === hit.verifiedBy && context.keys.touch(at);
   }
 
   function cachedAuth(token: string): AuthInfo | undefined {
@@ -764,6 +774,16 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withChallenge(error);
       }
     },
+    peek(token) {
+      if (!mayBeCached(token)) return undefined;
+      const hit = cache?.get(token);
+      try {
+        return hit !== undefined && isUsable(hit) ? hit.auth : undefined;
+      } catch {
+        // A clock that throws: `lookup` answers it (ERR_INTERNAL), on the request's whole way.
+        return undefined;
+      }
+    },
     readsProofs: readsPresentedProof,
     checkWrapperAnswer(token, auth, proof) {
       // A wrapper's own answer may have no claims: then nothing in it is bound.
@@ -812,6 +832,11 @@ export function createValidator(options: ValidatorOptions): Validator {
 interface CachedLookup {
   readonly validate: Validator['validate'];
   lookup(token: string): AuthInfo | false | undefined;
+  /**
+   * The cached `auth` of exactly `token` while it may answer; `undefined` for anything else. Never
+   * throws, never drops an entry: whatever it does not answer goes to `lookup`, which does.
+   */
+  peek(token: string): AuthInfo | undefined;
   validateFound(
     token: string,
     requirements: Requirements | undefined,
@@ -857,6 +882,15 @@ const provedWithDpop = new WeakSet<AuthInfo>();
  */
 export function markProvedWithDpop(auth: AuthInfo): void {
   provedWithDpop.add(auth);
+}
+
+/**
+ * Internal: a validator's own cache peek ({@link CachedLookup.peek}) and the `validate` it answers
+ * for, for {@link createCachedBearerLookup}; `undefined` for a validator made some other way than
+ * {@link createValidator}.
+ */
+export function cachePeekOf(validator: Validator): Pick<CachedLookup, 'validate' | 'peek'> | undefined {
+  return cachedLookups.get(validator);
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   type AuthenticationResult,
   authenticateRequestNow,
   clientCertificateReader,
+  createCachedBearerLookup,
   FORM_BODY_MAX_BYTES,
   isFormTokenRequest,
   queryTokenCacheControl,
@@ -75,6 +76,7 @@ export function tokenguard(
   const settings = resolveAdapterOptions(validatorOrOptions, adapterOptions);
   const { validator, optional, transport, onError } = settings;
   const authOptions = { transport, optional };
+  const cachedBearer = createCachedBearerLookup(validator, transport);
   const readsBody = transport.body === true;
   const readsQuery = transport.query === true;
   // DPoP (RFC 9449): a proof's htm and htu are checked against the request's method and URL; the
@@ -124,6 +126,18 @@ export function tokenguard(
 
   const middleware = function tokenguard(req: Request, res: Response, next: NextFunction): void {
     enterMiddleware(req, settings);
+    // A token the validator verified before, sent the plainest way: answered without building a source.
+    const cached = cachedBearer?.(req.headers.authorization, req.rawHeaders);
+    if (cached !== undefined) {
+      try {
+        req.auth = cached;
+      } catch (error) {
+        handleError(error, res, next, onError);
+        return;
+      }
+      next();
+      return;
+    }
     const onSuccess = (result: AuthenticationResult): void => {
       // Called from a promise for a fresh token: a throw here (an app that made `auth` read-only,
       // headers already sent) would be an unhandled rejection and a request left hanging.

@@ -1,8 +1,9 @@
 import { parse as parseQueryString } from 'node:querystring';
 import {
-  type AuthenticationResult,
+  type AuthInfo,
   authenticateRequestNow,
   clientCertificateReader,
+  createCachedBearerLookup,
   enforceRequirements,
   FORM_BODY_MAX_BYTES,
   isFormTokenRequest,
@@ -12,6 +13,7 @@ import {
   resolveAdapterOptions,
   socketOfConnection,
   type TokenSource,
+  type TokenTransport,
   type Validator,
 } from '@tokenguard/core';
 import type {
@@ -192,6 +194,7 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
     }
     return route;
   };
+  const cachedBearer = createCachedBearerLookup(validator, transport);
   const required = { transport, optional: false };
   const optional = { transport, optional: true };
   // DPoP (RFC 9449): a proof's htu names the request's origin, read only when the validator takes
@@ -226,10 +229,11 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
     request: FastifyRequest,
     reply: FastifyReply,
     route: RouteAuth,
-    result: AuthenticationResult,
+    auth: AuthInfo | undefined,
+    transport: TokenTransport | undefined,
   ) => {
-    request.auth = result.auth ?? null;
-    if (result.transport === 'query') {
+    request.auth = auth ?? null;
+    if (transport === 'query') {
       // Not over a stricter one a hook set before (no-store): see queryTokenCacheControl.
       const cacheControl = queryTokenCacheControl(reply.getHeader('cache-control'));
       if (cacheControl !== undefined) reply.header('cache-control', cacheControl);
@@ -243,11 +247,12 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
     request: FastifyRequest,
     reply: FastifyReply,
     route: RouteAuth,
-    result: AuthenticationResult,
+    auth: AuthInfo | undefined,
+    transport: TokenTransport | undefined,
     done: HookHandlerDoneFunction,
   ): void => {
     try {
-      admit(request, reply, route, result);
+      admit(request, reply, route, auth, transport);
     } catch (error) {
       fail(error, reply, done);
       return;
@@ -277,17 +282,23 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
       return;
     }
     setContext(request, settings);
+    // A token the validator verified before, sent the plainest way: answered without building a source.
+    const cached = cachedBearer?.(request.headers.authorization, request.raw.rawHeaders);
+    if (cached !== undefined) {
+      proceed(request, reply, route, cached, 'header', done);
+      return;
+    }
     const result = authenticateRequestNow(
       validator,
       sourceOf(request),
       (route.optional ?? settings.optional) ? optional : required,
     );
     if (!(result instanceof Promise)) {
-      proceed(request, reply, route, result, done);
+      proceed(request, reply, route, result.auth, result.transport, done);
       return;
     }
     result.then(
-      (verified) => proceed(request, reply, route, verified, done),
+      (verified) => proceed(request, reply, route, verified.auth, verified.transport, done),
       (error: unknown) => fail(error, reply, done),
     );
   };

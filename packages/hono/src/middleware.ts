@@ -3,6 +3,7 @@ import {
   type AuthInfo,
   authenticateRequestNow,
   clientCertificateReader,
+  createCachedBearerLookup,
   FORM_BODY_MAX_BYTES,
   type FormBodyReading,
   isFormTokenSource,
@@ -128,6 +129,7 @@ export function tokenguard(
   const { validator, optional, transport, onError } = settings;
 
   const authOptions = { transport, optional };
+  const cachedBearer = createCachedBearerLookup(validator, transport);
   const headerOnly = transport.body !== true && transport.query !== true;
   // Decided once: only a validator with `dpop` reads the method and URL of a header-only request
   // (a proof's htm and htu), so Bearer-only apps build no more per request than before. A validator
@@ -247,6 +249,18 @@ export function tokenguard(
   function tokenguard(c: Context, next: Next): Promise<Response | undefined> {
     setContext(c, settings);
     if (transport.body === true) return authenticateWithBody(c, next);
+    // A token the validator verified before, sent the plainest way to @hono/node-server: answered
+    // from Node's own request without building a source.
+    if (cachedBearer !== undefined) {
+      const incoming = nodeRequestOf(c);
+      if (incoming !== undefined && nodeHeadersCurrent(c.req.raw)) {
+        const cached = cachedBearer(incoming.headers.authorization, incoming.rawHeaders);
+        if (cached !== undefined) {
+          c.set('auth', cached);
+          return next().then(nothing);
+        }
+      }
+    }
     const result = authenticateRequestNow(validator, sourceOf(c, undefined), authOptions);
     if (!(result instanceof Promise)) return proceed(c, next, result);
     return result.then(

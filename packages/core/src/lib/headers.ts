@@ -20,3 +20,31 @@ export function readHeaderValues(headers: HeadersLike, name: string): string[] {
   }
   return values;
 }
+
+/** What {@link rawAuthorization} answers for a raw header list with more than one `Authorization`. */
+export const SEVERAL: unique symbol = Symbol('several Authorization headers');
+
+const AUTHORIZATION = 'authorization';
+
+/**
+ * The one `Authorization` value of Node's raw header list (`IncomingMessage.rawHeaders`: names and
+ * values in turn, as sent), `undefined` when there is none, {@link SEVERAL} when there are more (Node
+ * keeps only the first in its header record). Allocates nothing for the usual spellings.
+ */
+export function rawAuthorization(raw: readonly string[]): string | undefined | typeof SEVERAL {
+  let count = 0;
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    // Length first: most names are not 13 characters long. The usual spellings need no
+    // toLowerCase(), which allocates a string for every name with a capital letter.
+    if (
+      name?.length === AUTHORIZATION.length &&
+      (name === 'Authorization' || name === AUTHORIZATION || name.toLowerCase() === AUTHORIZATION)
+    ) {
+      count++;
+      value = raw[i + 1];
+    }
+  }
+  return count > 1 ? SEVERAL : value;
+}
