@@ -9,7 +9,8 @@ import { cachePeekOf, type Validator } from './validator.js';
  *
  * @example
  * ```ts
- * const auth = lookup(req.headers.authorization, req.rawHeaders);
+ * const lookup: CachedBearerLookup | undefined = createCachedBearerLookup(validator, {});
+ * const auth = lookup?.(req.headers.authorization, req.rawHeaders);
  * ```
  */
 export type CachedBearerLookup = (
