@@ -41,7 +41,7 @@ import {
   type RouteAuthOptions,
   snapshotRouteAuth,
 } from './route-config.js';
-import { NO_CONFIG, type RouteConfig, routeConfigOf } from './route-context.js';
+import { NO_CONFIG, routeConfigOf } from './route-context.js';
 
 /**
  * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`,
