@@ -18,8 +18,6 @@ export type CachedBearerLookup = (
   rawHeaders: readonly string[] | undefined,
 ) => AuthInfo | undefined;
 
-const SCHEME = 'Bearer ';
-
 /**
  * For adapters, the shortest way through a request that repeats a token: given a Node request's
  * `Authorization` value and raw header list, the caller the validator's cache holds for it, or
@@ -54,9 +52,10 @@ export function createCachedBearerLookup(
   return (authorization, rawHeaders) => {
     // A `validate` replaced since (a wrapper, a spy) must see every token.
     if (validator.validate !== own.validate || rawHeaders === undefined) return undefined;
-    if (typeof authorization !== 'string' || !authorization.startsWith(SCHEME)) return undefined;
+    if (typeof authorization !== 'string') return undefined;
     // The one header sent, as Node's record holds it (two headers are a 400 on the whole way).
     if (rawAuthorization(rawHeaders) !== authorization) return undefined;
-    return own.peek(authorization.slice(SCHEME.length));
+    // Compared whole with the `Bearer <token>` the cache keeps: no other spelling is answered.
+    return own.peekAuthorization(authorization);
   };
 }

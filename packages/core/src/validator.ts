@@ -774,9 +774,8 @@ export function createValidator(options: ValidatorOptions): Validator {
         throw withChallenge(error);
       }
     },
-    peek(token) {
-      if (!mayBeCached(token)) return undefined;
-      const hit = cache?.get(token);
+    peekAuthorization(authorization) {
+      const hit = cache?.getByAuthorization(authorization);
       try {
         return hit !== undefined && isUsable(hit) ? hit.auth : undefined;
       } catch {
@@ -833,10 +832,11 @@ interface CachedLookup {
   readonly validate: Validator['validate'];
   lookup(token: string): AuthInfo | false | undefined;
   /**
-   * The cached `auth` of exactly `token` while it may answer; `undefined` for anything else. Never
-   * throws, never drops an entry: whatever it does not answer goes to `lookup`, which does.
+   * The cached `auth` of the token of exactly `Bearer <token>` (one space) while it may answer;
+   * `undefined` for anything else. Never throws, never drops an entry: whatever it does not answer
+   * goes to `lookup`, which does.
    */
-  peek(token: string): AuthInfo | undefined;
+  peekAuthorization(authorization: string): AuthInfo | undefined;
   validateFound(
     token: string,
     requirements: Requirements | undefined,
@@ -885,11 +885,13 @@ export function markProvedWithDpop(auth: AuthInfo): void {
 }
 
 /**
- * Internal: a validator's own cache peek ({@link CachedLookup.peek}) and the `validate` it answers
+ * Internal: a validator's own cache peek ({@link CachedLookup.peekAuthorization}) and the `validate` it answers
  * for, for {@link createCachedBearerLookup}; `undefined` for a validator made some other way than
  * {@link createValidator}.
  */
-export function cachePeekOf(validator: Validator): Pick<CachedLookup, 'validate' | 'peek'> | undefined {
+export function cachePeekOf(
+  validator: Validator,
+): Pick<CachedLookup, 'validate' | 'peekAuthorization'> | undefined {
   return cachedLookups.get(validator);
 }
 

@@ -28,6 +28,30 @@ function admit(cache: VerifiedCache, token: string): void {
 }
 
 describe('createVerifiedCache', () => {
+  it('finds an entry by exactly `Bearer <token>`, and by no other value ending in the token', () => {
+    const cache = createVerifiedCache(10);
+    const token = tokenLike();
+    admit(cache, token);
+    admit(cache, token);
+    const entry = cache.get(token);
+    expect(entry?.auth.token).toBe(token);
+    expect(cache.getByAuthorization(`Bearer ${token}`)).toBe(entry);
+    for (const other of [
+      `bearer ${token}`,
+      `Bearer  ${token}`,
+      ` Bearer ${token}`,
+      token,
+      `DPoP ${token}`,
+      `XBearer ${token}`,
+    ]) {
+      expect(cache.getByAuthorization(other), other).toBeUndefined();
+    }
+    // A token with the same fingerprint (the same last characters) answers only for itself.
+    const twin = `x${token}`;
+    expect(cache.getByAuthorization(`Bearer ${twin}`)).toBeUndefined();
+    expect(cache.get(twin)).toBeUndefined();
+  });
+
   it('stores a token the second time it is verified, not the first', () => {
     const cache = createVerifiedCache(10);
     const token = tokenLike();
