@@ -1,22 +1,19 @@
 import type { ResolvedAdapterOptions } from '@tokenguard/core';
 import type { FastifyRequest } from 'fastify';
-import { NO_CONFIG, type RouteConfig, routeConfigOf } from './route-context.js';
 
 /**
- * The plugin settings that authenticate each route, by the route's config (the object Fastify keeps
- * for the route, the same for all its requests), for the guards that run after: recorded once per
- * route, when the plugin's hook first compiles it, so a request carries nothing more. A request
- * decorator would cost every request of the app: a second decorated field makes the store in
- * Fastify's request constructor megamorphic.
+ * The plugin settings that authenticated a request, for the guards that run after (the last of the
+ * plugin's hooks to authenticate it): a property under a symbol, set by the hook on the requests it
+ * authenticates. Not a request decorator: a second decorated field makes the store in Fastify's
+ * request constructor megamorphic, a cost to every request of the app, its public routes included.
  */
-const settingsOfRoute = new WeakMap<RouteConfig, ResolvedAdapterOptions>();
+const SETTINGS: unique symbol = Symbol.for('@tokenguard/fastify.settings');
+type WithSettings = FastifyRequest & { [SETTINGS]?: ResolvedAdapterOptions };
 
-/** Records that `settings`' hook authenticates the route whose config is `config` (the last one to run wins). */
-export function setRouteContext(config: RouteConfig, settings: ResolvedAdapterOptions): void {
-  settingsOfRoute.set(config, settings);
+export function setContext(request: FastifyRequest, settings: ResolvedAdapterOptions): void {
+  (request as WithSettings)[SETTINGS] = settings;
 }
 
-/** The settings of the plugin that authenticates `request`'s route, or `undefined` (none does). */
 export function getContext(request: FastifyRequest): ResolvedAdapterOptions | undefined {
-  return settingsOfRoute.get(routeConfigOf(request) ?? NO_CONFIG);
+  return (request as WithSettings)[SETTINGS];
 }

@@ -24,7 +24,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { setRouteContext } from './context.js';
+import { setContext } from './context.js';
 import {
   isTokenguardGuard,
   requireAnyScope,
@@ -41,7 +41,7 @@ import {
   type RouteAuthOptions,
   snapshotRouteAuth,
 } from './route-config.js';
-import { NO_CONFIG, routeConfigOf } from './route-context.js';
+import { type RouteConfig, routeConfigOf } from './route-context.js';
 
 /**
  * Options of the plugin: the validator's options or `{ validator }`, with `optional`, `transport`,
@@ -178,6 +178,9 @@ function addAuthenticationHooks(fastify: FastifyInstance, readsBody: boolean, au
   });
 }
 
+/** A route without a config (none in Fastify 5): compiled once, as a route with no `config.auth`. */
+const NO_CONFIG: RouteConfig = {};
+
 function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
   const { validator, transport, onError } = settings;
   const compiled = new WeakMap<object, RouteAuth | false>();
@@ -187,8 +190,6 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
     if (route === undefined) {
       route = config.auth === false ? false : compileRouteAuth(config.url ?? request.url, config.auth);
       compiled.set(config, route);
-      // For the route's guards: hooks run in order, so of nested registrations the innermost wins.
-      if (route !== false) setRouteContext(config, settings);
     }
     return route;
   };
@@ -279,6 +280,7 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
       done();
       return;
     }
+    setContext(request, settings);
     // A token the validator verified before, sent the plainest way: answered without building a source.
     const cached = cachedBearer?.(request.headers.authorization, request.raw.rawHeaders);
     if (cached !== undefined) {

@@ -3,9 +3,6 @@ import type { FastifyRequest } from 'fastify';
 /** A route's config as Fastify keeps it: the route's own `config`, with its `url` and `method`. */
 export type RouteConfig = { readonly auth?: unknown; readonly url?: string };
 
-/** The config of a route that has none (none in Fastify 5): one object, as a route with no `config.auth`. */
-export const NO_CONFIG: RouteConfig = {};
-
 type Keyed = Record<symbol, { readonly config?: unknown } | undefined>;
 
 /**
