@@ -55,7 +55,8 @@ export interface AuthInfo {
 export type AuthInfoFields = Omit<AuthInfo, 'token'>;
 
 class VerifiedAuthInfo implements AuthInfo {
-  readonly #token: string;
+  /** Replaced only by an equal string ({@link shareTokenString}). */
+  #token: string;
   readonly claims: AccessTokenClaims;
   readonly subject: string | undefined;
   readonly clientId: string | undefined;
@@ -81,6 +82,11 @@ class VerifiedAuthInfo implements AuthInfo {
 
   get token(): string {
     return this.#token;
+  }
+
+  /** See {@link shareTokenString}. */
+  static shareToken(auth: AuthInfo, token: string): void {
+    if (#token in auth && auth.#token === token) auth.#token = token;
   }
 
   toJSON(): Record<string, unknown> {
@@ -109,6 +115,16 @@ class VerifiedAuthInfo implements AuthInfo {
  */
 export function createAuthInfo(token: string, fields: AuthInfoFields): AuthInfo {
   return new VerifiedAuthInfo(token, fields);
+}
+
+/**
+ * Internal: makes `auth` hold `token`, a string equal to its own token, in place of that one (nothing
+ * anyone reads changes): the cache of verified tokens keeps one copy of a token, and the `auth` it
+ * stores shares it, so the string the token was first read from (a request's whole header) is not
+ * kept alive beside it. Does nothing for another `auth` or a string that differs.
+ */
+export function shareTokenString(auth: AuthInfo, token: string): void {
+  VerifiedAuthInfo.shareToken(auth, token);
 }
 
 /** The client identifier claim, across the names issuers use. */

@@ -1,5 +1,5 @@
 import type { LRUCache } from 'lru-cache';
-import type { AuthInfo } from './auth-info.js';
+import { type AuthInfo, shareTokenString } from './auth-info.js';
 import { outsideRequestContext } from './lib/async-context.js';
 import { BASE64URL_VALUES } from './lib/base64url.js';
 import { boundedLru } from './lib/bounded-lru.js';
@@ -108,11 +108,14 @@ class FingerprintedCache implements VerifiedCache {
       this.#seen[slot] = fingerprint + 1;
       return;
     }
-    // join() makes one flat string (a `+` would make a pair of the two).
+    // join() makes one flat string (a `+` would make a pair of the two). The auth then holds the
+    // token as its part too: one copy, not this one and the string it was read from.
     const authorization = [SCHEME, token].join('');
+    const shared = authorization.slice(SCHEME.length);
+    shareTokenString(auth, shared);
     this.#entries.set(fingerprint, {
       authorization,
-      token: authorization.slice(SCHEME.length),
+      token: shared,
       auth,
       notAfterMs,
       verifiedBy,

@@ -1,5 +1,6 @@
 /**
- * Defect (e0b10d5, verified-cache.ts admit): each cache entry now keeps `authorization`, a new flat
+ * Was a defect (helper-116; fixed: the stored auth now shares the entry's copy, auth-info.ts
+ * shareTokenString). At e0b10d5 (verified-cache.ts admit): each cache entry now keeps `authorization`, a new flat
  * copy of `Bearer <token>` made with join(), and the token as its slice; but the entry's `auth`
  * still holds the token it was verified from (auth-info.ts VerifiedAuthInfo #token: for a request,
  * the credentials read from its Authorization header, which keep that header's string alive). So
