@@ -17,11 +17,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
 import { AUTH_MODES, type AuthMode, FRAMEWORKS } from './apps.js';
 import { startBenchIssuer } from './issuer.js';
+import { exchange, openSockets } from './keep-alive.js';
 
 const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flag = (name: string, fallback: string): string =>
@@ -136,17 +137,7 @@ async function startServer(configuration: (typeof configurations)[number]): Prom
     child.once('message', (message) => resolve(message as { port: number }));
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
   });
-  const sockets = await Promise.all(
-    Array.from(
-      { length: connections },
-      () =>
-        new Promise<Socket>((resolve, reject) => {
-          const socket = connect(port, '127.0.0.1', () => resolve(socket));
-          socket.once('error', reject);
-          socket.setNoDelay(true);
-        }),
-    ),
-  );
+  const sockets = await openSockets(port, connections);
   return { name, child, sockets, port };
 }
 
@@ -157,31 +148,10 @@ async function drive(server: Server, count: number): Promise<void> {
     server.sockets.map(async (socket) => {
       while (sent < count) {
         sent++;
-        await exchange(server, socket);
+        await exchange(socket, server.port, authorization).catch((error: Error) => {
+          throw new Error(`${server.name}: ${error.message}`);
+        });
       }
     }),
   );
-}
-
-function exchange(server: Server, socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const onData = (chunk: Buffer): void => {
-      received += chunk.toString('latin1');
-      const headerEnd = received.indexOf('\r\n\r\n');
-      if (headerEnd === -1) return;
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received.slice(0, headerEnd))?.[1]);
-      if (received.length < headerEnd + 4 + length) return;
-      socket.off('data', onData);
-      socket.off('error', reject);
-      if (!received.startsWith('HTTP/1.1 200'))
-        reject(new Error(`${server.name}: ${received.slice(0, 300)}`));
-      else resolve();
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.write(
-      `GET /orders HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: ${authorization}\r\n\r\n`,
-    );
-  });
 }

@@ -20,10 +20,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
 import { startBenchIssuer } from './issuer.js';
+import { exchange, openSockets } from './keep-alive.js';
 
 /** The repository root, cut from script URLs in the profile summary. */
 const REPOSITORY = new URL('../../', import.meta.url).href;
@@ -81,16 +81,7 @@ const nextMessage = <T>(): Promise<T> =>
 
 const { port } = await nextMessage<{ port: number }>();
 // The same connections for the warm-up and the measured requests: no connection set-up measured.
-const sockets = await Promise.all(
-  Array.from(
-    { length: connections },
-    () =>
-      new Promise<Socket>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => resolve(socket));
-        socket.setNoDelay(true);
-      }),
-  ),
-);
+const sockets = await openSockets(port, connections);
 // Half the warm-up, a full GC (the heap every measurement starts from), the other half: optimized
 // code the collection dropped is compiled again before the measurement.
 const half = Math.floor(warmup / 2);
@@ -141,32 +132,9 @@ async function drive(first: number, count: number): Promise<void> {
   const end = first + count;
   await Promise.all(
     sockets.map(async (socket) => {
-      while (next < end) await exchange(socket, `Bearer ${tokenAt(next++)}`);
+      while (next < end) await exchange(socket, port, `Bearer ${tokenAt(next++)}`);
     }),
   );
-}
-
-/** One request and its response (status 200 and a Content-Length body, as every app sends). */
-function exchange(socket: Socket, authorization: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const onData = (chunk: Buffer): void => {
-      received += chunk.toString('latin1');
-      const headerEnd = received.indexOf('\r\n\r\n');
-      if (headerEnd === -1) return;
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received.slice(0, headerEnd))?.[1]);
-      if (received.length < headerEnd + 4 + length) return;
-      socket.off('data', onData);
-      socket.off('error', reject);
-      if (!received.startsWith('HTTP/1.1 200')) reject(new Error(received.slice(0, 300)));
-      else resolve();
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.write(
-      `GET /orders HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${authorization}\r\n\r\n`,
-    );
-  });
 }
 
 interface ProfileNode {
