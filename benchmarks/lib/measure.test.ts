@@ -174,6 +174,24 @@ describe('interleaveSlices', () => {
     }
   });
 
+  it('runs warmupRounds unrecorded rounds before the measured ones', async () => {
+    const log: string[] = [];
+    const slices = await interleaveSlices([recording('a', 40, log, [])], 2, () => {}, 3);
+    // Three warm-up rounds and two measured ones, each of SLICES_PER_ROUND turns.
+    expect(log).toHaveLength(5 * SLICES_PER_ROUND);
+    expect(new Set(slices.get('a')?.map((s) => s.round))).toEqual(new Set([0, 1]));
+    await interleaveSlices([recording('b', 40, log, [])], 1, () => {}, 0);
+    expect(log).toHaveLength(6 * SLICES_PER_ROUND);
+  });
+
+  it('refuses a warm-up round count that is not a whole number of at least 0', async () => {
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      await expect(interleaveSlices([recording('a', 1, [], [])], 1, () => {}, bad)).rejects.toThrow(
+        /warmupRounds/,
+      );
+    }
+  });
+
   it('records no slice that had no operation to run', async () => {
     const slices = await interleaveSlices([recording('tiny', 3, [], [])], 1);
     expect(slices.get('tiny')).toHaveLength(3);

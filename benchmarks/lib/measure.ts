@@ -101,15 +101,21 @@ export type SliceSamples = Map<string, SliceSample[]>;
 /**
  * {@link interleave}, keeping every slice's operations and time (for {@link runRatio}, and rates
  * round by round). `between` runs, untimed, before the first turn of every slice (by default
- * {@link settleBetweenSlices}).
+ * {@link settleBetweenSlices}). `warmupRounds` rounds, run as the measured ones are but not recorded,
+ * come first (rounds -warmupRounds..-1): enough for V8 to have optimized what each contender runs, so
+ * the rounds measure the steady state a long-running process is in.
  */
 export async function interleaveSlices(
   contenders: readonly Contender[],
   rounds: number,
   between: () => void | Promise<void> = settleBetweenSlices,
+  warmupRounds = 1,
 ): Promise<SliceSamples> {
+  if (!Number.isInteger(warmupRounds) || warmupRounds < 0) {
+    throw new TypeError(`warmupRounds: a whole number, at least 0 (got ${warmupRounds})`);
+  }
   const slices: SliceSamples = new Map(contenders.map((c) => [c.name, []]));
-  for (let round = -1; round < rounds; round++) {
+  for (let round = -warmupRounds; round < rounds; round++) {
     const works: TimedWork[] = [];
     for (const contender of contenders) works.push(await contender.prepare());
     collectGarbage();

@@ -39,6 +39,12 @@ export interface HttpSettings {
    * their slices.
    */
   readonly warmupRequests: number;
+  /**
+   * Distinct tokens that warm each fresh-token server before the rounds (default `warmupRequests`):
+   * V8 optimizes a verifier's functions one by one as they get hot, tokenguard's over its first
+   * 5,000 or so fresh tokens on Node 20, so the rounds see the steady state a deployed API is in.
+   */
+  readonly freshWarmupRequests?: number;
   /** Run one untimed round of every configuration first. */
   readonly warmupRound: boolean;
   /** Default: all of {@link FRAMEWORKS}. */
@@ -169,9 +175,11 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
   const roundCount = settings.rounds - firstRound;
   // The warm-up's tokens first, then a set of poolSize tokens for each round: no token is sent twice
   // to a fresh-token server, which keeps its cache through the rounds.
+  const freshWarmup = settings.freshWarmupRequests ?? settings.warmupRequests;
+  const warmupTokens = Math.max(settings.warmupRequests, freshWarmup);
   const [reused, ...tokens] = signPool(
     key,
-    1 + settings.warmupRequests + settings.poolSize * roundCount,
+    1 + warmupTokens + settings.poolSize * roundCount,
     0,
     claimsIssuer,
   );
@@ -189,7 +197,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
       await load.run({
         url: app.url,
         connections: settings.connections,
-        amount: settings.warmupRequests,
+        amount: config.fresh ? freshWarmup : settings.warmupRequests,
         authorization,
         ...(config.fresh ? { freshTokens: true, tokenOffset: 0 } : {}),
       });
@@ -201,7 +209,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
           apps,
           load,
           authorization,
-          tokenOffset: settings.warmupRequests + settings.poolSize * (round - firstRound),
+          tokenOffset: warmupTokens + settings.poolSize * (round - firstRound),
           poolLength: settings.poolSize,
         });
         if (round < 0) continue;
@@ -277,7 +285,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         ],
         rows,
         notes: [
-          `${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.warmupRequests} distinct tokens) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, in orders where within a slice each follows each other one equally often (a Williams design); each slice starts after the same untimed spacer (a young-generation GC of the servers' process, 8 MiB written over, pending callbacks run) and each turn after a young-generation GC: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them, every slice of every round together, and vs ceiling and vs peer their quotients: other work on the machine takes from each configuration the same share of its time on average, whatever the length of its slices (fresh-token slices are sized by tokens, so a fast configuration's are shorter); server CPU per request likewise over the whole run; p50/p99: the median over the rounds of each round's median over its slices.`,
+          `${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.freshWarmupRequests ?? settings.warmupRequests} distinct tokens, enough for V8 to have optimized tokenguard's functions, which it does one by one over the first 5,000 or so) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, in orders where within a slice each follows each other one equally often (a Williams design); each slice starts after the same untimed spacer (a young-generation GC of the servers' process, 8 MiB written over, pending callbacks run) and each turn after a young-generation GC: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them, every slice of every round together, and vs ceiling and vs peer their quotients: other work on the machine takes from each configuration the same share of its time on average, whatever the length of its slices (fresh-token slices are sized by tokens, so a fast configuration's are shorter); server CPU per request likewise over the whole run; p50/p99: the median over the rounds of each round's median over its slices.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
           "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer. The A/A check is a second no-auth server, measured as every configuration is: with nothing to tell it from the ceiling, its ratio shows how far the method strays on this machine.",
         ],

@@ -14,6 +14,7 @@ import {
   runRatio,
   SLICES_PER_ROUND,
   type SliceSamples,
+  settleBetweenSlices,
 } from '../lib/measure.js';
 import { inProcessVerdict, preflight, preflightTokens, SIGNATURE_CASES } from '../lib/preflight.js';
 import { type Table, withRatio } from '../lib/report.js';
@@ -30,12 +31,18 @@ import {
 export interface ValidateSettings {
   /**
    * Distinct pre-signed tokens each fresh-token round validates, once each; every round gets other
-   * tokens (the pool of each algorithm is `poolSize * (rounds + 2)` tokens long).
+   * tokens (the pool of each algorithm is `poolSize * (rounds + warmupRounds + 1)` tokens long).
    */
   readonly poolSize: number;
   /** Validations per repeated-token round. */
   readonly repeatOps: number;
   readonly rounds: number;
+  /**
+   * Rounds run before the measured ones, as they are but not recorded (default 1): V8 optimizes a
+   * library's functions one by one as they get hot, tokenguard's over its first 5,000 or so fresh
+   * tokens on Node 20 (`--trace-opt`), so the measured rounds see the steady state a server is in.
+   */
+  readonly warmupRounds?: number;
   /** Default: all of {@link BENCH_ALGORITHMS}. */
   readonly algorithms?: readonly BenchAlgorithm[];
 }
@@ -78,7 +85,7 @@ const TG_OFF_THREAD_BATCH = `tokenguard verifyOffThread, fresh tokens, ${IN_FLIG
 const JOSE = 'jose jwtVerify';
 export const FASTJWT = 'fast-jwt, no cache';
 const FASTJWT_CACHE_FRESH = 'fast-jwt with cache, fresh tokens';
-const AWS = 'aws-jwt-verify verifySync';
+export const AWS = 'aws-jwt-verify verifySync';
 const JSONWEBTOKEN = 'jsonwebtoken verify';
 
 const ROW_ORDER = [
@@ -347,6 +354,10 @@ export async function contendersFor(
   return list;
 }
 
+function warmupRoundsOf(settings: ValidateSettings): number {
+  return settings.warmupRounds ?? 1;
+}
+
 /** In-process validations per second for each algorithm and contender, as ratios of the floor. */
 export async function runValidateScenarios(settings: ValidateSettings): Promise<ValidateResult> {
   const rates = new Map<BenchAlgorithm, Rates>();
@@ -355,8 +366,8 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
   const prepared: { alg: BenchAlgorithm; contenders: CheckedContender[] }[] = [];
   for (const alg of algorithms) {
     const key = generateBenchKey(alg);
-    // A token set per round (and for the warm-up round and the check below): no token is seen twice.
-    const pool = signPool(key, settings.poolSize * (settings.rounds + 2));
+    // A token set per round (and for the warm-up rounds and the check below): no token is seen twice.
+    const pool = signPool(key, settings.poolSize * (settings.rounds + warmupRoundsOf(settings) + 1));
     const contenders = await contendersFor(key, pool, settings);
     await preflightAll(key, contenders);
     prepared.push({ alg, contenders });
@@ -369,7 +380,12 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
       const work = await contender.prepare();
       if (work.ops === 0) throw new Error(`${contender.name}: no work`);
     }
-    const samples = await interleaveSlices(contenders, settings.rounds);
+    const samples = await interleaveSlices(
+      contenders,
+      settings.rounds,
+      settleBetweenSlices,
+      warmupRoundsOf(settings),
+    );
     slices.set(alg, samples);
     rates.set(alg, ratesOf(samples));
   }
@@ -389,7 +405,7 @@ export async function runValidateScenarios(settings: ValidateSettings): Promise<
         columns: ['contender', ...algorithms],
         rows,
         notes: [
-          `Wall-clock ops/s over ${settings.rounds} rounds together (each contender's operations over its time), the ratio to the floor their quotient; within a round the contenders take turns in ${SLICES_PER_ROUND} slices, in orders where within a slice each follows each other one equally often (a Williams design), each round started after a full GC, each slice after the same untimed spacer (a young-generation GC, 8 MiB written over, pending callbacks run) and each turn after a young-generation GC. Fresh-token rows validate ${settings.poolSize} pre-signed tokens per round, other tokens in every round: each contender builds its verifier once and keeps it for every round, as a server keeps one for every request, and never sees a token twice, so no cache hit (tokenguard stores a token in its cache from its second verification on, so these leave only a fingerprint; fast-jwt's cache stores each and evicts the oldest); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
+          `Wall-clock ops/s over ${settings.rounds} rounds together (each contender's operations over its time), the ratio to the floor their quotient; ${warmupRoundsOf(settings)} unrecorded warm-up round${warmupRoundsOf(settings) === 1 ? '' : 's'} first, run as the measured ones are, so that V8 has optimized every contender's code (tokenguard's functions are optimized one by one over its first 5,000 or so fresh tokens on Node 20); within a round the contenders take turns in ${SLICES_PER_ROUND} slices, in orders where within a slice each follows each other one equally often (a Williams design), each round started after a full GC, each slice after the same untimed spacer (a young-generation GC, 8 MiB written over, pending callbacks run) and each turn after a young-generation GC. Fresh-token rows validate ${settings.poolSize} pre-signed tokens per round, other tokens in every round: each contender builds its verifier once and keeps it for every round, as a server keeps one for every request, and never sees a token twice, so no cache hit (tokenguard stores a token in its cache from its second verification on, so these leave only a fingerprint; fast-jwt's cache stores each and evicts the oldest); repeated-token rows validate one token ${settings.repeatOps.toLocaleString('en-US')} times.`,
           "Every contender but the floor checks the signature, iss, aud and exp. A preflight proves it before anything is measured: each contender (for the repeated-token rows, the very verifier measured) accepts a valid token and refuses one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the floor, which checks the signature alone by design, is held to the valid token and the changed signature. Floor: node:crypto synchronous verify with a cached KeyObject, plus base64url-decoding and JSON-parsing the claims. tokenguard verifies RS256 without `verify`: node:crypto's publicDecrypt with no padding (OpenSSL's raw public-key operation) and a byte-for-byte comparison of the whole encoded message (padding, DigestInfo and SHA-256 hash) with the one RFC 8017 §8.2.2 builds, the same verdict for less work; every other algorithm with `verify`, as the floor does. n/a: the library does not support the algorithm (aws-jwt-verify: no PS256 or HS256; jsonwebtoken: no EdDSA).",
           'tokenguard and jose are awaited (asynchronous API); fast-jwt, aws-jwt-verify (verifySync) and jsonwebtoken are synchronous calls.',
           `verifyOffThread rows: the option that verifies signatures on libuv's thread pool (HS256: n/a, HMAC stays inline). "One at a time" awaits each validation before the next, as a worker that handles one message at a time would: each token also waits for the hop to a thread and back. "${IN_FLIGHT} in flight" awaits ${IN_FLIGHT} validations together, as a server with concurrent requests would: the verifications then spread over the machine's cores (${availableParallelism()} here), so it can pass the single-threaded floor.`,

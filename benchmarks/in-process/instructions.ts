@@ -1,0 +1,176 @@
+/**
+ * Instructions per validation of the in-process contenders, counted by callgrind: a measure that a
+ * shared, noisy host does not move (the wall-clock ratios of `pnpm bench` move by a few percent from run
+ * to run; these by well under one). Each contender runs in a process of its own under valgrind, built as
+ * `pnpm bench` builds it (`contendersFor` of the validate scenario), is warmed on tokens of its own,
+ * and is instrumented only while it validates the measured tokens, each once (fresh tokens).
+ *
+ *   npx tsx in-process/instructions.ts [--algs=RS256,ES256,EdDSA] [--ops=2000] [--warmup=8000]
+ *       [--contenders=floor,tokenguard,fast-jwt,aws] [--out=DIR] [--node-args=--a,--b] [--after-gc]
+ *
+ * Prints a markdown table: instructions per validation on the main thread (the JavaScript, node:crypto
+ * and OpenSSL work of each validation, the young-generation collections it causes) and on every thread
+ * (V8's compiler and GC helper threads too), with each contender's ratio to the floor. What is left is
+ * the time an instruction takes: caches, branch prediction, the machine's other work, which only the
+ * wall-clock run measures. The callgrind files (one per thread) stay in `--out` for `callgrind_annotate`.
+ * `--after-gc`: a full collection right before the measured validations, as before each round of
+ * `pnpm bench`. Takes about a minute per contender and algorithm.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_ALGORITHMS, type BenchAlgorithm, generateBenchKey, signPool } from '../lib/tokens.js';
+import { AWS, FASTJWT, FLOOR, TG_FRESH } from '../scenarios/validate.js';
+import type { ChildInput } from './instructions-child.js';
+
+const CONTENDERS: Readonly<Record<string, string>> = {
+  floor: FLOOR,
+  tokenguard: TG_FRESH,
+  'fast-jwt': FASTJWT,
+  aws: AWS,
+};
+
+const flag = (name: string, fallback: string): string =>
+  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const algs = flag('algs', 'RS256,ES256,EdDSA').split(',') as BenchAlgorithm[];
+const ops = Number(flag('ops', '2000'));
+// V8 optimizes tokenguard's functions one by one over its first 5,000 or so fresh tokens (Node 20): with
+// a shorter warm-up the count includes unoptimized code and TurboFan compiling on another thread.
+const warmup = Number(flag('warmup', '8000'));
+const contenders = flag('contenders', 'floor,tokenguard,fast-jwt,aws').split(',');
+const outDir = flag('out', join(tmpdir(), 'tg-instructions'));
+const afterGc = process.argv.includes('--after-gc');
+const nodeArgs = flag('node-args', '').split(',').filter(Boolean);
+for (const alg of algs) {
+  if (!(BENCH_ALGORITHMS as readonly string[]).includes(alg)) throw new TypeError(`--algs: ${alg}`);
+}
+for (const name of contenders) {
+  if (CONTENDERS[name] === undefined)
+    throw new TypeError(`--contenders: ${name} (${Object.keys(CONTENDERS)})`);
+}
+if (!contenders.includes('floor')) throw new TypeError('--contenders: the floor is the baseline, keep it');
+if (!(Number.isInteger(ops) && ops > 0 && Number.isInteger(warmup) && warmup >= 0)) {
+  throw new TypeError('--ops and --warmup: whole numbers (ops at least 1)');
+}
+mkdirSync(outDir, { recursive: true });
+const childPath = fileURLToPath(new URL('./instructions-child.ts', import.meta.url));
+
+/** Instructions on the main thread and on every thread over the measured validations. */
+interface Count {
+  readonly main: number;
+  readonly all: number;
+}
+
+/** Bounds each exchange with the child: valgrind is slow, but a stuck child must not hang the run. */
+const STEP_TIMEOUT_MS = 10 * 60_000;
+
+function nextMessage(child: ChildProcess, type: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${type}' from the child in time`)), STEP_TIMEOUT_MS);
+    const onMessage = (message: { type?: string }) => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve();
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the child exited with ${code} before '${type}'`));
+    });
+  });
+}
+
+async function count(inputPath: string, prefix: string): Promise<Count> {
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--separate-threads=yes',
+      `--callgrind-out-file=${prefix}`,
+      process.execPath,
+      ...nodeArgs,
+      '--expose-gc',
+      '--import',
+      'tsx',
+      childPath,
+      inputPath,
+    ],
+    { stdio: ['ignore', 'inherit', 'ignore', 'ipc'] },
+  );
+  try {
+    await nextMessage(child, 'ready');
+    execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+    const done = nextMessage(child, 'done');
+    child.send({ type: 'go' });
+    await done;
+    execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.send({ type: 'stop' });
+    await exited;
+  } finally {
+    child.kill('SIGKILL');
+  }
+  // One file per thread, `<prefix>-01` the main thread; the totals line's first event is Ir.
+  const files = readdirSync(outDir).filter((file) => join(outDir, file).startsWith(`${prefix}-`));
+  const totals = (file: string): number =>
+    Number(/^totals:\s+(\d+)/m.exec(readFileSync(join(outDir, file), 'utf8'))?.[1] ?? 0);
+  const main = files.find((file) => join(outDir, file) === `${prefix}-01`);
+  if (main === undefined) throw new Error(`no callgrind file for the main thread at ${prefix}-01`);
+  return { main: totals(main) / ops, all: files.reduce((sum, file) => sum + totals(file), 0) / ops };
+}
+
+const rows: string[] = [];
+for (const alg of algs) {
+  const key = generateBenchKey(alg);
+  const tokens = signPool(key, warmup + ops);
+  const counts = new Map<string, Count>();
+  for (const name of contenders) {
+    const contender = CONTENDERS[name] as string;
+    if (name === 'aws' && (alg === 'PS256' || alg === 'HS256')) continue;
+    const input: ChildInput = {
+      alg,
+      kid: key.kid,
+      privateKey:
+        alg === 'HS256'
+          ? (key.secret as Buffer).toString('hex')
+          : (key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+      publicPem: key.publicPem,
+      jwk: key.jwk,
+      contender,
+      warmup,
+      afterGc,
+      tokens,
+    };
+    const inputPath = join(outDir, `${alg}-${name}.json`);
+    writeFileSync(inputPath, JSON.stringify(input));
+    const prefix = join(outDir, `${alg}-${name}.callgrind`);
+    for (const file of readdirSync(outDir)) {
+      if (join(outDir, file).startsWith(`${prefix}-`)) writeFileSync(join(outDir, file), '');
+    }
+    const measured = await count(inputPath, prefix);
+    counts.set(name, measured);
+    console.error(
+      `[instructions] ${alg} ${name}: ${Math.round(measured.main)} main thread, ${Math.round(measured.all)} all threads`,
+    );
+  }
+  const floor = counts.get('floor') as Count;
+  for (const [name, measured] of counts) {
+    const k = (value: number): string => `${(value / 1000).toFixed(1)}k`;
+    rows.push(
+      `| ${alg} | ${CONTENDERS[name]} | ${k(measured.main)} | ${(floor.main / measured.main).toFixed(3)} | ${k(measured.all)} | ${(floor.all / measured.all).toFixed(3)} |`,
+    );
+  }
+}
+console.log(
+  [
+    `Instructions per validation, fresh tokens (${ops} measured after ${warmup} of warm-up), counted by callgrind; the ratio is the floor's count over the contender's (above 1: fewer instructions than the floor).`,
+    '',
+    '| alg | contender | main thread | floor / it | all threads | floor / it |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n'),
+);
