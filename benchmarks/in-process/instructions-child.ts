@@ -9,6 +9,7 @@
  */
 import { createPrivateKey, createPublicKey, createSecretKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { collectGarbage } from '../lib/measure.js';
 import type { BenchAlgorithm, BenchKey } from '../lib/tokens.js';
 import { contendersFor } from '../scenarios/validate.js';
 
@@ -57,10 +58,10 @@ async function validateAll(from: number, to: number): Promise<void> {
 // Half the warm-up, a full GC (optimized code it drops is compiled again), the other half.
 const half = Math.floor(input.warmup / 2);
 await validateAll(0, half);
-(globalThis as { gc?: () => void }).gc?.();
+collectGarbage();
 await validateAll(half, input.warmup);
 
-if (input.afterGc) (globalThis as { gc?: () => void }).gc?.();
+if (input.afterGc) collectGarbage();
 process.on('message', (message: { type: string }) => {
   if (message.type === 'go') {
     void validateAll(input.warmup, input.tokens.length).then(
