@@ -27,7 +27,6 @@ function imported(signer: SigningKey): VerificationKey {
   const refused = { key: key.keyObject, dsaEncoding: 'refused' } as unknown as VerifyKeyObjectInput;
   return {
     ...key,
-    ecdsaInput: refused,
     pssInput: refused,
     ...(key.pkcs1 === undefined
       ? {}

@@ -6,8 +6,8 @@ import { constants, createPublicKey, type KeyObject, verify } from 'node:crypto'
  * workerd (`nodejs_compat`) refuses a `KeyObject` inside an options object (`{ key, dsaEncoding }`,
  * `{ key, padding }`), and does not apply RSA-PSS options. So:
  *
- * - ECDSA verifies with the options object where {@link keyOptionsAccepted}, else with the bare key
- *   and the signature in DER;
+ * - ECDSA verifies with the bare key and the signature in DER on every runtime (node:crypto's
+ *   conversion of a raw signature costs more; see jws.ts);
  * - RS256/384/512 off the event loop pass the bare key where options are refused (an `rsa` key's
  *   default padding is PKCS#1 v1.5);
  * - PS256/384/512 verify only where {@link pssHonoured}: a runtime that ignored the padding would

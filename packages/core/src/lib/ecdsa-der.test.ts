@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ecdsaDerOf } from './ecdsa-der.js';
 
@@ -52,5 +52,34 @@ describe('ecdsaDerOf', () => {
     // Two integers of 67 bytes (00 + 66), each with a two-byte header: 138 bytes of content.
     expect(der.subarray(0, 3).toString('hex')).toBe('30818a');
     expect(der).toHaveLength(3 + 138);
+  });
+
+  it('encodes as a DER encoder built on BigInt does, for random halves with zero and high leading bytes', () => {
+    // An independent encoder: the integer's minimal two's-complement bytes, from its value.
+    const integer = (half: Uint8Array): number[] => {
+      const value = BigInt(`0x${Buffer.from(half).toString('hex') || '0'}`);
+      let hex = value.toString(16);
+      if (hex.length % 2 === 1) hex = `0${hex}`;
+      const bytes = [...Buffer.from(hex, 'hex')];
+      if ((bytes[0] as number) >= 0x80) bytes.unshift(0);
+      return [0x02, bytes.length, ...bytes];
+    };
+    const expected = (raw: Uint8Array): string => {
+      const half = raw.length / 2;
+      const content = [...integer(raw.subarray(0, half)), ...integer(raw.subarray(half))];
+      const length = content.length < 0x80 ? [content.length] : [0x81, content.length];
+      return Buffer.from([0x30, ...length, ...content]).toString('hex');
+    };
+    for (const [, , half] of CURVES) {
+      for (let i = 0; i < 500; i++) {
+        const raw = randomBytes(half * 2);
+        // Leading zero bytes (up to a whole half) and high first bytes in either half.
+        raw.fill(0, 0, i % (half + 1));
+        raw.fill(0, half, half + ((i * 7) % (half + 1)));
+        if (i % 3 === 0) raw[0] = 0x80 | (raw[0] as number);
+        if (i % 5 === 0) raw[half] = 0xff;
+        expect(ecdsaDerOf(raw).toString('hex')).toBe(expected(raw));
+      }
+    }
   });
 });
