@@ -27,44 +27,80 @@ export interface ChildInput {
   readonly afterGc: boolean;
   /** `warmup` tokens, then the measured ones: each validated once. */
   readonly tokens: readonly string[];
+  /**
+   * Algorithms the contender validates before its own, in this process, as `pnpm bench` runs them one
+   * after another in one process: each with a key and tokens of its own, each token once.
+   */
+  readonly before: readonly BeforeInput[];
+}
+
+/** An algorithm run through the contender before the measured one. */
+export interface BeforeInput extends KeyInput {
+  readonly tokens: readonly string[];
+}
+
+/** A key as text: PKCS#8 PEM, or the HMAC secret in hex. */
+export interface KeyInput {
+  readonly alg: BenchAlgorithm;
+  readonly kid: string;
+  readonly privateKey: string;
+  readonly publicPem: string;
+  readonly jwk: Record<string, unknown> | undefined;
 }
 
 const input = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as ChildInput;
-const key: BenchKey =
-  input.alg === 'HS256'
-    ? (() => {
-        const secret = Buffer.from(input.privateKey, 'hex');
-        const secretKey = createSecretKey(secret);
-        return { ...input, privateKey: secretKey, publicKey: secretKey, secret };
-      })()
-    : {
-        ...input,
-        privateKey: createPrivateKey(input.privateKey),
-        publicKey: createPublicKey(input.publicPem),
-        secret: undefined,
-      };
-const settings = { poolSize: input.tokens.length, repeatOps: 1, rounds: 1, algorithms: [input.alg] };
-const contender = (await contendersFor(key, input.tokens, settings)).find((c) => c.name === input.contender);
-if (contender === undefined) throw new TypeError(`no contender ${input.contender} for ${input.alg}`);
-const each = await contender.verifier();
 
-async function validateAll(from: number, to: number): Promise<void> {
+function benchKeyOf(text: KeyInput): BenchKey {
+  if (text.alg === 'HS256') {
+    const secret = Buffer.from(text.privateKey, 'hex');
+    const secretKey = createSecretKey(secret);
+    return { ...text, privateKey: secretKey, publicKey: secretKey, secret };
+  }
+  return {
+    ...text,
+    privateKey: createPrivateKey(text.privateKey),
+    publicKey: createPublicKey(text.publicPem),
+    secret: undefined,
+  };
+}
+
+/** The contender's verifier for `text`'s key, built as the bench builds it. */
+async function verifierFor(text: KeyInput, tokens: readonly string[]): Promise<(token: string) => unknown> {
+  const settings = { poolSize: tokens.length, repeatOps: 1, rounds: 1, algorithms: [text.alg] };
+  const built = (await contendersFor(benchKeyOf(text), tokens, settings)).find(
+    (c) => c.name === input.contender,
+  );
+  if (built === undefined) throw new TypeError(`no contender ${input.contender} for ${text.alg}`);
+  return built.verifier();
+}
+
+async function validateAll(
+  verifier: (token: string) => unknown,
+  tokens: readonly string[],
+  from: number,
+  to: number,
+): Promise<void> {
   for (let i = from; i < to; i++) {
-    const verdict = each(input.tokens[i] as string);
+    const verdict = verifier(tokens[i] as string);
     if (verdict instanceof Promise) await verdict;
   }
 }
 
+for (const earlier of input.before) {
+  await validateAll(await verifierFor(earlier, earlier.tokens), earlier.tokens, 0, earlier.tokens.length);
+}
+const each = await verifierFor(input, input.tokens);
+
 // Half the warm-up, a full GC (optimized code it drops is compiled again), the other half.
 const half = Math.floor(input.warmup / 2);
-await validateAll(0, half);
+await validateAll(each, input.tokens, 0, half);
 collectGarbage();
-await validateAll(half, input.warmup);
+await validateAll(each, input.tokens, half, input.warmup);
 
 if (input.afterGc) collectGarbage();
 process.on('message', (message: { type: string }) => {
   if (message.type === 'go') {
-    void validateAll(input.warmup, input.tokens.length).then(
+    void validateAll(each, input.tokens, input.warmup, input.tokens.length).then(
       () => process.send?.({ type: 'done' }),
       (error: unknown) => {
         console.error(error);

@@ -7,6 +7,7 @@
  *
  *   npx tsx in-process/instructions.ts [--algs=RS256,ES256,EdDSA] [--ops=2000] [--warmup=8000]
  *       [--contenders=floor,tokenguard,fast-jwt,aws] [--out=DIR] [--node-args=--a,--b] [--after-gc]
+ *       [--before=RS256,PS256] [--valgrind-args=--cache-sim=yes]
  *
  * Prints a markdown table: instructions per validation on the main thread (the JavaScript, node:crypto
  * and OpenSSL work of each validation, the young-generation collections it causes) and on every thread
@@ -14,16 +15,28 @@
  * the time an instruction takes: caches, branch prediction, the machine's other work, which only the
  * wall-clock run measures. The callgrind files (one per thread) stay in `--out` for `callgrind_annotate`.
  * `--after-gc`: a full collection right before the measured validations, as before each round of
- * `pnpm bench`. Takes about a minute per contender and algorithm.
+ * `pnpm bench`. `--before`: each contender first validates `--warmup` fresh tokens of each of these
+ * algorithms (keys of their own) in the same process, as in `pnpm bench`, which runs the algorithms one
+ * after another in one process: code that has seen several algorithms can run slower than code that
+ * has seen one. `--valgrind-args`: more callgrind options, such as `--cache-sim=yes`, whose cache
+ * misses (`callgrind_annotate --show=Ir,I1mr,D1mr`) say what instruction counts leave out (measured once
+ * for ES256: ~550 more instruction-cache misses per validation for tokenguard than for the floor, whose
+ * code is smaller). Takes about a minute per contender and algorithm.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_ALGORITHMS, type BenchAlgorithm, generateBenchKey, signPool } from '../lib/tokens.js';
+import {
+  BENCH_ALGORITHMS,
+  type BenchAlgorithm,
+  type BenchKey,
+  generateBenchKey,
+  signPool,
+} from '../lib/tokens.js';
 import { AWS, FASTJWT, FLOOR, TG_FRESH } from '../scenarios/validate.js';
-import type { ChildInput } from './instructions-child.js';
+import type { BeforeInput, ChildInput, KeyInput } from './instructions-child.js';
 
 const CONTENDERS: Readonly<Record<string, string>> = {
   floor: FLOOR,
@@ -43,8 +56,11 @@ const contenders = flag('contenders', 'floor,tokenguard,fast-jwt,aws').split(','
 const outDir = flag('out', join(tmpdir(), 'tg-instructions'));
 const afterGc = process.argv.includes('--after-gc');
 const nodeArgs = flag('node-args', '').split(',').filter(Boolean);
-for (const alg of algs) {
-  if (!(BENCH_ALGORITHMS as readonly string[]).includes(alg)) throw new TypeError(`--algs: ${alg}`);
+const valgrindArgs = flag('valgrind-args', '').split(',').filter(Boolean);
+const beforeAlgs = flag('before', '').split(',').filter(Boolean) as BenchAlgorithm[];
+for (const alg of [...algs, ...beforeAlgs]) {
+  if (!(BENCH_ALGORITHMS as readonly string[]).includes(alg))
+    throw new TypeError(`--algs or --before: ${alg} (${BENCH_ALGORITHMS.join(', ')})`);
 }
 for (const name of contenders) {
   if (CONTENDERS[name] === undefined)
@@ -89,6 +105,7 @@ async function count(inputPath: string, prefix: string): Promise<Count> {
     [
       '--tool=callgrind',
       '--instr-atstart=no',
+      ...valgrindArgs,
       '--separate-threads=yes',
       `--callgrind-out-file=${prefix}`,
       process.execPath,
@@ -123,6 +140,25 @@ async function count(inputPath: string, prefix: string): Promise<Count> {
   return { main: totals(main) / ops, all: files.reduce((sum, file) => sum + totals(file), 0) / ops };
 }
 
+function keyInputOf(key: BenchKey): KeyInput {
+  return {
+    alg: key.alg,
+    kid: key.kid,
+    privateKey:
+      key.alg === 'HS256'
+        ? (key.secret as Buffer).toString('hex')
+        : (key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+    publicPem: key.publicPem,
+    jwk: key.jwk,
+  };
+}
+
+// The same keys and tokens for every contender: `warmup` fresh tokens per earlier algorithm.
+const before: BeforeInput[] = beforeAlgs.map((alg) => {
+  const key = generateBenchKey(alg);
+  return { ...keyInputOf(key), tokens: signPool(key, warmup) };
+});
+
 const rows: string[] = [];
 for (const alg of algs) {
   const key = generateBenchKey(alg);
@@ -130,20 +166,16 @@ for (const alg of algs) {
   const counts = new Map<string, Count>();
   for (const name of contenders) {
     const contender = CONTENDERS[name] as string;
-    if (name === 'aws' && (alg === 'PS256' || alg === 'HS256')) continue;
+    // aws-jwt-verify has no PS256 or HS256.
+    const skipped = (other: BenchAlgorithm) => name === 'aws' && (other === 'PS256' || other === 'HS256');
+    if (skipped(alg)) continue;
     const input: ChildInput = {
-      alg,
-      kid: key.kid,
-      privateKey:
-        alg === 'HS256'
-          ? (key.secret as Buffer).toString('hex')
-          : (key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
-      publicPem: key.publicPem,
-      jwk: key.jwk,
+      ...keyInputOf(key),
       contender,
       warmup,
       afterGc,
       tokens,
+      before: before.filter((earlier) => !skipped(earlier.alg)),
     };
     const inputPath = join(outDir, `${alg}-${name}.json`);
     writeFileSync(inputPath, JSON.stringify(input));
@@ -167,7 +199,7 @@ for (const alg of algs) {
 }
 console.log(
   [
-    `Instructions per validation, fresh tokens (${ops} measured after ${warmup} of warm-up), counted by callgrind; the ratio is the floor's count over the contender's (above 1: fewer instructions than the floor).`,
+    `Instructions per validation, fresh tokens (${ops} measured after ${warmup} of warm-up${beforeAlgs.length > 0 ? `, each contender having validated ${warmup} tokens of ${beforeAlgs.join(', ')} before` : ''}), counted by callgrind; the ratio is the floor's count over the contender's (above 1: fewer instructions than the floor).`,
     '',
     '| alg | contender | main thread | floor / it | all threads | floor / it |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
