@@ -1,3 +1,5 @@
+import { frozenCopy } from './lib/frozen-copy.js';
+
 /**
  * The claims of a verified access token (RFC 9068 §2.2), plus whatever else the issuer put in.
  *
@@ -28,6 +30,11 @@ export interface AccessTokenClaims {
  * The raw `token` is a getter that `JSON.stringify` and `console.log` do not show, so logging
  * an `AuthInfo` never leaks the credential.
  *
+ * Frozen, and so are its scopes; a token answered from the cache of verified tokens (from its second
+ * verification on) gets the same object at every request, with its claims and audience frozen too, so
+ * nothing one request writes can reach the next. Copy to change (`{ ...auth }`,
+ * `structuredClone(auth.claims)`, `new Set(auth.scopes)`).
+ *
  * @example
  * ```ts
  * const auth = await validator.validate(req.headers.authorization);
@@ -55,8 +62,7 @@ export interface AuthInfo {
 export type AuthInfoFields = Omit<AuthInfo, 'token'>;
 
 class VerifiedAuthInfo implements AuthInfo {
-  /** Replaced only by an equal string ({@link shareTokenString}). */
-  #token: string;
+  readonly #token: string;
   readonly claims: AccessTokenClaims;
   readonly subject: string | undefined;
   readonly clientId: string | undefined;
@@ -78,15 +84,13 @@ class VerifiedAuthInfo implements AuthInfo {
     this.expiresAt = fields.expiresAt;
     this.tenant = fields.tenant;
     this.source = fields.source;
+    // Frozen, as the types say: a cache hands one auth to every request with its token, so a handler
+    // that wrote `auth.tenant` would change what the tenant requirement of every later request sees.
+    Object.freeze(this);
   }
 
   get token(): string {
     return this.#token;
-  }
-
-  /** See {@link shareTokenString}. */
-  static shareToken(auth: AuthInfo, token: string): void {
-    if (#token in auth && auth.#token === token) auth.#token = token;
   }
 
   toJSON(): Record<string, unknown> {
@@ -118,13 +122,25 @@ export function createAuthInfo(token: string, fields: AuthInfoFields): AuthInfo 
 }
 
 /**
- * Internal: makes `auth` hold `token`, a string equal to its own token, in place of that one (nothing
- * anyone reads changes): the cache of verified tokens keeps one copy of a token, and the `auth` it
- * stores shares it, so the string the token was first read from (a request's whole header) is not
- * kept alive beside it. Does nothing for another `auth` or a string that differs.
+ * Internal: the auth a cache of verified tokens keeps for `auth`'s token and hands to every request
+ * with it: the same fields, with `token` (a string equal to `auth.token`: the cache keeps one copy of
+ * a token, so the string it was first read from, a request's whole header, is not kept alive beside
+ * it) and a frozen copy of the claims and audience, so that nothing one request writes can reach the
+ * next. Made once per stored token: freezing the claims of every verified token in place costs each
+ * verification ~20,000 instructions on Node 20 (callgrind), this copy only the tokens that repeat.
  */
-export function shareTokenString(auth: AuthInfo, token: string): void {
-  VerifiedAuthInfo.shareToken(auth, token);
+export function cachedAuthInfo(auth: AuthInfo, token: string): AuthInfo {
+  return new VerifiedAuthInfo(token, {
+    claims: frozenCopy(auth.claims) as AccessTokenClaims,
+    subject: auth.subject,
+    clientId: auth.clientId,
+    issuer: auth.issuer,
+    audience: frozenCopy(auth.audience) as readonly string[],
+    scopes: auth.scopes,
+    expiresAt: auth.expiresAt,
+    tenant: auth.tenant,
+    source: auth.source,
+  });
 }
 
 /** The client identifier claim, across the names issuers use. */

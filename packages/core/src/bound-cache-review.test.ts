@@ -111,7 +111,10 @@ describe('DEFECTS', () => {
     // A handler, as the README says, copies the auth before changing it, then drops the claim it does
     // not forward downstream. `{ ...auth }` is shallow: its claims are the cached entry's own.
     const mine = { ...(second as AuthInfo) } as { claims: Record<string, unknown> };
-    delete mine.claims.cnf;
+    // The claims are frozen now: the shared object cannot lose its cnf.
+    expect(() => {
+      delete mine.claims.cnf;
+    }).toThrow(TypeError);
     // Verified afresh, this token with Mallory's certificate is ERR_MTLS_BINDING_MISMATCH; the hit
     // checks the binding from the shared, now unbound, claims and lets Mallory in.
     const refused = await failure(authenticateRequest(validator, bearer(token, mallory.der)));

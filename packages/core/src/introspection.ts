@@ -9,6 +9,7 @@ import { decodeCompactJws, verifyWithAny } from './jws.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { boundedLru } from './lib/bounded-lru.js';
 import { authenticateClient } from './lib/client-auth.js';
+import { frozenCopy } from './lib/frozen-copy.js';
 import { describeUrl, type HttpClient, HttpFailure, type HttpResponse } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
 import {
@@ -437,12 +438,13 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
     if (resolved.validateClaims !== undefined) {
       await runClaimsValidator(resolved.validateClaims, answer, { issuer: config.issuer, header: {} });
     }
+    // Every request with the token gets these: frozen copies, so nothing one request writes reaches the next.
     const fields: AuthInfoFields = {
-      claims: answer,
+      claims: frozenCopy(answer) as AuthInfoFields['claims'],
       subject: typeof answer.sub === 'string' ? answer.sub : undefined,
       clientId: readClientId(answer),
       issuer: config.issuer,
-      audience: checked.audience,
+      audience: frozenCopy(checked.audience) as readonly string[],
       scopes: readScopes(answer, config.scopeClaims),
       expiresAt: checked.exp === undefined ? undefined : new Date(checked.exp * 1000),
       tenant: readTokenTenant(answer, config),

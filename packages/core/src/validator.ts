@@ -36,6 +36,7 @@ import {
 } from './jws.js';
 import { importPublicJwk, importSecret, type VerificationKey } from './keys.js';
 import { ALGORITHM_SPECS, type Algorithm } from './lib/algorithms.js';
+import { frozenCopy } from './lib/frozen-copy.js';
 import { createHttpClient, type HttpClient } from './lib/http.js';
 import { ignoreRejection } from './lib/ignore-rejection.js';
 import { safeName } from './lib/safe-name.js';
@@ -149,14 +150,6 @@ interface VerifiedJwt {
 /** `cnf` as it is now: a frozen deep copy of an object (JSON from the token), anything else as it is. */
 function bindingOf(cnf: unknown): unknown {
   return typeof cnf === 'object' && cnf !== null ? frozenCopy(cnf) : cnf;
-}
-
-function frozenCopy(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
-  for (const [key, member] of Object.entries(value))
-    (copy as Record<string, unknown>)[key] = frozenCopy(member);
-  return Object.freeze(copy);
 }
 
 /** A signature verification waiting in the phase's batch, and the keys it is verified with. */
@@ -537,8 +530,11 @@ export function createValidator(options: ValidatorOptions): Validator {
     // tokens are good as bearer tokens.
     const unbound = cnf === undefined || cnf === null;
     const cacheable = (unbound && !answerBound) || resolved.acceptBoundTokens;
+    // The auth a cache stores (from a token's second verification on) is its own, with frozen claims:
+    // this request and every later one with the token get it.
+    let answer = auth;
     if (generation === keyGeneration) {
-      if (cacheable) cache?.admit(token, auth, usableUntilMs, verified.context);
+      if (cacheable) answer = cache?.admit(token, auth, usableUntilMs, verified.context) ?? auth;
       // Bound by its own cnf (and so passed with this request's proof): kept for requests with proofs.
       // Not a JWT its issuer's introspection confirms (jwt 'always'), whose answer may bind it too.
       else if (
@@ -546,12 +542,12 @@ export function createValidator(options: ValidatorOptions): Validator {
         boundCache !== undefined &&
         verified.context.config.introspection?.jwt !== 'always'
       ) {
-        boundBindings.set(auth, cnf);
-        boundCache.admit(token, auth, usableUntilMs, verified.context);
+        answer = boundCache.admit(token, auth, usableUntilMs, verified.context);
+        boundBindings.set(answer, cnf);
       }
     }
-    checkRequirements(auth, requirements, requirementsClock);
-    return auth;
+    checkRequirements(answer, requirements, requirementsClock);
+    return answer;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { LRUCache } from 'lru-cache';
-import { type AuthInfo, shareTokenString } from './auth-info.js';
+import { type AuthInfo, cachedAuthInfo } from './auth-info.js';
 import { outsideRequestContext } from './lib/async-context.js';
 import { BASE64URL_VALUES } from './lib/base64url.js';
 import { boundedLru } from './lib/bounded-lru.js';
@@ -52,8 +52,12 @@ export interface VerifiedCache {
   get(token: string): VerifiedEntry | undefined;
   /** The entry stored for the token of exactly `Bearer <token>` (one space), if any. */
   getByAuthorization(authorization: string): VerifiedEntry | undefined;
-  /** Stores the verification of `token` if it was verified before (or its fingerprint was seen). */
-  admit(token: string, auth: AuthInfo, notAfterMs: number, verifiedBy: object): void;
+  /**
+   * Stores the verification of `token` if it was verified before (or its fingerprint was seen).
+   * Returns the auth to answer with: the one stored (`auth`'s fields, frozen claims, see
+   * {@link cachedAuthInfo}) or, when only the fingerprint was kept, `auth` itself.
+   */
+  admit(token: string, auth: AuthInfo, notAfterMs: number, verifiedBy: object): AuthInfo;
   delete(token: string): void;
   /** Forgets every entry and fingerprint (a key left a key set). */
   clear(): void;
@@ -101,26 +105,27 @@ class FingerprintedCache implements VerifiedCache {
     return entry !== undefined && entry.authorization === authorization ? entry : undefined;
   }
 
-  admit(token: string, auth: AuthInfo, notAfterMs: number, verifiedBy: object): void {
+  admit(token: string, auth: AuthInfo, notAfterMs: number, verifiedBy: object): AuthInfo {
     const fingerprint = fingerprintOf(token);
     const slot = fingerprint & this.#mask;
     if (this.#seen[slot] !== fingerprint + 1) {
       this.#seen[slot] = fingerprint + 1;
-      return;
+      return auth;
     }
     // join() makes one flat string (a `+` would make a pair of the two). The auth then holds the
     // token as its part too: one copy, not this one and the string it was read from.
     const authorization = [SCHEME, token].join('');
     const shared = authorization.slice(SCHEME.length);
-    shareTokenString(auth, shared);
+    const stored = cachedAuthInfo(auth, shared);
     this.#entries.set(fingerprint, {
       authorization,
       token: shared,
-      auth,
+      auth: stored,
       notAfterMs,
       verifiedBy,
-      answer: answerOf(auth),
+      answer: answerOf(stored),
     });
+    return stored;
   }
 
   delete(token: string): void {
