@@ -220,7 +220,8 @@ function proofKeyOf(jwk: Readonly<Record<string, unknown>>, proofKeys: ProofKeys
   const id = JSON.stringify(jwk, IMPORTED_JWK_MEMBERS as unknown as string[]);
   const known = proofKeys.get(id);
   if (known !== undefined) return known;
-  const imported = importPublicJwk(jwk);
+  // Not re-encoded: a client's key verifies few proofs against what a hostile client's fresh keys cost.
+  const imported = importPublicJwk(jwk, { reencode: false });
   if (!imported.ok) throw invalidProof(`The DPoP proof jwk cannot be used: ${imported.reason}`);
   // kty is RSA, EC or OKP once imported: the thumbprint's members follow it.
   const proofKey = { key: imported.key, jkt: jwkThumbprint(jwk, jwk.kty as string) };

@@ -12,6 +12,7 @@ import { authenticateClient } from './lib/client-auth.js';
 import { frozenCopy } from './lib/frozen-copy.js';
 import { describeUrl, type HttpClient, HttpFailure, type HttpResponse } from './lib/http.js';
 import { parseJsonObject } from './lib/json.js';
+import { ReadOnlyDate } from './lib/read-only-date.js';
 import {
   normaliseTyp,
   type ResolvedIntrospectionOptions,
@@ -446,7 +447,7 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
       issuer: config.issuer,
       audience: frozenCopy(checked.audience) as readonly string[],
       scopes: readScopes(answer, config.scopeClaims),
-      expiresAt: checked.exp === undefined ? undefined : new Date(checked.exp * 1000),
+      expiresAt: checked.exp === undefined ? undefined : new ReadOnlyDate(checked.exp * 1000),
       tenant: readTokenTenant(answer, config),
       source: 'introspection',
     };
