@@ -32,9 +32,10 @@ export interface AccessTokenClaims {
  * an `AuthInfo` never leaks the credential.
  *
  * Frozen, and so are its scopes; a token answered from the cache of verified tokens (from its second
- * verification on) gets the same object at every request, with its claims and audience frozen too, so
- * nothing one request writes can reach the next. Copy to change (`{ ...auth }`,
- * `structuredClone(auth.claims)`, `new Set(auth.scopes)`).
+ * verification on) gets the same object at every request, with its claims and audience frozen too and
+ * a read-only `expiresAt` (a `Date` whose setters throw), so nothing one request writes can reach the
+ * next. Copy to change (`{ ...auth }`, `structuredClone(auth.claims)`, `new Set(auth.scopes)`,
+ * `new Date(auth.expiresAt)`).
  *
  * @example
  * ```ts
@@ -127,8 +128,9 @@ export function createAuthInfo(token: string, fields: AuthInfoFields): AuthInfo 
  * with it: the same fields, with `token` (a string equal to `auth.token`: the cache keeps one copy of
  * a token, so the string it was first read from, a request's whole header, is not kept alive beside
  * it), a frozen copy of the claims and audience and a read-only `expiresAt`, so that nothing one
- * request writes can reach the next. Made once per stored token: freezing the claims of every verified token in place costs each
- * verification ~20,000 instructions on Node 20 (callgrind), this copy only the tokens that repeat.
+ * request writes can reach the next. Made once per stored token: freezing the claims of every verified
+ * token in place costs each verification ~20,000 instructions on Node 20 (callgrind), this copy only
+ * the tokens that repeat.
  */
 export function cachedAuthInfo(auth: AuthInfo, token: string): AuthInfo {
   return new VerifiedAuthInfo(token, {
