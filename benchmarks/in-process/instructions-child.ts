@@ -4,7 +4,9 @@
  * IPC when its measured validations run.
  *
  * Argument: the JSON file the driver wrote (the key, the tokens, the contender's name, the warm-up
- * count). Messages: answers `{ type: 'ready' }` once warm; on `{ type: 'go' }` validates every
+ * count, and the algorithms of `--before` with keys and tokens of their own, each run through a
+ * verifier of its own first, which is then dropped: the bench keeps its verifiers, so its heap holds a
+ * little more). Messages: answers `{ type: 'ready' }` once warm; on `{ type: 'go' }` validates every
  * measured token once and answers `{ type: 'done' }`; on `{ type: 'stop' }` exits.
  */
 import { createPrivateKey, createPublicKey, createSecretKey } from 'node:crypto';
