@@ -19,6 +19,7 @@ import {
 } from '../../../test/support/keys.js';
 import type { AuthInfo } from './auth-info.js';
 import { createCachedBearerLookup } from './cached-bearer.js';
+import type { ValidatorOptions } from './options.js';
 import { authenticateRequestNow, type TokenSource } from './transport.js';
 import { createValidator, type Validator } from './validator.js';
 
@@ -29,6 +30,18 @@ const validators: Validator[] = [];
 function track(validator: Validator): Validator {
   validators.push(validator);
   return validator;
+}
+
+/** A validator of https://id.example for AUD at NOW_SEC (closed after the file), with `options` on top. */
+function validatorWith(options: Partial<ValidatorOptions>): Validator {
+  return track(
+    createValidator({
+      issuer: 'https://id.example',
+      audience: AUD,
+      now: () => NOW_SEC * 1000,
+      ...options,
+    } as ValidatorOptions),
+  );
 }
 
 afterAll(async () => {
@@ -64,15 +77,7 @@ describe('header spellings and lengths', () => {
       secretSigningKey(SECRET),
       accessTokenClaims({ iss: 'https://id.example', aud: AUD, nowSec: NOW_SEC }),
     );
-    const validator = track(
-      createValidator({
-        issuer: 'https://id.example',
-        audience: AUD,
-        secret: SECRET,
-        now: () => NOW_SEC * 1000,
-        maxTokenLength: token.length,
-      }),
-    );
+    const validator = validatorWith({ secret: SECRET, maxTokenLength: token.length });
     await validator.validate(token);
     const auth = await validator.validate(token);
     for (const name of ['Authorization', 'authorization', 'AUTHORIZATION', 'aUtHoRiZaTiOn']) {
@@ -81,15 +86,7 @@ describe('header spellings and lengths', () => {
       expect(await wholeWay(validator, source), name).toBe(auth);
     }
     // A validator whose limit the token passes by one character never caches it: nothing to answer.
-    const shorter = track(
-      createValidator({
-        issuer: 'https://id.example',
-        audience: AUD,
-        secret: SECRET,
-        now: () => NOW_SEC * 1000,
-        maxTokenLength: token.length - 1,
-      }),
-    );
+    const shorter = validatorWith({ secret: SECRET, maxTokenLength: token.length - 1 });
     for (let i = 0; i < 2; i++)
       expect(await wholeWay(shorter, request(`Bearer ${token}`))).toBe('ERR_TOKEN_TOO_LARGE');
     expect(shorter.state().tokenCache.entries).toBe(0);
@@ -97,14 +94,7 @@ describe('header spellings and lengths', () => {
   });
 
   it('answers nothing when `validate` was replaced before the lookup was made', async () => {
-    const validator = track(
-      createValidator({
-        issuer: 'https://id.example',
-        audience: AUD,
-        secret: SECRET,
-        now: () => NOW_SEC * 1000,
-      }),
-    );
+    const validator = validatorWith({ secret: SECRET });
     const token = await signToken(
       secretSigningKey(SECRET),
       accessTokenClaims({ iss: 'https://id.example', aud: AUD, nowSec: NOW_SEC }),
@@ -123,14 +113,7 @@ describe('a remote key set past its max age', () => {
     const server = await startJwksServer(jwksOf(key).keys);
     try {
       const clock = { ms: NOW_SEC * 1000 };
-      const validator = track(
-        createValidator({
-          issuer: 'https://id.example',
-          audience: AUD,
-          jwksUri: server.url,
-          now: () => clock.ms,
-        }),
-      );
+      const validator = validatorWith({ jwksUri: server.url, now: () => clock.ms });
       const token = await signToken(
         key,
         accessTokenClaims({ iss: 'https://id.example', aud: AUD, nowSec: NOW_SEC }, { exp: NOW_SEC + 7200 }),
@@ -227,15 +210,7 @@ describe('certificate-bound tokens (mtls)', () => {
   }
 
   it('a bound token (kept in the bound cache) is not answered; the whole way refuses it without the certificate', async () => {
-    const validator = track(
-      createValidator({
-        issuer: 'https://id.example',
-        audience: AUD,
-        jwks: jwksOf(key),
-        mtls: true,
-        now: () => NOW_SEC * 1000,
-      }),
-    );
+    const validator = validatorWith({ jwks: jwksOf(key), mtls: true });
     const token = await boundToken();
     const withCertificate = request(`Bearer ${token}`, 'Authorization', alice.der);
     for (let i = 0; i < 3; i++)
@@ -247,15 +222,7 @@ describe('certificate-bound tokens (mtls)', () => {
   });
 
   it('with acceptBoundTokens (no proofs taken) a bound token is cached and answered as the whole way does', async () => {
-    const validator = track(
-      createValidator({
-        issuer: 'https://id.example',
-        audience: AUD,
-        jwks: jwksOf(key),
-        acceptBoundTokens: true,
-        now: () => NOW_SEC * 1000,
-      }),
-    );
+    const validator = validatorWith({ jwks: jwksOf(key), acceptBoundTokens: true });
     const token = await boundToken();
     const source = request(`Bearer ${token}`);
     await wholeWay(validator, source);

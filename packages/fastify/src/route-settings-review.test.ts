@@ -1,22 +1,24 @@
 /**
- * Review of 3ce3c19: the guards find the plugin's settings by the route's config, recorded once per
- * route when a plugin hook first compiles it, instead of a value the hook set on each request.
- *
- * Two defects (failing tests, named for them) and what was checked and still holds (passing):
+ * Review of 3ce3c19, which had the guards find the plugin's settings by the route's config, recorded
+ * once per route when a plugin hook first compiled it, instead of a value the hook set on each request.
+ * It found three defects, fixed in 71d9a23 (the hook sets the settings on each request it authenticates
+ * again, under a symbol, not a request decorator); these tests keep them fixed, beside what was checked
+ * and held throughout:
  *
  * - Nested registrations whose hooks run in another order on some requests (the parent with
  *   `transport.body`, so it authenticates a form POST in `preValidation`, after the child's
- *   `onRequest`): the settings a guard uses are now those of whichever hook compiled the route last
- *   on its FIRST request, for every later request, so the same GET gets the parent's challenge or
- *   the child's depending on what the route served first. At 49ae19e each request used the settings
- *   of the last hook that ran on it.
- * - The same, for a guard in a route's `onRequest` with `transport.body`: a form POST is
- *   authenticated in `preValidation`, after the guard; at 49ae19e the guard then always failed as
- *   needing the plugin (500), now (once the route served any request) it judges `request.auth`
- *   still null: a 401 for a valid token, and the misplaced guard is no longer reported.
- * - A route handler that calls `reply.callNotFound()`: the 404 handler's guard ran with the settings
- *   of the hook that authenticated the request (403/pass by the caller's scopes); it now finds the
- *   404 context's config, which no hook compiled, and fails with the "needs the plugin" 500.
+ *   `onRequest`): the settings a guard used were those of whichever hook compiled the route last on
+ *   its FIRST request, for every later request, so the same GET got the parent's challenge or the
+ *   child's depending on what the route served first. Each request uses the settings of the last hook
+ *   that ran on it, as at 49ae19e.
+ * - The same, for a guard in a route's `onRequest` with `transport.body`: a form POST is authenticated
+ *   in `preValidation`, after the guard, which must fail as needing the plugin (500); with per-route
+ *   settings (once the route served any request) it judged `request.auth` still null: a 401 for a
+ *   valid token, and the misplaced guard went unreported.
+ * - A route handler that calls `reply.callNotFound()`: the 404 handler's guard runs with the settings
+ *   of the hook that authenticated the request (403/pass by the caller's scopes); with per-route
+ *   settings it found the 404 context's config, which no hook compiled, and failed with the "needs the
+ *   plugin" 500.
  */
 import type { AddressInfo } from 'node:net';
 import { createValidator, type Validator } from '@tokenguard/core';
