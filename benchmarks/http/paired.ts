@@ -19,14 +19,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { flag } from '../lib/flags.js';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
 import { AUTH_MODES, type AuthMode, FRAMEWORKS } from './apps.js';
 import { startBenchIssuer } from './issuer.js';
 import { exchange, openSockets } from './keep-alive.js';
 
 const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-const flag = (name: string, fallback: string): string =>
-  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const [framework = 'fastify', modeList = 'noop,tokenguard'] = positional;
 const configurations = modeList.split(',').map((name) => {
   const at = name.indexOf('@');

@@ -21,6 +21,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { flag } from '../lib/flags.js';
 import { generateBenchKey, signPool } from '../lib/tokens.js';
 import { startBenchIssuer } from './issuer.js';
 import { exchange, openSockets } from './keep-alive.js';
@@ -28,8 +29,6 @@ import { exchange, openSockets } from './keep-alive.js';
 /** The repository root, cut from script URLs in the profile summary. */
 const REPOSITORY = new URL('../../', import.meta.url).href;
 const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-const flag = (name: string, fallback: string): string =>
-  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const [framework = 'express', mode = 'tokenguard', tokens = 'reused'] = positional;
 const requests = Number(flag('requests', '2000'));
 const warmup = Number(flag('warmup', '500'));

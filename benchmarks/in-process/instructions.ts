@@ -28,6 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag } from '../lib/flags.js';
 import {
   BENCH_ALGORITHMS,
   type BenchAlgorithm,
@@ -45,8 +46,6 @@ const CONTENDERS: Readonly<Record<string, string>> = {
   aws: AWS,
 };
 
-const flag = (name: string, fallback: string): string =>
-  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const algs = flag('algs', 'RS256,ES256,EdDSA').split(',') as BenchAlgorithm[];
 const ops = Number(flag('ops', '2000'));
 // V8 optimizes tokenguard's functions one by one over its first 5,000 or so fresh tokens (Node 20): with
