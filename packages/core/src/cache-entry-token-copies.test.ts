@@ -1,6 +1,7 @@
 /**
- * Was a defect (helper-116; fixed: the stored auth now shares the entry's copy, auth-info.ts
- * shareTokenString). At e0b10d5 (verified-cache.ts admit): each cache entry now keeps `authorization`, a new flat
+ * Was a defect (helper-116; fixed: the stored auth shares the entry's copy, now because the cache
+ * builds the auth it stores with it, auth-info.ts cachedAuthInfo; before c9856bd shareTokenString
+ * swapped it into the verified auth). At e0b10d5 (verified-cache.ts admit): each cache entry now keeps `authorization`, a new flat
  * copy of `Bearer <token>` made with join(), and the token as its slice; but the entry's `auth`
  * still holds the token it was verified from (auth-info.ts VerifiedAuthInfo #token: for a request,
  * the credentials read from its Authorization header, which keep that header's string alive). So
