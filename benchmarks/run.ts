@@ -31,6 +31,7 @@ import {
   TG_FRESH_AT_ONCE,
   TG_FRESH_HTTP,
   TG_FRESH_OFF_THREAD,
+  TG_PROTECT_REUSED,
   TG_REUSED,
 } from './scenarios/http.js';
 import { runIntrospectionScenarios } from './scenarios/introspection.js';
@@ -248,6 +249,16 @@ function targetTable(
         `${ceiling.value.toFixed(2)} ${spread(ceiling)}; a middleware that does nothing: ${ratio(NOOP, CEILING).value.toFixed(2)}; A/A, a second no-auth server: ${ratio(CEILING_AGAIN, CEILING).value.toFixed(2)}`,
         verdict(ceiling.value >= 0.85),
       ]);
+      if (f?.has(TG_PROTECT_REUSED)) {
+        // The same check as the route's one handler: no middleware chain, as on the ceiling's route.
+        const protect = ratio(TG_PROTECT_REUSED, CEILING);
+        rows.push([
+          `HTTP ${framework}, reused token, auth.protect(handler) / no-auth ceiling`,
+          '≥ 0.85',
+          `${protect.value.toFixed(2)} ${spread(protect)}`,
+          verdict(protect.value >= 0.85),
+        ]);
+      }
       for (const [label, how] of [
         [TG_FRESH_HTTP, ''],
         [TG_FRESH_OFF_THREAD, ', verifyOffThread'],
@@ -344,6 +355,15 @@ function chart(v: ValidateResult | undefined, h: HttpResult | undefined, subtitl
       const versusCeiling = (label: string) => httpRatio(h, framework, label, CEILING).value;
       reused.push(
         { label: `${framework}: tokenguard`, value: versusCeiling(TG_REUSED), ours: true },
+        ...(h.figures.get(framework)?.has(TG_PROTECT_REUSED)
+          ? [
+              {
+                label: `${framework}: tokenguard protect()`,
+                value: versusCeiling(TG_PROTECT_REUSED),
+                ours: true,
+              },
+            ]
+          : []),
         { label: `${framework}: ${PEER_NAMES[framework]}`, value: versusCeiling(PEER_REUSED), ours: false },
       );
       fresh.push(

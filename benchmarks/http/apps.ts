@@ -10,7 +10,7 @@ import express from 'express';
 import { auth as auth0 } from 'express-oauth2-jwt-bearer';
 import Fastify from 'fastify';
 import buildGetJwks from 'get-jwks';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { jwk } from 'hono/jwk';
 import { AUDIENCE } from '../lib/tokens.js';
 import type { BenchIssuer } from './issuer.js';
@@ -23,13 +23,15 @@ export type Framework = (typeof FRAMEWORKS)[number];
  * tokenguard: our adapter with default options; tokenguard-off-thread: the same with
  * `verifyOffThread: true`; tokenguard-validate: core's `validator.validate()` called from a
  * hand-written middleware, which verifies a fresh token's signature at once (the adapters wait for
- * the end of the event loop's phase and verify the tokens read in it together); peer: what users of
- * it pick.
+ * the end of the event loop's phase and verify the tokens read in it together); tokenguard-protect
+ * (Hono only): the adapter's `auth.protect(handler)`, the route's one handler as the ceiling's is;
+ * peer: what users of it pick.
  */
 export type AuthMode =
   | 'none'
   | 'noop'
   | 'tokenguard'
+  | 'tokenguard-protect'
   | 'tokenguard-off-thread'
   | 'tokenguard-validate'
   | 'peer';
@@ -37,10 +39,16 @@ export const AUTH_MODES: readonly AuthMode[] = [
   'none',
   'noop',
   'tokenguard',
+  'tokenguard-protect',
   'tokenguard-off-thread',
   'tokenguard-validate',
   'peer',
 ];
+
+/** The modes `framework` has: `tokenguard-protect` is Hono's alone. */
+export function modesOf(framework: Framework): readonly AuthMode[] {
+  return framework === 'hono' ? AUTH_MODES : AUTH_MODES.filter((mode) => mode !== 'tokenguard-protect');
+}
 
 export const PEER_NAMES: Readonly<Record<Framework, string>> = {
   express: 'express-oauth2-jwt-bearer',
@@ -111,13 +119,14 @@ export async function startApp(
 
 /** Builds `framework`'s app with one GET route protected by `mode`, checking iss, aud and exp. */
 export async function buildApp(framework: Framework, mode: AuthMode, issuer: BenchIssuer): Promise<BuiltApp> {
+  if (!modesOf(framework).includes(mode)) throw new TypeError(`mode: ${framework} has no ${mode}`);
   const options = {
     issuer: issuer.issuer,
     audience: AUDIENCE,
     jwksUri: issuer.jwksUri,
     verifyOffThread: mode === 'tokenguard-off-thread',
   };
-  const ours = mode === 'tokenguard' || mode === 'tokenguard-off-thread';
+  const ours = mode === 'tokenguard' || mode === 'tokenguard-off-thread' || mode === 'tokenguard-protect';
   // Read by the handlers as tokenguard's `auth` is.
   const readsAuth = ours || mode === 'noop' || mode === 'tokenguard-validate';
   const plain = mode === 'tokenguard-validate' ? createValidator(options) : undefined;
@@ -248,10 +257,20 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
     }
     case 'hono': {
       const app = new Hono();
+      // c.get, not c.var: c.var copies every variable into a new object on each read, a cost that
+      // would land on the authenticated runs only (the ceiling sets no variable).
+      const handler = (c: Context) => {
+        const get = c.get as (key: string) => { subject?: string; sub?: string } | undefined;
+        return c.json(reply(readsAuth ? get('auth')?.subject : get('jwtPayload')?.sub));
+      };
       if (ours) {
         const middleware = tokenguardHono(options);
         owned = middleware.validator;
         await warmed(middleware.validator);
+        if (mode === 'tokenguard-protect') {
+          app.get(PATH, middleware.protect(handler));
+          return { listener: getRequestListener(app.fetch), close: closeOwned };
+        }
         app.use(PATH, middleware);
       } else if (mode === 'noop') {
         app.use(PATH, async (c, next) => {
@@ -282,12 +301,7 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
           }),
         );
       }
-      app.get(PATH, (c) => {
-        // c.get, not c.var: c.var copies every variable into a new object on each read, a cost that
-        // would land on the authenticated runs only (the ceiling sets no variable).
-        const get = c.get as (key: string) => { subject?: string; sub?: string } | undefined;
-        return c.json(reply(readsAuth ? get('auth')?.subject : get('jwtPayload')?.sub));
-      });
+      app.get(PATH, handler);
       return { listener: getRequestListener(app.fetch), close: closeOwned };
     }
   }

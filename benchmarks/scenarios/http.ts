@@ -1,8 +1,8 @@
 import {
-  AUTH_MODES,
   type AuthMode,
   FRAMEWORKS,
   type Framework,
+  modesOf,
   PEER_NAMES,
   type RunningApp,
   startApp,
@@ -102,6 +102,8 @@ export const CEILING_AGAIN = 'no auth, a second server (A/A check)';
 /** The framework's own cost of running a middleware: the floor an auth layer cannot go under. */
 export const NOOP = 'a middleware that does nothing';
 export const TG_REUSED = 'tokenguard, reused token';
+/** Hono only: the adapter's `auth.protect(handler)`, the route's one handler (the ceiling's route has one too). */
+export const TG_PROTECT_REUSED = "tokenguard auth.protect(handler), the route's one handler, reused token";
 export const TG_FRESH_HTTP = 'tokenguard, fresh token per request';
 export const PEER_REUSED = 'peer, reused token';
 export const PEER_FRESH = 'peer, fresh token per request';
@@ -111,6 +113,7 @@ export const TG_FRESH_AT_ONCE =
 /** The peer configuration each tokenguard configuration is compared with. */
 const PEER_OF: Readonly<Record<string, string>> = {
   [TG_REUSED]: PEER_REUSED,
+  [TG_PROTECT_REUSED]: PEER_REUSED,
   [TG_FRESH_HTTP]: PEER_FRESH,
   [TG_FRESH_OFF_THREAD]: PEER_FRESH,
   [TG_FRESH_AT_ONCE]: PEER_FRESH,
@@ -139,12 +142,18 @@ function configsOf(framework: Framework): Config[] {
     { framework, mode: 'noop', fresh: false, label: NOOP },
     { framework, mode: 'tokenguard', fresh: false, label: TG_REUSED },
     { framework, mode: 'tokenguard', fresh: true, label: TG_FRESH_HTTP },
-    // Fifth of nine: in the Williams order it runs as far from the ceiling within a slice (4.4 turns
-    // on average) as the fresh-token configurations from their peer's, farther than the reused ones.
+    // Fifth of nine (of ten on Hono): in the Williams order it runs as far from the ceiling within a
+    // slice (4.4 turns on average; 4.8 of ten) as the fresh-token configurations from their peer's,
+    // farther than the reused ones.
     { framework, mode: 'none', fresh: false, label: CEILING_AGAIN },
     { framework, mode: 'tokenguard-off-thread', fresh: true, label: TG_FRESH_OFF_THREAD },
     { framework, mode: 'tokenguard-validate', fresh: true, label: TG_FRESH_AT_ONCE },
     { framework, mode: 'peer', fresh: false, label: PEER_REUSED },
+    // Hono's ninth of ten: as far from the ceiling within a slice (3.2 turns on average) as the
+    // middleware's reused-token configuration, third (lib/aa-check-distance.test.ts).
+    ...(modesOf(framework).includes('tokenguard-protect')
+      ? [{ framework, mode: 'tokenguard-protect', fresh: false, label: TG_PROTECT_REUSED } as const]
+      : []),
     { framework, mode: 'peer', fresh: true, label: PEER_FRESH },
   ];
 }
@@ -287,7 +296,7 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
         notes: [
           `${settings.rounds} rounds, ${settings.connections} connections, loopback. Each configuration has one server, started and warmed with ${settings.warmupRequests} requests (fresh-token configurations: ${settings.freshWarmupRequests ?? settings.warmupRequests} distinct tokens, enough for V8 to have optimized tokenguard's functions, which it does one by one over the first 5,000 or so) before the rounds and kept through all of them, as a deployed API keeps its server and validator. In each round a framework's configurations take turns in ${HTTP_SLICES} slices, in orders where within a slice each follows each other one equally often (a Williams design); each slice starts after the same untimed spacer (a young-generation GC of the servers' process, 8 MiB written over, pending callbacks run) and each turn after a young-generation GC: reused-token slices last about ${settings.durationSec / HTTP_SLICES} s (sized from the rate of ${settings.warmupRequests} requests sent just before), fresh-token slices send a tenth of the round's ${settings.poolSize} pre-signed tokens, other tokens in every round, each once. req/s: requests over the time autocannon measured for them, every slice of every round together, and vs ceiling and vs peer their quotients: other work on the machine takes from each configuration the same share of its time on average, whatever the length of its slices (fresh-token slices are sized by tokens, so a fast configuration's are shorter); server CPU per request likewise over the whole run; p50/p99: the median over the rounds of each round's median over its slices.`,
           'Server CPU µs/req: CPU time (user + system) of the server process over the measured run, per request. It does not count the time the server waits for a descheduled load generator, so "µs over ceiling" says more than req/s about what each auth layer costs; it still grows when other work shares the cores (cache and context-switch costs).',
-          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer. The A/A check is a second no-auth server, measured as every configuration is: with nothing to tell it from the ceiling, its ratio shows how far the method strays on this machine.",
+          "Every configuration checks the signature, iss, aud and exp against the same JWKS, served from 127.0.0.1 by an issuer in a process of its own (as a real authorization server would be, its work is not the server's CPU). A preflight proves it before the rounds: on a server built as the measured ones are, each tokenguard and peer configuration answers 200 to a valid token and 401 to one with a wrong iss, one with a wrong aud, one expired an hour ago and one with a changed signature, or the bench stops; the ceiling and the middleware that does nothing accept anything by design and are not preflighted. Hono's jwk middleware fetches the JWKS on every request (it has no key cache). tokenguard's adapters verify on the event loop: a fresh token's signature at the end of the event loop's phase, together with the other tokens read in that phase (the answers are the same; verified in a row, they run with warm caches). \"validate() in a plain middleware\": core's validator.validate() called from a hand-written middleware, which verifies each fresh token at once, as it arrives. verifyOffThread: the adapter with that option, which verifies signatures on libuv's thread pool; express-oauth2-jwt-bearer (jose 4: node:crypto's callback verify) and Hono's jwk (WebCrypto) also verify on the thread pool, while @fastify/jwt (fast-jwt) verifies on the event loop. Every framework runs behind the same node:http server with default settings; the ceiling sends the same Authorization header as the reused-token runs. A middleware that does nothing attaches a fixed caller and checks nothing (an Express middleware, a Fastify onRequest hook, a Hono middleware, each the way that framework's auth middleware runs, sent the same header): what the framework costs to run any middleware, the floor under an auth layer. The A/A check is a second no-auth server, measured as every configuration is: with nothing to tell it from the ceiling, its ratio shows how far the method strays on this machine. Hono's auth.protect(handler): the same adapter and validator as the route's one handler (`app.get(path, auth.protect(handler))`, guards before the handler if any), which Hono runs without its middleware chain, as it runs the ceiling's route; a token the validator's cache holds is answered in the same tick, any other goes the middleware's whole way.",
         ],
       },
     ],
@@ -295,7 +304,8 @@ export async function runHttpScenarios(settings: HttpSettings): Promise<HttpResu
 }
 
 /** The modes that claim to check a token: all but the ceiling (`none`) and the no-op middleware. */
-const CHECKING_MODES: readonly AuthMode[] = AUTH_MODES.filter((mode) => mode !== 'none' && mode !== 'noop');
+const checkingModesOf = (framework: Framework): readonly AuthMode[] =>
+  modesOf(framework).filter((mode) => mode !== 'none' && mode !== 'noop');
 
 /**
  * Preflights each checking mode of each framework on a server started as the measured ones are
@@ -307,8 +317,10 @@ async function preflightHttp(
   frameworks: readonly Framework[],
 ): Promise<string> {
   const tokens = preflightTokens(key, issuer.issuer);
+  let configurations = 0;
   for (const framework of frameworks) {
-    for (const mode of CHECKING_MODES) {
+    for (const mode of checkingModesOf(framework)) {
+      configurations++;
       const app = await startApp(framework, mode, issuer);
       try {
         const contender = `${framework} / ${mode === 'peer' ? PEER_NAMES[framework] : mode}`;
@@ -318,8 +330,8 @@ async function preflightHttp(
       }
     }
   }
-  const configurations = frameworks.length * CHECKING_MODES.length;
-  return `[bench] preflight: ${configurations} HTTP configurations (${CHECKING_MODES.join(', ')} × ${frameworks.join(', ')}) answer 200 to a valid token and 401 to wrong iss, wrong aud, expired, bad signature; the ceiling and the no-op middleware accept anything by design and are not preflighted`;
+  const modes = frameworks.map((framework) => `${framework}: ${checkingModesOf(framework).join(', ')}`);
+  return `[bench] preflight: ${configurations} HTTP configurations (${modes.join('; ')}) answer 200 to a valid token and 401 to wrong iss, wrong aud, expired, bad signature; the ceiling and the no-op middleware accept anything by design and are not preflighted`;
 }
 
 interface RoundContext {

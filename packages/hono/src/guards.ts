@@ -34,7 +34,27 @@ export type TenantSelector = TenantSelectorOf<Context>;
  */
 export type TokenguardGuard = MiddlewareHandler<{ Variables: OptionalTokenguardVariables }>;
 
-function guard(name: string, requirements: (c: Context) => Requirements): TokenguardGuard {
+/** What a guard requires of a request, kept on it for `protect()`, which checks it without a chain. */
+const REQUIREMENTS = Symbol('tokenguard.requirements');
+type RequirementsOf = (c: Context) => Requirements;
+
+/**
+ * The requirements of a guard made by this module (`requireScopes()` and the others), or `undefined`
+ * for any other value.
+ *
+ * @example
+ * ```ts
+ * const check = guardRequirementsOf(requireScopes('orders:write'));
+ * if (check !== undefined) enforceRequirements(validator, c.get('auth'), check(c));
+ * ```
+ */
+export function guardRequirementsOf(value: unknown): RequirementsOf | undefined {
+  return typeof value === 'function'
+    ? (value as { [REQUIREMENTS]?: RequirementsOf })[REQUIREMENTS]
+    : undefined;
+}
+
+function guard(name: string, requirements: RequirementsOf): TokenguardGuard {
   const handler = async (c: Context, next: Next): Promise<Response | undefined> => {
     const context = getContext(c);
     if (context === undefined) {
@@ -49,6 +69,7 @@ function guard(name: string, requirements: (c: Context) => Requirements): Tokeng
     return undefined;
   };
   Object.defineProperty(handler, 'name', { value: name });
+  Object.defineProperty(handler, REQUIREMENTS, { value: requirements });
   return handler;
 }
 

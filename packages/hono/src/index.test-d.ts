@@ -26,6 +26,27 @@ describe('@tokenguard/hono types', () => {
     });
   });
 
+  it('types c.var.auth in a handler given to auth.protect() as the middleware types it', () => {
+    const auth = tokenguard(validator);
+    new Hono().get(
+      '/x',
+      auth.protect((c) => {
+        expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo>();
+        return c.text(c.var.auth.subject ?? '');
+      }),
+    );
+    new Hono().get(
+      '/y',
+      auth.protect(requireScopes('a'), requireScopes('b'), (c) => c.text(c.var.auth.subject ?? '')),
+    );
+    tokenguard(validator, { optional: true }).protect((c) => {
+      expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();
+      return c.text('z');
+    });
+    // @ts-expect-error a guard alone: protect() needs the handler last
+    auth.protect(requireScopes('a'));
+  });
+
   it('types c.var.auth as possibly undefined on optional routes and elsewhere', () => {
     new Hono().get('/x', tokenguard(validator, { optional: true }), (c) => {
       expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();

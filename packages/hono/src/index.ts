@@ -44,4 +44,5 @@ export {
   tokenguard,
 } from './middleware.js';
 export type { AdapterOptions, ClientCertificateReader, TokenguardOptions } from './options.js';
+export type { Protect } from './protect.js';
 export { protectedResourceMetadata } from './resource-metadata.js';

@@ -1,0 +1,263 @@
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createValidator, isTokenGuardError, type Validator } from '@tokenguard/core';
+import { type Context, Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type JwksServer, startJwksServer } from '../../../test/support/jwks-server.js';
+import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
+import {
+  type OptionalTokenguardVariables,
+  requireAnyScope,
+  requireClaims,
+  requireScopes,
+  requireTenant,
+  type TokenguardGuard,
+  type TokenguardMiddleware,
+  tokenguard,
+} from './index.js';
+
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'https://api.test';
+const NOW_SEC = 1_700_000_000;
+const key = generateSigningKey('ES256');
+const otherKey = generateSigningKey('ES256');
+
+// One app served by @hono/node-server (where a cached token takes protect()'s short way), with every
+// route twice: `/chain/...` as middleware, guards and handler, `/protect/...` as auth.protect() of the
+// same guards and handler. Every answer of the second must be the first's.
+let jwksServer: JwksServer;
+let server: Server;
+let base: string;
+let validator: Validator;
+let app: Hono;
+/** Per request the app answered, whether app.fetch returned the answer itself (not a promise). */
+const answeredAtOnce: boolean[] = [];
+const tokens: Record<string, string> = {};
+
+const json = (c: Context) => c.json({ subject: c.get('auth')?.subject ?? null, path: c.req.path });
+
+/** Registers `/chain<path>` and `/protect<path>`: the same guards and handler, two ways. */
+function both<V extends OptionalTokenguardVariables>(
+  target: Hono,
+  path: string,
+  auth: TokenguardMiddleware<V>,
+  guards: TokenguardGuard[],
+  handler: (c: Context) => Response | Promise<Response>,
+): void {
+  // Hono types a route's handlers by position; a list of guards of any length is registered untyped.
+  const route = target.get.bind(target) as (path: string, ...handlers: unknown[]) => unknown;
+  route(`/chain${path}`, auth, ...guards, handler);
+  route(`/protect${path}`, auth.protect(...guards, handler));
+}
+
+beforeAll(async () => {
+  jwksServer = await startJwksServer(jwksOf(key).keys);
+  validator = createValidator({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUri: jwksServer.url,
+    realm: 'unit',
+    tenantClaim: 'tid',
+    now: () => NOW_SEC * 1000,
+  });
+  const claims = (extra: Record<string, unknown> = {}, nowSec = NOW_SEC) =>
+    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec }, { scope: 'read', tid: 'acme', ...extra });
+  tokens.good = await signToken(key, claims({ roles: ['admin'] }));
+  tokens.plain = await signToken(key, claims({ roles: ['viewer'] }));
+  tokens.expired = await signToken(key, claims({}, NOW_SEC - 7200));
+  tokens.otherAudience = await signToken(key, { ...claims(), aud: 'https://elsewhere.test' });
+  tokens.forged = await signToken(otherKey, claims());
+
+  const auth = tokenguard(validator);
+  const maybe = tokenguard(validator, { optional: true });
+  const handedOn = tokenguard(validator, { onError: 'next' });
+  const byQuery = tokenguard(validator, { transport: { query: true } });
+  app = new Hono();
+  both(app, '/me', auth, [], json);
+  both(app, '/write', auth, [requireScopes('read', 'write')], json);
+  both(app, '/any', auth, [requireAnyScope('write', 'read')], json);
+  both(
+    app,
+    '/admin',
+    auth,
+    [requireScopes('read'), requireClaims({ claim: 'roles', includes: 'admin' })],
+    json,
+  );
+  both(app, '/tenants/:tenant', auth, [requireTenant((c) => c.req.param('tenant'))], json);
+  both(app, '/optional', maybe, [], json);
+  both(app, '/next', handedOn, [requireScopes('write')], json);
+  both(app, '/query', byQuery, [], json);
+  both(app, '/query/own', byQuery, [], (c) => c.text('kept', 200, { 'cache-control': 'no-store' }));
+  both(app, '/async', auth, [], async (c) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return c.json({ later: c.var.auth?.subject });
+  });
+  both(app, '/thrown', auth, [], () => {
+    throw new Error('handler failed');
+  });
+  app.onError((error, c) => {
+    if (isTokenGuardError(error)) return c.json({ handledByApp: error.code }, 418);
+    return c.json({ appError: (error as Error).message }, 500);
+  });
+
+  await new Promise<void>((resolve) => {
+    server = serve(
+      {
+        fetch: (request, env) => {
+          const answer = app.fetch(request, env);
+          answeredAtOnce.push(!(answer instanceof Promise));
+          return answer;
+        },
+        port: 0,
+        hostname: '127.0.0.1',
+      },
+      () => resolve(),
+    ) as Server;
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await validator.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await jwksServer.close();
+});
+
+interface Answer {
+  status: number;
+  challenge: string | null;
+  cacheControl: string | null;
+  body: string;
+}
+
+async function send(path: string, headers: Record<string, string | string[]> = {}): Promise<Answer> {
+  // node:http, not fetch: it sends a header given twice as two header lines.
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${base}${path}`, { headers, timeout: 5_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          challenge: (response.headers['www-authenticate'] as string | undefined) ?? null,
+          cacheControl: (response.headers['cache-control'] as string | undefined) ?? null,
+          body: body.replaceAll('/protect/', '/chain/'),
+        }),
+      );
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer for ${path}`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+const bearer = (token: string | undefined) => ({ authorization: `Bearer ${token}` });
+
+/** Sends the request three times to each form: the second and third find the token cached. */
+async function agree(path: string, headers: () => Record<string, string | string[]>): Promise<Answer> {
+  const chain: Answer[] = [];
+  const guarded: Answer[] = [];
+  for (let i = 0; i < 3; i++) {
+    chain.push(await send(`/chain${path}`, headers()));
+    guarded.push(await send(`/protect${path}`, headers()));
+  }
+  expect(guarded).toEqual(chain);
+  return guarded[2] as Answer;
+}
+
+describe('auth.protect(...guards, handler)', () => {
+  it('answers every request as the middleware, its guards and the handler answer it', async () => {
+    expect((await agree('/me', () => bearer(tokens.good))).status).toBe(200);
+    expect((await agree('/me', () => ({}))).status).toBe(401);
+    expect((await agree('/me', () => bearer(tokens.forged))).status).toBe(401);
+    expect((await agree('/me', () => bearer(tokens.expired))).challenge).toMatch(/invalid_token/);
+    expect((await agree('/me', () => bearer(tokens.otherAudience))).status).toBe(401);
+    expect((await agree('/me', () => bearer('not-a-jwt'))).status).toBe(401);
+    expect(
+      (await agree('/me', () => ({ authorization: [`Bearer ${tokens.good}`, 'Bearer x'] }))).status,
+    ).toBe(400);
+    expect((await agree('/me', () => ({ authorization: `bearer ${tokens.good}` }))).status).toBe(200);
+    const missing = await agree('/write', () => bearer(tokens.good));
+    expect(missing.status).toBe(403);
+    expect(missing.challenge).toMatch(/insufficient_scope/);
+    expect(missing.challenge).toMatch(/scope="read write"/);
+    expect((await agree('/any', () => bearer(tokens.good))).status).toBe(200);
+    expect((await agree('/admin', () => bearer(tokens.good))).status).toBe(200);
+    expect((await agree('/admin', () => bearer(tokens.plain))).status).toBe(403);
+    expect((await agree('/tenants/acme', () => bearer(tokens.good))).status).toBe(200);
+    expect((await agree('/tenants/globex', () => bearer(tokens.good))).status).toBe(403);
+    expect(JSON.parse((await agree('/optional', () => ({}))).body)).toEqual({
+      subject: null,
+      path: '/chain/optional',
+    });
+    expect((await agree('/optional', () => bearer(tokens.good))).status).toBe(200);
+    expect((await agree('/async', () => bearer(tokens.good))).status).toBe(200);
+    expect(JSON.parse((await agree('/thrown', () => bearer(tokens.good))).body)).toEqual({
+      appError: 'handler failed',
+    });
+  });
+
+  it("hands refusals to app.onError with onError: 'next', from the cache's way too", async () => {
+    const refused = await agree('/next', () => bearer(tokens.good));
+    expect(refused.status).toBe(418);
+    expect(JSON.parse(refused.body)).toEqual({ handledByApp: 'ERR_INSUFFICIENT_SCOPE' });
+    expect(JSON.parse((await agree('/next', () => ({}))).body)).toEqual({
+      handledByApp: 'ERR_TOKEN_MISSING',
+    });
+  });
+
+  it('keeps a response to a query-string token out of shared caches, unless the handler said otherwise', async () => {
+    const query = `?access_token=${tokens.good}`;
+    expect((await agree(`/query${query}`, () => ({}))).cacheControl).toBe('private');
+    expect((await agree(`/query/own${query}`, () => ({}))).cacheControl).toBe('no-store');
+  });
+
+  it('answers a cached token at once: app.fetch returns the response itself, not a promise', async () => {
+    const fresh = await signToken(
+      key,
+      accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { tid: 'acme', jti: 'at-once' }),
+    );
+    const atOnce = async (path: string): Promise<boolean> => {
+      answeredAtOnce.length = 0;
+      expect((await send(path, bearer(fresh))).status).toBe(200);
+      return answeredAtOnce[0] as boolean;
+    };
+    // First and second verification (the cache admits a token the second time it is verified).
+    expect(await atOnce('/protect/me')).toBe(false);
+    expect(await atOnce('/protect/me')).toBe(false);
+    expect(await atOnce('/protect/me')).toBe(true);
+    expect(await atOnce('/protect/tenants/acme')).toBe(true);
+    // The middleware form always goes through Hono's chain.
+    expect(await atOnce('/chain/me')).toBe(false);
+  });
+
+  it('answers the same way through app.request(), where no Node request is found (fetch-only runtimes)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const response = await app.request('/protect/tenants/acme', { headers: bearer(tokens.good) });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ subject: 'user-1', path: '/protect/tenants/acme' });
+      const refused = await app.request('/protect/write', { headers: bearer(tokens.good) });
+      expect(refused.status).toBe(403);
+    }
+  });
+
+  it('refuses at construction anything but tokenguard guards followed by a handler', () => {
+    const auth = tokenguard(validator);
+    const handler = (c: Context) => c.text('ok');
+    // Untyped, as from JavaScript: TypeScript already refuses these calls.
+    const protect = auth.protect as (...args: unknown[]) => unknown;
+    expect(() => protect()).toThrow(
+      /protect\(\.\.\.guards, handler\): the last argument must be the route handler/,
+    );
+    expect(() => protect(requireScopes('read'))).toThrow(/the last argument must be the route handler/);
+    expect(() => protect(async (_c: Context, next: () => Promise<void>) => next(), handler)).toThrow(
+      /protect\(\) argument 1 is not a tokenguard guard/,
+    );
+    expect(() => protect(requireScopes('read'), 'scopes', handler)).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,92 @@
+import { type AuthInfo, enforceRequirements, type ResolvedAdapterOptions } from '@tokenguard/core';
+import type { Context, Handler, Next } from 'hono';
+import { handleError, setContext } from './context.js';
+import { guardRequirementsOf, type TokenguardGuard } from './guards.js';
+
+/**
+ * `auth.protect()`: a route handler that authenticates the request as the middleware `auth` does,
+ * checks the guards given before the handler, then runs the handler, all as the route's one handler.
+ *
+ * @example
+ * ```ts
+ * const auth = tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' });
+ * app.get('/api/me', auth.protect((c) => c.json({ caller: c.var.auth.subject })));
+ * app.post('/api/orders', auth.protect(requireScopes('orders:write'), (c) => c.json({}, 201)));
+ * ```
+ */
+export interface Protect<V extends { auth: AuthInfo | undefined }> {
+  (handler: Handler<{ Variables: V }>): Handler<{ Variables: V }>;
+  (...guardsThenHandler: [...TokenguardGuard[], Handler<{ Variables: V }>]): Handler<{ Variables: V }>;
+}
+
+/** What `createProtect` needs of the middleware it belongs to. */
+export interface ProtectParts {
+  /** The middleware itself: the whole way, for every request the cache does not answer. */
+  readonly middleware: (c: Context, next: Next) => Promise<Response | undefined>;
+  /** The caller the validator's cache holds for the request's token, read as the middleware reads it. */
+  readonly cachedAuth: (c: Context) => AuthInfo | undefined;
+  readonly settings: ResolvedAdapterOptions;
+}
+
+type Requirement = NonNullable<ReturnType<typeof guardRequirementsOf>>;
+
+/**
+ * Makes `auth.protect` for the middleware `auth`. Hono runs a route with one handler without its
+ * middleware chain (no `compose`, no promise per step); when the handler answers at once, so does
+ * the route, and @hono/node-server writes the answer in the same tick. A token the validator's cache
+ * holds therefore costs this route no more than reading the cache: the guards' requirements are
+ * checked in order, synchronously, and the handler is called directly. Any other request goes the
+ * middleware's whole way, with the guards and the handler as its `next`, so every answer (errors,
+ * `onError: 'next'`, DPoP, mTLS, form bodies, `Cache-Control: private` for query tokens) is the
+ * middleware's.
+ */
+export function createProtect<V extends { auth: AuthInfo | undefined }>(parts: ProtectParts): Protect<V> {
+  const { middleware, cachedAuth, settings } = parts;
+  return ((...guardsThenHandler: unknown[]) => {
+    const handler = guardsThenHandler.at(-1);
+    if (typeof handler !== 'function' || guardRequirementsOf(handler) !== undefined) {
+      throw new TypeError(
+        'tokenguard: protect(...guards, handler): the last argument must be the route handler, a function',
+      );
+    }
+    const requirements = guardsThenHandler.slice(0, -1).map((guard, index): Requirement => {
+      const requirement = guardRequirementsOf(guard);
+      if (requirement === undefined) {
+        throw new TypeError(
+          `tokenguard: protect() argument ${index + 1} is not a tokenguard guard (requireScopes(), requireAnyScope(), requireTenant(), requireClaims() or requireAuthentication())`,
+        );
+      }
+      return requirement;
+    });
+    return protectedHandler(handler as Handler, requirements);
+  }) as Protect<V>;
+
+  /** The guards' requirements, then the handler: a refusal answers (or throws) as a guard's would. */
+  function guarded(handler: Handler, requirements: readonly Requirement[], c: Context, next: Next) {
+    for (const requirement of requirements) {
+      try {
+        enforceRequirements(settings.validator, c.get('auth'), requirement(c));
+      } catch (error) {
+        return handleError(c, error, settings.onError);
+      }
+    }
+    return handler(c, next);
+  }
+
+  function protectedHandler(handler: Handler, requirements: readonly Requirement[]): Handler {
+    return (c, next) => {
+      const cached = cachedAuth(c);
+      if (cached !== undefined) {
+        setContext(c, settings);
+        c.set('auth', cached);
+        return guarded(handler, requirements, c, next);
+      }
+      // The middleware's whole way; its `next` is the guards and the handler, whose answer becomes
+      // the context's as Hono's chain would make it (then `Cache-Control: private` for a query token).
+      return middleware(c, async () => {
+        const answer = await guarded(handler, requirements, c, next);
+        if (answer instanceof Response) c.res = answer;
+      }).then((refusal) => refusal ?? (c.finalized ? c.res : undefined));
+    };
+  }
+}
