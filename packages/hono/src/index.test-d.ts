@@ -47,6 +47,32 @@ describe('@tokenguard/hono types', () => {
     auth.protect(requireScopes('a'));
   });
 
+  it("types the app's Env and the route's params in auth.protect() when given, and the route's output", () => {
+    type AppEnv = { Bindings: { DB: string }; Variables: { requestId: string } };
+    const auth = tokenguard(validator);
+    new Hono<AppEnv>().get(
+      '/tenants/:tenant',
+      auth.protect<AppEnv, '/tenants/:tenant'>((c) => {
+        expectTypeOf(c.env.DB).toEqualTypeOf<string>();
+        expectTypeOf(c.var.requestId).toEqualTypeOf<string>();
+        expectTypeOf(c.req.param('tenant')).toEqualTypeOf<string>();
+        expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo>();
+        return c.text('ok');
+      }),
+    );
+    // The schema an hc / RPC client reads: the same as the middleware form's.
+    const chain = new Hono().get('/x', auth, (c) => c.json({ a: 1 }));
+    const guarded = new Hono().get(
+      '/x',
+      auth.protect((c) => c.json({ a: 1 })),
+    );
+    type SchemaOf<T> = T extends Hono<infer _E, infer S> ? S : never;
+    expectTypeOf<SchemaOf<typeof guarded>>().toEqualTypeOf<SchemaOf<typeof chain>>();
+    // Like a handler given to app.get(), one given to protect() returns a Response.
+    // @ts-expect-error no Response returned
+    auth.protect(() => undefined);
+  });
+
   it('types c.var.auth as possibly undefined on optional routes and elsewhere', () => {
     new Hono().get('/x', tokenguard(validator, { optional: true }), (c) => {
       expectTypeOf(c.var.auth).toEqualTypeOf<AuthInfo | undefined>();

@@ -2,7 +2,7 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createValidator, isTokenGuardError, type Validator } from '@tokenguard/core';
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type Next } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JwksServer, startJwksServer } from '../../../test/support/jwks-server.js';
 import { accessTokenClaims, generateSigningKey, jwksOf, signToken } from '../../../test/support/keys.js';
@@ -93,9 +93,46 @@ beforeAll(async () => {
     await new Promise((resolve) => setImmediate(resolve));
     return c.json({ later: c.var.auth?.subject });
   });
-  both(app, '/thrown', auth, [], () => {
+  const thrown = (): Response => {
     throw new Error('handler failed');
-  });
+  };
+  both(app, '/thrown', auth, [], thrown);
+  // What Hono's chain makes of a handler's answer (helper-118's review: these were defects).
+  const untyped = (handler: unknown) => handler as (c: Context) => Response;
+  both(
+    app,
+    '/sets-res',
+    auth,
+    [],
+    untyped((c: Context) => {
+      c.res = c.text('set, not returned');
+    }),
+  );
+  both(
+    app,
+    '/nothing',
+    auth,
+    [],
+    untyped(async () => undefined),
+  );
+  both(
+    app,
+    '/after-next',
+    auth,
+    [],
+    untyped(async (c: Context, next: Next) => {
+      await next();
+      return c.json({ after: 'next' });
+    }),
+  );
+  // An error the handler or a guard throws, for a query token: still private.
+  both(app, '/query/thrown', byQuery, [], thrown);
+  const handedOnByQuery = tokenguard(validator, { transport: { query: true }, onError: 'next' });
+  both(app, '/query/refused', handedOnByQuery, [requireScopes('write')], json);
+  const sub = new Hono();
+  both(sub, '/thrown', byQuery, [], thrown);
+  sub.onError((error, c) => c.text(`sub: ${error.message}`, 500));
+  app.route('/sub', sub);
   app.onError((error, c) => {
     if (isTokenGuardError(error)) return c.json({ handledByApp: error.code }, 418);
     return c.json({ appError: (error as Error).message }, 500);
@@ -159,12 +196,16 @@ async function send(path: string, headers: Record<string, string | string[]> = {
 const bearer = (token: string | undefined) => ({ authorization: `Bearer ${token}` });
 
 /** Sends the request three times to each form: the second and third find the token cached. */
-async function agree(path: string, headers: () => Record<string, string | string[]>): Promise<Answer> {
+async function agree(
+  path: string,
+  headers: () => Record<string, string | string[]>,
+  prefix = '',
+): Promise<Answer> {
   const chain: Answer[] = [];
   const guarded: Answer[] = [];
   for (let i = 0; i < 3; i++) {
-    chain.push(await send(`/chain${path}`, headers()));
-    guarded.push(await send(`/protect${path}`, headers()));
+    chain.push(await send(`${prefix}/chain${path}`, headers()));
+    guarded.push(await send(`${prefix}/protect${path}`, headers()));
   }
   expect(guarded).toEqual(chain);
   return guarded[2] as Answer;
@@ -215,6 +256,21 @@ describe('auth.protect(...guards, handler)', () => {
     const query = `?access_token=${tokens.good}`;
     expect((await agree(`/query${query}`, () => ({}))).cacheControl).toBe('private');
     expect((await agree(`/query/own${query}`, () => ({}))).cacheControl).toBe('no-store');
+    // Also the answer app.onError (or a sub-app's) gives for what the handler or a guard threw.
+    const thrown = await agree(`/query/thrown${query}`, () => ({}));
+    expect([thrown.status, thrown.cacheControl]).toEqual([500, 'private']);
+    const refused = await agree(`/query/refused${query}`, () => ({}));
+    expect([refused.status, refused.cacheControl]).toEqual([418, 'private']);
+    const inSub = await agree(`/thrown${query}`, () => ({}), '/sub');
+    expect([inSub.status, inSub.body, inSub.cacheControl]).toEqual([500, 'sub: handler failed', 'private']);
+  });
+
+  it("gives a handler's answer the meaning Hono's chain gives it, on the cache's way too", async () => {
+    expect((await agree('/sets-res', () => bearer(tokens.good))).body).toBe('set, not returned');
+    expect(JSON.parse((await agree('/nothing', () => bearer(tokens.good))).body).appError).toMatch(
+      /Context is not finalized/,
+    );
+    expect((await agree('/after-next', () => bearer(tokens.good))).status).toBe(404);
   });
 
   it('answers a cached token at once: app.fetch returns the response itself, not a promise', async () => {

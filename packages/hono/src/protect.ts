@@ -1,22 +1,41 @@
 import { type AuthInfo, enforceRequirements, type ResolvedAdapterOptions } from '@tokenguard/core';
-import type { Context, Handler, Next } from 'hono';
+import type { Context, Env, Handler, Input, Next } from 'hono';
+import type { BlankEnv, BlankInput, HandlerResponse } from 'hono/types';
 import { handleError, setContext } from './context.js';
 import { guardRequirementsOf, type TokenguardGuard } from './guards.js';
 
 /**
  * `auth.protect()`: a route handler that authenticates the request as the middleware `auth` does,
  * checks the guards given before the handler, then runs the handler, all as the route's one handler.
+ * TypeScript cannot see through the call to the route it is given to: for typed `c.env`, app
+ * variables or `c.req.param()`, name the app's Env and the path as type arguments.
  *
  * @example
  * ```ts
  * const auth = tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' });
  * app.get('/api/me', auth.protect((c) => c.json({ caller: c.var.auth.subject })));
  * app.post('/api/orders', auth.protect(requireScopes('orders:write'), (c) => c.json({}, 201)));
+ * type AppEnv = { Bindings: { REGION: string } };
+ * app.get('/api/tenants/:tenant', auth.protect<AppEnv, '/api/tenants/:tenant'>((c) => c.text(c.req.param('tenant'))));
  * ```
  */
 export interface Protect<V extends { auth: AuthInfo | undefined }> {
-  (handler: Handler<{ Variables: V }>): Handler<{ Variables: V }>;
-  (...guardsThenHandler: [...TokenguardGuard[], Handler<{ Variables: V }>]): Handler<{ Variables: V }>;
+  <
+    E extends Env = BlankEnv,
+    P extends string = string,
+    I extends Input = BlankInput,
+    R extends HandlerResponse<unknown> = HandlerResponse<unknown>,
+  >(
+    handler: Handler<E & { Variables: V }, P, I, R>,
+  ): Handler<E & { Variables: V }, P, I, R>;
+  <
+    E extends Env = BlankEnv,
+    P extends string = string,
+    I extends Input = BlankInput,
+    R extends HandlerResponse<unknown> = HandlerResponse<unknown>,
+  >(
+    ...guardsThenHandler: [...TokenguardGuard[], Handler<E & { Variables: V }, P, I, R>]
+  ): Handler<E & { Variables: V }, P, I, R>;
 }
 
 /** What `createProtect` needs of the middleware it belongs to. */
@@ -38,7 +57,8 @@ type Requirement = NonNullable<ReturnType<typeof guardRequirementsOf>>;
  * checked in order, synchronously, and the handler is called directly. Any other request goes the
  * middleware's whole way, with the guards and the handler as its `next`, so every answer (errors,
  * `onError: 'next'`, DPoP, mTLS, form bodies, `Cache-Control: private` for query tokens) is the
- * middleware's.
+ * middleware's. On both ways the handler's answer means what Hono's chain makes of it (see
+ * {@link asChained}), not what a route's one handler would.
  */
 export function createProtect<V extends { auth: AuthInfo | undefined }>(parts: ProtectParts): Protect<V> {
   const { middleware, cachedAuth, settings } = parts;
@@ -79,14 +99,43 @@ export function createProtect<V extends { auth: AuthInfo | undefined }>(parts: P
       if (cached !== undefined) {
         setContext(c, settings);
         c.set('auth', cached);
-        return guarded(handler, requirements, c, next);
+        const answer = guarded(handler, requirements, c, next);
+        return answer instanceof Promise
+          ? answer.then((settled) => asChained(c, settled))
+          : asChained(c, answer);
       }
-      // The middleware's whole way; its `next` is the guards and the handler, whose answer becomes
-      // the context's as Hono's chain would make it (then `Cache-Control: private` for a query token).
+      // The middleware's whole way; its `next` is the guards and the handler. What they throw is
+      // thrown once the middleware is done (so a query token's answer is still made private, as when
+      // Hono's chain hands the error to app.onError inside the middleware's `next`).
+      let failure: { error: unknown } | undefined;
       return middleware(c, async () => {
-        const answer = await guarded(handler, requirements, c, next);
-        if (answer instanceof Response) c.res = answer;
-      }).then((refusal) => refusal ?? (c.finalized ? c.res : undefined));
+        try {
+          const answer = await guarded(handler, requirements, c, next);
+          if (answer instanceof Response && !c.finalized) c.res = answer;
+        } catch (error) {
+          failure = { error };
+        }
+      }).then((refusal) => {
+        if (refusal !== undefined) return refusal;
+        if (failure !== undefined) throw failure.error;
+        return asChained(c, undefined);
+      });
     };
   }
+}
+
+/**
+ * What Hono's chain makes of a handler's answer (its `compose`): a `Response` counts unless the context
+ * already has one (`c.res` set, or `next()` called: a 404); with neither, the chain's error ("not
+ * finalized", a 500 from app.onError). A route's one handler would instead get the `Response` it
+ * returned, and a 404 for no answer.
+ */
+function asChained(c: Context, answer: unknown): unknown {
+  if (c.finalized) return c.res;
+  if (answer === undefined) {
+    throw new Error(
+      'Context is not finalized. Did you forget to return a Response object or `await next()`?',
+    );
+  }
+  return answer;
 }
