@@ -30,49 +30,65 @@ let jwksServer: JwksServer;
 let server: Server;
 let base: string;
 let validator: Validator;
+let protectValidator: Validator;
 let app: Hono;
 /** Per request the app answered, whether app.fetch returned the answer itself (not a promise). */
 const answeredAtOnce: boolean[] = [];
-const tokens: Record<string, string> = {};
+
+let minted = 0;
+const claims = (extra: Record<string, unknown> = {}, nowSec = NOW_SEC) =>
+  accessTokenClaims(
+    { iss: ISSUER, aud: AUDIENCE, nowSec },
+    { scope: 'read', tid: 'acme', jti: `t${++minted}`, ...extra },
+  );
+/** A new token of each kind for every case: neither form has seen it. */
+const mint = {
+  good: () => signToken(key, claims({ roles: ['admin'] })),
+  plain: () => signToken(key, claims({ roles: ['viewer'] })),
+  expired: () => signToken(key, claims({}, NOW_SEC - 7200)),
+  otherAudience: () => signToken(key, { ...claims(), aud: 'https://elsewhere.test' }),
+  forged: () => signToken(otherKey, claims()),
+  malformed: async () => 'not-a-jwt',
+} as const;
+type Kind = keyof typeof mint;
 
 const json = (c: Context) => c.json({ subject: c.get('auth')?.subject ?? null, path: c.req.path });
 
-/** Registers `/chain<path>` and `/protect<path>`: the same guards and handler, two ways. */
+/**
+ * Registers `/chain<path>` and `/protect<path>`: the same guards and handler, two ways, each with a
+ * middleware of its own validator (own cache), so each form verifies a token twice, then answers it
+ * from its cache.
+ */
 function both<V extends OptionalTokenguardVariables>(
   target: Hono,
   path: string,
-  auth: TokenguardMiddleware<V>,
+  auth: (validator: Validator) => TokenguardMiddleware<V>,
   guards: TokenguardGuard[],
   handler: (c: Context) => Response | Promise<Response>,
 ): void {
   // Hono types a route's handlers by position; a list of guards of any length is registered untyped.
   const route = target.get.bind(target) as (path: string, ...handlers: unknown[]) => unknown;
-  route(`/chain${path}`, auth, ...guards, handler);
-  route(`/protect${path}`, auth.protect(...guards, handler));
+  route(`/chain${path}`, auth(validator), ...guards, handler);
+  route(`/protect${path}`, auth(protectValidator).protect(...guards, handler));
 }
 
 beforeAll(async () => {
   jwksServer = await startJwksServer(jwksOf(key).keys);
-  validator = createValidator({
+  const options = {
     issuer: ISSUER,
     audience: AUDIENCE,
     jwksUri: jwksServer.url,
     realm: 'unit',
     tenantClaim: 'tid',
     now: () => NOW_SEC * 1000,
-  });
-  const claims = (extra: Record<string, unknown> = {}, nowSec = NOW_SEC) =>
-    accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec }, { scope: 'read', tid: 'acme', ...extra });
-  tokens.good = await signToken(key, claims({ roles: ['admin'] }));
-  tokens.plain = await signToken(key, claims({ roles: ['viewer'] }));
-  tokens.expired = await signToken(key, claims({}, NOW_SEC - 7200));
-  tokens.otherAudience = await signToken(key, { ...claims(), aud: 'https://elsewhere.test' });
-  tokens.forged = await signToken(otherKey, claims());
+  };
+  validator = createValidator(options);
+  protectValidator = createValidator(options);
 
-  const auth = tokenguard(validator);
-  const maybe = tokenguard(validator, { optional: true });
-  const handedOn = tokenguard(validator, { onError: 'next' });
-  const byQuery = tokenguard(validator, { transport: { query: true } });
+  const auth = (v: Validator) => tokenguard(v);
+  const maybe = (v: Validator) => tokenguard(v, { optional: true });
+  const handedOn = (v: Validator) => tokenguard(v, { onError: 'next' });
+  const byQuery = (v: Validator) => tokenguard(v, { transport: { query: true } });
   app = new Hono();
   both(app, '/me', auth, [], json);
   both(app, '/write', auth, [requireScopes('read', 'write')], json);
@@ -125,9 +141,11 @@ beforeAll(async () => {
       return c.json({ after: 'next' });
     }),
   );
+  // A Response from fetch() (a proxy): not an instance of @hono/node-server's Response class.
+  both(app, '/proxied', auth, [], () => fetch(jwksServer.url));
   // An error the handler or a guard throws, for a query token: still private.
   both(app, '/query/thrown', byQuery, [], thrown);
-  const handedOnByQuery = tokenguard(validator, { transport: { query: true }, onError: 'next' });
+  const handedOnByQuery = (v: Validator) => tokenguard(v, { transport: { query: true }, onError: 'next' });
   both(app, '/query/refused', handedOnByQuery, [requireScopes('write')], json);
   const sub = new Hono();
   both(sub, '/thrown', byQuery, [], thrown);
@@ -157,6 +175,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await validator.close();
+  await protectValidator.close();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   await jwksServer.close();
@@ -193,19 +212,27 @@ async function send(path: string, headers: Record<string, string | string[]> = {
   });
 }
 
-const bearer = (token: string | undefined) => ({ authorization: `Bearer ${token}` });
+const bearer = (token: string | undefined): Record<string, string> =>
+  token === undefined ? {} : { authorization: `Bearer ${token}` };
 
-/** Sends the request three times to each form: the second and third find the token cached. */
+/**
+ * Sends a request three times to each form, with a new token of `kind` (none if undefined; `{token}`
+ * in `path` is replaced by it): each form verifies it, verifies it again and stores it, then answers
+ * it from its cache. Every answer of protect() must be the middleware form's.
+ */
 async function agree(
   path: string,
-  headers: () => Record<string, string | string[]>,
+  kind?: Kind,
+  headers: (token: string | undefined) => Record<string, string | string[]> = bearer,
   prefix = '',
 ): Promise<Answer> {
+  const token = kind === undefined ? undefined : await mint[kind]();
+  const target = path.replace('{token}', token ?? '');
   const chain: Answer[] = [];
   const guarded: Answer[] = [];
   for (let i = 0; i < 3; i++) {
-    chain.push(await send(`${prefix}/chain${path}`, headers()));
-    guarded.push(await send(`${prefix}/protect${path}`, headers()));
+    chain.push(await send(`${prefix}/chain${target}`, headers(token)));
+    guarded.push(await send(`${prefix}/protect${target}`, headers(token)));
   }
   expect(guarded).toEqual(chain);
   return guarded[2] as Answer;
@@ -213,71 +240,69 @@ async function agree(
 
 describe('auth.protect(...guards, handler)', () => {
   it('answers every request as the middleware, its guards and the handler answer it', async () => {
-    expect((await agree('/me', () => bearer(tokens.good))).status).toBe(200);
-    expect((await agree('/me', () => ({}))).status).toBe(401);
-    expect((await agree('/me', () => bearer(tokens.forged))).status).toBe(401);
-    expect((await agree('/me', () => bearer(tokens.expired))).challenge).toMatch(/invalid_token/);
-    expect((await agree('/me', () => bearer(tokens.otherAudience))).status).toBe(401);
-    expect((await agree('/me', () => bearer('not-a-jwt'))).status).toBe(401);
-    expect(
-      (await agree('/me', () => ({ authorization: [`Bearer ${tokens.good}`, 'Bearer x'] }))).status,
-    ).toBe(400);
-    expect((await agree('/me', () => ({ authorization: `bearer ${tokens.good}` }))).status).toBe(200);
-    const missing = await agree('/write', () => bearer(tokens.good));
+    expect((await agree('/me', 'good')).status).toBe(200);
+    expect((await agree('/me')).status).toBe(401);
+    expect((await agree('/me', 'forged')).status).toBe(401);
+    expect((await agree('/me', 'expired')).challenge).toMatch(/invalid_token/);
+    expect((await agree('/me', 'otherAudience')).status).toBe(401);
+    expect((await agree('/me', 'malformed')).status).toBe(401);
+    expect((await agree('/me', 'good', (t) => ({ authorization: [`Bearer ${t}`, 'Bearer x'] }))).status).toBe(
+      400,
+    );
+    expect((await agree('/me', 'good', (t) => ({ authorization: `bearer ${t}` }))).status).toBe(200);
+    const missing = await agree('/write', 'good');
     expect(missing.status).toBe(403);
     expect(missing.challenge).toMatch(/insufficient_scope/);
     expect(missing.challenge).toMatch(/scope="read write"/);
-    expect((await agree('/any', () => bearer(tokens.good))).status).toBe(200);
-    expect((await agree('/admin', () => bearer(tokens.good))).status).toBe(200);
-    expect((await agree('/admin', () => bearer(tokens.plain))).status).toBe(403);
-    expect((await agree('/tenants/acme', () => bearer(tokens.good))).status).toBe(200);
-    expect((await agree('/tenants/globex', () => bearer(tokens.good))).status).toBe(403);
-    expect(JSON.parse((await agree('/optional', () => ({}))).body)).toEqual({
+    expect((await agree('/any', 'good')).status).toBe(200);
+    expect((await agree('/admin', 'good')).status).toBe(200);
+    expect((await agree('/admin', 'plain')).status).toBe(403);
+    expect((await agree('/tenants/acme', 'good')).status).toBe(200);
+    expect((await agree('/tenants/globex', 'good')).status).toBe(403);
+    expect(JSON.parse((await agree('/optional')).body)).toEqual({
       subject: null,
       path: '/chain/optional',
     });
-    expect((await agree('/optional', () => bearer(tokens.good))).status).toBe(200);
-    expect((await agree('/async', () => bearer(tokens.good))).status).toBe(200);
-    expect(JSON.parse((await agree('/thrown', () => bearer(tokens.good))).body)).toEqual({
+    expect((await agree('/optional', 'good')).status).toBe(200);
+    expect((await agree('/async', 'good')).status).toBe(200);
+    expect(JSON.parse((await agree('/thrown', 'good')).body)).toEqual({
       appError: 'handler failed',
     });
   });
 
   it("hands refusals to app.onError with onError: 'next', from the cache's way too", async () => {
-    const refused = await agree('/next', () => bearer(tokens.good));
+    const refused = await agree('/next', 'good');
     expect(refused.status).toBe(418);
     expect(JSON.parse(refused.body)).toEqual({ handledByApp: 'ERR_INSUFFICIENT_SCOPE' });
-    expect(JSON.parse((await agree('/next', () => ({}))).body)).toEqual({
+    expect(JSON.parse((await agree('/next')).body)).toEqual({
       handledByApp: 'ERR_TOKEN_MISSING',
     });
   });
 
   it('keeps a response to a query-string token out of shared caches, unless the handler said otherwise', async () => {
-    const query = `?access_token=${tokens.good}`;
-    expect((await agree(`/query${query}`, () => ({}))).cacheControl).toBe('private');
-    expect((await agree(`/query/own${query}`, () => ({}))).cacheControl).toBe('no-store');
+    const query = '?access_token={token}';
+    const none = () => ({});
+    expect((await agree(`/query${query}`, 'good', none)).cacheControl).toBe('private');
+    expect((await agree(`/query/own${query}`, 'good', none)).cacheControl).toBe('no-store');
     // Also the answer app.onError (or a sub-app's) gives for what the handler or a guard threw.
-    const thrown = await agree(`/query/thrown${query}`, () => ({}));
+    const thrown = await agree(`/query/thrown${query}`, 'good', none);
     expect([thrown.status, thrown.cacheControl]).toEqual([500, 'private']);
-    const refused = await agree(`/query/refused${query}`, () => ({}));
+    const refused = await agree(`/query/refused${query}`, 'good', none);
     expect([refused.status, refused.cacheControl]).toEqual([418, 'private']);
-    const inSub = await agree(`/thrown${query}`, () => ({}), '/sub');
+    const inSub = await agree(`/thrown${query}`, 'good', none, '/sub');
     expect([inSub.status, inSub.body, inSub.cacheControl]).toEqual([500, 'sub: handler failed', 'private']);
   });
 
   it("gives a handler's answer the meaning Hono's chain gives it, on the cache's way too", async () => {
-    expect((await agree('/sets-res', () => bearer(tokens.good))).body).toBe('set, not returned');
-    expect(JSON.parse((await agree('/nothing', () => bearer(tokens.good))).body).appError).toMatch(
-      /Context is not finalized/,
-    );
-    expect((await agree('/after-next', () => bearer(tokens.good))).status).toBe(404);
+    expect((await agree('/sets-res', 'good')).body).toBe('set, not returned');
+    expect(JSON.parse((await agree('/nothing', 'good')).body).appError).toMatch(/Context is not finalized/);
+    expect((await agree('/after-next', 'good')).status).toBe(404);
+    const proxied = await agree('/proxied', 'good');
+    expect([proxied.status, JSON.parse(proxied.body)]).toEqual([200, jwksOf(key)]);
   });
 
   it('answers a cached token at once: app.fetch returns the response itself, not a promise', async () => {
-    const fresh = await signToken(
-      key,
-      accessTokenClaims({ iss: ISSUER, aud: AUDIENCE, nowSec: NOW_SEC }, { tid: 'acme', jti: 'at-once' }),
-    );
+    const fresh = await mint.good();
     const atOnce = async (path: string): Promise<boolean> => {
       answeredAtOnce.length = 0;
       expect((await send(path, bearer(fresh))).status).toBe(200);
@@ -293,11 +318,12 @@ describe('auth.protect(...guards, handler)', () => {
   });
 
   it('answers the same way through app.request(), where no Node request is found (fetch-only runtimes)', async () => {
+    const good = await mint.good();
     for (let i = 0; i < 3; i++) {
-      const response = await app.request('/protect/tenants/acme', { headers: bearer(tokens.good) });
+      const response = await app.request('/protect/tenants/acme', { headers: bearer(good) });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ subject: 'user-1', path: '/protect/tenants/acme' });
-      const refused = await app.request('/protect/write', { headers: bearer(tokens.good) });
+      const refused = await app.request('/protect/write', { headers: bearer(good) });
       expect(refused.status).toBe(403);
     }
   });

@@ -111,7 +111,9 @@ export function createProtect<V extends { auth: AuthInfo | undefined }>(parts: P
       return middleware(c, async () => {
         try {
           const answer = await guarded(handler, requirements, c, next);
-          if (answer instanceof Response && !c.finalized) c.res = answer;
+          // Any answer, as compose takes it: a Response from fetch() (a proxy) is not an instance of
+          // @hono/node-server's Response class.
+          if (answer && !c.finalized) c.res = answer as Response;
         } catch (error) {
           failure = { error };
         }
