@@ -2,6 +2,7 @@
  * Serves one benchmark app until killed, for profiling (`node --cpu-prof`) with autocannon run
  * from another shell:
  *   npx tsx http/serve.ts <express|fastify|hono> <none|noop|tokenguard|tokenguard-off-thread|tokenguard-validate|peer>
+ *   (Hono also tokenguard-protect: the adapter's auth.protect(handler) as the route's one handler)
  * Prints the URL and the `Authorization` value of a reused token on stdout.
  */
 
