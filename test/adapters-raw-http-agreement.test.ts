@@ -1,9 +1,10 @@
 /**
  * Differential testing over raw HTTP: the same bytes, written on a `node:net` socket, to the
- * conformance app of every adapter (Express 5, Express 4, Fastify, Hono on @hono/node-server), each
- * with its own validator of the same options and a real oidc-provider dev issuer. Every row must get
- * the same answer from all four (status, 1xx, every `WWW-Authenticate` challenge parsed, `Cache-Control`,
- * `Retry-After`, media type, JSON body) and the answer RFC 6750 / RFC 9449 call for.
+ * conformance app of every adapter (Express 5, Express 4, Fastify, Hono on @hono/node-server as
+ * middleware and as auth.protect()), each with its own validator of the same options and a real
+ * oidc-provider dev issuer. Every row must get the same answer from all of them (status, 1xx, every
+ * `WWW-Authenticate` challenge parsed, `Cache-Control`, `Retry-After`, media type, JSON body) and the
+ * answer RFC 6750 / RFC 9449 call for.
  *
  * This pins where the adapters agree, beyond test/conformance's table: header spellings, form and
  * query variants, HEAD, HTTP/1.0 without Host, absolute-form targets, `Expect: 100-continue`,
@@ -17,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExpressApp } from './conformance/apps/express.js';
 import { startExpress4App } from './conformance/apps/express4.js';
 import { startFastifyApp } from './conformance/apps/fastify.js';
-import { startHonoApp } from './conformance/apps/hono.js';
+import { startHonoApp, startHonoProtectApp } from './conformance/apps/hono.js';
 import type { RunningApp, StartApp } from './conformance/apps/types.js';
 import { type ComparedAnswer, comparedAnswer, head11, postRaw, sendRaw } from './support/raw-http.js';
 
@@ -27,6 +28,8 @@ const ADAPTERS: Record<string, StartApp> = {
   express4: startExpress4App,
   fastify: startFastifyApp,
   hono: startHonoApp,
+  // The same routes, each auth.protect(...guards, handler): the route's one handler.
+  'hono protect()': startHonoProtectApp,
 };
 const FORM = 'application/x-www-form-urlencoded';
 

@@ -1,7 +1,7 @@
 /**
- * The HTTP conformance table, run against Express (5 and 4), Fastify and Hono over real HTTP on
- * 127.0.0.1, with tokens from real oidc-provider dev issuers. Every adapter must give every row the
- * same status, `WWW-Authenticate` parameters, headers and body. The rows that send a body also run
+ * The HTTP conformance table, run against Express (5 and 4), Fastify and Hono (its middleware and
+ * auth.protect()) over real HTTP on 127.0.0.1, with tokens from real oidc-provider dev issuers.
+ * Every adapter must give every row the same status, `WWW-Authenticate` parameters, headers and body. The rows that send a body also run
  * against Express apps that parse bodies themselves before `tokenguard()`.
  */
 import { createValidator, type Validator } from '@tokenguard/core';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExpressApp, startExpressAppAfter } from './apps/express.js';
 import { startExpress4App, startExpress4AppAfter } from './apps/express4.js';
 import { startFastifyApp } from './apps/fastify.js';
-import { startHonoApp } from './apps/hono.js';
+import { startHonoApp, startHonoProtectApp } from './apps/hono.js';
 import type { RunningApp, StartApp } from './apps/types.js';
 import { parseChallenge } from './challenge.js';
 import { type RawResponse, send, sendPipelined } from './http.js';
@@ -23,6 +23,8 @@ const ADAPTERS: Record<string, StartApp> = {
   express4: startExpress4App,
   fastify: startFastifyApp,
   hono: startHonoApp,
+  // The same routes, each auth.protect(...guards, handler): the route's one handler.
+  'hono protect()': startHonoProtectApp,
 };
 /**
  * Express apps with body parsers of their own before `tokenguard()`, for the rows that send a body.
