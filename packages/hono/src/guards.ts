@@ -3,6 +3,7 @@ import {
   type ClaimRequirement,
   enforceRequirements,
   type Requirements,
+  type ResolvedAdapterOptions,
   routeGuardRequirements,
   type TenantSelectorOf,
 } from '@tokenguard/core';
@@ -54,17 +55,37 @@ export function guardRequirementsOf(value: unknown): RequirementsOf | undefined 
     : undefined;
 }
 
+/**
+ * Checks one guard's requirements against `c.var.auth` with the middleware's settings: `undefined`
+ * when met, else the refusal (RFC 6750), or a throw to `app.onError` with `onError: 'next'`.
+ *
+ * @example
+ * ```ts
+ * const refusal = refusalOf(c, settings, requirementsOf);
+ * if (refusal !== undefined) return refusal;
+ * ```
+ */
+export function refusalOf(
+  c: Context,
+  settings: ResolvedAdapterOptions,
+  requirements: RequirementsOf,
+): Response | undefined {
+  try {
+    enforceRequirements(settings.validator, c.get('auth'), requirements(c));
+    return undefined;
+  } catch (error) {
+    return handleError(c, error, settings.onError);
+  }
+}
+
 function guard(name: string, requirements: RequirementsOf): TokenguardGuard {
   const handler = async (c: Context, next: Next): Promise<Response | undefined> => {
     const context = getContext(c);
     if (context === undefined) {
       throw new Error(`tokenguard: ${name}() runs after tokenguard() on the same request; it did not run`);
     }
-    try {
-      enforceRequirements(context.validator, c.get('auth'), requirements(c));
-    } catch (error) {
-      return handleError(c, error, context.onError);
-    }
+    const refusal = refusalOf(c, context, requirements);
+    if (refusal !== undefined) return refusal;
     await next();
     return undefined;
   };

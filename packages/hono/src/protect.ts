@@ -1,8 +1,8 @@
-import { type AuthInfo, enforceRequirements, type ResolvedAdapterOptions } from '@tokenguard/core';
+import type { AuthInfo, ResolvedAdapterOptions } from '@tokenguard/core';
 import type { Context, Env, Handler, Input, Next } from 'hono';
 import type { BlankEnv, BlankInput, HandlerResponse } from 'hono/types';
-import { handleError, setContext } from './context.js';
-import { guardRequirementsOf, type TokenguardGuard } from './guards.js';
+import { setContext } from './context.js';
+import { guardRequirementsOf, refusalOf, type TokenguardGuard } from './guards.js';
 
 /**
  * `auth.protect()`: a route handler that authenticates the request as the middleware `auth` does,
@@ -84,11 +84,8 @@ export function createProtect<V extends { auth: AuthInfo | undefined }>(parts: P
   /** The guards' requirements, then the handler: a refusal answers (or throws) as a guard's would. */
   function guarded(handler: Handler, requirements: readonly Requirement[], c: Context, next: Next) {
     for (const requirement of requirements) {
-      try {
-        enforceRequirements(settings.validator, c.get('auth'), requirement(c));
-      } catch (error) {
-        return handleError(c, error, settings.onError);
-      }
+      const refusal = refusalOf(c, settings, requirement);
+      if (refusal !== undefined) return refusal;
     }
     return handler(c, next);
   }
