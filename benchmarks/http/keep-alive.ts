@@ -22,6 +22,11 @@ export function openSockets(port: number, count: number): Promise<Socket[]> {
 /** One `GET /orders` with `authorization` and its response: status 200 and a Content-Length body, as every app sends. */
 export function exchange(socket: Socket, port: number, authorization: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Closed already (the server timed the idle connection out): no 'close' is coming to wait for.
+    if (socket.destroyed || !socket.writable) {
+      reject(new Error('the server closed the connection before answering'));
+      return;
+    }
     let received = '';
     const onData = (chunk: Buffer): void => {
       received += chunk.toString('latin1');
@@ -31,11 +36,15 @@ export function exchange(socket: Socket, port: number, authorization: string): P
       if (received.length < headerEnd + 4 + length) return;
       socket.off('data', onData);
       socket.off('error', reject);
+      socket.off('close', onClose);
       if (!received.startsWith('HTTP/1.1 200')) reject(new Error(received.slice(0, 300)));
       else resolve();
     };
+    // A socket the server closed answers nothing more: fail rather than wait for ever.
+    const onClose = (): void => reject(new Error('the server closed the connection before answering'));
     socket.on('data', onData);
     socket.once('error', reject);
+    socket.once('close', onClose);
     socket.write(
       `GET /orders HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${authorization}\r\n\r\n`,
     );

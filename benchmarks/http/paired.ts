@@ -12,8 +12,12 @@
  * the repository builds it (its packages built, its dependencies installed), such as the commit
  * before a change (`git worktree add /tmp/before HEAD~1`): both then run in the same rounds.
  *
+ * `--fresh`: a token never sent before on every request, as `pnpm bench`'s fresh-token rows (each
+ * server gets the same tokens in the same order; they are signed before the servers start, about a
+ * millisecond each, so keep `--warmup` + `--rounds` × `--slice` to some tens of thousands).
+ *
  *   npx tsx http/paired.ts fastify noop,tokenguard,tokenguard@/tmp/before [--rounds=40]
- *       [--slice=2000] [--connections=4] [--warmup=4000]
+ *       [--slice=2000] [--connections=4] [--warmup=4000] [--fresh]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -53,7 +57,11 @@ for (const [name, value] of [
 
 const key = generateBenchKey('RS256');
 const issuer = await startBenchIssuer({ keys: [key.jwk] });
-const authorization = `Bearer ${signPool(key, 1, 0, { iss: issuer.issuer })[0]}`;
+const fresh = process.argv.includes('--fresh');
+/** Every request's Authorization value: one for all (reused), or one per request (`--fresh`). */
+const authorizations = signPool(key, fresh ? warmup + rounds * sliceRequests : 1, 0, {
+  iss: issuer.issuer,
+}).map((token) => `Bearer ${token}`);
 const serverPath = fileURLToPath(new URL('./profile-server.ts', import.meta.url));
 
 interface Server {
@@ -61,6 +69,8 @@ interface Server {
   readonly child: ChildProcess;
   readonly sockets: Socket[];
   readonly port: number;
+  /** Requests sent to it so far: with `--fresh`, the next one's token is `authorizations[sent]`. */
+  sent: number;
 }
 
 const servers: Server[] = [];
@@ -91,7 +101,7 @@ try {
 function report(costs: number[][]): void {
   const baseline = costs[0] as number[];
   console.log(
-    `${framework}, ${rounds} rounds of ${sliceRequests} requests per configuration, ${connections} connections; event-loop CPU µs/req`,
+    `${framework}, ${rounds} rounds of ${sliceRequests} requests per configuration, ${connections} connections, ${fresh ? 'a fresh token per request' : 'one token'}; event-loop CPU µs/req`,
   );
   console.log('| configuration | median µs/req | − baseline, median of rounds | interquartile range |');
   console.log('| --- | ---: | ---: | ---: |');
@@ -137,7 +147,7 @@ async function startServer(configuration: (typeof configurations)[number]): Prom
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
   });
   const sockets = await openSockets(port, connections);
-  return { name, child, sockets, port };
+  return { name, child, sockets, port, sent: 0 };
 }
 
 /** `count` requests over the server's keep-alive sockets; every answer must be a 200. */
@@ -147,6 +157,8 @@ async function drive(server: Server, count: number): Promise<void> {
     server.sockets.map(async (socket) => {
       while (sent < count) {
         sent++;
+        const authorization = authorizations[fresh ? server.sent : 0] as string;
+        server.sent++;
         await exchange(socket, server.port, authorization).catch((error: Error) => {
           throw new Error(`${server.name}: ${error.message}`);
         });
