@@ -54,7 +54,12 @@ const warmup = Number(flag('warmup', '8000'));
 const contenders = flag('contenders', 'floor,tokenguard,fast-jwt,aws').split(',');
 const outDir = flag('out', join(tmpdir(), 'tg-instructions'));
 const afterGc = process.argv.includes('--after-gc');
-const nodeArgs = flag('node-args', '').split(',').filter(Boolean);
+// TurboFan compiles on the main thread (`--no-concurrent-recompilation`): under valgrind, which runs one
+// thread at a time, a function compiled on a helper thread was at times still unoptimized when the
+// measured validations ran (tokenguard's RS256 counts ranged over 380k-421k instructions from run to run,
+// its profile full of Sparkplug builtins; with this flag, 364.2k-364.8k over three runs). `--node-args=
+// --concurrent-recompilation` turns it back on (the later flag wins).
+const nodeArgs = ['--no-concurrent-recompilation', ...flag('node-args', '').split(',').filter(Boolean)];
 const valgrindArgs = flag('valgrind-args', '').split(',').filter(Boolean);
 const beforeAlgs = flag('before', '').split(',').filter(Boolean) as BenchAlgorithm[];
 for (const alg of [...algs, ...beforeAlgs]) {
