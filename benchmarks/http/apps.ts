@@ -13,6 +13,7 @@ import buildGetJwks from 'get-jwks';
 import { type Context, Hono } from 'hono';
 import { jwk } from 'hono/jwk';
 import { AUDIENCE } from '../lib/tokens.js';
+import { createFloorAuth } from './floor-auth.js';
 import type { BenchIssuer } from './issuer.js';
 
 export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
@@ -25,7 +26,9 @@ export type Framework = (typeof FRAMEWORKS)[number];
  * hand-written middleware, which verifies a fresh token's signature at once (the adapters wait for
  * the end of the event loop's phase and verify the tokens read in it together); tokenguard-protect
  * (Hono only): the adapter's `auth.protect(handler)`, the route's one handler as the ceiling's is;
- * peer: what users of it pick.
+ * peer: what users of it pick; floor (the profiling tools only, never in `pnpm bench`): a middleware
+ * that does the in-process floor's work, an RS256 signature and the claims decoded, checking nothing
+ * else (see `http/floor-auth.ts`).
  */
 export type AuthMode =
   | 'none'
@@ -34,7 +37,8 @@ export type AuthMode =
   | 'tokenguard-protect'
   | 'tokenguard-off-thread'
   | 'tokenguard-validate'
-  | 'peer';
+  | 'peer'
+  | 'floor';
 export const AUTH_MODES: readonly AuthMode[] = [
   'none',
   'noop',
@@ -43,11 +47,17 @@ export const AUTH_MODES: readonly AuthMode[] = [
   'tokenguard-off-thread',
   'tokenguard-validate',
   'peer',
+  'floor',
 ];
 
-/** The modes `framework` has: `tokenguard-protect` is Hono's alone. */
+/**
+ * The modes `framework` has in `pnpm bench`: `tokenguard-protect` is Hono's alone; `floor` checks no
+ * claim, so it is left to the profiling tools ({@link buildApp} builds it for any framework).
+ */
 export function modesOf(framework: Framework): readonly AuthMode[] {
-  return framework === 'hono' ? AUTH_MODES : AUTH_MODES.filter((mode) => mode !== 'tokenguard-protect');
+  return AUTH_MODES.filter(
+    (mode) => mode !== 'floor' && (framework === 'hono' || mode !== 'tokenguard-protect'),
+  );
 }
 
 export const PEER_NAMES: Readonly<Record<Framework, string>> = {
@@ -119,7 +129,8 @@ export async function startApp(
 
 /** Builds `framework`'s app with one GET route protected by `mode`, checking iss, aud and exp. */
 export async function buildApp(framework: Framework, mode: AuthMode, issuer: BenchIssuer): Promise<BuiltApp> {
-  if (!modesOf(framework).includes(mode)) throw new TypeError(`mode: ${framework} has no ${mode}`);
+  if (!modesOf(framework).includes(mode) && mode !== 'floor')
+    throw new TypeError(`mode: ${framework} has no ${mode}`);
   const options = {
     issuer: issuer.issuer,
     audience: AUDIENCE,
@@ -128,9 +139,10 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
   };
   const ours = mode === 'tokenguard' || mode === 'tokenguard-off-thread' || mode === 'tokenguard-protect';
   // Read by the handlers as tokenguard's `auth` is.
-  const readsAuth = ours || mode === 'noop' || mode === 'tokenguard-validate';
+  const readsAuth = ours || mode === 'noop' || mode === 'tokenguard-validate' || mode === 'floor';
   const plain = mode === 'tokenguard-validate' ? createValidator(options) : undefined;
   if (plain !== undefined) await warmed(plain);
+  const floorAuth = mode === 'floor' ? await createFloorAuth(issuer.jwksUri) : undefined;
   // The validator the app closes with it: the plain one, or an Express or Hono adapter's (Fastify's
   // plugin closes its own when the app closes).
   let owned: Validator | undefined = plain;
@@ -146,6 +158,16 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       } else if (mode === 'noop') {
         app.use((req, _res, next) => {
           (req as { auth?: unknown }).auth = FIXED_CALLER;
+          next();
+        });
+      } else if (floorAuth !== undefined) {
+        app.use((req, res, next) => {
+          const caller = floorAuth(req.headers.authorization);
+          if (caller === undefined) {
+            res.status(401).end();
+            return;
+          }
+          (req as { auth?: unknown }).auth = caller;
           next();
         });
       } else if (plain !== undefined) {
@@ -207,6 +229,17 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
         app.decorateRequest('auth', null);
         app.addHook('onRequest', (request, _reply, done) => {
           (request as { auth?: unknown }).auth = FIXED_CALLER;
+          done();
+        });
+      } else if (floorAuth !== undefined) {
+        app.decorateRequest('auth', null);
+        app.addHook('onRequest', (request, replyTo, done) => {
+          const caller = floorAuth(request.headers.authorization);
+          if (caller === undefined) {
+            replyTo.code(401).send();
+            return;
+          }
+          (request as { auth?: unknown }).auth = caller;
           done();
         });
       } else if (plain !== undefined) {
@@ -275,6 +308,14 @@ export async function buildApp(framework: Framework, mode: AuthMode, issuer: Ben
       } else if (mode === 'noop') {
         app.use(PATH, async (c, next) => {
           c.set('auth' as never, FIXED_CALLER as never);
+          await next();
+        });
+      } else if (floorAuth !== undefined) {
+        app.use(PATH, async (c, next) => {
+          const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+          const caller = floorAuth(incoming?.headers.authorization ?? c.req.header('authorization'));
+          if (caller === undefined) return c.body(null, 401);
+          c.set('auth' as never, caller as never);
           await next();
         });
       } else if (plain !== undefined) {
