@@ -146,7 +146,11 @@ async function startServer(configuration: (typeof configurations)[number]): Prom
     child.once('message', (message) => resolve(message as { port: number }));
     child.once('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
   });
-  const sockets = await openSockets(port, connections);
+  const sockets = await openSockets(port, connections).catch((error: unknown) => {
+    // Not among `servers` yet: the `finally` that ends the others would not end this one.
+    child.kill();
+    throw error;
+  });
   return { name, child, sockets, port, sent: 0 };
 }
 

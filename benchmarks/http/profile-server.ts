@@ -29,6 +29,8 @@ const server = createServer(app.listener);
 // The drivers keep their sockets open while they drive other servers (paired.ts's rounds, a long
 // warm-up of several servers): Node's 5-second keep-alive timeout would close them meanwhile.
 server.keepAliveTimeout = 0;
+// The driver is gone (an error past its cleanup, killed): the server would otherwise listen for ever.
+process.once('disconnect', () => process.exit(0));
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const session = profileOut === '' ? undefined : new Session();
 let cpuBefore = process.cpuUsage();

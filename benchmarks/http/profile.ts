@@ -90,11 +90,14 @@ await nextMessage();
 await drive(half, warmup - half);
 child.send({ type: 'start' });
 await nextMessage();
-if (tool === 'callgrind') execFileSync('callgrind_control', ['-i', 'on', String(child.pid)]);
+// Bounded: a valgrind that stopped answering must not hold the run.
+if (tool === 'callgrind')
+  execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { timeout: 60_000 });
 const measuredFrom = performance.now();
 await drive(warmup, requests);
 const wallUs = (performance.now() - measuredFrom) * 1000;
-if (tool === 'callgrind') execFileSync('callgrind_control', ['-i', 'off', String(child.pid)]);
+if (tool === 'callgrind')
+  execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { timeout: 60_000 });
 for (const socket of sockets) socket.destroy();
 child.send({ type: 'stop' });
 const { cpuUs, systemUs, mainThreadUs, minorFaults, contextSwitches } = await nextMessage<{

@@ -124,11 +124,11 @@ async function count(inputPath: string, prefix: string): Promise<Count> {
   );
   try {
     await nextMessage(child, 'ready');
-    execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore', timeout: 60_000 });
     const done = nextMessage(child, 'done');
     child.send({ type: 'go' });
     await done;
-    execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore', timeout: 60_000 });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.send({ type: 'stop' });
     await exited;
