@@ -24,9 +24,9 @@ export async function createFloorAuth(
 ): Promise<(authorization: string | undefined) => FloorCaller | undefined> {
   const response = await fetch(jwksUri, { signal: AbortSignal.timeout(5_000) });
   const { keys } = (await response.json()) as { keys: JsonWebKey[] };
-  const first = keys[0];
-  if (first === undefined) throw new Error(`floor: no key at ${jwksUri}`);
-  const key = createPublicKey({ key: first, format: 'jwk' });
+  const jwk = keys[0];
+  if (jwk === undefined) throw new Error(`floor: no key at ${jwksUri}`);
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
   return (authorization) => {
     if (authorization === undefined || !authorization.startsWith('Bearer ')) return undefined;
     const token = authorization.slice('Bearer '.length);
@@ -40,7 +40,12 @@ export async function createFloorAuth(
       Buffer.from(token.slice(second + 1), 'base64url'),
     );
     if (!valid) return undefined;
-    const claims = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'));
-    return { subject: (claims as { sub?: unknown }).sub };
+    try {
+      const claims = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'));
+      return { subject: (claims as { sub?: unknown } | null)?.sub };
+    } catch {
+      // Signed claims that are not JSON: refused as the rest, not a 500.
+      return undefined;
+    }
   };
 }
