@@ -119,7 +119,7 @@ export interface Validator {
    * Closes the HTTP connection pool, for good: from then on the validator asks nothing of the network
    * (a key set, discovery document or introspection answer it would need is a 503); tokens it can
    * verify with the keys and answers it holds still validate while those last (a key set up to its
-   * max age plus `staleIfErrorSec`).
+   * max age plus `staleIfErrorSec`). Calling it again is harmless: every call settles with the first.
    */
   close(): Promise<void>;
 }

@@ -87,12 +87,18 @@ export function createHttpClient(settings: HttpSettings): HttpClient {
     }
   }
 
+  /** The one closing of the pool: a second `close()` (two shutdown paths, a second signal) shares it. */
+  let closing: Promise<void> | undefined;
+
   return {
     request,
-    async close() {
+    close() {
       closed = true;
-      const lib = await undici;
-      await lib?.agent.close();
+      closing ??= (async () => {
+        const lib = await undici;
+        await lib?.agent.close();
+      })();
+      return closing;
     },
   };
 }
