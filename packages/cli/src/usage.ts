@@ -16,7 +16,10 @@ export const EXIT = {
    * `--client-certificate` that cannot be read or is not one certificate.
    */
   usage: 2,
-  /** `verify`: no verdict possible, the issuer or its key set cannot be reached (a 5xx-class failure). */
+  /**
+   * `verify`: no verdict possible (a 5xx-class failure): the issuer or its key set cannot be reached,
+   * or the issuer refused the introspection credentials (`ERR_INTROSPECTION_MISCONFIGURED`).
+   */
   unavailable: 3,
 } as const;
 
