@@ -667,6 +667,9 @@ const dpopSchema = z.preprocess(
       required: z.boolean().optional(),
       origin: httpUrl
         .refine((value) => {
+          // zod runs this even when httpUrl failed: a value that is no URL at all (no scheme, an empty
+          // string) is that failure's to report, not a bare "Invalid URL" of `new URL`.
+          if (!URL.canParse(value)) return true;
           const url = new URL(value);
           return `${url.protocol}//${url.host}` === value;
         }, 'must be an origin in canonical form: scheme and host (and a port that is not the default), lower case, no path or trailing slash')
