@@ -173,7 +173,12 @@ const AUTHORIZATION_OVERHEAD = 256;
  */
 export function assertAuthorizationLength(value: string, maxTokenLength: number): void {
   if (value.length > maxTokenLength + AUTHORIZATION_OVERHEAD && !isOtherSchemeValue(value)) {
-    throw tokenTooLarge(maxTokenLength);
+    // Refusals only: what is too long, the token or (a short token padded with spaces) the value.
+    const token = value.trim().replace(/^\S+\s+/, '');
+    if (token.length > maxTokenLength) throw tokenTooLarge(maxTokenLength);
+    throw new TokenGuardError('ERR_TOKEN_TOO_LARGE', {
+      message: `The Authorization value is longer than ${maxTokenLength + AUTHORIZATION_OVERHEAD} characters (a token of at most ${maxTokenLength}, its scheme and spaces)`,
+    });
   }
 }
 
