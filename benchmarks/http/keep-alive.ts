@@ -19,12 +19,14 @@ export function openSockets(port: number, count: number): Promise<Socket[]> {
   );
 }
 
+const CLOSED = 'the server closed the connection before answering';
+
 /** One `GET /orders` with `authorization` and its response: status 200 and a Content-Length body, as every app sends. */
 export function exchange(socket: Socket, port: number, authorization: string): Promise<void> {
   return new Promise((resolve, reject) => {
     // Closed already (the server timed the idle connection out): no 'close' is coming to wait for.
     if (socket.destroyed || !socket.writable) {
-      reject(new Error('the server closed the connection before answering'));
+      reject(new Error(CLOSED));
       return;
     }
     let received = '';
@@ -41,7 +43,7 @@ export function exchange(socket: Socket, port: number, authorization: string): P
       else resolve();
     };
     // A socket the server closed answers nothing more: fail rather than wait for ever.
-    const onClose = (): void => reject(new Error('the server closed the connection before answering'));
+    const onClose = (): void => reject(new Error(CLOSED));
     socket.on('data', onData);
     socket.once('error', reject);
     socket.once('close', onClose);
