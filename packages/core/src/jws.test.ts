@@ -426,6 +426,22 @@ describe('decodeCanonicalJws', () => {
   const SIGNATURE = 'AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA'; // 32 bytes
   const segments = [HEADER, PAYLOAD, SIGNATURE] as const;
 
+  // The header used last is compared to the next token's whole segment: a header of the same length
+  // differing in one character, anywhere, must be decoded on its own, never taken for the last one.
+  it('never reuses the last header for a same-length segment that differs in one character', () => {
+    const headers = ['kid-1', 'kid-2', 'jid-1'].map((kid) => b64({ alg: 'ES256', typ: 'at+jwt', kid }));
+    expect(new Set(headers.map((header) => header.length)).size).toBe(1);
+    for (let round = 0; round < 3; round++) {
+      for (const [i, kid] of ['kid-1', 'kid-2', 'jid-1', 'kid-1', 'kid-1', 'jid-1'].entries()) {
+        const header = headers[['kid-1', 'kid-2', 'jid-1'].indexOf(kid)] as string;
+        const token = `${header}.${b64({ sub: `s${round}-${i}` })}.${SIGNATURE}`;
+        const decoded = decodeCanonicalJws(token, 32);
+        expect(decoded?.header.kid).toBe(kid);
+        expect(decoded?.signingInput.startsWith(`${header}.`)).toBe(true);
+      }
+    }
+  });
+
   it('decodes a canonical token exactly as decodeCompactJws does', () => {
     const token = segments.join('.');
     expect(decodeCanonicalJws(token, 32)).toEqual(decodeCompactJws(token, 32));
