@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { outsideRequestContext } from './lib/async-context.js';
 import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
-import { parseJsonObject } from './lib/json.js';
+import { jsonObjectRefusal, parseJsonObject } from './lib/json.js';
 import { isLoopbackHost } from './resource-metadata.js';
 
 /**
@@ -71,7 +71,15 @@ export async function fetchIssuerMetadata(
       });
       if (response.status !== 200)
         throw new HttpFailure('status', `${describeUrl(url)} answered ${response.status}`, response.status);
-      const document = parseJsonObject(response.text, { maxDepth: limits.maxJsonDepth });
+      const jsonLimits = { maxDepth: limits.maxJsonDepth };
+      const document = parseJsonObject(response.text, jsonLimits);
+      if (document === undefined) {
+        const why = jsonObjectRefusal(response.text, jsonLimits, 'keySet.maxJsonDepth');
+        throw new HttpFailure(
+          'content_type',
+          `${describeUrl(url)} is not issuer metadata: its answer is ${why}`,
+        );
+      }
       const parsed = metadataSchema.safeParse(document);
       if (!parsed.success)
         throw new HttpFailure('content_type', `${describeUrl(url)} is not valid issuer metadata`);

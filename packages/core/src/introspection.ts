@@ -11,7 +11,7 @@ import { boundedLru } from './lib/bounded-lru.js';
 import { authenticateClient } from './lib/client-auth.js';
 import { frozenCopy } from './lib/frozen-copy.js';
 import { describeUrl, type HttpClient, HttpFailure, type HttpResponse } from './lib/http.js';
-import { parseJsonObject } from './lib/json.js';
+import { jsonObjectRefusal, parseJsonObject } from './lib/json.js';
 import { ReadOnlyDate } from './lib/read-only-date.js';
 import {
   normaliseTyp,
@@ -302,12 +302,11 @@ export function createIntrospectionClient(settings: IntrospectionClientSettings)
     if (type !== undefined && !JSON_MEDIA_TYPE.test(type)) {
       throw fault('ERR_INTROSPECTION_UNAVAILABLE', `The introspection endpoint answered ${type}, not JSON`);
     }
-    const document = parseJsonObject(response.text, { maxDepth: options.maxJsonDepth });
+    const limits = { maxDepth: options.maxJsonDepth };
+    const document = parseJsonObject(response.text, limits);
     if (document === undefined) {
-      throw fault(
-        'ERR_INTROSPECTION_UNAVAILABLE',
-        'The introspection endpoint answered something that is not JSON',
-      );
+      const why = jsonObjectRefusal(response.text, limits, 'introspection.maxJsonDepth');
+      throw fault('ERR_INTROSPECTION_UNAVAILABLE', `The introspection endpoint's answer is ${why}`);
     }
     return document;
   }

@@ -2,7 +2,7 @@ import { TokenGuardError } from './errors.js';
 import { IMPORTED_JWK_MEMBERS, importPublicJwk, keyFitsAlgorithm, type VerificationKey } from './keys.js';
 import type { Algorithm } from './lib/algorithms.js';
 import { describeUrl, type HttpClient, HttpFailure } from './lib/http.js';
-import { parseJsonObject } from './lib/json.js';
+import { jsonObjectRefusal, parseJsonObject } from './lib/json.js';
 
 /**
  * The fetch policy of a remote key set. Every field is in the unit its name says; `KEYSET.md` gives
@@ -287,6 +287,8 @@ export class RemoteKeySource implements KeySource {
   #rediscover = false;
   #snapshot: Snapshot | undefined;
   #inflight: Promise<Snapshot> | undefined;
+  /** Why the fetch in flight was started. */
+  #inflightReason: FetchReason | undefined;
   #seq = 0;
   #fetchCount = 0;
   #lastFetchAt: number | undefined;
@@ -321,16 +323,27 @@ export class RemoteKeySource implements KeySource {
   }
 
   async resolve(kid: string | undefined, alg: Algorithm): Promise<readonly VerificationKey[]> {
-    const { snapshot, fetchedNow } = await this.#current();
+    // The fetches whose answer can say this request's key is not published: those that leave after it
+    // came, and an unknown-kid fetch already in flight (a storm of random kids shares one fetch; a key
+    // rotated in while it is out waits for the cooldown). Any other fetch in flight (refresh ahead, cold
+    // start, revalidation) may have left before the key was published: one more fetch then.
+    const firstFreshSeq =
+      this.#inflight !== undefined && this.#inflightReason === 'unknown_kid' ? this.#seq : this.#seq + 1;
+    const snapshot = await this.#current();
     const found = candidates(snapshot, kid, alg);
     if (found.length > 0) return found;
     // Unknown kid: refetch at once (a rotated-in key passes on its first request), unless a recent
-    // fetch already came back without a requested kid, or the set was fetched for this very request.
-    if (!fetchedNow) {
+    // fetch already came back without a requested kid, or the set was fetched after this request came.
+    if (snapshot.seq < firstFreshSeq) {
       if (this.#deps.now() < this.#unknownKidCooldownUntil) throw keyNotFound(kid, alg);
       let fresh: Snapshot;
       try {
         fresh = await this.#fetch('unknown_kid');
+        // Joined a fetch that left before this request for another reason: one more, shared by every
+        // request in that case.
+        if (fresh.seq < firstFreshSeq && candidates(fresh, kid, alg).length === 0) {
+          fresh = await this.#fetch('unknown_kid');
+        }
       } catch (error) {
         throw this.#unavailable(error);
       }
@@ -387,22 +400,22 @@ export class RemoteKeySource implements KeySource {
    * not keep passing just because traffic was idle); only when that fails, or while the issuer is
    * known to be failing, is the last good set served, and only inside `staleIfErrorSec`.
    */
-  async #current(): Promise<{ snapshot: Snapshot; fetchedNow: boolean }> {
+  async #current(): Promise<Snapshot> {
     const snapshot = this.#snapshot;
-    if (snapshot === undefined) return { snapshot: await this.#fetchOrUnavailable('cold'), fetchedNow: true };
+    if (snapshot === undefined) return await this.#fetchOrUnavailable('cold');
     const now = this.#deps.now();
     if (now < snapshot.expiresAt) {
       if (now >= snapshot.refreshAt) this.#background('refresh_ahead');
-      return { snapshot, fetchedNow: false };
+      return snapshot;
     }
     if (this.#failures > 0 && now < this.#usableUntil(snapshot)) {
       this.#background('retry');
-      return { snapshot, fetchedNow: false };
+      return snapshot;
     }
     try {
-      return { snapshot: await this.#fetch('expired'), fetchedNow: true };
+      return await this.#fetch('expired');
     } catch (error) {
-      if (this.#deps.now() < this.#usableUntil(snapshot)) return { snapshot, fetchedNow: false };
+      if (this.#deps.now() < this.#usableUntil(snapshot)) return snapshot;
       throw this.#unavailable(error);
     }
   }
@@ -439,6 +452,7 @@ export class RemoteKeySource implements KeySource {
       if (this.#inflight === run) this.#inflight = undefined;
     });
     this.#inflight = run;
+    this.#inflightReason = reason;
     return run;
   }
 
@@ -538,9 +552,20 @@ export class RemoteKeySource implements KeySource {
 
   #parse(uri: string, text: string): { keys: VerificationKey[]; ids: string[] } {
     const { policy, emit } = this.#deps;
-    const document = parseJsonObject(text, { maxDepth: policy.maxJsonDepth });
-    if (document === undefined || !Array.isArray(document.keys)) {
-      throw new HttpFailure('content_type', `${describeUrl(uri)} did not answer a JSON Web Key Set`);
+    const limits = { maxDepth: policy.maxJsonDepth };
+    const document = parseJsonObject(text, limits);
+    if (document === undefined) {
+      const why = jsonObjectRefusal(text, limits, 'keySet.maxJsonDepth');
+      throw new HttpFailure(
+        'content_type',
+        `${describeUrl(uri)} did not answer a JSON Web Key Set: its answer is ${why}`,
+      );
+    }
+    if (!Array.isArray(document.keys)) {
+      throw new HttpFailure(
+        'content_type',
+        `${describeUrl(uri)} did not answer a JSON Web Key Set: no "keys" array`,
+      );
     }
     if (document.keys.length > policy.maxKeys) {
       throw new HttpFailure(

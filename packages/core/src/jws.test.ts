@@ -495,6 +495,16 @@ describe('decodeCanonicalJws', () => {
     }
   });
 
+  it('names maxTokenJsonDepth when a header or payload is refused for its depth', () => {
+    const deep = b64({ a: { b: { c: 1 } } });
+    expect(() => decodeCanonicalJws(`${HEADER}.${deep}.${SIGNATURE}`, 2)).toThrow(
+      'The token payload is nested deeper than 2 levels (maxTokenJsonDepth)',
+    );
+    expect(() => decodeCompactJws(`${b64({ alg: 'ES256', x: { y: { z: 1 } } })}.${PAYLOAD}.AQID`, 2)).toThrow(
+      'The token header is nested deeper than 2 levels (maxTokenJsonDepth)',
+    );
+  });
+
   it('throws what decodeCompactJws throws once the text is canonical', () => {
     const token = `${HEADER}.${b64([1, 2])}.${SIGNATURE}`;
     expect(() => decodeCanonicalJws(token, 32)).toThrow(/payload is not a JSON object/);

@@ -10,7 +10,7 @@ import {
   isDecoderSafeText,
 } from './lib/base64url.js';
 import { ecdsaDerOf } from './lib/ecdsa-der.js';
-import { parseJsonObject } from './lib/json.js';
+import { jsonObjectRefusal, parseJsonObject } from './lib/json.js';
 import { type Pkcs1Key, pkcs1KeyOf, rsassaPkcs1Available, verifyRsassaPkcs1 } from './rsassa-pkcs1.js';
 
 /** A compact JWS split and decoded, not yet verified. */
@@ -150,6 +150,10 @@ function isCanonicalRange(token: string, start: number, end: number, alphabetChe
   return alphabetChecked ? hasCanonicalEnd(token, start, end) : isCanonicalBase64url(token, start, end);
 }
 
+/** Why a token's header or payload was refused, naming the option whose limit it passed. */
+const refusalOf = (text: string, maxDepth: number): string =>
+  jsonObjectRefusal(text, { maxDepth }, 'maxTokenJsonDepth');
+
 function decodePayload(bytes: Buffer, maxDepth: number): Readonly<Record<string, unknown>> {
   const text = bytes.toString('utf8');
   // Invalid UTF-8 decodes to U+FFFD; a round trip tells it from a genuine U+FFFD.
@@ -157,7 +161,7 @@ function decodePayload(bytes: Buffer, maxDepth: number): Readonly<Record<string,
     throw malformed('The token payload is not valid UTF-8');
   }
   const payload = parseJsonObject(text, { maxDepth });
-  if (payload === undefined) throw malformed('The token payload is not a JSON object');
+  if (payload === undefined) throw malformed(`The token payload is ${refusalOf(text, maxDepth)}`);
   return payload;
 }
 
@@ -178,7 +182,7 @@ function decodeHeader(segment: string, bytes: Buffer, maxDepth: number): Readonl
     throw malformed('The token header is not valid UTF-8');
   }
   const header = parseJsonObject(text, { maxDepth });
-  if (header === undefined) throw malformed('The token header is not a JSON object');
+  if (header === undefined) throw malformed(`The token header is ${refusalOf(text, maxDepth)}`);
   if (typeof header.alg !== 'string') throw malformed('The token header has no alg');
   if (header.crit !== undefined) {
     throw malformed('The token header lists critical extensions (crit) this validator does not understand');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonObject } from './json.js';
+import { jsonObjectRefusal, parseJsonObject } from './json.js';
 
 const limits = { maxDepth: 4 };
 
@@ -36,5 +36,25 @@ describe('parseJsonObject', () => {
   it('refuses a hostile deeply nested document without exhausting the stack', () => {
     const text = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     expect(parseJsonObject(`{"a":${text}}`, { maxDepth: 32 })).toBeUndefined();
+  });
+});
+
+describe('jsonObjectRefusal', () => {
+  const limits = { maxDepth: 3 };
+  it('names the depth limit for a document refused for its depth alone', () => {
+    const deep = '{"a":{"b":{"c":{}}}}';
+    expect(parseJsonObject(deep, limits)).toBeUndefined();
+    expect(jsonObjectRefusal(deep, limits, 'keySet.maxJsonDepth')).toBe(
+      'nested deeper than 3 levels (keySet.maxJsonDepth)',
+    );
+  });
+
+  it('tells garbage, a JSON value that is no object and a __proto__ member apart', () => {
+    expect(jsonObjectRefusal('{"keys":[', limits, 'x')).toBe('not JSON');
+    expect(jsonObjectRefusal('[1,2]', limits, 'x')).toBe('not a JSON object');
+    expect(jsonObjectRefusal('null', limits, 'x')).toBe('not a JSON object');
+    expect(jsonObjectRefusal('{"__proto__":{}}', limits, 'x')).toBe(
+      'a JSON object with a "__proto__" member',
+    );
   });
 });

@@ -28,6 +28,32 @@ export function parseJsonObject(text: string, limits: JsonLimits): Record<string
   return value as Record<string, unknown>;
 }
 
+/**
+ * Why {@link parseJsonObject} refused `text`, as words to follow "is": the limit hit is named (as
+ * `limitName`), so a document refused for its depth is not taken for garbage. Parses again: call it
+ * only on the refusal path.
+ *
+ * @example
+ * ```ts
+ * `The answer is ${jsonObjectRefusal('{"a":{"b":{}}}', { maxDepth: 2 }, 'keySet.maxJsonDepth')}`;
+ * // 'The answer is nested deeper than 2 levels (keySet.maxJsonDepth)'
+ * ```
+ */
+export function jsonObjectRefusal(text: string, limits: JsonLimits, limitName: string): string {
+  if (exceedsDepth(text, limits.maxDepth)) {
+    return `nested deeper than ${limits.maxDepth} levels (${limitName})`;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return 'not a JSON object';
+  return 'a JSON object with a "__proto__" member';
+}
+
 function hasProtoKey(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
   if (Object.hasOwn(value, '__proto__')) return true;
