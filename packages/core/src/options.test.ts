@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALGORITHMS } from './lib/algorithms.js';
 import { normaliseTyp, resolveOptions, type ValidatorOptions } from './options.js';
@@ -422,5 +423,76 @@ describe('resourceMetadata (RFC 9728)', () => {
       /"resourceMetadata\.resourceNmae": is not a known option/,
     );
     expect(reject('https://api.example')).toMatch(/"resourceMetadata"/);
+  });
+});
+
+describe('options named where they fail, said what they take', () => {
+  const keys = { ...base, jwks: { keys: [] } };
+
+  it('names tokenCache.maxEntries inside the false-or-object union, and says what tokenCache takes', () => {
+    const entries =
+      /"tokenCache\.maxEntries": must be a whole number of entries above 0 \(or set tokenCache: false\)$/;
+    for (const maxEntries of ['10000', 1.5, Number.NaN, 0, -1, null]) {
+      expect(rejection({ ...keys, tokenCache: { maxEntries } })).toMatch(entries);
+    }
+    for (const tokenCache of [true, 'off', 0, []]) {
+      expect(rejection({ ...keys, tokenCache })).toMatch(
+        /"tokenCache": must be false \(no cache\) or an object \{ maxEntries \}$/,
+      );
+    }
+    expect(rejection({ ...keys, tokenCache: { maxEntrie: 5 } })).toMatch(
+      /"tokenCache\.maxEntrie": is not a known option/,
+    );
+    expect(resolveOptions({ ...keys, tokenCache: false }).tokenCacheMaxEntries).toBe(0);
+    expect(resolveOptions({ ...keys, tokenCache: { maxEntries: 5 } }).tokenCacheMaxEntries).toBe(5);
+    expect(resolveOptions({ ...keys, tokenCache: {} }).tokenCacheMaxEntries).toBe(10_000);
+  });
+
+  it('names the element of a list inside a union, and says what the union takes otherwise', () => {
+    expect(rejection({ ...keys, audience: [AUDIENCE, 5] })).toMatch(
+      /"audience\.1": Invalid input: expected string/,
+    );
+    expect(rejection({ ...keys, audience: 5 })).toMatch(
+      /"audience": must be a string, a non-empty list of strings, or null$/,
+    );
+    const introspection = { clientId: 'api', authMethod: 'private_key_jwt', privateKey: 5 };
+    expect(rejection({ ...base, introspection })).toMatch(
+      /"introspection\.privateKey": must be a PKCS#8 PEM string or a private JWK object$/,
+    );
+  });
+
+  it('refuses an empty realm or one with DEL, and keeps quotes, backslashes and spaces as given', () => {
+    expect(rejection({ ...keys, realm: '' })).toMatch(/"realm": must not be empty/);
+    expect(rejection({ ...keys, realm: 'Orders\u007f' })).toMatch(/"realm": must be printable ASCII/);
+    expect(rejection({ ...keys, realm: 'Orders\u00a0API' })).toMatch(/"realm": must be printable ASCII/);
+    expect(resolveOptions({ ...keys, realm: ' a "b" \\c ' }).realm).toBe(' a "b" \\c ');
+  });
+
+  it('says what is missing from a typ that is only the application/ prefix', () => {
+    expect(rejection({ ...keys, typ: ['Application/'] })).toMatch(
+      /"typ\.0": must name a type after "application\/"$/,
+    );
+    expect([...(resolveOptions({ ...keys, typ: ['application/jwt'] }).issuers[0]?.typ ?? [])]).toEqual([
+      'jwt',
+    ]);
+  });
+
+  it('accepts the private_key_jwt fields with private_key_jwt', () => {
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const introspection = {
+      clientId: 'api',
+      authMethod: 'private_key_jwt' as const,
+      privateKey,
+      privateKeyAlg: 'ES256' as const,
+      privateKeyKid: 'key-1',
+      assertionAudience: ISSUER,
+    };
+    const resolved = resolveOptions({ ...base, introspection }).issuers[0]?.introspection;
+    expect(resolved?.assertionAudience).toBe(ISSUER);
+    expect(resolved?.clientKey).toMatchObject({ alg: 'ES256', kid: 'key-1' });
   });
 });

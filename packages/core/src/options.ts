@@ -247,7 +247,10 @@ export interface ValidatorOptions extends Partial<IssuerOptions> {
   mtls?: boolean;
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
-  /** `realm` of the `WWW-Authenticate` challenges. */
+  /**
+   * `realm` of the `WWW-Authenticate` challenges: printable ASCII, not empty (`"` and `\` are escaped),
+   * so that every challenge carries it as written.
+   */
   realm?: string;
   /**
    * RFC 9728 protected resource metadata: the adapters' `protectedResourceMetadata` serve it at
@@ -359,7 +362,11 @@ const introspectionSchema = z
         error: () => 'must be client_secret_basic, client_secret_post or private_key_jwt',
       })
       .optional(),
-    privateKey: z.union([nonEmpty, z.record(z.string(), z.unknown())]).optional(),
+    privateKey: z
+      .union([nonEmpty, z.record(z.string(), z.unknown())], {
+        error: () => 'must be a PKCS#8 PEM string or a private JWK object',
+      })
+      .optional(),
     privateKeyAlg: z
       .enum(ASYMMETRIC_ALGORITHMS, { error: () => 'must be an asymmetric JWS algorithm' })
       .optional(),
@@ -397,8 +404,11 @@ const introspectionSchema = z
     } else {
       if (value.clientSecret === undefined)
         ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is required for ${method}` });
-      if (value.privateKey !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'is only used with private_key_jwt' });
+      // Each would be accepted and do nothing: the request goes out with the client secret.
+      for (const field of ['privateKey', 'privateKeyAlg', 'privateKeyKid', 'assertionAudience'] as const) {
+        if (value[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'is only used with private_key_jwt' });
+      }
     }
     // Named by the bound the caller set: a lone maxSec below the default minSec is what is wrong.
     const minSec = value.retry?.minSec ?? 1;
@@ -448,7 +458,11 @@ const issuerShape = {
     )
     .min(1)
     .optional(),
-  typ: z.array(nonEmpty).min(1).optional(),
+  // Compared without `application/` (normaliseTyp): a bare prefix would accept only `typ: ""`.
+  typ: z
+    .array(nonEmpty.refine((value) => normaliseTyp(value) !== '', 'must name a type after "application/"'))
+    .min(1)
+    .optional(),
   allowMissingTyp: z.boolean().optional(),
   scopeClaims: z.array(nonEmpty).min(1).optional(),
   tenantClaim: nonEmpty.optional(),
@@ -683,6 +697,21 @@ const dpopSchema = z.preprocess(
   ),
 );
 
+/**
+ * The challenges' `realm`: sent as a quoted string, which holds printable ASCII only (RFC 9110 §5.6.4;
+ * `"` and `\` are escaped). Anything else (a newline read from a file, a non-ASCII letter) would be
+ * replaced in every challenge, and an empty realm left out of it: refused here instead.
+ */
+const challengeRealm = z
+  .string()
+  .min(1, 'must not be empty (leave it out for no realm)')
+  .regex(
+    /^[\x20-\x7e]*$/,
+    'must be printable ASCII, without control characters or non-ASCII letters (a WWW-Authenticate challenge cannot carry them as written)',
+  );
+
+const TOKEN_CACHE_ENTRIES = 'must be a whole number of entries above 0 (or set tokenCache: false)';
+
 const commonShape = {
   issuers: z.array(z.unknown()).min(1).optional(),
   opaqueTokenIssuer: nonEmpty.optional(),
@@ -697,7 +726,7 @@ const commonShape = {
   dpop: dpopSchema.optional(),
   mtls: z.boolean().optional(),
   now: fn<() => number>('clock').optional(),
-  realm: z.string().optional(),
+  realm: challengeRealm.optional(),
   resourceMetadata: resourceMetadataSchema.optional(),
   http: z
     .strictObject({
@@ -726,7 +755,19 @@ const commonShape = {
     })
     .optional(),
   tokenCache: z
-    .union([z.literal(false), z.strictObject({ maxEntries: z.number().int().positive().optional() })])
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          maxEntries: z
+            .number({ error: () => TOKEN_CACHE_ENTRIES })
+            .int(TOKEN_CACHE_ENTRIES)
+            .positive(TOKEN_CACHE_ENTRIES)
+            .optional(),
+        }),
+      ],
+      { error: () => 'must be false (no cache) or an object { maxEntries }' },
+    )
     .optional(),
   onEvent: fn<(event: KeySetEvent) => void>('event listener').optional(),
 };
@@ -1039,11 +1080,30 @@ function frozenTemplate(template: ResolvedIssuerTemplate | undefined): ResolvedI
   return Object.freeze({ ...template, tenants });
 }
 
+/**
+ * The issue to report for `issue`, with its path from the options' root. A union (`tokenCache: false |
+ * { maxEntries }`) whose input has the shape of one of its options (an object) failed inside that
+ * option: that failure is named (`tokenCache.maxEntries`), not the union's own message; an input that
+ * fits no option at all (`tokenCache: true`) gets the union's message.
+ */
+function innermost(issue: z.core.$ZodIssue, path: readonly PropertyKey[]): [z.core.$ZodIssue, PropertyKey[]] {
+  const here = [...path, ...issue.path];
+  if (issue.code !== 'invalid_union') return [issue, here];
+  // An option the input had the shape of: none of its issues at its root but an unknown key.
+  const shaped = issue.errors.filter(
+    (issues) =>
+      issues.length > 0 &&
+      issues.every((inner) => inner.path.length > 0 || inner.code === 'unrecognized_keys'),
+  );
+  const first = shaped.length === 1 ? shaped[0]?.[0] : undefined;
+  return first === undefined ? [issue, here] : innermost(first, here);
+}
+
 function fail(prefix: string, error: z.ZodError): never {
-  const issue = error.issues[0];
+  const [issue, issuePath] = error.issues[0] === undefined ? [undefined, []] : innermost(error.issues[0], []);
   // An unknown key (a typo such as `audiance`) is named itself, with its path, not its parent object.
   const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-  const parts = [prefix, ...(issue?.path ?? []).map(String), ...(unknown === undefined ? [] : [unknown])];
+  const parts = [prefix, ...issuePath.map(String), ...(unknown === undefined ? [] : [unknown])];
   const path = parts.filter((part) => part !== '').join('.');
   const message = unknown === undefined ? (issue?.message ?? 'invalid') : 'is not a known option';
   throw new TypeError(`tokenguard: invalid option "${path || 'options'}": ${message}`);
