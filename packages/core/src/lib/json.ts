@@ -49,8 +49,7 @@ export function jsonObjectRefusal(text: string, limits: JsonLimits, limitName: s
   } catch {
     return 'not JSON';
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    return 'not a JSON object';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   return 'a JSON object with a "__proto__" member';
 }
 
