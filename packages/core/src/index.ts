@@ -59,6 +59,7 @@ export {
 export {
   answerProtectedResourceMetadata,
   type BearerMethod,
+  metadataAnswerHeaders,
   PROTECTED_RESOURCE_WELL_KNOWN,
   type ProtectedResourceMetadata,
   type ProtectedResourceMetadataAnswer,

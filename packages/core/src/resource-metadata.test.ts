@@ -3,6 +3,7 @@ import { TokenGuardError } from './errors.js';
 import {
   answerProtectedResourceMetadata,
   isLoopbackHost,
+  metadataAnswerHeaders,
   protectedResourceMetadata,
   protectedResourceMetadataUrl,
 } from './resource-metadata.js';
@@ -321,5 +322,21 @@ describe('resource_metadata in the challenges (RFC 9728 §5.1)', () => {
     const plain = createValidator({ issuer: 'https://id.example', audience: 'a', secret: SECRET });
     const error = await rejection(authenticateRequest(plain, { headers: {} }));
     expect(error.wwwAuthenticate).toBe('Bearer');
+  });
+});
+
+describe('metadataAnswerHeaders', () => {
+  it("keeps an app's own CORS answer and adds the metadata's other headers", () => {
+    const metadata = protectedResourceMetadata(validatorFor({ resource: 'https://api.example' }));
+    const answer =
+      metadata && answerProtectedResourceMetadata(metadata, 'GET', '/.well-known/oauth-protected-resource');
+    if (answer === undefined) throw new Error('no answer');
+    expect(metadataAnswerHeaders(answer, () => false)).toBe(answer.headers);
+    const set = new Set(['access-control-allow-origin', 'access-control-allow-credentials', 'content-type']);
+    const headers = metadataAnswerHeaders(answer, (name) => set.has(name));
+    expect(headers['access-control-allow-origin']).toBeUndefined();
+    // Only CORS headers give way: the app's content-type does not stop the metadata's.
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['cache-control']).toBe(answer.headers['cache-control']);
   });
 });

@@ -248,6 +248,30 @@ export function answerProtectedResourceMetadata(
   return answers.notAllowed;
 }
 
+/**
+ * The headers to send with `answer`: its own, less the CORS ones (`access-control-*`) the response
+ * already carries. An app whose CORS middleware ran first answered for the caller's origin, perhaps
+ * with `Access-Control-Allow-Credentials: true`; the metadata's `*` must not replace that origin, as
+ * browsers refuse `*` with credentials. Without such headers, the answer's own (shared) object.
+ *
+ * @example
+ * ```ts
+ * const metadata = protectedResourceMetadata(validator);
+ * const answer = metadata && answerProtectedResourceMetadata(metadata, req.method, req.url);
+ * if (answer) res.writeHead(answer.status, metadataAnswerHeaders(answer, (name) => res.hasHeader(name))).end(answer.body);
+ * ```
+ */
+export function metadataAnswerHeaders(
+  answer: ProtectedResourceMetadataAnswer,
+  alreadySet: (name: string) => boolean,
+): Readonly<Record<string, string>> {
+  const kept = Object.keys(answer.headers).filter(
+    (name) => name.startsWith('access-control-') && alreadySet(name),
+  );
+  if (kept.length === 0) return answer.headers;
+  return Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !kept.includes(name)));
+}
+
 /** `scheme://authority` of an absolute-form request-target (RFC 9112 §3.2.2). */
 const ABSOLUTE_FORM_ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 

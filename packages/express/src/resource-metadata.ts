@@ -1,5 +1,6 @@
 import {
   answerProtectedResourceMetadata,
+  metadataAnswerHeaders,
   protectedResourceMetadata as metadataOf,
   type Validator,
 } from '@tokenguard/core';
@@ -42,7 +43,11 @@ export function protectedResourceMetadata(validator: Validator): RequestHandler 
       next();
       return;
     }
-    res.writeHead(answer.status, answer.headers);
+    // An app's CORS middleware that ran first keeps its origin (and credentials) answer.
+    res.writeHead(
+      answer.status,
+      metadataAnswerHeaders(answer, (name) => res.hasHeader(name)),
+    );
     res.end(answer.body);
   };
 }

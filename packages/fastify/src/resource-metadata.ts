@@ -1,5 +1,6 @@
 import {
   answerProtectedResourceMetadata,
+  metadataAnswerHeaders,
   protectedResourceMetadata as metadataOf,
   PROTECTED_RESOURCE_WELL_KNOWN,
   type ProtectedResourceMetadata,
@@ -68,7 +69,8 @@ async function plugin(fastify: FastifyInstance, options: ProtectedResourceMetada
       }
       // The path matched; a resource identifier with a query answers only that query.
       if (answer === undefined) return reply.callNotFound();
-      reply.code(answer.status).headers(answer.headers);
+      // @fastify/cors (an onRequest hook) ran first: its origin (and credentials) answer is kept.
+      reply.code(answer.status).headers(metadataAnswerHeaders(answer, (name) => reply.hasHeader(name)));
       // No body (HEAD, the preflight, 405): send nothing, as Express and Hono do. `send()` would
       // serialise a null into the JSON text "null"; HEAD keeps GET's content-length either way.
       return answer.body === undefined ? reply.send() : reply.send(answer.body);
