@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALGORITHMS } from './lib/algorithms.js';
 import { normaliseTyp, resolveOptions, type ValidatorOptions } from './options.js';
+import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
 
 const ISSUER = 'https://id.example';
 const AUDIENCE = 'https://api.example';
@@ -494,5 +495,24 @@ describe('options named where they fail, said what they take', () => {
     const resolved = resolveOptions({ ...base, introspection }).issuers[0]?.introspection;
     expect(resolved?.assertionAudience).toBe(ISSUER);
     expect(resolved?.clientKey).toMatchObject({ alg: 'ES256', kid: 'key-1' });
+  });
+});
+
+describe('scopeClaims resolved', () => {
+  const base = { issuer: 'https://id.example', audience: 'https://api.example' };
+  // readScopes takes its no-loop path only for this very array: a copy (as freezing made once) loses it.
+  it('is the default array itself when left out or given as the default', () => {
+    expect(resolveOptions(base).issuers[0]?.scopeClaims).toBe(DEFAULT_SCOPE_CLAIMS);
+    expect(resolveOptions({ ...base, scopeClaims: ['scope', 'scp'] }).issuers[0]?.scopeClaims).toBe(
+      DEFAULT_SCOPE_CLAIMS,
+    );
+  });
+
+  it('is a frozen copy of any other list', () => {
+    const given = ['scp', 'scope'];
+    const resolved = resolveOptions({ ...base, scopeClaims: given }).issuers[0]?.scopeClaims;
+    expect(resolved).toEqual(['scp', 'scope']);
+    expect(resolved).not.toBe(given);
+    expect(Object.isFrozen(resolved)).toBe(true);
   });
 });

@@ -1068,6 +1068,18 @@ function resolveDpopNonce(nonce: DpopOptions['nonce']): ResolvedDpopNonceOptions
 }
 
 /** A frozen copy of a list, for the resolved options. */
+/**
+ * The scope claims, as {@link DEFAULT_SCOPE_CLAIMS} itself when they are the default (given or not):
+ * `readScopes` reads that list's claims by name, without a loop, when it gets that very array.
+ */
+function scopeClaimsOf(names: readonly string[] | undefined): readonly string[] {
+  if (names === undefined) return DEFAULT_SCOPE_CLAIMS;
+  const isDefault =
+    names.length === DEFAULT_SCOPE_CLAIMS.length &&
+    names.every((name, i) => name === DEFAULT_SCOPE_CLAIMS[i]);
+  return isDefault ? DEFAULT_SCOPE_CLAIMS : frozenList(names);
+}
+
 function frozenList<T>(values: readonly T[]): readonly T[] {
   return Object.freeze([...values]);
 }
@@ -1128,7 +1140,7 @@ function resolveIssuer(input: unknown, prefix: string): ResolvedIssuerOptions {
     algorithms: new ReadOnlySet(algorithms, frozenOptions),
     typ: new ReadOnlySet((value.typ ?? ['at+jwt']).map(normaliseTyp), frozenOptions),
     allowMissingTyp: value.allowMissingTyp ?? false,
-    scopeClaims: frozenList(value.scopeClaims ?? DEFAULT_SCOPE_CLAIMS),
+    scopeClaims: scopeClaimsOf(value.scopeClaims),
     tenantClaim: value.tenantClaim,
     tenant: value.tenant,
     template: frozenTemplate(resolveIssuerTemplate(value)),
