@@ -18,10 +18,9 @@ import { createValidator, type Validator } from '@tokenguard/core';
 import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import tokenguard, { isTokenGuardError } from '@tokenguard/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectReadable, fromSpa, preflight, SPA } from './support/browser-client.js';
 
-const SPA = 'https://spa.example';
 /** The usual configuration for an SPA: an allow-list, credentials, the headers it sends and reads. */
 const CORS: FastifyCorsOptions = {
   origin: [SPA],
@@ -38,35 +37,6 @@ let readOnly: string;
 let bound: string;
 const apps: FastifyInstance[] = [];
 const validators: Validator[] = [];
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A cross-origin request from the SPA, as a browser sends it (with `Origin`). */
-async function fromSpa(url: string, method: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await request(url, { method, headers: { origin: SPA, ...headers } });
-  return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
-}
-
-/** The preflight a browser sends before a call with `Authorization` (and `DPoP`). */
-const preflight = (url: string, requestHeaders = 'authorization', method = 'GET'): Promise<Answer> =>
-  fromSpa(url, 'OPTIONS', {
-    'access-control-request-method': method,
-    'access-control-request-headers': requestHeaders,
-  });
-
-/** What a browser needs to hand an answer's status, body and challenge to the SPA. */
-function expectReadable(answer: Answer, exposed: string[] = ['WWW-Authenticate']): void {
-  expect(answer.headers['access-control-allow-origin'], `${answer.status} ${answer.body}`).toBe(SPA);
-  expect(answer.headers['access-control-allow-credentials']).toBe('true');
-  const list = String(answer.headers['access-control-expose-headers'])
-    .toLowerCase()
-    .split(/\s*,\s*/);
-  for (const name of exposed) expect(list).toContain(name.toLowerCase());
-}
 
 /** README.md "## Use" (Fastify) with the complete app's optional route and a guard decorator. */
 async function readmeApp(where: 'first' | 'after tokenguard', v: Validator): Promise<string> {

@@ -24,10 +24,9 @@ import {
 } from '@tokenguard/hono';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectReadable, fromSpa, preflight, SPA } from './support/browser-client.js';
 
-const SPA = 'https://spa.example';
 /** The usual configuration for an SPA: an allow-list, credentials, the headers it sends and reads. */
 const CORS = {
   origin: [SPA],
@@ -50,35 +49,6 @@ async function listen(app: Hono<{ Variables: TokenguardVariables }>): Promise<st
   servers.push(server);
   await new Promise((resolve) => server.once('listening', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A cross-origin request from the SPA, as a browser sends it (with `Origin`). */
-async function fromSpa(url: string, method: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await request(url, { method, headers: { origin: SPA, ...headers } });
-  return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
-}
-
-/** The preflight a browser sends before a call with `Authorization` (and `DPoP`). */
-const preflight = (url: string, requestHeaders = 'authorization'): Promise<Answer> =>
-  fromSpa(url, 'OPTIONS', {
-    'access-control-request-method': 'GET',
-    'access-control-request-headers': requestHeaders,
-  });
-
-/** What a browser needs to hand an answer's status, body and challenge to the SPA. */
-function expectReadable(answer: Answer, exposed: string[] = ['WWW-Authenticate']): void {
-  expect(answer.headers['access-control-allow-origin'], `${answer.status} ${answer.body}`).toBe(SPA);
-  expect(answer.headers['access-control-allow-credentials']).toBe('true');
-  const list = String(answer.headers['access-control-expose-headers'])
-    .toLowerCase()
-    .split(/\s*,\s*/);
-  for (const name of exposed) expect(list).toContain(name.toLowerCase());
 }
 
 /** packages/hono/README.md "A complete app" (shortened) and "auth.protect()", with `cors` at `where`. */
