@@ -98,8 +98,9 @@ const SETTINGS = quick
       memory: { tokens: 20_000, tokenLength: 800 },
     }
   : {
-      // Four warm-up rounds (8,000 fresh tokens per contender): V8 optimizes tokenguard's functions over
-      // its first 5,000 or so; with one, the first measured rounds ran partly unoptimized code (callgrind:
+      // Four warm-up rounds (8,000 fresh tokens per contender; tokenguard's four contenders share its
+      // functions, which see 24,000): V8 optimizes tokenguard's functions over its first 20,000 or so (the
+      // last are small ones, such as readScopes's by-name path, optimized once they have run often); with one, the first measured rounds ran partly unoptimized code (callgrind:
       // 2% more instructions per RS256 validation on the main thread, and TurboFan compiling on another
       // thread all through them). 100,000 repeated validations per round (was 200,000) save some of the time
       // the warm-up adds: the whole run took 461 s in session 20, against 386 s with one warm-up round.
@@ -113,7 +114,7 @@ const SETTINGS = quick
         poolSize: 2_000,
         connections: 10,
         warmupRequests: 500,
-        freshWarmupRequests: 6_000,
+        freshWarmupRequests: 20_000,
         warmupRound: true,
       },
       keyset: {},

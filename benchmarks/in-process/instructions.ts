@@ -5,7 +5,7 @@
  * `pnpm bench` builds it (`contendersFor` of the validate scenario), is warmed on tokens of its own,
  * and is instrumented only while it validates the measured tokens, each once (fresh tokens).
  *
- *   npx tsx in-process/instructions.ts [--algs=RS256,ES256,EdDSA] [--ops=2000] [--warmup=8000]
+ *   npx tsx in-process/instructions.ts [--algs=RS256,ES256,EdDSA] [--ops=2000] [--warmup=20000]
  *       [--contenders=floor,tokenguard,fast-jwt,aws] [--out=DIR] [--node-args=--a,--b] [--after-gc]
  *       [--before=RS256,PS256] [--valgrind-args=--cache-sim=yes]
  *
@@ -48,9 +48,11 @@ const CONTENDERS: Readonly<Record<string, string>> = {
 
 const algs = flag('algs', 'RS256,ES256,EdDSA').split(',') as BenchAlgorithm[];
 const ops = Number(flag('ops', '2000'));
-// V8 optimizes tokenguard's functions one by one over its first 5,000 or so fresh tokens (Node 20): with
-// a shorter warm-up the count includes unoptimized code and TurboFan compiling on another thread.
-const warmup = Number(flag('warmup', '8000'));
+// V8 optimizes tokenguard's functions one by one over its first 20,000 or so fresh tokens (Node 20; the
+// last are small functions such as readScopes and checkBinding, optimized once they have run often): with
+// a shorter warm-up the count includes unoptimized code (RS256 after 8,000: 362.8k instructions; after
+// 20,000: 359.7k).
+const warmup = Number(flag('warmup', '20000'));
 const contenders = flag('contenders', 'floor,tokenguard,fast-jwt,aws').split(',');
 const outDir = flag('out', join(tmpdir(), 'tg-instructions'));
 const afterGc = process.argv.includes('--after-gc');
