@@ -29,6 +29,7 @@ const DOCS = [
   'README.md',
   'CONTRIBUTING.md',
   'SECURITY.md',
+  'MIGRATING.md',
   ...readdirSync(path.join(ROOT, 'packages'))
     .filter((name) => readdirSync(path.join(ROOT, 'packages', name)).includes('README.md'))
     .map((name) => `packages/${name}/README.md`),
