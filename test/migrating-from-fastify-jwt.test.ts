@@ -7,7 +7,7 @@
  */
 import * as fastifyJwt from '@fastify/jwt';
 import { createValidator, isTokenGuardError, type ValidatorOptions } from '@tokenguard/core';
-import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import type { DevIssuer } from '@tokenguard/dev-issuer';
 import * as tgFastify from '@tokenguard/fastify';
 import type { FastifyInstance } from 'fastify';
 import * as fastifyNs from 'fastify';
@@ -21,11 +21,11 @@ import {
   migratingBlocks,
   migratingTable,
   runBlock,
-  startMiniIssuer,
+  SHORT_LIVED,
+  startMigrationIssuers,
 } from './support/migrating.js';
 
 const API = 'https://api.test';
-const SHORT = 'https://short.test';
 const HEADING = '@fastify/jwt and get-jwks';
 const MODULES = {
   fastify: fastifyNs,
@@ -61,20 +61,9 @@ let miniBefore: string;
 let miniAfter: { url: string; app: FastifyInstance };
 
 beforeAll(async () => {
-  [dev, mini] = await Promise.all([startDevIssuer(), startMiniIssuer()]);
-  closers.push(
-    () => dev.close(),
-    () => mini.close(),
-  );
-  const [full, noScope, otherAudience, short] = await Promise.all([
-    dev.getToken({ resource: API, scope: 'read orders:read' }),
-    dev.getToken({ resource: API, scope: 'read' }),
-    dev.getToken({ resource: 'https://other.test', scope: 'read' }),
-    dev.getToken({ resource: SHORT, scope: 'read' }),
-  ]);
-  Object.assign(tokens, { full, noScope, otherAudience, short });
-  const exp = decodeJwt(short).exp ?? 0;
-  shortExpired = new Promise((resolve) => setTimeout(resolve, Math.max(0, (exp + 7) * 1000 - Date.now())));
+  const issuers = await startMigrationIssuers(closers);
+  ({ dev, mini, shortExpired } = issuers);
+  Object.assign(tokens, issuers.tokens);
   const devUrls = { issuer: dev.issuer, audience: API };
   const miniUrls = { issuer: mini.issuer, audience: API };
   const started = await Promise.all([
@@ -150,7 +139,7 @@ describe('MIGRATING.md: @fastify/jwt and get-jwks', () => {
 
   it('expired: 401 FST_JWT_AUTHORIZATION_TOKEN_EXPIRED, no challenge → 401 invalid_token', async () => {
     await shortExpired;
-    const urls = { issuer: dev.issuer, audience: SHORT };
+    const urls = { issuer: dev.issuer, audience: SHORT_LIVED };
     const [shortBefore, shortAfter] = await Promise.all([start(0, urls), start(1, urls)]);
     const [was, now] = await Promise.all([
       call(`${shortBefore.url}/orders`, tokens.short),

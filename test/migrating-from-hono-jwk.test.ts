@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createValidator, isTokenGuardError, type ValidatorOptions } from '@tokenguard/core';
-import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import type { DevIssuer } from '@tokenguard/dev-issuer';
 import * as tgHono from '@tokenguard/hono';
 import type { Hono } from 'hono';
 import * as honoNs from 'hono';
@@ -24,11 +24,11 @@ import {
   migratingBlocks,
   migratingTable,
   runBlock,
-  startMiniIssuer,
+  SHORT_LIVED,
+  startMigrationIssuers,
 } from './support/migrating.js';
 
 const API = 'https://api.test';
-const SHORT = 'https://short.test';
 const HEADING = "Hono's jwk middleware";
 const MODULES = { hono: honoNs, 'hono/jwk': honoJwk, '@tokenguard/hono': tgHono };
 
@@ -70,20 +70,9 @@ let miniBefore: string;
 let miniAfter: string;
 
 beforeAll(async () => {
-  [dev, mini] = await Promise.all([startDevIssuer(), startMiniIssuer()]);
-  closers.push(
-    () => dev.close(),
-    () => mini.close(),
-  );
-  const [full, noScope, otherAudience, short] = await Promise.all([
-    dev.getToken({ resource: API, scope: 'read orders:read' }),
-    dev.getToken({ resource: API, scope: 'read' }),
-    dev.getToken({ resource: 'https://other.test', scope: 'read' }),
-    dev.getToken({ resource: SHORT, scope: 'read' }),
-  ]);
-  Object.assign(tokens, { full, noScope, otherAudience, short });
-  const exp = decodeJwt(short).exp ?? 0;
-  shortExpired = new Promise((resolve) => setTimeout(resolve, Math.max(0, (exp + 7) * 1000 - Date.now())));
+  const issuers = await startMigrationIssuers(closers);
+  ({ dev, mini, shortExpired } = issuers);
+  Object.assign(tokens, issuers.tokens);
   const devUrls = { issuer: dev.issuer, audience: API };
   const miniUrls = { issuer: mini.issuer, audience: API };
   [before, after, miniBefore, miniAfter] = await Promise.all([
@@ -141,7 +130,7 @@ describe("MIGRATING.md: Hono's jwk middleware", () => {
 
   it('expired, or another audience: 401 "token verification failure" → 401 invalid_token saying which', async () => {
     await shortExpired;
-    const urls = { issuer: dev.issuer, audience: SHORT };
+    const urls = { issuer: dev.issuer, audience: SHORT_LIVED };
     const [shortBefore, shortAfter] = await Promise.all([start(0, urls), start(1, urls)]);
     const [wasExpired, wasOther, nowExpired, nowOther] = await Promise.all([
       call(`${shortBefore}/api/orders`, tokens.short),

@@ -14,7 +14,7 @@
 import { createServer, type Server } from 'node:http';
 import * as core from '@tokenguard/core';
 import { createValidator, isTokenGuardError, type Validator } from '@tokenguard/core';
-import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import type { DevIssuer } from '@tokenguard/dev-issuer';
 import * as tgExpress from '@tokenguard/express';
 import * as expressNs from 'express';
 import * as expressJwt from 'express-jwt';
@@ -32,11 +32,11 @@ import {
   migratingBlocks,
   migratingTable,
   runBlock,
-  startMiniIssuer,
+  SHORT_LIVED,
+  startMigrationIssuers,
 } from './support/migrating.js';
 
 const API = 'https://api.test';
-const SHORT = 'https://short.test';
 const MODULES = {
   express: expressNs,
   'express-oauth2-jwt-bearer': auth0,
@@ -59,21 +59,9 @@ const tokens = { full: '', noScope: '', otherAudience: '', short: '', bound: '' 
 let shortExpired: Promise<void>;
 
 beforeAll(async () => {
-  [dev, mini] = await Promise.all([startDevIssuer({ dpop: true }), startMiniIssuer()]);
-  closers.push(
-    () => dev.close(),
-    () => mini.close(),
-  );
-  const [full, noScope, otherAudience, short, bound] = await Promise.all([
-    dev.getToken({ resource: API, scope: 'read orders:read' }),
-    dev.getToken({ resource: API, scope: 'read' }),
-    dev.getToken({ resource: 'https://other.test', scope: 'read' }),
-    dev.getToken({ resource: SHORT, scope: 'read' }),
-    dev.getToken({ resource: API, scope: 'orders:read', dpop: true }),
-  ]);
-  Object.assign(tokens, { full, noScope, otherAudience, short, bound });
-  const exp = jose.decodeJwt(short).exp ?? 0;
-  shortExpired = new Promise((resolve) => setTimeout(resolve, Math.max(0, (exp + 7) * 1000 - Date.now())));
+  const issuers = await startMigrationIssuers(closers, { dpop: true });
+  ({ dev, mini, shortExpired } = issuers);
+  Object.assign(tokens, issuers.tokens);
 });
 
 /** A block of the guide's section as an Express app on 127.0.0.1; the block's other names too. */
@@ -289,7 +277,7 @@ describe('MIGRATING.md: express-oauth2-jwt-bearer (Auth0)', () => {
 
   it('expired, or another audience: 401 invalid_token, HTML → 401 invalid_token, JSON', async () => {
     await shortExpired;
-    const urls = { issuer: dev.issuer, audience: SHORT };
+    const urls = { issuer: dev.issuer, audience: SHORT_LIVED };
     const [b, a] = blocks();
     const [shortBefore, shortAfter] = await Promise.all([
       startBlock(b ?? '', urls),
@@ -492,7 +480,7 @@ describe('MIGRATING.md: express-jwt and jwks-rsa', () => {
 
   it('expired, or another audience: 401 "invalid token..." → 401 invalid_token, JSON', async () => {
     await shortExpired;
-    const urls = { issuer: dev.issuer, audience: SHORT };
+    const urls = { issuer: dev.issuer, audience: SHORT_LIVED };
     const [b, a] = blocks();
     const [shortBefore, shortAfter] = await Promise.all([
       startBlock(b ?? '', urls),
@@ -699,7 +687,7 @@ describe('MIGRATING.md: jose in a worker', () => {
 
   it('expired: JWTExpired ERR_JWT_EXPIRED → 401 ERR_TOKEN_EXPIRED', async () => {
     await shortExpired;
-    const short = await start({ issuer: dev.issuer, audience: SHORT });
+    const short = await start({ issuer: dev.issuer, audience: SHORT_LIVED });
     expect(await settle(short.was(tokens.short))).toMatchObject({
       name: 'JWTExpired',
       code: 'ERR_JWT_EXPIRED',

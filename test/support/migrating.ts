@@ -19,6 +19,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
+import { decodeJwt } from 'jose';
 import ts from 'typescript';
 import { accessTokenClaims, generateSigningKey, type SigningKey, signToken } from './keys.js';
 
@@ -211,4 +213,48 @@ export async function startMiniIssuer(): Promise<MiniIssuer> {
       ),
     close: () => closeServer(server),
   };
+}
+
+/** The audience the guide's blocks are run with, and the one of the short-lived token. */
+export const MIGRATING_API = 'https://api.test';
+/** The audience of `tokens.short`. */
+export const SHORT_LIVED = 'https://short.test';
+
+/** What every migration test file runs its blocks against. */
+export interface MigrationIssuers {
+  /** The real authorization server (oidc-provider): RFC 9068 `at+jwt` tokens. */
+  dev: DevIssuer;
+  /** A second issuer for tokens the dev issuer cannot make, and a key set that can go down. */
+  mini: MiniIssuer;
+  /** Tokens of the dev issuer: both scopes, `read` only, another audience, a 1 s one (and DPoP-bound, if asked). */
+  tokens: { full: string; noScope: string; otherAudience: string; short: string; bound: string };
+  /** Resolves once `tokens.short` is expired beyond every tolerance (its ttl is 1 s; tokenguard's 5 s). */
+  shortExpired: Promise<void>;
+}
+
+/**
+ * Starts both issuers and gets the tokens; `closers` gets what closes them. With `dpop`, the dev issuer
+ * binds tokens on request and `tokens.bound` is one (empty otherwise).
+ */
+export async function startMigrationIssuers(
+  closers: Array<() => Promise<unknown>>,
+  { dpop = false }: { dpop?: boolean } = {},
+): Promise<MigrationIssuers> {
+  const [dev, mini] = await Promise.all([startDevIssuer(dpop ? { dpop: true } : {}), startMiniIssuer()]);
+  closers.push(
+    () => dev.close(),
+    () => mini.close(),
+  );
+  const [full, noScope, otherAudience, short, bound] = await Promise.all([
+    dev.getToken({ resource: MIGRATING_API, scope: 'read orders:read' }),
+    dev.getToken({ resource: MIGRATING_API, scope: 'read' }),
+    dev.getToken({ resource: 'https://other.test', scope: 'read' }),
+    dev.getToken({ resource: SHORT_LIVED, scope: 'read' }),
+    dpop ? dev.getToken({ resource: MIGRATING_API, scope: 'orders:read', dpop: true }) : Promise.resolve(''),
+  ]);
+  const exp = decodeJwt(short).exp ?? 0;
+  const shortExpired = new Promise<void>((resolve) =>
+    setTimeout(resolve, Math.max(0, (exp + 7) * 1000 - Date.now())),
+  );
+  return { dev, mini, tokens: { full, noScope, otherAudience, short, bound }, shortExpired };
 }
