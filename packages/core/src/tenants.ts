@@ -247,6 +247,11 @@ interface TemplateEntry<C> {
   readonly kept: LRUCache<string, { context: C; checkedAtMs: number }>;
   /** Tenants the resolver refused, and when that answer expires. */
   readonly refused: LRUCache<string, number>;
+  /**
+   * When the resolver last said yes, by tenant: kept apart from `kept` (and ten times as many), so a
+   * tenant whose issuer `maxTenants` evicted is not asked again before `tenantTtlSec` is over.
+   */
+  readonly trusted: LRUCache<string, number>;
   readonly pending: Map<string, Promise<C>>;
 }
 
@@ -275,7 +280,8 @@ export function createIssuerRegistry<C>(
         config,
         template,
         kept: boundedLru(template.maxTenants),
-        refused: boundedLru(template.maxTenants),
+        refused: boundedLru(answersKept(template.maxTenants)),
+        trusted: boundedLru(answersKept(template.maxTenants)),
         pending: new Map(),
       });
     }
@@ -284,11 +290,11 @@ export function createIssuerRegistry<C>(
   const mismatch = (): TokenGuardError =>
     new TokenGuardError('ERR_ISSUER_MISMATCH', { message: 'The token issuer is not one this API trusts' });
 
-  function contextFor(entry: TemplateEntry<C>, tenant: string): C {
+  function contextFor(entry: TemplateEntry<C>, tenant: string, checkedAtMs = now()): C {
     const found = entry.kept.get(tenant);
     if (found !== undefined) return found.context;
     const context = createContext(concreteIssuer(entry.config, tenant));
-    entry.kept.set(tenant, { context, checkedAtMs: now() });
+    entry.kept.set(tenant, { context, checkedAtMs });
     return context;
   }
 
@@ -307,10 +313,12 @@ export function createIssuerRegistry<C>(
     const ttlMs = entry.template.tenantTtlSec * 1000;
     if (verdict !== true) {
       entry.kept.delete(tenant);
+      entry.trusted.delete(tenant);
       entry.refused.set(tenant, now() + ttlMs);
       throw mismatch();
     }
     entry.refused.delete(tenant);
+    entry.trusted.set(tenant, now());
     const kept = entry.kept.get(tenant);
     if (kept !== undefined) {
       // Still trusted: keep the context (and its cached keys), restart the clock.
@@ -328,7 +336,12 @@ export function createIssuerRegistry<C>(
     }
     const time = now();
     const kept = entry.kept.get(tenant);
-    if (kept !== undefined && time - kept.checkedAtMs < template.tenantTtlSec * 1000) return kept.context;
+    const ttlMs = template.tenantTtlSec * 1000;
+    if (kept !== undefined && time - kept.checkedAtMs < ttlMs) return kept.context;
+    // Trusted within the TTL, its issuer evicted by maxTenants since: made again, not asked again.
+    const trustedAtMs = kept === undefined ? entry.trusted.get(tenant) : undefined;
+    if (trustedAtMs !== undefined && time - trustedAtMs < ttlMs)
+      return contextFor(entry, tenant, trustedAtMs);
     const refusedUntil = entry.refused.get(tenant);
     if (refusedUntil !== undefined) {
       if (time < refusedUntil) throw mismatch();
@@ -388,4 +401,9 @@ export function createIssuerRegistry<C>(
       return all;
     },
   };
+}
+
+/** Resolver answers kept per template: ten per concrete issuer kept, at most 100,000 (a few MB). */
+function answersKept(maxTenants: number): number {
+  return Math.min(maxTenants * 10, 100_000);
 }

@@ -9,7 +9,7 @@ import {
 } from './bearer.js';
 import type { KeyProof } from './claims.js';
 import type { DpopProof, DpopVerifier } from './dpop.js';
-import { TokenGuardError } from './errors.js';
+import { isTokenGuardError, TokenGuardError } from './errors.js';
 import { rawAuthorization, readHeaderValues, SEVERAL } from './lib/headers.js';
 import { certificateThumbprint } from './mtls.js';
 import type { ResolvedDpopOptions } from './options.js';
@@ -19,6 +19,7 @@ import {
   type ClaimRequirement,
   type Requirements,
 } from './requirements.js';
+import type { ScopeRule } from './scopes.js';
 import {
   assertAuthorizationLength,
   dpopVerifierOf,
@@ -621,27 +622,51 @@ function readParameter(container: unknown, where: string): string | undefined {
   return token;
 }
 
+/** The scope requirements the guards of a request have met so far, by request (see {@link enforceRequirements}). */
+const metScopes = new WeakMap<object, ScopeRule[]>();
+
 /**
  * Applies a route guard's requirements to the request's `auth`: a request that reached the guard
  * without a token (optional-auth routes) is a 401 with a bare challenge; otherwise the validator's
- * {@link Validator.check} decides. Route guards of every adapter call this.
+ * {@link Validator.check} decides. Route guards of every adapter call this, with their `request`
+ * (any object standing for it): a route's scope guards, stacked (`requireScopes('a')`, then
+ * `requireAnyScope('b', 'c')`), then refuse with a `scope` that names what satisfies them all (`a b`),
+ * the scopes the earlier guards required included, as RFC 6750 §3 has it, not only their own.
  *
  * @example
  * ```ts
- * enforceRequirements(validator, req.auth, { scopes: ['orders:read'] });
+ * enforceRequirements(validator, req.auth, { scopes: ['orders:read'] }, req);
  * ```
  */
 export function enforceRequirements(
   validator: Validator,
   auth: AuthInfo | null | undefined,
   requirements: Requirements,
+  request?: object,
 ): asserts auth is AuthInfo {
   if (auth == null) {
     const error = new TokenGuardError('ERR_TOKEN_MISSING', { message: 'This route requires a bearer token' });
     setChallenge(error, validator);
     throw error;
   }
-  validator.check(auth, requirements);
+  const { scopes } = requirements;
+  if (request === undefined || scopes === undefined) {
+    validator.check(auth, requirements);
+    return;
+  }
+  const rule: ScopeRule = Array.isArray(scopes) ? { allOf: scopes } : (scopes as ScopeRule);
+  const met = metScopes.get(request);
+  try {
+    validator.check(auth, requirements);
+  } catch (error) {
+    // Checked again with the earlier guards' scopes (which the token holds) for the challenge's `scope`.
+    if (met !== undefined && isTokenGuardError(error) && error.code === 'ERR_INSUFFICIENT_SCOPE') {
+      validator.check(auth, { ...requirements, scopes: { allOf: [...met, rule] } });
+    }
+    throw error;
+  }
+  if (met === undefined) metScopes.set(request, [rule]);
+  else met.push(rule);
 }
 
 /**

@@ -32,7 +32,7 @@ function guard(name: string, requirements: (req: Request) => Requirements): Requ
       return;
     }
     try {
-      enforceRequirements(context.validator, req.auth, requirements(req));
+      enforceRequirements(context.validator, req.auth, requirements(req), req);
     } catch (error) {
       handleError(error, res, next, context.onError);
       return;

@@ -30,7 +30,7 @@ function guard(name: string, requirements: (request: FastifyRequest) => Requirem
       );
     }
     try {
-      enforceRequirements(context.validator, request.auth, requirements(request));
+      enforceRequirements(context.validator, request.auth, requirements(request), request);
     } catch (error) {
       return handleError(error, reply, context.onError);
     }

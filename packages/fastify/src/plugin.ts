@@ -238,7 +238,7 @@ function createHook(settings: ResolvedAdapterOptions<FastifyRequest>) {
       if (cacheControl !== undefined) reply.header('cache-control', cacheControl);
     }
     if (route.requirements !== undefined) {
-      enforceRequirements(validator, request.auth, route.requirements(request));
+      enforceRequirements(validator, request.auth, route.requirements(request), request);
     }
   };
   /** Goes on with the hook chain, or answers the error (not calling `done`: the reply is sent). */

@@ -71,7 +71,7 @@ export function refusalOf(
   requirements: RequirementsOf,
 ): Response | undefined {
   try {
-    enforceRequirements(settings.validator, c.get('auth'), requirements(c));
+    enforceRequirements(settings.validator, c.get('auth'), requirements(c), c);
     return undefined;
   } catch (error) {
     return handleError(c, error, settings.onError);
