@@ -19,6 +19,21 @@ import { guardRequirementsOf, refusalOf, type TokenguardGuard } from './guards.j
  * app.get('/api/tenants/:tenant', auth.protect<AppEnv, '/api/tenants/:tenant'>((c) => c.text(c.req.param('tenant'))));
  * ```
  */
+/**
+ * The Env of a protected handler: the app's `E`, with the middleware's own `auth` (`V`) in place of any
+ * the app's Variables name, so an optional middleware's handler sees `AuthInfo | undefined` even in an
+ * app typed `TokenguardVariables`.
+ */
+export type ProtectedEnv<E extends Env, V extends object> = E extends { Bindings: infer B extends object }
+  ? { Bindings: B; Variables: ProtectedVariables<E, V> }
+  : { Variables: ProtectedVariables<E, V> };
+
+/** The app's Variables without their `auth`, and the middleware's. */
+type ProtectedVariables<E extends Env, V extends object> = (E['Variables'] extends object
+  ? Omit<E['Variables'], 'auth'>
+  : object) &
+  V;
+
 export interface Protect<V extends { auth: AuthInfo | undefined }> {
   <
     E extends Env = BlankEnv,
@@ -26,16 +41,16 @@ export interface Protect<V extends { auth: AuthInfo | undefined }> {
     I extends Input = BlankInput,
     R extends HandlerResponse<unknown> = HandlerResponse<unknown>,
   >(
-    handler: Handler<E & { Variables: V }, P, I, R>,
-  ): Handler<E & { Variables: V }, P, I, R>;
+    handler: Handler<ProtectedEnv<E, V>, P, I, R>,
+  ): Handler<ProtectedEnv<E, V>, P, I, R>;
   <
     E extends Env = BlankEnv,
     P extends string = string,
     I extends Input = BlankInput,
     R extends HandlerResponse<unknown> = HandlerResponse<unknown>,
   >(
-    ...guardsThenHandler: [...TokenguardGuard[], Handler<E & { Variables: V }, P, I, R>]
-  ): Handler<E & { Variables: V }, P, I, R>;
+    ...guardsThenHandler: [...TokenguardGuard[], Handler<ProtectedEnv<E, V>, P, I, R>]
+  ): Handler<ProtectedEnv<E, V>, P, I, R>;
 }
 
 /** What `createProtect` needs of the middleware it belongs to. */
