@@ -13,47 +13,17 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createValidator, type Validator } from '@tokenguard/core';
 import { type DevIssuer, startDevIssuer } from '@tokenguard/dev-issuer';
 import { type OptionalTokenguardVariables, type TokenguardVariables, tokenguard } from '@tokenguard/hono';
 import { Hono } from 'hono';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeBlockAfter, readmeSection } from './support/readme-blocks.js';
+import { diagnosticsOf } from './support/type-diagnostics.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CATALOG_LINE = "  c.json({ personalised: c.get('auth') !== undefined }),";
 const PROBE_LINE = "  c.json({ personalised: c.get('auth') !== undefined, caller: c.var.auth.subject }),";
-
-/** TypeScript's diagnostics for `code` compiled as a module in test/, with the workspace tsconfig. */
-function diagnosticsOf(code: string): string[] {
-  const config = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT, { noEmit: true });
-  const options = {
-    ...parsed.options,
-    noEmit: true,
-    declaration: false,
-    declarationMap: false,
-    sourceMap: false,
-  };
-  const file = path.join(ROOT, 'test', '__hono_readme_complete_app_probe__.ts');
-  const host = ts.createCompilerHost(options);
-  const { fileExists, readFile, getSourceFile } = host;
-  host.fileExists = (name) => name === file || fileExists.call(host, name);
-  host.readFile = (name) => (name === file ? code : readFile.call(host, name));
-  host.getSourceFile = (name, language, onError, create) =>
-    name === file
-      ? ts.createSourceFile(name, code, language, true)
-      : getSourceFile.call(host, name, language, onError, create);
-  const program = ts.createProgram([file], options, host);
-  const source = program.getSourceFile(file);
-  return [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)].map(
-    (d) => `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
-  );
-}
 
 describe('packages/hono/README.md "A complete app": the optional /catalog route', () => {
   it('types c.var.auth as possibly undefined there, as the Types section says', { timeout: 60_000 }, () => {
@@ -63,7 +33,7 @@ describe('packages/hono/README.md "A complete app": the optional /catalog route'
     );
     expect(block).toContain('new Hono<{ Variables: TokenguardVariables }>()');
     expect(block).toContain(CATALOG_LINE);
-    const diagnostics = diagnosticsOf(block.replace(CATALOG_LINE, PROBE_LINE));
+    const diagnostics = diagnosticsOfProbe(block.replace(CATALOG_LINE, PROBE_LINE));
     expect(diagnostics).toContainEqual(
       expect.stringMatching(/^TS18048: 'c\.var\.auth' is possibly 'undefined'/),
     );
@@ -106,3 +76,7 @@ describe('packages/hono/README.md "A complete app": the optional /catalog route'
     });
   });
 });
+
+function diagnosticsOfProbe(code: string): string[] {
+  return diagnosticsOf(code, 'hono_readme_complete_app');
+}

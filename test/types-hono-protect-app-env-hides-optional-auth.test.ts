@@ -11,44 +11,13 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createValidator, type Validator } from '@tokenguard/core';
 import { type TokenguardVariables, tokenguard } from '@tokenguard/hono';
 import { Hono } from 'hono';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, jwksOf } from './support/keys.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** TypeScript's diagnostics for `code` compiled as a module in test/, with the workspace tsconfig. */
-function diagnosticsOf(code: string): string[] {
-  const config = ts.readConfigFile(path.join(ROOT, 'tsconfig.json'), ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT, { noEmit: true });
-  const options = {
-    ...parsed.options,
-    noEmit: true,
-    declaration: false,
-    declarationMap: false,
-    sourceMap: false,
-  };
-  const file = path.join(ROOT, 'test', '__types_hono_protect_env_probe__.ts');
-  const host = ts.createCompilerHost(options);
-  const { fileExists, readFile, getSourceFile } = host;
-  host.fileExists = (name) => name === file || fileExists.call(host, name);
-  host.readFile = (name) => (name === file ? code : readFile.call(host, name));
-  host.getSourceFile = (name, language, onError, create) =>
-    name === file
-      ? ts.createSourceFile(name, code, language, true)
-      : getSourceFile.call(host, name, language, onError, create);
-  const program = ts.createProgram([file], options, host);
-  const source = program.getSourceFile(file);
-  return [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)].map(
-    (d) => `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
-  );
-}
+import { diagnosticsOf } from './support/type-diagnostics.js';
 
 const ROUTE = `
 import { createValidator } from '@tokenguard/core';
@@ -68,11 +37,11 @@ app.get(
 describe('@tokenguard/hono: auth.protect<AppEnv, Path>() of an optional middleware', () => {
   it('types c.var.auth as possibly undefined, as the middleware does', { timeout: 60_000 }, () => {
     // Without the type arguments the handler is refused (TS18048), as it should be.
-    expect(diagnosticsOf(ROUTE.replace("<AppEnv, '/catalog'>", '').replace('c.env.REGION', "'eu'"))).toEqual([
-      expect.stringMatching(/^TS18048: 'c\.var\.auth' is possibly 'undefined'/),
-    ]);
+    expect(
+      diagnosticsOfProbe(ROUTE.replace("<AppEnv, '/catalog'>", '').replace('c.env.REGION', "'eu'")),
+    ).toEqual([expect.stringMatching(/^TS18048: 'c\.var\.auth' is possibly 'undefined'/)]);
     // And with the app's Env named, as the README says to (it compiled before: ProtectedEnv).
-    expect(diagnosticsOf(ROUTE)).toContainEqual(
+    expect(diagnosticsOfProbe(ROUTE)).toContainEqual(
       expect.stringMatching(/^TS18048: 'c\.var\.auth' is possibly 'undefined'/),
     );
   });
@@ -114,3 +83,7 @@ describe('@tokenguard/hono: auth.protect<AppEnv, Path>() of an optional middlewa
     });
   });
 });
+
+function diagnosticsOfProbe(code: string): string[] {
+  return diagnosticsOf(code, 'types_hono_protect_env');
+}
