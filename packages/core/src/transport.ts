@@ -623,7 +623,11 @@ function readParameter(container: unknown, where: string): string | undefined {
 }
 
 /** The scope requirements the guards of a request have met so far, by request (see {@link enforceRequirements}). */
-const metScopes = new WeakMap<object, ScopeRule[]>();
+const metScopes = new WeakMap<object, NonNullable<Requirements['scopes']>[]>();
+
+/** A route's `scopes` as one rule (a list is all-of). */
+const ruleOf = (scopes: NonNullable<Requirements['scopes']>): ScopeRule =>
+  Array.isArray(scopes) ? { allOf: scopes } : (scopes as ScopeRule);
 
 /**
  * Applies a route guard's requirements to the request's `auth`: a request that reached the guard
@@ -654,19 +658,19 @@ export function enforceRequirements(
     validator.check(auth, requirements);
     return;
   }
-  const rule: ScopeRule = Array.isArray(scopes) ? { allOf: scopes } : (scopes as ScopeRule);
   const met = metScopes.get(request);
   try {
     validator.check(auth, requirements);
   } catch (error) {
-    // Checked again with the earlier guards' scopes (which the token holds) for the challenge's `scope`.
+    // Checked again with the earlier guards' scopes (which the token holds) for the challenge's `scope`;
+    // the rules are only built here, on a refusal.
     if (met !== undefined && isTokenGuardError(error) && error.code === 'ERR_INSUFFICIENT_SCOPE') {
-      validator.check(auth, { ...requirements, scopes: { allOf: [...met, rule] } });
+      validator.check(auth, { ...requirements, scopes: { allOf: [...met, scopes].map(ruleOf) } });
     }
     throw error;
   }
-  if (met === undefined) metScopes.set(request, [rule]);
-  else met.push(rule);
+  if (met === undefined) metScopes.set(request, [scopes]);
+  else met.push(scopes);
 }
 
 /**

@@ -5,21 +5,6 @@ import { setContext } from './context.js';
 import { guardRequirementsOf, refusalOf, type TokenguardGuard } from './guards.js';
 
 /**
- * `auth.protect()`: a route handler that authenticates the request as the middleware `auth` does,
- * checks the guards given before the handler, then runs the handler, all as the route's one handler.
- * TypeScript cannot see through the call to the route it is given to: for typed `c.env`, app
- * variables or `c.req.param()`, name the app's Env and the path as type arguments.
- *
- * @example
- * ```ts
- * const auth = tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' });
- * app.get('/api/me', auth.protect((c) => c.json({ caller: c.var.auth.subject })));
- * app.post('/api/orders', auth.protect(requireScopes('orders:write'), (c) => c.json({}, 201)));
- * type AppEnv = { Bindings: { REGION: string } };
- * app.get('/api/tenants/:tenant', auth.protect<AppEnv, '/api/tenants/:tenant'>((c) => c.text(c.req.param('tenant'))));
- * ```
- */
-/**
  * The Env of a protected handler: the app's `E`, with the middleware's own `auth` (`V`) in place of any
  * the app's Variables name, so an optional middleware's handler sees `AuthInfo | undefined` even in an
  * app typed `TokenguardVariables`.
@@ -34,6 +19,21 @@ type ProtectedVariables<E extends Env, V extends object> = (E['Variables'] exten
   : object) &
   V;
 
+/**
+ * `auth.protect()`: a route handler that authenticates the request as the middleware `auth` does,
+ * checks the guards given before the handler, then runs the handler, all as the route's one handler.
+ * TypeScript cannot see through the call to the route it is given to: for typed `c.env`, app
+ * variables or `c.req.param()`, name the app's Env and the path as type arguments.
+ *
+ * @example
+ * ```ts
+ * const auth = tokenguard({ issuer: 'https://id.example', audience: 'https://api.example' });
+ * app.get('/api/me', auth.protect((c) => c.json({ caller: c.var.auth.subject })));
+ * app.post('/api/orders', auth.protect(requireScopes('orders:write'), (c) => c.json({}, 201)));
+ * type AppEnv = { Bindings: { REGION: string } };
+ * app.get('/api/tenants/:tenant', auth.protect<AppEnv, '/api/tenants/:tenant'>((c) => c.text(c.req.param('tenant'))));
+ * ```
+ */
 export interface Protect<V extends { auth: AuthInfo | undefined }> {
   <
     E extends Env = BlankEnv,
