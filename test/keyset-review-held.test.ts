@@ -136,15 +136,13 @@ describe('a hung JWKS server under concurrent cold traffic', () => {
     });
     const jwt = await sign(k1);
     const before = requests;
-    let started = performance.now();
+    // The server never answers: only the 500 ms deadline can settle these (the test's own timeout bounds it).
     const answers = await Promise.all(Array.from({ length: 200 }, () => outcome(v, jwt)));
-    expect(performance.now() - started).toBeLessThan(1500);
     expect(new Set(answers)).toEqual(new Set(['503 ERR_KEYS_UNAVAILABLE']));
     expect(requests - before).toBe(1);
 
-    started = performance.now();
+    // During the backoff: answered without a fetch (the hung server would otherwise hold it past the test).
     expect(await outcome(v, jwt)).toBe('503 ERR_KEYS_UNAVAILABLE');
-    expect(performance.now() - started).toBeLessThan(100);
     expect(requests - before).toBe(1);
 
     answer = { kind: 'keys' };
@@ -163,10 +161,13 @@ describe('an unknown-kid storm whose refetch is slow', () => {
     const storm = await Promise.all(Array.from({ length: 100 }, () => sign(k1, randomUUID())));
     latencyMs = 1000;
     const before = requests;
-    const stormAnswers = Promise.all(storm.map((jwt) => outcome(v, jwt)));
-    const started = performance.now();
+    let stormSettled = false;
+    const stormAnswers = Promise.all(storm.map((jwt) => outcome(v, jwt))).finally(() => {
+      stormSettled = true;
+    });
     const goods = await Promise.all(Array.from({ length: 50 }, () => outcome(v, good)));
-    expect(performance.now() - started).toBeLessThan(500);
+    // Answered while the storm's refetch (1 s) is still out: they did not wait for it.
+    expect(stormSettled).toBe(false);
     expect(new Set(goods)).toEqual(new Set(['ok']));
     expect(new Set(await stormAnswers)).toEqual(new Set(['401 ERR_KEY_NOT_FOUND']));
     expect(requests - before).toBe(1);
@@ -224,7 +225,6 @@ describe('no timers', () => {
       await v.validate(process.argv[2]);
       console.log('validated');
     `;
-    const started = performance.now();
     const child = spawn(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script, url, jwt],
@@ -237,8 +237,7 @@ describe('no timers', () => {
     const timer = setTimeout(() => child.kill(), 7000);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(timer);
+    // Exited on its own (code 0, not killed at 7 s), long before undici's 30 s keep-alive or the set's 600 s max age.
     expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: 'validated' });
-    // Exited on its own, long before undici's 30 s keep-alive or the set's 600 s max age.
-    expect(performance.now() - started).toBeLessThan(7000);
   });
 });

@@ -210,16 +210,14 @@ describe('the default transport and Content-Encoding', () => {
     expect(bombSent).toBeLessThan(bomb.length / 4);
   });
 
+  // The other setting is a minute: only the one under test can end the body within the test's time.
   it.each([
-    ['the overall deadline', { timeoutMs: 300 }],
-    ['the body timeout', { bodyTimeoutMs: 300 }],
+    ['the overall deadline', { timeoutMs: 300, bodyTimeoutMs: 60_000 }],
+    ['the body timeout', { bodyTimeoutMs: 300, timeoutMs: 60_000 }],
   ])('ends a compressed body that stalls midway with %s', async (_name, timeouts) => {
-    const quick = createHttpClient({ ...settings, ...timeouts });
-    const started = Date.now();
+    const quick = createHttpClient({ ...settings, headersTimeoutMs: 60_000, ...timeouts });
     try {
       expect((await failure(quick, '/stall')).kind).toBe('timeout');
-      // Well before the 3 s deadline the other setting leaves.
-      expect(Date.now() - started).toBeLessThan(2500);
     } finally {
       await quick.close();
     }
